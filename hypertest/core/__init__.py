@@ -1,0 +1,1 @@
+"""Core: configuration, the invoke pipeline, the dispatcher and the results model."""

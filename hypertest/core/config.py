@@ -1,0 +1,206 @@
+"""hypertest.yml: load, expand `${VAR}`, validate against the JSON Schema, build frozen settings."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from hypertest.core.env_expand import ExpansionError, expand, has_reference
+from hypertest.core.yaml_source import JsonPath, SourceDocument, load_yaml, plain_scalar_value
+from hypertest.errors import ConfigError
+
+DEFAULT_CONFIG_NAMES = ("hypertest.yml", "hypertest.yaml")
+PLAYWRIGHT_CONFIG_NAMES = tuple(f"playwright.config.{ext}" for ext in ("ts", "js", "mts", "mjs", "cts", "cjs"))
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "hypertest.schema.json"
+
+
+@dataclass(frozen=True)
+class TestRunnerSettings:
+    """How tests are discovered and split into invocation units."""
+
+    type: str
+    config: Path
+    projects: tuple[str, ...]
+    granularity: str
+    retries: int | None
+    grep: str | None
+    grep_invert: str | None
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LocalProviderSettings:
+    """Options of the local provider."""
+
+    unit_timeout_s: float
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Where the tests run; `aws` keeps its raw options until the AWS provider reads them."""
+
+    type: str
+    local: LocalProviderSettings
+    aws: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated configuration, with every default filled in and paths absolute."""
+
+    source: Path | None
+    base_dir: Path
+    test_runner: TestRunnerSettings
+    provider: ProviderSettings
+    concurrency: int
+    output: Path
+    reporters: tuple[str, ...]
+    fail_on_flaky: bool
+    pass_with_no_tests: bool
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """The configuration's JSON Schema."""
+    with SCHEMA_PATH.open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+def find_config(explicit: str | None, cwd: Path) -> Path | None:
+    """The config file to use: the explicit one (which must exist), else hypertest.yml in cwd, else None."""
+    if explicit is not None:
+        path = (cwd / explicit).resolve()
+        if not path.is_file():
+            raise ConfigError(f"config file {explicit} not found (looked at {path})",
+                              hint="pass --config PATH, or run `hypertest init` to write one")
+        return path
+    for name in DEFAULT_CONFIG_NAMES:
+        if (cwd / name).is_file():
+            return (cwd / name).resolve()
+    return None
+
+
+def load_settings(path: Path | None, cwd: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate the config at path (or the defaults when None) into Settings."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        return _build({}, None, cwd.resolve())
+    document = load_yaml(path, _expanding_hook(env))
+    if not isinstance(document.data, dict):
+        raise ConfigError(f"{document.where(())}: the file must hold a mapping of keys, "
+                          f"not {_type_name(document.data)}")
+    _validate(document)
+    return _build(document.data, path, path.parent)
+
+
+def _expanding_hook(env: Mapping[str, str]) -> Any:
+    def hook(file: str, node: yaml.ScalarNode, at: JsonPath) -> Any:
+        text = node.value
+        if not has_reference(text):
+            return plain_scalar_value(node, text)
+        try:
+            expanded = expand(text, env)
+        except ExpansionError as exc:
+            line, column = node.start_mark.line + 1, node.start_mark.column + 1
+            raise ConfigError(f"{file}:{line}:{column}: {_dotted(at)}: {exc}") from None
+        return plain_scalar_value(node, expanded)
+
+    return hook
+
+
+def _validate(document: SourceDocument) -> None:
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(document.data), key=lambda e: (list(map(str, e.absolute_path))))
+    if not errors:
+        return
+    lines = [_describe(document, error) for error in errors[:10]]
+    more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
+    raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines) + more)
+
+
+def _describe(document: SourceDocument, error: jsonschema.ValidationError) -> str:
+    at: JsonPath = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        key = unknown[0] if unknown else "?"
+        return (f"{document.where((*at, key), key=True)}: {_dotted((*at, key))}: unknown key; "
+                f"expected one of: {', '.join(allowed)}")
+    if error.validator == "enum":
+        options = ", ".join(json.dumps(option) for option in error.validator_value)
+        return f"{document.where(at)}: {_dotted(at)}: {json.dumps(error.instance)} is not one of {options}"
+    if error.validator == "type":
+        expected = error.validator_value
+        expected_text = " or ".join(expected) if isinstance(expected, list) else expected
+        return (f"{document.where(at)}: {_dotted(at)}: expected {expected_text}, "
+                f"got {_type_name(error.instance)} {json.dumps(error.instance, default=str)}")
+    return f"{document.where(at)}: {_dotted(at)}: {error.message}"
+
+
+def _dotted(at: JsonPath) -> str:
+    text = ""
+    for part in at:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _type_name(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+             int: "an integer", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _build(data: dict[str, Any], source: Path | None, base_dir: Path) -> Settings:
+    runner = data.get("testRunner", {})
+    provider = data.get("provider", {})
+    provider_type = provider.get("type", "local")
+    local = provider.get("local", {})
+    default_concurrency = (os.cpu_count() or 2) if provider_type == "local" else 100
+    return Settings(
+        source=source,
+        base_dir=base_dir,
+        test_runner=TestRunnerSettings(
+            type=runner.get("type", "playwright"),
+            config=_playwright_config(runner.get("config"), base_dir, source),
+            projects=tuple(runner.get("projects", ())),
+            granularity=runner.get("granularity", "test"),
+            retries=runner.get("retries"),
+            grep=runner.get("grep"),
+            grep_invert=runner.get("grepInvert"),
+            tags=tuple(runner.get("tags", ())),
+        ),
+        provider=ProviderSettings(
+            type=provider_type,
+            local=LocalProviderSettings(unit_timeout_s=float(local.get("unitTimeout", 900))),
+            aws=dict(provider.get("aws", {})),
+        ),
+        concurrency=int(data.get("concurrency", default_concurrency)),
+        output=(base_dir / data.get("output", "hypertest-results")).resolve(),
+        reporters=tuple(data.get("reporters", ("console", "junit", "html"))),
+        fail_on_flaky=bool(data.get("failOnFlaky", False)),
+        pass_with_no_tests=bool(data.get("passWithNoTests", False)),
+    )
+
+
+def _playwright_config(configured: str | None, base_dir: Path, source: Path | None) -> Path:
+    where = f"{source}: testRunner.config" if source else "testRunner.config"
+    if configured is not None:
+        path = (base_dir / configured).resolve()
+        if not path.is_file():
+            raise ConfigError(f"{where}: Playwright config {configured} not found (looked at {path})")
+        return path
+    for name in PLAYWRIGHT_CONFIG_NAMES:
+        if (base_dir / name).is_file():
+            return (base_dir / name).resolve()
+    raise ConfigError(f"no Playwright config found in {base_dir} "
+                      f"(looked for {', '.join(PLAYWRIGHT_CONFIG_NAMES)})",
+                      hint="set testRunner.config in hypertest.yml to your Playwright config's path")

@@ -1,0 +1,38 @@
+"""`${VAR}` and `${VAR:-default}` expansion in configuration strings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_PATTERN = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|\$\{([^}]*)\}?")
+
+
+class ExpansionError(ValueError):
+    """A reference that cannot be expanded: an unset variable without default, or bad syntax."""
+
+
+def expand(text: str, environ: Mapping[str, str]) -> str:
+    """Replace every `${VAR}` / `${VAR:-default}` in text; `$${` stands for a literal `${`."""
+
+    def replace(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if whole == "$${":
+            return "${"
+        name, default, bad = match.group(1), match.group(2), match.group(3)
+        if name is None:
+            raise ExpansionError(f"malformed reference {bad!r}: write ${{NAME}} or ${{NAME:-default}}"
+                                 if bad is not None else "malformed reference")
+        value = environ.get(name)
+        if value is not None and (value != "" or default is None):
+            return value
+        if default is not None:
+            return default
+        raise ExpansionError(f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")
+
+    return _PATTERN.sub(replace, text)
+
+
+def has_reference(text: str) -> bool:
+    """Whether text contains anything expand() would change."""
+    return "${" in text

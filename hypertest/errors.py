@@ -1,0 +1,48 @@
+"""The errors hypertest reports to users, each with the exit code it ends the command with."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The process exit codes, part of the command line's contract."""
+
+    OK = 0
+    TESTS_FAILED = 1
+    USAGE = 2
+    INFRASTRUCTURE = 3
+
+
+class HypertestError(Exception):
+    """An error with a message meant for the user (printed without a traceback)."""
+
+    exit_code: ExitCode = ExitCode.INFRASTRUCTURE
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def render(self) -> str:
+        """The one-screen text printed for this error."""
+        text = f"error: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class UsageError(HypertestError):
+    """Bad configuration, flags or test sources: the user must change something."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """An invalid hypertest.yml; the message names file:line:column and the key path."""
+
+
+class InfrastructureError(HypertestError):
+    """The machinery failed: a missing tool, a crashed process, an unreachable service."""
+
+    exit_code = ExitCode.INFRASTRUCTURE

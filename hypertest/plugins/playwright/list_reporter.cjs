@@ -1,0 +1,85 @@
+// hypertest discovery reporter: used with `playwright test --list`. It writes one JSON document
+// describing every test (project, file, location, title path, tags, annotations, serial group)
+// to the file named by HT_LIST_OUTPUT. Loaded by Playwright from an absolute path.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+function serialRoot(test) {
+  // The outermost describe whose tests must run together in one worker, in order.
+  let found = null;
+  for (let suite = test.parent; suite; suite = suite.parent) {
+    if (suite._parallelMode === 'serial') found = suite;
+  }
+  return found;
+}
+
+function titlesBelowFile(test) {
+  // titlePath() is ['', project, file, ...describes, title]; keep describes and title.
+  const all = test.titlePath();
+  return all.slice(3);
+}
+
+class HypertestListReporter {
+  constructor() {
+    this.config = null;
+    this.errors = [];
+  }
+
+  printsToStdio() {
+    return false;
+  }
+
+  onBegin(config, suite) {
+    this.config = config;
+    this.suite = suite;
+  }
+
+  onError(error) {
+    this.errors.push({
+      message: error.message || String(error.value || ''),
+      location: error.location || null,
+    });
+  }
+
+  onEnd() {
+    const out = process.env.HT_LIST_OUTPUT;
+    if (!out) throw new Error('HT_LIST_OUTPUT is not set');
+    const rootDir = this.config ? this.config.rootDir : '';
+    const tests = [];
+    const serialKnown = this.suite ? this.suite.allTests().every(() => true) : true;
+    for (const projectSuite of this.suite ? this.suite.suites : []) {
+      const project = projectSuite.project();
+      for (const test of projectSuite.allTests()) {
+        const serial = serialRoot(test);
+        tests.push({
+          project: project ? project.name : '',
+          file: path.relative(rootDir, test.location.file).split(path.sep).join('/'),
+          line: test.location.line,
+          column: test.location.column,
+          titlePath: titlesBelowFile(test),
+          tags: test.tags || [],
+          annotations: (test.annotations || []).map((a) => ({ type: a.type, description: a.description || '' })),
+          expectedStatus: test.expectedStatus,
+          retries: test.retries,
+          timeout: test.timeout,
+          serialGroup: serial ? serial.titlePath().slice(2).join('\u0000') + '\u0000@' + serial.location?.line : null,
+        });
+      }
+    }
+    const doc = {
+      version: 1,
+      playwrightVersion: this.config ? this.config.version : '',
+      rootDir,
+      configFile: this.config ? this.config.configFile || null : null,
+      parallelModeVisible: this.suite ? typeof this.suite._parallelMode === 'string' : false,
+      projects: this.config ? this.config.projects.map((p) => ({ name: p.name, testDir: p.testDir, retries: p.retries, timeout: p.timeout })) : [],
+      tests,
+      errors: this.errors,
+      serialKnown,
+    };
+    fs.writeFileSync(out, JSON.stringify(doc));
+  }
+}
+
+module.exports = HypertestListReporter;

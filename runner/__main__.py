@@ -1,0 +1,37 @@
+"""`python -m runner`: run one unit locally; the payload is read from a file or stdin, the result written."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from runner.core import result_json
+from runner.entry import deadline_from_timeout_ms, execute
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the payload, run the unit, write the result JSON; exit 0 whenever a result was written."""
+    parser = argparse.ArgumentParser(prog="python -m runner", description=__doc__)
+    parser.add_argument("--payload", help="payload JSON file (default: standard input)")
+    parser.add_argument("--result", help="where to write the result JSON (default: standard output)")
+    args = parser.parse_args(argv)
+    try:
+        text = Path(args.payload).read_text(encoding="utf-8") if args.payload else sys.stdin.read()
+        event = json.loads(text)
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"error: cannot read the payload: {exc}", file=sys.stderr)
+        return 2
+    timeout = event.get("timeoutMs") if isinstance(event, dict) else None
+    result = execute(event, deadline_from_timeout_ms(timeout if isinstance(timeout, int) else None))
+    text = result_json(result)
+    if args.result:
+        Path(args.result).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

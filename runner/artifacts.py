@@ -1,0 +1,59 @@
+"""Where a unit's artifacts go: an ArtifactStore puts files under `<runId>/` by key."""
+
+from __future__ import annotations
+
+import mimetypes
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class ArtifactStore(Protocol):
+    """Stores files of one run; keys are `/`-separated paths below the run's folder."""
+
+    def put(self, source: Path, key: str, content_type: str) -> str:
+        """Store source under key; returns the locator written into results (a path or URL)."""
+
+
+class LocalDirectoryStore:
+    """Artifacts in a folder on this machine: `<root>/<key>`; locators are paths relative to root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, source: Path, key: str, content_type: str) -> str:
+        """Copy source to root/key."""
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        return key
+
+
+class UnknownStoreError(ValueError):
+    """The payload names an artifact store this runner does not know."""
+
+
+def store_from_payload(artifacts: Mapping[str, Any]) -> ArtifactStore:
+    """The store the payload's `artifacts` object describes."""
+    kind = artifacts.get("kind", "local")
+    if kind == "local":
+        root = artifacts.get("root")
+        if not isinstance(root, str) or not root:
+            raise UnknownStoreError("artifacts.root: expected the run folder's path")
+        return LocalDirectoryStore(Path(root))
+    raise UnknownStoreError(f"artifacts.kind: unknown store {kind!r}")
+
+
+def guess_content_type(path: Path, declared: str | None = None) -> str:
+    """The content type to store a file with."""
+    if declared:
+        return declared
+    guessed, _ = mimetypes.guess_type(path.name)
+    return guessed or "application/octet-stream"
+
+
+def safe_segment(name: str, limit: int = 80) -> str:
+    """A file-name-safe version of an attachment name."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip(".-")
+    return (cleaned or "attachment")[:limit]

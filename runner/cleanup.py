@@ -1,0 +1,93 @@
+"""Leave nothing behind between invocations: adopt orphaned descendants, then kill and reap them."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import time
+from pathlib import Path
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Make processes orphaned below this one (a browser a killed Playwright left) our children."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return bool(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def descendants(root: int | None = None) -> list[int]:
+    """Every live process below root (default: this process), found through /proc."""
+    root = os.getpid() if root is None else root
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        parent = _parent_of(entry)
+        if parent is not None:
+            children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    stack = [root]
+    while stack and len(found) < 100_000:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def _parent_of(entry: Path) -> int | None:
+    try:
+        stat = (entry / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
+    fields = stat[stat.rfind(")") + 2:].split()
+    if len(fields) < 2 or fields[0] == "Z":
+        return None
+    return int(fields[1])
+
+
+def kill_descendants(keep: frozenset[int] = frozenset(), timeout_s: float = 5.0) -> int:
+    """Kill every process below this one except those in keep (and theirs), and reap them.
+
+    Returns how many processes were killed.
+    """
+    killed: set[int] = set()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pids = [pid for pid in descendants() if pid not in keep and not _below(pid, keep)]
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed.add(pid)
+        _reap(killed)
+        time.sleep(0.02)
+    _reap(killed)
+    return len(killed)
+
+
+def _below(pid: int, keep: frozenset[int]) -> bool:
+    if not keep:
+        return False
+    current: int | None = pid
+    for _ in range(64):
+        current = _parent_of(Path("/proc") / str(current)) if current else None
+        if current is None or current <= 1:
+            return False
+        if current in keep:
+            return True
+    return False
+
+
+def _reap(pids: set[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)

@@ -1,0 +1,202 @@
+"""Run one unit: generate the wrapper config, run Playwright on exactly the requested tests, collect."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from runner import RESULT_SCHEMA_VERSION
+from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
+from runner.chromium import SANDBOX_ARGS, fallback_chromium, forced_chromium
+from runner.cleanup import descendants, kill_descendants
+from runner.node import ToolMissingError, find_node, find_playwright_cli
+from runner.payload import Payload
+from runner.process import run_with_deadline
+from runner.results import Parsed, build_test_records, error_entry, parse_reporter_lines, unrequested
+from runner.wrapper_config import WrapperSettings, render_wrapper_config
+
+HERE = Path(__file__).resolve().parent
+RESULT_REPORTER = HERE / "playwright" / "result_reporter.cjs"
+STOP_GRACE_S = 8.0
+
+
+def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
+             environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Run the payload's tests before the monotonic deadline and return the unit result (result.schema)."""
+    env = dict(os.environ if environ is None else environ)
+    started_at = dt.datetime.now(dt.UTC)
+    started = time.monotonic()
+    keep = frozenset(descendants())
+    work = Path(tempfile.mkdtemp(prefix="ht-unit-"))
+    try:
+        result = _run(payload, store, work, deadline, env)
+    finally:
+        kill_descendants(keep)
+        shutil.rmtree(work, ignore_errors=True)
+    result["startedAt"] = started_at.isoformat().replace("+00:00", "Z")
+    result["durationMs"] = int((time.monotonic() - started) * 1000)
+    return result
+
+
+def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
+         env: dict[str, str]) -> dict[str, Any]:
+    project_dir = Path(env.get("HT_PROJECT_ROOT", "."), payload.project_dir).resolve()
+    config = (project_dir / payload.config_file).resolve()
+    try:
+        node = find_node(env)
+        cli = find_playwright_cli(project_dir)
+    except ToolMissingError as exc:
+        return _failed_unit(payload, str(exc))
+    if not config.is_file():
+        return _failed_unit(payload, f"Playwright config not found: {config}")
+    paths = _layout(work)
+    blob_name = f"{safe_segment(payload.unit_id)}.zip"
+    (work / "package.json").write_text('{"type": "commonjs"}\n', encoding="utf-8")
+    paths["config"].write_text(render_wrapper_config(WrapperSettings(
+        user_config=config, output_dir=paths["output"], blob_dir=paths["blob"], blob_name=blob_name,
+        result_reporter=RESULT_REPORTER, forced_chromium=forced_chromium(env),
+        fallback_chromium=fallback_chromium(env), chromium_args=SANDBOX_ARGS)), encoding="utf-8")
+    paths["list"].write_text("".join(s.line() + "\n" for s in payload.selectors), encoding="utf-8")
+    argv = [node, str(cli), "test", "-c", str(paths["config"]), "--test-list", str(paths["list"])]
+    if payload.retries is not None:
+        argv += ["--retries", str(payload.retries)]
+    child_env = _child_env(env, payload, paths)
+    completed = run_with_deadline(argv, cwd=project_dir, env=child_env, deadline=deadline - STOP_GRACE_S,
+                                  log_path=paths["log"], grace_s=STOP_GRACE_S / 2)
+    parsed = parse_reporter_lines(paths["results"])
+    status, error = _unit_status(completed.exit_code, completed.stopped_at_deadline, parsed,
+                                 completed.output_tail)
+    records = build_test_records(
+        payload.tests, parsed,
+        missing_status="interrupted" if completed.stopped_at_deadline else "error",
+        missing_message=("the invocation reached its deadline before this test finished"
+                         if completed.stopped_at_deadline else
+                         f"Playwright did not run this test: {error or 'no result was reported'}"))
+    _store_attachments(payload, records, parsed, store)
+    _store_custom_artifacts(payload, records, paths["artifacts"], store)
+    blob = paths["blob"] / blob_name
+    blob_key = store.put(blob, f"blobs/{blob_name}", "application/zip") if blob.is_file() else None
+    return {
+        "schemaVersion": RESULT_SCHEMA_VERSION,
+        "runId": payload.run_id,
+        "unitId": payload.unit_id,
+        "status": status,
+        "error": error,
+        "exitCode": completed.exit_code,
+        "tests": records,
+        "blob": blob_key,
+        "unrequestedTests": unrequested(payload.tests, parsed),
+        "outputTail": completed.output_tail,
+    }
+
+
+def _layout(work: Path) -> dict[str, Path]:
+    paths = {
+        "config": work / "hypertest.config.ts",
+        "list": work / "tests.txt",
+        "results": work / "results.jsonl",
+        "log": work / "playwright.log",
+        "output": work / "test-results",
+        "blob": work / "blob",
+        "artifacts": work / "artifacts",
+        "home": work / "home",
+    }
+    for key in ("artifacts", "home", "blob"):
+        paths[key].mkdir()
+    return paths
+
+
+def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Path]) -> dict[str, str]:
+    child = dict(env)
+    child.update({
+        "HT_RUN_ID": payload.run_id,
+        "HT_UNIT_ID": payload.unit_id,
+        "HT_RESULTS_OUTPUT": str(paths["results"]),
+        "HT_TEST_ARTIFACTS_OUTPUT_PATH": str(paths["artifacts"]),
+        "FORCE_COLOR": "0",
+        "PLAYWRIGHT_HTML_OPEN": "never",
+    })
+    home = child.get("HOME", "")
+    if not home or not os.access(home, os.W_OK):
+        child["HOME"] = str(paths["home"])  # Lambda: only /tmp is writable
+    return child
+
+
+def _unit_status(exit_code: int | None, stopped: bool, parsed: Parsed, tail: str) -> tuple[str, str | None]:
+    if stopped:
+        return "deadline", "the invocation reached its deadline; Playwright was stopped"
+    if parsed.errors:
+        first = parsed.errors[0]
+        return "error", str(first.get("message") or "Playwright reported an error").strip()
+    if exit_code in (0, 1) and parsed.ended:
+        return "ok", None
+    last_lines = "\n".join(line for line in tail.strip().splitlines()[-15:])
+    return "error", f"Playwright exited with code {exit_code} before reporting the end of the run:\n{last_lines}"
+
+
+def _store_attachments(payload: Payload, records: list[dict[str, Any]], parsed: Parsed,
+                       store: ArtifactStore) -> None:
+    by_key = {test.key: test for test in payload.tests}
+    records_by_id = {record["id"]: record for record in records}
+    for key, attempts in parsed.attempts.items():
+        test = by_key.get(key)
+        if test is None:
+            continue
+        record = records_by_id[test.id]
+        for attempt in attempts:
+            retry = int(attempt.get("retry", 0))
+            for index, attachment in enumerate(attempt.get("attachments") or []):
+                source = Path(str(attachment.get("path", "")))
+                if not source.is_file():
+                    continue
+                name = str(attachment.get("name") or source.name)
+                suffix = source.suffix if not Path(name).suffix else ""
+                target = f"{test.id}/attempt-{retry}/{index:02d}-{safe_segment(name)}{suffix}"
+                content_type = guess_content_type(source, attachment.get("contentType"))
+                record["artifacts"].append({"name": name, "path": store.put(source, target, content_type),
+                                            "contentType": content_type, "attempt": retry})
+
+
+def _store_custom_artifacts(payload: Payload, records: list[dict[str, Any]], folder: Path,
+                            store: ArtifactStore) -> None:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    if not files:
+        return
+    # One test: its folder. Several (a serial group or a file unit): one folder of the unit, linked from each.
+    prefix = f"{payload.tests[0].id}/custom" if len(payload.tests) == 1 else f"units/{payload.unit_id}/custom"
+    stored = []
+    for source in files:
+        relative = source.relative_to(folder).as_posix()
+        content_type = guess_content_type(source)
+        stored.append({"name": relative, "path": store.put(source, f"{prefix}/{relative}", content_type),
+                       "contentType": content_type, "attempt": None})
+    for record in records:
+        record["artifacts"].extend(stored)
+
+
+def _failed_unit(payload: Payload, message: str) -> dict[str, Any]:
+    records = build_test_records(payload.tests, Parsed(), missing_status="error", missing_message=message)
+    return {
+        "schemaVersion": RESULT_SCHEMA_VERSION,
+        "runId": payload.run_id,
+        "unitId": payload.unit_id,
+        "status": "error",
+        "error": message,
+        "exitCode": None,
+        "tests": records,
+        "blob": None,
+        "unrequestedTests": 0,
+        "outputTail": "",
+    }
+
+
+def result_json(result: Mapping[str, Any]) -> str:
+    """The unit result as compact JSON text."""
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,58 @@
+"""What the Lambda handler and `python -m runner` share: payload in, unit result out, never a traceback."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from runner import RESULT_SCHEMA_VERSION
+from runner.artifacts import UnknownStoreError, store_from_payload
+from runner.cleanup import become_subreaper
+from runner.core import run_unit
+from runner.payload import PayloadError, parse_payload
+
+_SUBREAPER = False
+
+
+def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Run the unit the event describes before the monotonic deadline; always returns a result."""
+    global _SUBREAPER  # noqa: PLW0603 - set once per process
+    if not _SUBREAPER:
+        _SUBREAPER = become_subreaper()
+    try:
+        payload = parse_payload(event)
+        store = store_from_payload(payload.artifacts)
+    except (PayloadError, UnknownStoreError) as exc:
+        return _invalid(event, f"invalid payload: {exc}")
+    try:
+        return run_unit(payload, store, deadline=deadline, environ=environ)
+    except Exception as exc:  # noqa: BLE001 - the orchestrator must get a result, never a crash
+        detail = "".join(traceback.format_exception_only(exc)).strip()
+        return _invalid(event, f"the runner failed: {detail}", tests=[t.id for t in payload.tests])
+
+
+def _invalid(event: Any, message: str, tests: list[str] | None = None) -> dict[str, Any]:
+    run_id = event.get("runId") if isinstance(event, Mapping) else None
+    unit_id = event.get("unitId") if isinstance(event, Mapping) else None
+    return {
+        "schemaVersion": RESULT_SCHEMA_VERSION,
+        "runId": run_id if isinstance(run_id, str) else "",
+        "unitId": unit_id if isinstance(unit_id, str) else "",
+        "status": "error",
+        "error": message,
+        "exitCode": None,
+        "tests": [],
+        "blob": None,
+        "unrequestedTests": 0,
+        "outputTail": "",
+        "startedAt": None,
+        "durationMs": 0,
+    }
+
+
+def deadline_from_timeout_ms(timeout_ms: int | None, default_s: float = 900.0) -> float:
+    """A monotonic deadline timeout_ms from now (default_s when None)."""
+    seconds = timeout_ms / 1000 if timeout_ms else default_s
+    return time.monotonic() + seconds

@@ -1,0 +1,29 @@
+"""The AWS Lambda entry point: `runner.handler.handler(event, context)`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from runner.entry import execute
+
+# Time kept back from Lambda's own limit for stopping Playwright and uploading what it produced.
+MIN_RESERVE_S = 10.0
+MAX_RESERVE_S = 60.0
+
+
+class LambdaContext(Protocol):
+    """The part of the Lambda context object the runner uses."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before Lambda ends the invocation."""
+
+
+def handler(event: Any, context: LambdaContext | None) -> dict[str, Any]:
+    """Run one unit inside Lambda and return its result (the Invoke response body)."""
+    if context is not None:
+        remaining_s = context.get_remaining_time_in_millis() / 1000
+    else:
+        remaining_s = 900.0
+    reserve = min(MAX_RESERVE_S, max(MIN_RESERVE_S, remaining_s * 0.1))
+    return execute(event, time.monotonic() + max(1.0, remaining_s - reserve))

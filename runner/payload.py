@@ -1,0 +1,141 @@
+"""The invocation payload: which tests of which project one unit must run, and where to put results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class PayloadError(ValueError):
+    """A payload that does not have the shape the runner needs."""
+
+
+@dataclass(frozen=True)
+class TestRef:
+    """One requested test: its stable id and how Playwright names it."""
+
+    id: str
+    project: str
+    file: str
+    title_path: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, str, tuple[str, ...]]:
+        """What identifies the test in Playwright's own reports."""
+        return (self.project, self.file, self.title_path)
+
+
+@dataclass(frozen=True)
+class Selector:
+    """One line of Playwright's --test-list: a project, a file and a title-path prefix."""
+
+    project: str
+    file: str
+    title_path: tuple[str, ...]
+
+    def line(self) -> str:
+        """The selector as a --test-list line."""
+        return " › ".join([f"[{self.project}]", self.file, *self.title_path])
+
+
+@dataclass(frozen=True)
+class Payload:
+    """Everything one invocation needs."""
+
+    run_id: str
+    unit_id: str
+    tests: tuple[TestRef, ...]
+    selectors: tuple[Selector, ...]
+    project_dir: str
+    config_file: str
+    retries: int | None
+    timeout_ms: int | None
+    artifacts: Mapping[str, Any]
+
+
+def parse_payload(event: Any) -> Payload:
+    """Validate a decoded JSON event into a Payload, naming the first bad field."""
+    if not isinstance(event, Mapping):
+        raise PayloadError("the payload must be a JSON object")
+    tests = tuple(_test(item, f"tests[{index}]") for index, item in enumerate(_list(event, "tests")))
+    if not tests:
+        raise PayloadError("tests: at least one test is required")
+    selectors = tuple(_selector(item, f"selectors[{index}]")
+                      for index, item in enumerate(_list(event, "selectors")))
+    if not selectors:
+        raise PayloadError("selectors: at least one selector is required")
+    retries = event.get("retries")
+    timeout_ms = event.get("timeoutMs")
+    artifacts = event.get("artifacts", {})
+    if retries is not None and (not isinstance(retries, int) or retries < 0):
+        raise PayloadError("retries: expected a non-negative integer or null")
+    if timeout_ms is not None and (not isinstance(timeout_ms, int) or timeout_ms <= 0):
+        raise PayloadError("timeoutMs: expected a positive integer or null")
+    if not isinstance(artifacts, Mapping):
+        raise PayloadError("artifacts: expected an object")
+    return Payload(
+        run_id=_str(event, "runId"),
+        unit_id=_str(event, "unitId"),
+        tests=tests,
+        selectors=selectors,
+        project_dir=_str(event, "projectDir"),
+        config_file=_str(event, "configFile"),
+        retries=retries,
+        timeout_ms=timeout_ms,
+        artifacts=artifacts,
+    )
+
+
+def payload_to_json(payload: Payload) -> dict[str, Any]:
+    """The JSON form of a payload (what parse_payload reads back)."""
+    return {
+        "runId": payload.run_id,
+        "unitId": payload.unit_id,
+        "tests": [{"id": t.id, "project": t.project, "file": t.file, "titlePath": list(t.title_path)}
+                  for t in payload.tests],
+        "selectors": [{"project": s.project, "file": s.file, "titlePath": list(s.title_path)}
+                      for s in payload.selectors],
+        "projectDir": payload.project_dir,
+        "configFile": payload.config_file,
+        "retries": payload.retries,
+        "timeoutMs": payload.timeout_ms,
+        "artifacts": dict(payload.artifacts),
+    }
+
+
+def _str(event: Mapping[str, Any], key: str, where: str = "", *, empty: bool = False) -> str:
+    value = event.get(key)
+    if not isinstance(value, str) or (not value and not empty):
+        raise PayloadError(f"{where}{key}: expected a {'' if empty else 'non-empty '}string")
+    return value
+
+
+def _list(event: Mapping[str, Any], key: str) -> list[Any]:
+    value = event.get(key)
+    if not isinstance(value, list):
+        raise PayloadError(f"{key}: expected a list")
+    return value
+
+
+def _titles(item: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    titles = item.get("titlePath")
+    if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
+        raise PayloadError(f"{where}.titlePath: expected a list of strings")
+    return tuple(titles)
+
+
+def _test(item: Any, where: str) -> TestRef:
+    if not isinstance(item, Mapping):
+        raise PayloadError(f"{where}: expected an object")
+    titles = _titles(item, where)
+    if not titles:
+        raise PayloadError(f"{where}.titlePath: a test has at least its own title")
+    return TestRef(id=_str(item, "id", f"{where}."), project=_str(item, "project", f"{where}.", empty=True),
+                   file=_str(item, "file", f"{where}."), title_path=titles)
+
+
+def _selector(item: Any, where: str) -> Selector:
+    if not isinstance(item, Mapping):
+        raise PayloadError(f"{where}: expected an object")
+    return Selector(project=_str(item, "project", f"{where}.", empty=True), file=_str(item, "file", f"{where}."), title_path=_titles(item, where))

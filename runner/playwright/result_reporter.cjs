@@ -1,0 +1,78 @@
+// hypertest runner reporter: appends one JSON line per finished test attempt to the file named by
+// HT_RESULTS_OUTPUT, synchronously, so that whatever finished survives a stopped or killed run.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const MAX_MESSAGE = 16 * 1024;
+
+function clip(text) {
+  if (typeof text !== 'string') return '';
+  return text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE) + '\n… (truncated)' : text;
+}
+
+function describeError(error) {
+  return {
+    message: clip(error.message || (error.value !== undefined ? String(error.value) : '')),
+    stack: clip(error.stack || ''),
+    location: error.location ? { file: error.location.file, line: error.location.line, column: error.location.column } : null,
+  };
+}
+
+class HypertestResultReporter {
+  constructor() {
+    this.out = process.env.HT_RESULTS_OUTPUT;
+    if (!this.out) throw new Error('HT_RESULTS_OUTPUT is not set');
+    this.fd = fs.openSync(this.out, 'a');
+    this.rootDir = '';
+  }
+
+  printsToStdio() {
+    return false;
+  }
+
+  write(record) {
+    fs.writeSync(this.fd, JSON.stringify(record) + '\n');
+  }
+
+  onBegin(config, suite) {
+    this.rootDir = config.rootDir;
+    this.write({ type: 'begin', total: suite.allTests().length });
+  }
+
+  onTestEnd(test, result) {
+    const titles = test.titlePath();
+    this.write({
+      type: 'testEnd',
+      project: titles[1] || '',
+      file: path.relative(this.rootDir, test.location.file).split(path.sep).join('/'),
+      line: test.location.line,
+      column: test.location.column,
+      titlePath: titles.slice(3),
+      retry: result.retry,
+      status: result.status,
+      expectedStatus: test.expectedStatus,
+      outcome: test.outcome(),
+      willRetry: result.status !== 'skipped' && result.status !== test.expectedStatus && result.retry < test.retries,
+      duration: result.duration,
+      startTime: result.startTime ? result.startTime.toISOString() : null,
+      errors: (result.errors || []).map(describeError),
+      annotations: (test.annotations || []).map((a) => ({ type: a.type, description: a.description || '' })),
+      attachments: (result.attachments || []).filter((a) => a.path).map((a) => ({ name: a.name, path: a.path, contentType: a.contentType })),
+    });
+  }
+
+  onError(error) {
+    this.write({ type: 'error', error: describeError(error) });
+  }
+
+  onEnd(result) {
+    this.write({ type: 'end', status: result.status, duration: result.duration });
+  }
+
+  async onExit() {
+    fs.closeSync(this.fd);
+  }
+}
+
+module.exports = HypertestResultReporter;

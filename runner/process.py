@@ -1,0 +1,83 @@
+"""Run a child in its own process group with a deadline, and leave no process of it behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+TAIL_BYTES = 8 * 1024
+
+
+@dataclass(frozen=True)
+class Completed:
+    """How a child process ended."""
+
+    exit_code: int | None
+    stopped_at_deadline: bool
+    killed: bool
+    duration_s: float
+    output_tail: str
+
+
+def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], deadline: float,
+                      log_path: Path, grace_s: float = 10.0) -> Completed:
+    """Run argv until it exits or the monotonic deadline; then SIGINT, then SIGKILL after grace_s.
+
+    Output (stdout and stderr together) goes to log_path; the last few KiB are returned.
+    Every process of the child's group is killed before this returns.
+    """
+    started = time.monotonic()
+    stopped = killed = False
+    with log_path.open("wb") as log:
+        child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            exit_code = _wait(child, deadline)
+            if exit_code is None:
+                stopped = True
+                _signal_group(child.pid, signal.SIGINT)
+                exit_code = _wait(child, time.monotonic() + grace_s)
+            if exit_code is None:
+                killed = True
+                _signal_group(child.pid, signal.SIGKILL)
+                exit_code = child.wait()
+        finally:
+            if child.poll() is None:
+                _signal_group(child.pid, signal.SIGKILL)
+                child.wait()
+            _signal_group(child.pid, signal.SIGKILL)  # orphans left in the group (browsers, servers)
+    return Completed(exit_code=exit_code, stopped_at_deadline=stopped, killed=killed,
+                     duration_s=time.monotonic() - started, output_tail=read_tail(log_path))
+
+
+def _wait(child: subprocess.Popen[bytes], deadline: float) -> int | None:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        return child.poll()
+    try:
+        return child.wait(timeout=remaining)
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def read_tail(path: Path, limit: int = TAIL_BYTES) -> str:
+    """The last limit bytes of a file, decoded leniently ('' when it is missing)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - limit))
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""

@@ -1,0 +1,124 @@
+"""Turn the reporter's JSON lines into one record per requested test, never leaving a test out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.payload import TestRef
+
+STATUSES = ("passed", "failed", "timedOut", "skipped", "interrupted")
+OUTCOMES = ("expected", "unexpected", "flaky", "skipped")
+
+
+@dataclass
+class Parsed:
+    """What the reporter wrote: attempts per test key, global errors, and whether the run ended."""
+
+    attempts: dict[tuple[str, str, tuple[str, ...]], list[dict[str, Any]]] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    ended: bool = False
+    garbage_lines: int = 0
+
+
+def parse_reporter_lines(path: Path) -> Parsed:
+    """Read the reporter's JSON-lines file; a torn last line (a killed run) is counted, not fatal."""
+    parsed = Parsed()
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return parsed
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            parsed.garbage_lines += 1
+            continue
+        kind = record.get("type") if isinstance(record, dict) else None
+        if kind == "testEnd":
+            key = (str(record["project"]), str(record["file"]), tuple(record["titlePath"]))
+            parsed.attempts.setdefault(key, []).append(record)
+        elif kind == "error":
+            parsed.errors.append(record.get("error") or {})
+        elif kind == "end":
+            parsed.ended = True
+    return parsed
+
+
+def error_entry(message: str, stack: str = "") -> dict[str, Any]:
+    """An error in the shape the result schema uses."""
+    return {"message": message, "stack": stack, "location": None}
+
+
+def build_test_records(tests: Sequence[TestRef], parsed: Parsed, *, missing_status: str,
+                       missing_message: str) -> list[dict[str, Any]]:
+    """One record per requested test, in request order; unreported tests get missing_status."""
+    records = []
+    for test in tests:
+        attempts = sorted(parsed.attempts.get(test.key, []), key=lambda a: int(a.get("retry", 0)))
+        if attempts:
+            records.append(_reported(test, attempts))
+        else:
+            records.append(_missing(test, missing_status, missing_message))
+    return records
+
+
+def _reported(test: TestRef, attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    last = attempts[-1]
+    status = last["status"] if last.get("status") in STATUSES else "failed"
+    outcome = last.get("outcome") if last.get("outcome") in OUTCOMES else "unexpected"
+    if status == "interrupted":
+        outcome = "unexpected"
+    return {
+        "id": test.id,
+        "project": test.project,
+        "file": test.file,
+        "titlePath": list(test.title_path),
+        "line": int(last.get("line", 0)),
+        "column": int(last.get("column", 0)),
+        "status": status,
+        "expectedStatus": last.get("expectedStatus", "passed"),
+        "outcome": outcome,
+        "annotations": last.get("annotations", []),
+        "attempts": [_attempt(a) for a in attempts],
+        "artifacts": [],
+    }
+
+
+def _attempt(record: dict[str, Any]) -> dict[str, Any]:
+    errors = record.get("errors") or []
+    return {
+        "retry": int(record.get("retry", 0)),
+        "status": record.get("status") if record.get("status") in STATUSES else "failed",
+        "durationMs": max(0, int(record.get("duration", 0))),
+        "startTime": record.get("startTime"),
+        "error": errors[0] if errors else None,
+        "errors": errors,
+    }
+
+
+def _missing(test: TestRef, status: str, message: str) -> dict[str, Any]:
+    return {
+        "id": test.id,
+        "project": test.project,
+        "file": test.file,
+        "titlePath": list(test.title_path),
+        "line": 0,
+        "column": 0,
+        "status": status,
+        "expectedStatus": "passed",
+        "outcome": "unexpected",
+        "annotations": [],
+        "attempts": [{"retry": 0, "status": status, "durationMs": 0, "startTime": None,
+                      "error": error_entry(message), "errors": [error_entry(message)]}],
+        "artifacts": [],
+    }
+
+
+def unrequested(tests: Iterable[TestRef], parsed: Parsed) -> int:
+    """How many tests the run reported that were not requested (they are left out of the result)."""
+    wanted = {test.key for test in tests}
+    return sum(1 for key in parsed.attempts if key not in wanted)

@@ -47,7 +47,6 @@ class HypertestListReporter {
     if (!out) throw new Error('HT_LIST_OUTPUT is not set');
     const rootDir = this.config ? this.config.rootDir : '';
     const tests = [];
-    const serialKnown = this.suite ? this.suite.allTests().every(() => true) : true;
     for (const projectSuite of this.suite ? this.suite.suites : []) {
       const project = projectSuite.project();
       for (const test of projectSuite.allTests()) {
@@ -63,7 +62,7 @@ class HypertestListReporter {
           expectedStatus: test.expectedStatus,
           retries: test.retries,
           timeout: test.timeout,
-          serialGroup: serial ? serial.titlePath().slice(2).join('\u0000') + '\u0000@' + serial.location?.line : null,
+          serialGroup: serial ? JSON.stringify([...serial.titlePath().slice(2), serial.location ? serial.location.line : 0]) : null,
         });
       }
     }
@@ -73,10 +72,16 @@ class HypertestListReporter {
       rootDir,
       configFile: this.config ? this.config.configFile || null : null,
       parallelModeVisible: this.suite ? typeof this.suite._parallelMode === 'string' : false,
-      projects: this.config ? this.config.projects.map((p) => ({ name: p.name, testDir: p.testDir, retries: p.retries, timeout: p.timeout })) : [],
+      projects: this.config ? this.config.projects.map((p) => ({
+        name: p.name,
+        testDir: p.testDir,
+        retries: p.retries,
+        timeout: p.timeout,
+        browserName: (p.use && (p.use.browserName || p.use.defaultBrowserType)) || 'chromium',
+        executablePath: (p.use && p.use.launchOptions && p.use.launchOptions.executablePath) || null,
+      })) : [],
       tests,
       errors: this.errors,
-      serialKnown,
     };
     fs.writeFileSync(out, JSON.stringify(doc));
   }

@@ -1,0 +1,13 @@
+"""The GitHub Action's entry point, and the command line from a checkout: `python entrypoint.py invoke`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hypertest.cli import main  # noqa: E402 - the path must be set first
+
+if __name__ == "__main__":
+    raise SystemExit(main())

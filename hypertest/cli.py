@@ -1,0 +1,153 @@
+"""The command line: `hypertest validate | list | invoke` (also `python entrypoint.py ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypertest import __version__
+from hypertest.core.config import Settings, find_config, load_settings
+from hypertest.core.run_id import check_run_id
+from hypertest.errors import ExitCode, HypertestError, UsageError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="hypertest", description="Run a Playwright suite massively in "
+                                     "parallel: one sandbox per test, one merged report.")
+    parser.add_argument("--version", action="version", version=f"hypertest {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", help="hypertest.yml to use (default: ./hypertest.yml if present)")
+    commands.add_parser("validate", parents=[common], help="check hypertest.yml and print the settings")
+    selection = argparse.ArgumentParser(add_help=False)
+    selection.add_argument("--project", action="append", dest="projects", metavar="NAME",
+                           help="only this Playwright project (repeatable)")
+    selection.add_argument("--grep", help="only tests whose title matches this regular expression")
+    selection.add_argument("--grep-invert", help="leave out tests whose title matches this expression")
+    selection.add_argument("--tag", action="append", dest="tags", metavar="@TAG",
+                           help="only tests with this tag (repeatable)")
+    selection.add_argument("--granularity", choices=("test", "file"), help="what one invocation runs")
+    commands.add_parser("list", parents=[common, selection], help="list the tests and how they are split")
+    run = commands.add_parser("invoke", parents=[common, selection], help="run the suite")
+    run.add_argument("--concurrency", type=_positive, help="invocations at once")
+    run.add_argument("--output", help="results folder (each run writes OUTPUT/RUN_ID/)")
+    run.add_argument("--run-id", type=_run_id, help="use this run id instead of a new one")
+    run.add_argument("--retries", type=_non_negative, help="retries of a failing test")
+    run.add_argument("--fail-on-flaky", action="store_true", default=None, help="flaky tests fail the run")
+    run.add_argument("--pass-with-no-tests", action="store_true", default=None,
+                     help="finding no test is a success")
+    return parser
+
+
+def _positive(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _run_id(text: str) -> str:
+    try:
+        return check_run_id(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Settings:
+    """Settings with the command-line flags laid over the file's values."""
+    runner = settings.test_runner
+    runner = dataclasses.replace(
+        runner,
+        projects=tuple(args.projects) if getattr(args, "projects", None) else runner.projects,
+        grep=getattr(args, "grep", None) or runner.grep,
+        grep_invert=getattr(args, "grep_invert", None) or runner.grep_invert,
+        tags=tuple(args.tags) if getattr(args, "tags", None) else runner.tags,
+        granularity=getattr(args, "granularity", None) or runner.granularity,
+        retries=runner.retries if getattr(args, "retries", None) is None else args.retries,
+    )
+    for tag in runner.tags:
+        if not tag.startswith("@") or " " in tag:
+            raise UsageError(f"--tag {tag!r}: a tag starts with @ and has no spaces")
+    changes: dict[str, object] = {"test_runner": runner}
+    if getattr(args, "concurrency", None):
+        changes["concurrency"] = args.concurrency
+    if getattr(args, "output", None):
+        changes["output"] = (cwd / args.output).resolve()
+    if getattr(args, "fail_on_flaky", None):
+        changes["fail_on_flaky"] = True
+    if getattr(args, "pass_with_no_tests", None):
+        changes["pass_with_no_tests"] = True
+    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the return value is the process exit code."""
+    args = build_parser().parse_args(argv)
+    cwd = Path.cwd()
+    try:
+        settings = apply_flags(load_settings(find_config(args.config, cwd), cwd), args, cwd)
+        if args.command == "validate":
+            return _validate(settings)
+        if args.command == "list":
+            return _list(settings)
+        return _invoke(settings, args)
+    except HypertestError as exc:
+        print(exc.render(), file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _validate(settings: Settings) -> int:
+    source = settings.source or "(no hypertest.yml: defaults)"
+    print(f"{source}: valid")
+    runner = settings.test_runner
+    print(f"  Playwright config: {runner.config}")
+    print(f"  granularity: {runner.granularity}, retries: "
+          f"{'from the Playwright config' if runner.retries is None else runner.retries}")
+    print(f"  provider: {settings.provider.type}, concurrency: {settings.concurrency}")
+    print(f"  output: {settings.output}")
+    print(f"  reporters: {', '.join(settings.reporters) or 'none'} (results.json is always written)")
+    return int(ExitCode.OK)
+
+
+def _list(settings: Settings) -> int:
+    from hypertest.plugins.playwright.discovery import discover
+    from hypertest.plugins.playwright.units import build_units
+
+    discovery = discover(settings.test_runner)
+    units = build_units(discovery.tests, settings.test_runner.granularity)
+    for unit in units:
+        print(f"{unit.id} ({len(unit.tests)} test{'s' if len(unit.tests) != 1 else ''})")
+        for test in unit.tests:
+            project = f"[{test.project}] " if test.project else ""
+            print(f"  {test.id}  {project}{test.file}:{test.line} › {test.title}")
+    print(f"{len(discovery.tests)} tests in {len(units)} units")
+    return int(ExitCode.OK)
+
+
+def _invoke(settings: Settings, args: argparse.Namespace) -> int:
+    from hypertest.core.invoke import invoke
+
+    state = invoke(settings, run_id=args.run_id, environ=os.environ)
+    return int(state.exit_code)

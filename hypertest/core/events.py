@@ -1,0 +1,74 @@
+"""The event stream of a run, and the multiplexer that fans it out to every reporter."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hypertest.core.models import Unit
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What is known when a run starts."""
+
+    run_id: str
+    total_tests: int
+    units: Sequence[Unit]
+    concurrency: int
+    provider: str
+    output_dir: str
+
+
+class Reporter(Protocol):
+    """Receives the run's events, in order, one at a time."""
+
+    def on_begin(self, info: RunInfo) -> None:
+        """The run starts."""
+
+    def on_unit_begin(self, unit: Unit) -> None:
+        """A unit was handed to the provider."""
+
+    def on_unit_end(self, unit: Unit, records: Sequence[Mapping[str, Any]]) -> None:
+        """A unit finished; records are its tests' final records."""
+
+    def on_end(self, result: Mapping[str, Any]) -> None:
+        """The run finished; result is the whole results.json document."""
+
+
+class ReporterMultiplexer:
+    """One reporter that forwards each event to many, serialised, isolating their failures."""
+
+    def __init__(self, reporters: Sequence[Reporter]) -> None:
+        self.reporters = list(reporters)
+        self._lock = threading.Lock()
+        self.failures: list[str] = []
+
+    def _each(self, method: str, *args: Any) -> None:
+        with self._lock:
+            for reporter in self.reporters:
+                try:
+                    getattr(reporter, method)(*args)
+                except Exception as exc:  # noqa: BLE001 - one broken reporter must not lose the run
+                    message = f"reporter {type(reporter).__name__}.{method} failed: {exc}"
+                    self.failures.append(message)
+                    print(f"warning: {message}", file=sys.stderr)
+
+    def on_begin(self, info: RunInfo) -> None:
+        """Fan out on_begin."""
+        self._each("on_begin", info)
+
+    def on_unit_begin(self, unit: Unit) -> None:
+        """Fan out on_unit_begin."""
+        self._each("on_unit_begin", unit)
+
+    def on_unit_end(self, unit: Unit, records: Sequence[Mapping[str, Any]]) -> None:
+        """Fan out on_unit_end."""
+        self._each("on_unit_end", unit, records)
+
+    def on_end(self, result: Mapping[str, Any]) -> None:
+        """Fan out on_end."""
+        self._each("on_end", result)

@@ -1,0 +1,213 @@
+"""The invoke pipeline: discover, split, dispatch, aggregate, report; the exit code tells the truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from hypertest import __version__
+from hypertest.core.aggregate import conclusion, ordered_records, stats, unit_records
+from hypertest.core.config import Settings
+from hypertest.core.dispatcher import Dispatcher, UnitOutcome
+from hypertest.core.events import Reporter, ReporterMultiplexer, RunInfo
+from hypertest.core.models import Unit
+from hypertest.core.pipeline import Pipeline, Task
+from hypertest.core.run_id import new_run_id
+from hypertest.errors import ExitCode, UsageError
+from hypertest.plugins.playwright.discovery import Discovery, discover
+from hypertest.plugins.playwright.units import build_units
+from hypertest.providers.base import Provider
+from hypertest.reporters.console import ConsoleReporter
+from hypertest.reporters.html_report import MergeError, merge_html_report
+from hypertest.reporters.junit import write_junit
+
+RESULT_SCHEMA_VERSION = 1
+
+
+@dataclass
+class InvokeState:
+    """What the pipeline's tasks hand to each other."""
+
+    run_id: str
+    discovery: Discovery | None = None
+    units: list[Unit] = field(default_factory=list)
+    run_dir: Path | None = None
+    outcomes: list[UnitOutcome] = field(default_factory=list)
+    records_by_unit: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+    exit_code: ExitCode = ExitCode.OK
+
+
+def make_provider(settings: Settings, environ: Mapping[str, str]) -> Provider:
+    """The provider the settings name."""
+    if settings.provider.type == "local":
+        from hypertest.providers.local import LocalProvider
+
+        return LocalProvider(settings.provider.local, environ)
+    raise UsageError(f"provider.type {settings.provider.type!r} is not available in this version",
+                     hint="use provider.type: local")
+
+
+def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | None = None,
+           environ: Mapping[str, str] | None = None, provider: Provider | None = None,
+           extra_reporters: Sequence[Reporter] = ()) -> InvokeState:
+    """Run the whole suite once; the returned state holds results.json's document and the exit code."""
+    env = dict(os.environ if environ is None else environ)
+    out = stream or sys.stdout
+    state = InvokeState(run_id=run_id or new_run_id())
+    chosen = provider or make_provider(settings, env)
+    reporters: list[Reporter] = [*extra_reporters]
+    if "console" in settings.reporters:
+        reporters.insert(0, ConsoleReporter(out))
+    multiplexer = ReporterMultiplexer(reporters)
+    started_at = dt.datetime.now(dt.UTC)
+    started = time.monotonic()
+
+    def discover_tests() -> None:
+        state.discovery = discover(settings.test_runner, env)
+
+    def split_units() -> None:
+        assert state.discovery is not None
+        state.units = build_units(state.discovery.tests, settings.test_runner.granularity)
+        if not state.units:
+            message = "no tests found" + _filters_text(settings)
+            if not settings.pass_with_no_tests:
+                raise UsageError(message, hint="set passWithNoTests: true to make this a success")
+            out.write(f"{message}; passWithNoTests is set, so this run passes\n")
+
+    def prepare() -> None:
+        assert state.discovery is not None
+        if state.units:
+            chosen.preflight(state.discovery)
+        state.run_dir = settings.output / state.run_id
+        if state.run_dir.exists():
+            raise UsageError(f"the run folder {state.run_dir} already exists; choose another --run-id")
+        state.run_dir.mkdir(parents=True)
+
+    def dispatch() -> None:
+        assert state.discovery is not None and state.run_dir is not None
+        discovery, run_dir = state.discovery, state.run_dir
+        multiplexer.on_begin(RunInfo(run_id=state.run_id, total_tests=len(discovery.tests), units=state.units,
+                                     concurrency=settings.concurrency, provider=chosen.name,
+                                     output_dir=str(run_dir)))
+
+        def execute(unit: Unit) -> Mapping[str, Any]:
+            return chosen.execute(_payload(unit, state.run_id, discovery, settings, chosen, run_dir))
+
+        def finished(outcome: UnitOutcome) -> None:
+            records = unit_records(outcome.unit, outcome.result)
+            state.records_by_unit[outcome.unit.id] = records
+            multiplexer.on_unit_end(outcome.unit, records)
+
+        dispatcher = Dispatcher(execute, settings.concurrency, on_begin=multiplexer.on_unit_begin,
+                                on_end=finished)
+        state.outcomes = dispatcher.run(state.units)
+
+    def report() -> None:
+        assert state.discovery is not None and state.run_dir is not None
+        run_dir = state.run_dir
+        records = ordered_records(state.units, state.records_by_unit, state.discovery.tests)
+        counts = stats(records)
+        verdict, state.exit_code = conclusion(counts, settings.fail_on_flaky)
+        if "html" in settings.reporters:
+            _merge_html(state, chosen, out)
+        state.result = {
+            "schemaVersion": RESULT_SCHEMA_VERSION,
+            "runId": state.run_id,
+            "hypertestVersion": __version__,
+            "playwrightVersion": state.discovery.playwright_version,
+            "provider": chosen.name,
+            "concurrency": settings.concurrency,
+            "startedAt": started_at.isoformat().replace("+00:00", "Z"),
+            "durationMs": int((time.monotonic() - started) * 1000),
+            "conclusion": verdict,
+            "exitCode": int(state.exit_code),
+            "stats": counts,
+            "units": [_unit_summary(o) for o in state.outcomes],
+            "tests": records,
+            "reports": {},
+        }
+        state.result["reports"] = dict(state.reports)
+        if "junit" in settings.reporters:
+            state.result["reports"]["junit"] = str(write_junit(state.result, run_dir / "junit.xml"))
+        state.result["reports"]["results"] = str(run_dir / "results.json")
+        (run_dir / "results.json").write_text(json.dumps(state.result, indent=2, ensure_ascii=False),
+                                              encoding="utf-8")
+        multiplexer.on_end(state.result)
+
+    tasks = [Task("discover", discover_tests), Task("units", split_units), Task("prepare", prepare)]
+    Pipeline(tasks).run()
+    if state.units:
+        Pipeline([Task("dispatch", dispatch), Task("report", report)]).run()
+    return state
+
+
+def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings, provider: Provider,
+             run_dir: Path) -> dict[str, Any]:
+    return {
+        "runId": run_id,
+        "unitId": unit.id,
+        "tests": [{"id": t.id, "project": t.project, "file": t.file, "titlePath": list(t.title_path)}
+                  for t in unit.tests],
+        "selectors": [{"project": s.project, "file": s.file, "titlePath": list(s.title_path)}
+                      for s in unit.selectors],
+        "projectDir": str(discovery.project_dir),
+        "configFile": os.path.relpath(discovery.config_file, discovery.project_dir),
+        "retries": settings.test_runner.retries,
+        "timeoutMs": int(settings.provider.local.unit_timeout_s * 1000),
+        "artifacts": dict(provider.artifacts_location(run_dir)),
+    }
+
+
+def _unit_summary(outcome: UnitOutcome) -> dict[str, Any]:
+    result = outcome.result if isinstance(outcome.result, Mapping) else {}
+    return {
+        "id": outcome.unit.id,
+        "tests": [t.id for t in outcome.unit.tests],
+        "status": result.get("status") if result.get("status") in ("ok", "error", "deadline") else "error",
+        "error": result.get("error"),
+        "startedAt": result.get("startedAt"),
+        "durationMs": result.get("durationMs", 0),
+        "blob": result.get("blob"),
+    }
+
+
+def _merge_html(state: InvokeState, provider: Provider, out: TextIO) -> None:
+    assert state.run_dir is not None and state.discovery is not None
+    keys = [str(o.result["blob"]) for o in state.outcomes
+            if isinstance(o.result, Mapping) and o.result.get("blob")]
+    if not keys:
+        out.write("warning: no unit produced a blob report, so there is no HTML report\n")
+        return
+    report_dir = state.run_dir / "report"
+    try:
+        blob_dir = provider.collect_blobs(state.run_dir, keys)
+        index = merge_html_report(blob_dir, report_dir, state.discovery.project_dir)
+    except (MergeError, OSError, RuntimeError) as exc:
+        out.write(f"warning: the merged HTML report could not be built: {exc}\n")
+        shutil.rmtree(report_dir, ignore_errors=True)
+        return
+    state.reports["html"] = str(index)
+
+
+def _filters_text(settings: Settings) -> str:
+    runner = settings.test_runner
+    parts = []
+    if runner.projects:
+        parts.append(f"projects {', '.join(runner.projects)}")
+    if runner.grep:
+        parts.append(f"grep {runner.grep!r}")
+    if runner.grep_invert:
+        parts.append(f"grepInvert {runner.grep_invert!r}")
+    if runner.tags:
+        parts.append(f"tags {', '.join(runner.tags)}")
+    return f" (with {'; '.join(parts)})" if parts else ""

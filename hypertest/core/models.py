@@ -1,0 +1,67 @@
+"""The results model shared by the plugin, the dispatcher, aggregation and reporters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+STATUSES = ("passed", "failed", "timedOut", "skipped", "interrupted", "error")
+OUTCOMES = ("expected", "unexpected", "flaky", "skipped")
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One discovered test of one project."""
+
+    id: str
+    project: str
+    file: str
+    line: int
+    column: int
+    title_path: tuple[str, ...]
+    tags: tuple[str, ...]
+    expected_status: str
+    serial_group: str | None
+
+    @property
+    def title(self) -> str:
+        """The title path joined the way Playwright prints it."""
+        return " › ".join(self.title_path)
+
+    @property
+    def location(self) -> str:
+        """`file:line:column`."""
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Selector:
+    """One --test-list line: project, file and a title-path prefix (empty: the whole file)."""
+
+    project: str
+    file: str
+    title_path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The tests one invocation runs, and how the runner selects them."""
+
+    id: str
+    tests: tuple[TestCase, ...]
+    selectors: tuple[Selector, ...]
+
+
+def make_test_id(project: str, file: str, title_path: tuple[str, ...]) -> str:
+    """A stable id for a test: the same (project, file, title path) gives the same id in every run."""
+    digest = hashlib.sha256(json.dumps([project, file, list(title_path)]).encode()).hexdigest()[:12]
+    readable = re.sub(r"[^A-Za-z0-9]+", "-", f"{project}-{title_path[-1] if title_path else ''}").strip("-")
+    return f"{readable[:40].rstrip('-').lower() or 'test'}-{digest}"
+
+
+def make_unit_id(index: int, tests: tuple[TestCase, ...]) -> str:
+    """A unit id: its position in the run plus a hash of its tests."""
+    digest = hashlib.sha256("\n".join(sorted(t.id for t in tests)).encode()).hexdigest()[:8]
+    return f"u{index:05d}-{digest}"

@@ -1,0 +1,1 @@
+"""Test-runner plugins: discover tests and turn them into invocation units."""

@@ -1,0 +1,127 @@
+"""Discover tests with the user's own Playwright config: `playwright test --list` and our list reporter."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hypertest.core.config import TestRunnerSettings
+from hypertest.core.models import TestCase, make_test_id
+from hypertest.errors import InfrastructureError, UsageError
+from runner.node import ToolMissingError, find_node, find_playwright_cli
+
+LIST_REPORTER = Path(__file__).resolve().parent / "list_reporter.cjs"
+LIST_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What `--list` found: the tests, and the facts about the project that units and the runner need."""
+
+    tests: tuple[TestCase, ...]
+    root_dir: Path
+    config_file: Path
+    project_dir: Path
+    playwright_version: str
+    chromium_projects: tuple[tuple[str, str | None], ...]
+    serial_mode_visible: bool
+
+
+def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = None) -> Discovery:
+    """List every test the settings select, using the project's Playwright and config."""
+    env = dict(os.environ if environ is None else environ)
+    project_dir = settings.config.parent
+    try:
+        node = find_node(env)
+        cli = find_playwright_cli(project_dir)
+    except ToolMissingError as exc:
+        raise UsageError(str(exc)) from None
+    with tempfile.TemporaryDirectory(prefix="ht-list-") as scratch:
+        output = Path(scratch) / "list.json"
+        argv = [node, str(cli), "test", "--list", "-c", str(settings.config), f"--reporter={LIST_REPORTER}"]
+        for project in settings.projects:
+            argv += ["--project", project]
+        if settings.grep:
+            argv += ["--grep", settings.grep]
+        if settings.grep_invert:
+            argv += ["--grep-invert", settings.grep_invert]
+        env.update({"HT_LIST_OUTPUT": str(output), "FORCE_COLOR": "0"})
+        try:
+            completed = subprocess.run(argv, cwd=project_dir, env=env, capture_output=True, text=True,
+                                       timeout=LIST_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise InfrastructureError(f"listing tests took more than {LIST_TIMEOUT_S} s") from None
+        except OSError as exc:
+            raise InfrastructureError(f"cannot run Node.js ({node}): {exc.strerror}") from None
+        document = _read_listing(output, completed)
+    return _build(document, settings, project_dir)
+
+
+def _read_listing(output: Path, completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    if not output.is_file():
+        raise UsageError("Playwright could not list the tests:\n" + _tail(completed.stderr or completed.stdout))
+    try:
+        document: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InfrastructureError(f"the test listing is not valid JSON: {exc}") from None
+    if document.get("errors"):
+        raise UsageError("Playwright could not load the tests:\n" + "\n".join(
+            _render_error(error) for error in document["errors"][:5]))
+    if completed.returncode != 0:
+        raise UsageError("Playwright could not list the tests:\n" + _tail(completed.stderr or completed.stdout))
+    return document
+
+
+def _render_error(error: Mapping[str, Any]) -> str:
+    location = error.get("location") or {}
+    where = f"{location.get('file')}:{location.get('line')}:{location.get('column')}: " if location else ""
+    message = str(error.get("message") or "").strip()
+    return "  " + where + "\n  ".join(message.splitlines()[:12])
+
+
+def _tail(text: str, lines: int = 20) -> str:
+    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
+    return "\n".join("  " + line for line in kept) or "  (no output)"
+
+
+def _build(document: Mapping[str, Any], settings: TestRunnerSettings, project_dir: Path) -> Discovery:
+    wanted_tags = set(settings.tags)
+    tests = []
+    for raw in document.get("tests", []):
+        tags = tuple(raw.get("tags") or ())
+        if wanted_tags and not wanted_tags.intersection(tags):
+            continue
+        title_path = tuple(raw["titlePath"])
+        tests.append(TestCase(
+            id=make_test_id(raw["project"], raw["file"], title_path),
+            project=raw["project"],
+            file=raw["file"],
+            line=int(raw["line"]),
+            column=int(raw["column"]),
+            title_path=title_path,
+            tags=tags,
+            expected_status=raw.get("expectedStatus", "passed"),
+            serial_group=raw.get("serialGroup"),
+        ))
+    ids = [t.id for t in tests]
+    if len(ids) != len(set(ids)):
+        seen: set[str] = set()
+        twice = next(t for t in tests if t.id in seen or seen.add(t.id))  # type: ignore[func-returns-value]
+        raise UsageError(f"two tests share the project, file and title {twice.title!r} ({twice.location}); "
+                         "Playwright runs them both, but hypertest cannot tell them apart")
+    return Discovery(
+        tests=tuple(tests),
+        root_dir=Path(document.get("rootDir") or project_dir),
+        config_file=Path(document.get("configFile") or settings.config),
+        project_dir=project_dir,
+        playwright_version=str(document.get("playwrightVersion", "")),
+        chromium_projects=tuple((str(p.get("name", "")), p.get("executablePath"))
+                                for p in document.get("projects", []) if p.get("browserName") == "chromium"),
+        serial_mode_visible=bool(document.get("parallelModeVisible", False)),
+    )

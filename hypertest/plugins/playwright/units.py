@@ -1,0 +1,100 @@
+"""Split discovered tests into invocation units that Playwright's --test-list can select exactly."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from hypertest.core.models import Selector, TestCase, Unit, make_unit_id
+from hypertest.errors import UsageError
+
+SEPARATOR = "›"
+
+
+def build_units(tests: Sequence[TestCase], granularity: str) -> list[Unit]:
+    """Units in discovery order: one per test (serial groups together) or one per file and project.
+
+    --test-list matches title-path prefixes and trims titles, so tests that one line would select
+    together share a unit, and a file with a title no line can express is selected whole.
+    """
+    for test in tests:
+        _check_selectable(test)
+    groups = _UnionFind(len(tests))
+    by_file: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for index, test in enumerate(tests):
+        by_file[(test.project, test.file)].append(index)
+    for members in by_file.values():
+        _join_file(tests, members, groups, granularity)
+    units: dict[int, list[int]] = defaultdict(list)
+    for index in range(len(tests)):
+        units[groups.find(index)].append(index)
+    ordered = sorted(units.values(), key=lambda members: members[0])
+    result = []
+    for number, members in enumerate(ordered):
+        unit_tests = tuple(tests[i] for i in members)
+        result.append(Unit(id=make_unit_id(number, unit_tests), tests=unit_tests,
+                           selectors=_selectors(unit_tests)))
+    return result
+
+
+def _join_file(tests: Sequence[TestCase], members: list[int], groups: _UnionFind, granularity: str) -> None:
+    whole_file = granularity == "file" or any(not _expressible(tests[i]) for i in members)
+    if whole_file:
+        for index in members[1:]:
+            groups.union(members[0], index)
+        return
+    serial: dict[str, int] = {}
+    for index in members:
+        group = tests[index].serial_group
+        if group is not None:
+            groups.union(serial.setdefault(group, index), index)
+    for a in members:
+        for b in members:
+            if a != b and _is_prefix(tests[a].title_path, tests[b].title_path):
+                groups.union(a, b)
+
+
+def _selectors(unit_tests: tuple[TestCase, ...]) -> tuple[Selector, ...]:
+    selectors: list[Selector] = []
+    files_whole = {(t.project, t.file) for t in unit_tests if not _expressible(t)}
+    seen: set[Selector] = set()
+    for test in unit_tests:
+        whole = (test.project, test.file) in files_whole
+        selector = Selector(test.project, test.file, () if whole else test.title_path)
+        if selector not in seen:
+            seen.add(selector)
+            selectors.append(selector)
+    return tuple(selectors)
+
+
+def _is_prefix(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    return len(short) < len(long) and long[: len(short)] == short
+
+
+def _expressible(test: TestCase) -> bool:
+    """Whether a --test-list line can name this test's titles exactly."""
+    return all(title and title == title.strip() and SEPARATOR not in title and "\n" not in title
+               and "\r" not in title for title in test.title_path)
+
+
+def _check_selectable(test: TestCase) -> None:
+    for what, value in (("project name", test.project), ("file path", test.file)):
+        if SEPARATOR in value or "\n" in value or value != value.strip():
+            raise UsageError(f"{test.location}: the {what} {value!r} cannot be selected with Playwright's "
+                             f"--test-list (it holds '{SEPARATOR}', a line break or edge spaces); rename it")
+
+
+class _UnionFind:
+    def __init__(self, size: int) -> None:
+        self.parent = list(range(size))
+
+    def find(self, item: int) -> int:
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)

@@ -1,0 +1,1 @@
+"""Providers: where units run (local processes, AWS Lambda)."""

@@ -1,0 +1,87 @@
+"""The local provider: each unit runs in its own `python -m runner` process on this machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hypertest.core.config import LocalProviderSettings
+from hypertest.errors import InfrastructureError
+from hypertest.plugins.playwright.discovery import Discovery
+from runner.chromium import fallback_chromium, forced_chromium
+from runner.process import run_with_deadline
+
+# Time the runner process gets beyond the unit timeout to stop Playwright and store what it has.
+EXIT_GRACE_S = 30.0
+
+
+class LocalProvider:
+    """Runs units as local processes that execute the same runner code as the cloud."""
+
+    name = "local"
+
+    def __init__(self, settings: LocalProviderSettings, environ: Mapping[str, str] | None = None,
+                 python: str = sys.executable) -> None:
+        self.settings = settings
+        self.environ = dict(os.environ if environ is None else environ)
+        self.python = python
+        self._repo_root = Path(__file__).resolve().parents[2]
+
+    def preflight(self, discovery: Discovery) -> None:
+        """Fail early when a Chromium project has no Chromium to launch."""
+        used = {test.project for test in discovery.tests}
+        missing = [name for name, configured in discovery.chromium_projects
+                   if name in used and not configured]
+        if not missing or forced_chromium(self.environ) or fallback_chromium(self.environ):
+            return
+        raise InfrastructureError(
+            f"no Chromium found for project(s) {', '.join(repr(m) for m in missing)}",
+            hint="set HT_CHROMIUM_PATH, set use.launchOptions.executablePath in the Playwright config, "
+                 "run `npx playwright install chromium`, or install Debian's chromium package")
+
+    def artifacts_location(self, run_dir: Path) -> Mapping[str, Any]:
+        """Artifacts go straight into the run folder."""
+        return {"kind": "local", "root": str(run_dir)}
+
+    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Run `python -m runner` on the payload and read its result file."""
+        timeout_s = (payload.get("timeoutMs") or self.settings.unit_timeout_s * 1000) / 1000
+        with tempfile.TemporaryDirectory(prefix="ht-local-") as scratch:
+            folder = Path(scratch)
+            (folder / "payload.json").write_text(json.dumps(payload), encoding="utf-8")
+            env = dict(self.environ)
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self._repo_root), env.get("PYTHONPATH")]))
+            completed = run_with_deadline(
+                [self.python, "-m", "runner", "--payload", str(folder / "payload.json"),
+                 "--result", str(folder / "result.json")],
+                cwd=folder, env=env, deadline=time.monotonic() + timeout_s + EXIT_GRACE_S,
+                log_path=folder / "runner.log", grace_s=5.0)
+            result_path = folder / "result.json"
+            if completed.stopped_at_deadline or not result_path.is_file():
+                reason = ("did not finish in time" if completed.stopped_at_deadline
+                          else f"exited with code {completed.exit_code} without a result")
+                return {"status": "error", "error": f"the runner process {reason}: "
+                        f"{_last_lines(completed.output_tail)}", "tests": []}
+            try:
+                result: Mapping[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                return {"status": "error", "error": f"the runner wrote malformed JSON: {exc}", "tests": []}
+            return result
+
+    def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
+        """Blobs are already in the run folder."""
+        folder = run_dir / "blobs"
+        if not folder.is_dir():
+            raise InfrastructureError(f"no blob reports in {folder}")
+        return folder
+
+
+def _last_lines(text: str, count: int = 8) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-count:]) or "(no output)"

@@ -1,0 +1,128 @@
+"""Console reporter: a live progress line on a terminal, periodic plain lines otherwise, then a summary."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TextIO
+
+from hypertest.core.events import RunInfo
+from hypertest.core.models import Unit
+
+PLAIN_INTERVAL_S = 10.0
+MAX_LISTED_FAILURES = 50
+ERROR_LINES = 6
+
+
+class ConsoleReporter:
+    """Human-readable progress and summary on a text stream."""
+
+    def __init__(self, stream: TextIO, *, interactive: bool | None = None,
+                 clock: Callable[[], float] = time.monotonic, interval_s: float = PLAIN_INTERVAL_S) -> None:
+        self.stream = stream
+        self.interactive = stream.isatty() if interactive is None else interactive
+        self.clock = clock
+        self.interval_s = interval_s
+        self.started = clock()
+        self.last_plain = self.started
+        self.total_units = 0
+        self.total_tests = 0
+        self.done_units = 0
+        self.done_tests = 0
+        self.running = 0
+        self.failed = 0
+
+    def on_begin(self, info: RunInfo) -> None:
+        """Print what is about to run."""
+        self.started = self.last_plain = self.clock()
+        self.total_units = len(info.units)
+        self.total_tests = info.total_tests
+        self.stream.write(f"hypertest run {info.run_id}: {info.total_tests} tests in {len(info.units)} "
+                          f"units, {info.concurrency} at a time on {info.provider}\n")
+        self.stream.flush()
+
+    def on_unit_begin(self, unit: Unit) -> None:
+        """Count a running unit."""
+        self.running += 1
+        self._progress()
+
+    def on_unit_end(self, unit: Unit, records: Sequence[Mapping[str, Any]]) -> None:
+        """Count finished tests; on a terminal, redraw the progress line."""
+        self.running -= 1
+        self.done_units += 1
+        self.done_tests += len(records)
+        self.failed += sum(1 for r in records if r["outcome"] == "unexpected")
+        self._progress(force_plain=self.done_units == self.total_units)
+
+    def _progress(self, force_plain: bool = False) -> None:
+        elapsed = self.clock() - self.started
+        line = (f"[{self.done_tests}/{self.total_tests}] {self.failed} failed, {self.running} running, "
+                f"{_clock(elapsed)}")
+        if self.interactive:
+            self.stream.write("\r\x1b[2K" + line)
+            self.stream.flush()
+        elif force_plain or self.clock() - self.last_plain >= self.interval_s:
+            self.last_plain = self.clock()
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def on_end(self, result: Mapping[str, Any]) -> None:
+        """Print the summary: each unexpected test with its location and first error lines, then counts."""
+        if self.interactive:
+            self.stream.write("\r\x1b[2K")
+        self.stream.write(render_summary(result))
+        self.stream.flush()
+
+
+def render_summary(result: Mapping[str, Any]) -> str:
+    """The end-of-run summary text."""
+    lines: list[str] = [""]
+    failures = [r for r in result["tests"] if r["outcome"] == "unexpected"]
+    flaky = [r for r in result["tests"] if r["outcome"] == "flaky"]
+    for number, record in enumerate(failures[:MAX_LISTED_FAILURES], start=1):
+        lines.append(f"  {number}) {_name(record)}  [{record['status']}]")
+        lines.append(f"     at {record['file']}:{record['line']}:{record['column']}")
+        lines.extend(f"     {text}" for text in _first_error_lines(record))
+        lines.append("")
+    if len(failures) > MAX_LISTED_FAILURES:
+        lines.append(f"  … and {len(failures) - MAX_LISTED_FAILURES} more failures in results.json\n")
+    if flaky:
+        lines.append("  flaky (passed on a retry):")
+        lines.extend(f"    {_name(r)}  ({r['file']}:{r['line']})" for r in flaky[:MAX_LISTED_FAILURES])
+        lines.append("")
+    counts = result["stats"]
+    parts = [f"{counts['passed']} passed", f"{counts['failed']} failed"]
+    for key, label in (("flaky", "flaky"), ("skipped", "skipped"), ("errors", "errors"),
+                       ("expectedFailures", "failed as expected")):
+        if counts[key]:
+            parts.append(f"{counts[key]} {label}")
+    lines.append(f"{result['conclusion'].upper()}: {', '.join(parts)} of {counts['total']} tests "
+                 f"in {_clock(result['durationMs'] / 1000)}")
+    for name, path in sorted(result.get("reports", {}).items()):
+        lines.append(f"  {name}: {path}")
+    return "\n".join(lines) + "\n"
+
+
+def _name(record: Mapping[str, Any]) -> str:
+    project = f"[{record['project']}] " if record["project"] else ""
+    return project + " › ".join(record["titlePath"])
+
+
+def _first_error_lines(record: Mapping[str, Any]) -> list[str]:
+    for attempt in reversed(record["attempts"]):
+        error = attempt.get("error")
+        if error and error.get("message"):
+            text = _strip_ansi(str(error["message"]))
+            return [line for line in text.splitlines() if line.strip()][:ERROR_LINES]
+    return []
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}" if minutes else f"{seconds:.1f}s"

@@ -1,0 +1,98 @@
+"""JUnit XML: one <testsuite> per project and file, one <testcase> per test, escaped by the XML writer."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+# Characters XML 1.0 cannot carry at all, even escaped.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def render_junit(result: Mapping[str, Any]) -> str:
+    """The JUnit XML document for a results.json document."""
+    records = result["tests"]
+    root = ET.Element("testsuites", {
+        "name": f"hypertest {result['runId']}",
+        "tests": str(len(records)),
+        "failures": str(sum(1 for r in records if _kind(r) == "failure")),
+        "errors": str(sum(1 for r in records if _kind(r) == "error")),
+        "skipped": str(sum(1 for r in records if _kind(r) == "skipped")),
+        "time": _seconds(result["durationMs"]),
+    })
+    for (project, file), group in groupby(sorted(records, key=lambda r: (r["project"], r["file"])),
+                                          key=lambda r: (r["project"], r["file"])):
+        cases = list(group)
+        suite = ET.SubElement(root, "testsuite", {
+            "name": _clean(f"[{project}] {file}" if project else file),
+            "tests": str(len(cases)),
+            "failures": str(sum(1 for r in cases if _kind(r) == "failure")),
+            "errors": str(sum(1 for r in cases if _kind(r) == "error")),
+            "skipped": str(sum(1 for r in cases if _kind(r) == "skipped")),
+            "time": _seconds(sum(_duration(r) for r in cases)),
+        })
+        for record in cases:
+            _testcase(suite, record)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_junit(result: Mapping[str, Any], path: Path) -> Path:
+    """Write the JUnit XML next to results.json."""
+    path.write_text(render_junit(result), encoding="utf-8")
+    return path
+
+
+def _testcase(suite: ET.Element, record: Mapping[str, Any]) -> None:
+    case = ET.SubElement(suite, "testcase", {
+        "name": _clean(" › ".join(record["titlePath"])),
+        "classname": _clean(record["file"]),
+        "file": _clean(record["file"]),
+        "line": str(record["line"]),
+        "time": _seconds(_duration(record)),
+    })
+    kind = _kind(record)
+    error = _last_error(record)
+    if kind in ("failure", "error"):
+        element = ET.SubElement(case, kind, {"message": _clean(error.splitlines()[0] if error else ""),
+                                             "type": record["status"]})
+        element.text = _clean(error)
+    elif kind == "skipped":
+        ET.SubElement(case, "skipped")
+    if record["outcome"] == "flaky":
+        ET.SubElement(case, "system-out").text = f"flaky: passed on attempt {len(record['attempts'])}"
+
+
+def _kind(record: Mapping[str, Any]) -> str:
+    if record["status"] == "error":
+        return "error"
+    if record["outcome"] == "unexpected":
+        return "failure"
+    if record["outcome"] == "skipped":
+        return "skipped"
+    return "passed"
+
+
+def _duration(record: Mapping[str, Any]) -> int:
+    return sum(int(a.get("durationMs", 0)) for a in record["attempts"])
+
+
+def _last_error(record: Mapping[str, Any]) -> str:
+    for attempt in reversed(record["attempts"]):
+        error = attempt.get("error")
+        if error:
+            return _ANSI.sub("", str(error.get("stack") or error.get("message") or ""))
+    return ""
+
+
+def _clean(text: str) -> str:
+    return _INVALID_XML.sub("\ufffd", text)
+
+
+def _seconds(milliseconds: float) -> str:
+    return f"{milliseconds / 1000:.3f}"

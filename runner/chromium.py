@@ -49,7 +49,7 @@ def _cache_candidates(environ: Mapping[str, str]) -> list[Path]:
     home = environ.get("HOME")
     if home:
         roots.append(Path(home) / ".cache" / "ms-playwright")
-    found = []
+    found: list[Path] = []
     for root in roots:
         if not root.is_dir():
             continue

@@ -19,7 +19,7 @@ from runner.cleanup import descendants, kill_descendants
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
 from runner.process import run_with_deadline
-from runner.results import Parsed, build_test_records, error_entry, parse_reporter_lines, unrequested
+from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.wrapper_config import WrapperSettings, render_wrapper_config
 
 HERE = Path(__file__).resolve().parent

@@ -21,9 +21,6 @@ class LambdaContext(Protocol):
 
 def handler(event: Any, context: LambdaContext | None) -> dict[str, Any]:
     """Run one unit inside Lambda and return its result (the Invoke response body)."""
-    if context is not None:
-        remaining_s = context.get_remaining_time_in_millis() / 1000
-    else:
-        remaining_s = 900.0
+    remaining_s = context.get_remaining_time_in_millis() / 1000 if context is not None else 900.0
     reserve = min(MAX_RESERVE_S, max(MIN_RESERVE_S, remaining_s * 0.1))
     return execute(event, time.monotonic() + max(1.0, remaining_s - reserve))

@@ -107,7 +107,8 @@ def payload_to_json(payload: Payload) -> dict[str, Any]:
 def _str(event: Mapping[str, Any], key: str, where: str = "", *, empty: bool = False) -> str:
     value = event.get(key)
     if not isinstance(value, str) or (not value and not empty):
-        raise PayloadError(f"{where}{key}: expected a {'' if empty else 'non-empty '}string")
+        kind = "string" if empty else "non-empty string"
+        raise PayloadError(f"{where}{key}: expected a {kind}")
     return value
 
 
@@ -131,11 +132,16 @@ def _test(item: Any, where: str) -> TestRef:
     titles = _titles(item, where)
     if not titles:
         raise PayloadError(f"{where}.titlePath: a test has at least its own title")
-    return TestRef(id=_str(item, "id", f"{where}."), project=_str(item, "project", f"{where}.", empty=True),
-                   file=_str(item, "file", f"{where}."), title_path=titles)
+    return TestRef(
+        id=_str(item, "id", f"{where}."),
+        project=_str(item, "project", f"{where}.", empty=True),
+        file=_str(item, "file", f"{where}."),
+        title_path=titles,
+    )
 
 
 def _selector(item: Any, where: str) -> Selector:
     if not isinstance(item, Mapping):
         raise PayloadError(f"{where}: expected an object")
-    return Selector(project=_str(item, "project", f"{where}.", empty=True), file=_str(item, "file", f"{where}."), title_path=_titles(item, where))
+    return Selector(project=_str(item, "project", f"{where}.", empty=True), file=_str(item, "file", f"{where}."),
+                    title_path=_titles(item, where))

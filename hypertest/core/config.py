@@ -129,14 +129,15 @@ def _validate(document: SourceDocument) -> None:
 
 def _describe(document: SourceDocument, error: jsonschema.ValidationError) -> str:
     at: JsonPath = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
         key = unknown[0] if unknown else "?"
         return (f"{document.where((*at, key), key=True)}: {_dotted((*at, key))}: unknown key; "
                 f"expected one of: {', '.join(allowed)}")
     if error.validator == "enum":
-        options = ", ".join(json.dumps(option) for option in error.validator_value)
+        options = ", ".join(json.dumps(option) for option in schema.get("enum", []))
         return f"{document.where(at)}: {_dotted(at)}: {json.dumps(error.instance)} is not one of {options}"
     if error.validator == "type":
         expected = error.validator_value

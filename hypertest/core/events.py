@@ -52,7 +52,7 @@ class ReporterMultiplexer:
             for reporter in self.reporters:
                 try:
                     getattr(reporter, method)(*args)
-                except Exception as exc:  # noqa: BLE001 - one broken reporter must not lose the run
+                except Exception as exc:
                     message = f"reporter {type(reporter).__name__}.{method} failed: {exc}"
                     self.failures.append(message)
                     print(f"warning: {message}", file=sys.stderr)

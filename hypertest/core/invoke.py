@@ -62,97 +62,114 @@ def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | No
            extra_reporters: Sequence[Reporter] = ()) -> InvokeState:
     """Run the whole suite once; the returned state holds results.json's document and the exit code."""
     env = dict(os.environ if environ is None else environ)
-    out = stream or sys.stdout
-    state = InvokeState(run_id=run_id or new_run_id())
-    chosen = provider or make_provider(settings, env)
-    reporters: list[Reporter] = [*extra_reporters]
-    if "console" in settings.reporters:
-        reporters.insert(0, ConsoleReporter(out))
-    multiplexer = ReporterMultiplexer(reporters)
-    started_at = dt.datetime.now(dt.UTC)
-    started = time.monotonic()
+    run = _InvokeRun(settings, InvokeState(run_id=run_id or new_run_id()), out=stream or sys.stdout, env=env,
+                     provider=provider or make_provider(settings, env), extra_reporters=extra_reporters)
+    Pipeline([Task("discover", run.discover_tests), Task("units", run.split_units),
+              Task("prepare", run.prepare)]).run()
+    if run.state.units:
+        Pipeline([Task("dispatch", run.dispatch), Task("report", run.report)]).run()
+    return run.state
 
-    def discover_tests() -> None:
-        state.discovery = discover(settings.test_runner, env)
 
-    def split_units() -> None:
-        assert state.discovery is not None
-        state.units = build_units(state.discovery.tests, settings.test_runner.granularity)
-        if not state.units:
-            message = "no tests found" + _filters_text(settings)
-            if not settings.pass_with_no_tests:
+class _InvokeRun:
+    """The tasks of one invoke, sharing one InvokeState."""
+
+    def __init__(self, settings: Settings, state: InvokeState, *, out: TextIO, env: dict[str, str],
+                 provider: Provider, extra_reporters: Sequence[Reporter]) -> None:
+        self.settings = settings
+        self.state = state
+        self.out = out
+        self.env = env
+        self.provider = provider
+        reporters: list[Reporter] = [*extra_reporters]
+        if "console" in settings.reporters:
+            reporters.insert(0, ConsoleReporter(out))
+        self.multiplexer = ReporterMultiplexer(reporters)
+        self.started_at = dt.datetime.now(dt.UTC)
+        self.started = time.monotonic()
+
+    def discover_tests(self) -> None:
+        """List the tests with the project's Playwright."""
+        self.state.discovery = discover(self.settings.test_runner, self.env)
+
+    def split_units(self) -> None:
+        """Split the tests into units; no tests at all is an error unless passWithNoTests."""
+        assert self.state.discovery is not None
+        self.state.units = build_units(self.state.discovery.tests, self.settings.test_runner.granularity)
+        if not self.state.units:
+            message = "no tests found" + _filters_text(self.settings)
+            if not self.settings.pass_with_no_tests:
                 raise UsageError(message, hint="set passWithNoTests: true to make this a success")
-            out.write(f"{message}; passWithNoTests is set, so this run passes\n")
+            self.out.write(f"{message}; passWithNoTests is set, so this run passes\n")
 
-    def prepare() -> None:
-        assert state.discovery is not None
-        if state.units:
-            chosen.preflight(state.discovery)
-        state.run_dir = settings.output / state.run_id
-        if state.run_dir.exists():
-            raise UsageError(f"the run folder {state.run_dir} already exists; choose another --run-id")
-        state.run_dir.mkdir(parents=True)
+    def prepare(self) -> None:
+        """Check the provider can run the units; create the run folder."""
+        assert self.state.discovery is not None
+        if self.state.units:
+            self.provider.preflight(self.state.discovery)
+        run_dir = self.settings.output / self.state.run_id
+        if run_dir.exists():
+            raise UsageError(f"the run folder {run_dir} already exists; choose another --run-id")
+        run_dir.mkdir(parents=True)
+        self.state.run_dir = run_dir
 
-    def dispatch() -> None:
-        assert state.discovery is not None and state.run_dir is not None
-        discovery, run_dir = state.discovery, state.run_dir
-        multiplexer.on_begin(RunInfo(run_id=state.run_id, total_tests=len(discovery.tests), units=state.units,
-                                     concurrency=settings.concurrency, provider=chosen.name,
-                                     output_dir=str(run_dir)))
+    def dispatch(self) -> None:
+        """Run every unit through the provider, reporting each as it finishes."""
+        assert self.state.discovery is not None and self.state.run_dir is not None
+        discovery, run_dir = self.state.discovery, self.state.run_dir
+        self.multiplexer.on_begin(RunInfo(
+            run_id=self.state.run_id, total_tests=len(discovery.tests), units=self.state.units,
+            concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir)))
+        artifacts = dict(self.provider.artifacts_location(run_dir))
 
         def execute(unit: Unit) -> Mapping[str, Any]:
-            return chosen.execute(_payload(unit, state.run_id, discovery, settings, chosen, run_dir))
+            return self.provider.execute(_payload(unit, self.state.run_id, discovery, self.settings, artifacts))
 
         def finished(outcome: UnitOutcome) -> None:
             records = unit_records(outcome.unit, outcome.result)
-            state.records_by_unit[outcome.unit.id] = records
-            multiplexer.on_unit_end(outcome.unit, records)
+            self.state.records_by_unit[outcome.unit.id] = records
+            self.multiplexer.on_unit_end(outcome.unit, records)
 
-        dispatcher = Dispatcher(execute, settings.concurrency, on_begin=multiplexer.on_unit_begin,
+        dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
                                 on_end=finished)
-        state.outcomes = dispatcher.run(state.units)
+        self.state.outcomes = dispatcher.run(self.state.units)
 
-    def report() -> None:
+    def report(self) -> None:
+        """Aggregate, write results.json, JUnit and the merged HTML report, then tell the reporters."""
+        state = self.state
         assert state.discovery is not None and state.run_dir is not None
-        run_dir = state.run_dir
         records = ordered_records(state.units, state.records_by_unit, state.discovery.tests)
         counts = stats(records)
-        verdict, state.exit_code = conclusion(counts, settings.fail_on_flaky)
-        if "html" in settings.reporters:
-            _merge_html(state, chosen, out)
-        state.result = {
+        verdict, state.exit_code = conclusion(counts, self.settings.fail_on_flaky)
+        if "html" in self.settings.reporters:
+            _merge_html(state, self.provider, self.out)
+        result: dict[str, Any] = {
             "schemaVersion": RESULT_SCHEMA_VERSION,
             "runId": state.run_id,
             "hypertestVersion": __version__,
             "playwrightVersion": state.discovery.playwright_version,
-            "provider": chosen.name,
-            "concurrency": settings.concurrency,
-            "startedAt": started_at.isoformat().replace("+00:00", "Z"),
-            "durationMs": int((time.monotonic() - started) * 1000),
+            "provider": self.provider.name,
+            "concurrency": self.settings.concurrency,
+            "startedAt": self.started_at.isoformat().replace("+00:00", "Z"),
+            "durationMs": int((time.monotonic() - self.started) * 1000),
             "conclusion": verdict,
             "exitCode": int(state.exit_code),
             "stats": counts,
             "units": [_unit_summary(o) for o in state.outcomes],
             "tests": records,
-            "reports": {},
+            "reports": dict(state.reports),
         }
-        state.result["reports"] = dict(state.reports)
-        if "junit" in settings.reporters:
-            state.result["reports"]["junit"] = str(write_junit(state.result, run_dir / "junit.xml"))
-        state.result["reports"]["results"] = str(run_dir / "results.json")
-        (run_dir / "results.json").write_text(json.dumps(state.result, indent=2, ensure_ascii=False),
-                                              encoding="utf-8")
-        multiplexer.on_end(state.result)
-
-    tasks = [Task("discover", discover_tests), Task("units", split_units), Task("prepare", prepare)]
-    Pipeline(tasks).run()
-    if state.units:
-        Pipeline([Task("dispatch", dispatch), Task("report", report)]).run()
-    return state
+        if "junit" in self.settings.reporters:
+            result["reports"]["junit"] = str(write_junit(result, state.run_dir / "junit.xml"))
+        result["reports"]["results"] = str(state.run_dir / "results.json")
+        (state.run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
+                                                    encoding="utf-8")
+        state.result = result
+        self.multiplexer.on_end(result)
 
 
-def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings, provider: Provider,
-             run_dir: Path) -> dict[str, Any]:
+def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings,
+             artifacts: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "runId": run_id,
         "unitId": unit.id,
@@ -164,7 +181,7 @@ def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings, 
         "configFile": os.path.relpath(discovery.config_file, discovery.project_dir),
         "retries": settings.test_runner.retries,
         "timeoutMs": int(settings.provider.local.unit_timeout_s * 1000),
-        "artifacts": dict(provider.artifacts_location(run_dir)),
+        "artifacts": dict(artifacts),
     }
 
 

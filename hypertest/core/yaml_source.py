@@ -33,9 +33,9 @@ class SourceDocument:
 
     def where(self, json_path: JsonPath, *, key: bool = False) -> str:
         """`file:line:column` of the value (or, with key, the key) at json_path, or its nearest parent."""
-        if key and tuple(json_path) in self.key_positions:
-            position = self.key_positions[tuple(json_path)]
-            return f"{self.path}:{position.line}:{position.column}"
+        key_position = self.key_positions.get(tuple(json_path)) if key else None
+        if key_position is not None:
+            return f"{self.path}:{key_position.line}:{key_position.column}"
         for depth in range(len(json_path), -1, -1):
             position = self.positions.get(tuple(json_path[:depth]))
             if position is not None:

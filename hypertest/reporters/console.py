@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
@@ -12,6 +13,7 @@ from hypertest.core.models import Unit
 PLAIN_INTERVAL_S = 10.0
 MAX_LISTED_FAILURES = 50
 ERROR_LINES = 6
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class ConsoleReporter:
@@ -118,9 +120,7 @@ def _first_error_lines(record: Mapping[str, Any]) -> list[str]:
 
 
 def _strip_ansi(text: str) -> str:
-    import re
-
-    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+    return _ANSI.sub("", text)
 
 
 def _clock(seconds: float) -> str:

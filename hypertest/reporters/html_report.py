@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,8 +21,6 @@ class MergeError(RuntimeError):
 def merge_html_report(blob_dir: Path, report_dir: Path, project_dir: Path,
                       environ: Mapping[str, str] | None = None) -> Path:
     """Run `playwright merge-reports --reporter html` over blob_dir; returns the report's index.html."""
-    import time
-
     env = dict(os.environ if environ is None else environ)
     env.update({"PLAYWRIGHT_HTML_OUTPUT_DIR": str(report_dir), "PLAYWRIGHT_HTML_OPEN": "never",
                 "FORCE_COLOR": "0"})

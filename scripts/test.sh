@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set everything up, then run the linters, the type checker and the whole test suite.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/bootstrap.sh"
+export PATH="$ROOT/.venv/bin:$PATH"
+cd "$ROOT"
+echo "[test] ruff"
+ruff check .
+echo "[test] mypy"
+mypy hypertest runner entrypoint.py benchmarks
+echo "[test] pytest"
+exec python -m pytest "$@"

@@ -15,6 +15,8 @@ OUTCOMES = ("expected", "unexpected", "flaky", "skipped")
 class TestCase:
     """One discovered test of one project."""
 
+    __test__ = False  # not a pytest test class
+
     id: str
     project: str
     file: str

@@ -14,6 +14,7 @@ PLAIN_INTERVAL_S = 10.0
 MAX_LISTED_FAILURES = 50
 ERROR_LINES = 6
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class ConsoleReporter:
@@ -83,21 +84,22 @@ def render_summary(result: Mapping[str, Any]) -> str:
     flaky = [r for r in result["tests"] if r["outcome"] == "flaky"]
     for number, record in enumerate(failures[:MAX_LISTED_FAILURES], start=1):
         lines.append(f"  {number}) {_name(record)}  [{record['status']}]")
-        lines.append(f"     at {record['file']}:{record['line']}:{record['column']}")
+        lines.append(f"     at {printable(record['file'])}:{record['line']}:{record['column']}")
         lines.extend(f"     {text}" for text in _first_error_lines(record))
         lines.append("")
     if len(failures) > MAX_LISTED_FAILURES:
         lines.append(f"  … and {len(failures) - MAX_LISTED_FAILURES} more failures in results.json\n")
     if flaky:
         lines.append("  flaky (passed on a retry):")
-        lines.extend(f"    {_name(r)}  ({r['file']}:{r['line']})" for r in flaky[:MAX_LISTED_FAILURES])
+        lines.extend(f"    {_name(r)}  ({printable(r['file'])}:{r['line']})" for r in flaky[:MAX_LISTED_FAILURES])
         lines.append("")
     counts = result["stats"]
     parts = [f"{counts['passed']} passed", f"{counts['failed']} failed"]
-    for key, label in (("flaky", "flaky"), ("skipped", "skipped"), ("errors", "errors"),
+    for key, label in (("flaky", "flaky"), ("skipped", "skipped"), ("errors", "error"),
                        ("expectedFailures", "failed as expected")):
         if counts[key]:
-            parts.append(f"{counts[key]} {label}")
+            plural = "s" if key == "errors" and counts[key] != 1 else ""
+            parts.append(f"{counts[key]} {label}{plural}")
     lines.append(f"{result['conclusion'].upper()}: {', '.join(parts)} of {counts['total']} tests "
                  f"in {_clock(result['durationMs'] / 1000)}")
     for name, path in sorted(result.get("reports", {}).items()):
@@ -107,7 +109,12 @@ def render_summary(result: Mapping[str, Any]) -> str:
 
 def _name(record: Mapping[str, Any]) -> str:
     project = f"[{record['project']}] " if record["project"] else ""
-    return project + " › ".join(record["titlePath"])
+    return printable(project + " › ".join(record["titlePath"]))
+
+
+def printable(text: str) -> str:
+    """text with control characters shown as escapes, so a title cannot drive the terminal."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group(0)):02x}", text)
 
 
 def _first_error_lines(record: Mapping[str, Any]) -> list[str]:
@@ -115,7 +122,7 @@ def _first_error_lines(record: Mapping[str, Any]) -> list[str]:
         error = attempt.get("error")
         if error and error.get("message"):
             text = _strip_ansi(str(error["message"]))
-            return [line for line in text.splitlines() if line.strip()][:ERROR_LINES]
+            return [printable(line) for line in text.splitlines() if line.strip()][:ERROR_LINES]
     return []
 
 

@@ -1,0 +1,71 @@
+"""Shared fixtures: paths of the example and fixture suites, a Chromium, and a CLI runner."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypertest.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo"
+SUITE = ROOT / "tests" / "fixtures" / "suite"
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one in-process CLI call printed and returned."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
+    """Run `hypertest ARGS` in-process from a working folder; returns exit code and output."""
+
+    def run(*args: str, cwd: Path = ROOT) -> CliResult:
+        monkeypatch.chdir(cwd)
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse
+                code = int(exc.code or 0)
+        return CliResult(code, out.getvalue(), err.getvalue())
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The system Chromium the suites run on."""
+    found = shutil.which("chromium")
+    assert found, "Debian's chromium package is required (scripts/bootstrap.sh installs it)"
+    return found
+
+
+def copy_suite(source: Path, target: Path) -> Path:
+    """A copy of a suite whose node_modules is a link to the original's (fast, and writable)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("node_modules", "hypertest-results",
+                                                                  "test-results"))
+    os.symlink(source / "node_modules", target / "node_modules")
+    return target
+
+
+def load_results(output: Path) -> dict[str, Any]:
+    """The results.json of the only run in an output folder."""
+    runs = [p for p in output.iterdir() if (p / "results.json").is_file()]
+    assert len(runs) == 1, runs
+    document: dict[str, Any] = json.loads((runs[0] / "results.json").read_text(encoding="utf-8"))
+    return document

@@ -1,0 +1,136 @@
+"""The dispatcher's slots and the aggregation invariant: every test exactly once, red never green."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from hypertest.core.aggregate import conclusion, ordered_records, stats, unit_records
+from hypertest.core.dispatcher import Dispatcher
+from hypertest.core.models import Unit
+from hypertest.errors import ExitCode
+from tests.test_units import case
+
+
+def units_of(count: int) -> list[Unit]:
+    from hypertest.plugins.playwright.units import build_units
+
+    return build_units([case(f"t{n}") for n in range(count)], "test")
+
+
+def passed(test_id: str, outcome: str = "expected", status: str = "passed") -> dict[str, Any]:
+    return {"id": test_id, "status": status, "outcome": outcome, "expectedStatus": "passed",
+            "attempts": [{"retry": 0, "status": status, "durationMs": 5, "error": None}], "artifacts": []}
+
+
+def test_slots_bound_concurrency_and_keep_every_slot_busy() -> None:
+    lock = threading.Lock()
+    running = peak = 0
+
+    def execute(unit: Unit) -> Mapping[str, Any]:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        return {"tests": [passed(t.id) for t in unit.tests]}
+
+    units = units_of(12)
+    started = time.monotonic()
+    outcomes = Dispatcher(execute, 3).run(units)
+    assert peak == 3
+    assert [o.unit.id for o in outcomes] == [u.id for u in units]
+    assert time.monotonic() - started < 12 * 0.02  # work overlapped
+
+
+def test_a_failing_unit_does_not_stop_the_others() -> None:
+    def execute(unit: Unit) -> Mapping[str, Any]:
+        if unit.tests[0].title == "t1":
+            raise RuntimeError("boom")
+        return {"tests": [passed(t.id) for t in unit.tests]}
+
+    units = units_of(4)
+    outcomes = Dispatcher(execute, 2).run(units)
+    records = {o.unit.tests[0].title: unit_records(o.unit, o.result)[0] for o in outcomes}
+    assert records["t1"]["status"] == "error"
+    assert "boom" in records["t1"]["attempts"][0]["error"]["message"]
+    assert [records[f"t{n}"]["status"] for n in (0, 2, 3)] == ["passed"] * 3
+
+
+def test_ordering_policy_decides_who_starts_first() -> None:
+    started: list[str] = []
+    units = units_of(3)
+    Dispatcher(lambda u: {"tests": []}, 1, ordering=lambda us: list(reversed(us)),
+               on_begin=lambda u: started.append(u.tests[0].title)).run(units)
+    assert started == ["t2", "t1", "t0"]
+
+
+@pytest.mark.parametrize("garbage", [None, "text", 42, [], {"tests": "no"}, {"tests": [{"id": 3}]},
+                                     {"tests": [{"status": "passed"}]}])
+def test_garbage_results_become_error_records(garbage: Any) -> None:
+    unit = units_of(1)[0]
+    [record] = unit_records(unit, garbage)
+    assert record["status"] == "error" and record["outcome"] == "unexpected"
+    assert record["id"] == unit.tests[0].id
+
+
+def test_invalid_status_or_missing_attempts_become_errors() -> None:
+    unit = units_of(1)[0]
+    test_id = unit.tests[0].id
+    bad_status = {**passed(test_id), "status": "green"}
+    assert unit_records(unit, {"tests": [bad_status]})[0]["status"] == "error"
+    no_attempts = {**passed(test_id), "attempts": []}
+    assert unit_records(unit, {"tests": [no_attempts]})[0]["status"] == "error"
+
+
+def test_unit_error_message_reaches_its_tests() -> None:
+    unit = units_of(1)[0]
+    [record] = unit_records(unit, {"status": "error", "error": "Chromium crashed", "tests": []})
+    assert record["attempts"][0]["error"]["message"] == "Chromium crashed"
+
+
+def test_interrupted_is_never_green() -> None:
+    unit = units_of(1)[0]
+    record = {**passed(unit.tests[0].id), "status": "interrupted", "outcome": "skipped"}
+    [merged] = unit_records(unit, {"tests": [record]})
+    assert merged["outcome"] == "unexpected"
+
+
+def test_every_discovered_test_exactly_once() -> None:
+    units = units_of(3)
+    tests = [t for u in units for t in u.tests]
+    twice = {"tests": [passed(units[0].tests[0].id), passed(units[0].tests[0].id)]}
+    by_unit = {units[0].id: unit_records(units[0], twice)}  # units 1 and 2 never reported
+    records = ordered_records(units, by_unit, tests)
+    assert [r["id"] for r in records] == [t.id for t in tests]
+    assert [r["status"] for r in records] == ["passed", "error", "error"]
+
+
+def test_conclusions_and_exit_codes() -> None:
+    def verdict(*pairs: tuple[str, str], flaky_fails: bool = False) -> tuple[str, ExitCode]:
+        records = [{"status": s, "outcome": o} for s, o in pairs]
+        return conclusion(stats(records), flaky_fails)
+
+    assert verdict(("passed", "expected"), ("skipped", "skipped")) == ("passed", ExitCode.OK)
+    assert verdict(("failed", "expected")) == ("passed", ExitCode.OK)  # test.fail()
+    assert verdict(("passed", "flaky")) == ("passed", ExitCode.OK)
+    assert verdict(("passed", "flaky"), flaky_fails=True) == ("failed", ExitCode.TESTS_FAILED)
+    assert verdict(("timedOut", "unexpected")) == ("failed", ExitCode.TESTS_FAILED)
+    assert verdict(("passed", "unexpected")) == ("failed", ExitCode.TESTS_FAILED)  # test.fail() that passed
+    assert verdict(("error", "unexpected")) == ("error", ExitCode.INFRASTRUCTURE)
+    assert verdict(("error", "unexpected"), ("failed", "unexpected")) == ("failed", ExitCode.TESTS_FAILED)
+
+
+def test_stats_count_each_kind() -> None:
+    records = [{"status": "passed", "outcome": "expected"}, {"status": "failed", "outcome": "expected"},
+               {"status": "failed", "outcome": "unexpected"}, {"status": "error", "outcome": "unexpected"},
+               {"status": "passed", "outcome": "flaky"}, {"status": "skipped", "outcome": "skipped"}]
+    counts = stats(records)
+    assert (counts["passed"], counts["expectedFailures"], counts["failed"], counts["errors"], counts["flaky"],
+            counts["skipped"], counts["total"]) == (1, 1, 1, 1, 1, 1, 6)

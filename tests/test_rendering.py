@@ -1,0 +1,104 @@
+"""Golden files for what hypertest renders: the console summary and JUnit XML.
+
+Set HT_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change, then review the diff.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypertest.core.events import RunInfo
+from hypertest.reporters.console import ConsoleReporter, render_summary
+from hypertest.reporters.junit import render_junit
+from tests.test_units import case
+
+GOLDEN = Path(__file__).parent / "golden"
+HOSTILE = 'quote " and <script>alert(1)</script> & ]]> | `tick` ::error:: %0A \x1b[31mred\x1b[0m \x07bell'
+
+
+def record(title: str, status: str, outcome: str, *, error: str | None = None, attempts: int = 1,
+           project: str = "chromium") -> dict[str, Any]:
+    err = {"message": error, "stack": f"{error}\n    at tests/a.spec.ts:3:5", "location": None} if error else None
+    return {
+        "id": f"{project}-{title[:10]}", "project": project, "file": "dir/a & b.spec.ts", "line": 3, "column": 5,
+        "titlePath": ["describe <b>", title], "tags": [], "unitId": "u1", "status": status,
+        "expectedStatus": "passed", "outcome": outcome, "annotations": [],
+        "attempts": [{"retry": n, "status": status, "durationMs": 1500, "error": err} for n in range(attempts)],
+        "artifacts": [],
+    }
+
+
+def hostile_result() -> dict[str, Any]:
+    tests = [
+        record("passes", "passed", "expected"),
+        record(HOSTILE, "failed", "unexpected", error=f"Error: expected {HOSTILE}\nline two\nline three",
+               attempts=2),
+        record("times out", "timedOut", "unexpected", error="Test timeout of 1500ms exceeded."),
+        record("is flaky", "passed", "flaky", attempts=2),
+        record("skipped", "skipped", "skipped"),
+        record("crashed unit", "error", "unexpected", error="the runner process exited with code 137"),
+        record("fails as expected", "failed", "expected", project=""),
+    ]
+    return {
+        "runId": "20261125T000000Z-abcdef", "durationMs": 83_000, "conclusion": "failed",
+        "stats": {"total": 7, "passed": 1, "failed": 2, "flaky": 1, "skipped": 1, "errors": 1,
+                  "expectedFailures": 1, "expected": 2, "unexpected": 3, "timedOut": 1, "interrupted": 0},
+        "tests": tests,
+        "reports": {"junit": "out/junit.xml", "results": "out/results.json"},
+    }
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("HT_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text, f"{name} changed; rerun with HT_UPDATE_GOLDEN=1 if intended"
+
+
+def test_summary_golden() -> None:
+    check_golden("summary.txt", render_summary(hostile_result()))
+
+
+def test_junit_golden_and_well_formed() -> None:
+    text = render_junit(hostile_result())
+    check_golden("junit.xml", text)
+    root = ET.fromstring(text.encode())
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("7", "2", "1", "1")
+    names = [case.get("name") for case in root.iter("testcase")]
+    assert any("<script>" in (name or "") for name in names)  # kept as text, escaped by the writer
+    assert "\x1b" not in text and "\x07" not in text
+
+
+def test_summary_lists_each_failure_with_location_and_error() -> None:
+    text = render_summary(hostile_result())
+    assert "[chromium] describe <b> › times out  [timedOut]" in text
+    assert "at dir/a & b.spec.ts:3:5" in text
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b[31mred\\x1b[0m \\x07bell  [failed]" in text  # control characters shown, not obeyed
+    assert "FAILED: 1 passed, 2 failed, 1 flaky, 1 skipped, 1 error, 1 failed as expected of 7 tests in 1:23" in text
+
+
+@pytest.mark.parametrize("interactive", [True, False])
+def test_progress_on_a_terminal_and_in_a_log(interactive: bool) -> None:
+    now = [0.0]
+    stream = io.StringIO()
+    reporter = ConsoleReporter(stream, interactive=interactive, clock=lambda: now[0], interval_s=10)
+    units = [type("U", (), {"tests": (case("a"),)})() for _ in range(3)]
+    reporter.on_begin(RunInfo("r", 3, units, 2, "local", "out"))  # type: ignore[arg-type]
+    for index in range(3):
+        now[0] += 6
+        reporter.on_unit_begin(units[index])  # type: ignore[arg-type]
+        reporter.on_unit_end(units[index], [record("x", "failed", "unexpected")])  # type: ignore[arg-type]
+    text = stream.getvalue()
+    if interactive:
+        assert text.count("\r\x1b[2K") >= 6 and "[3/3] 3 failed" in text
+    else:
+        lines = [line for line in text.splitlines() if line.startswith("[")]
+        # a line at most every 10 s, and always one when the last unit ends
+        assert lines == ["[1/3] 1 failed, 1 running, 12.0s", "[3/3] 3 failed, 0 running, 18.0s"]

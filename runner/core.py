@@ -68,8 +68,10 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     if payload.retries is not None:
         argv += ["--retries", str(payload.retries)]
     child_env = _child_env(env, payload, paths)
-    completed = run_with_deadline(argv, cwd=project_dir, env=child_env, deadline=deadline - STOP_GRACE_S,
-                                  log_path=paths["log"], grace_s=STOP_GRACE_S / 2)
+    # Keep time to stop Playwright (it reports what ran, then writes its blob) and to store artifacts.
+    grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
+    completed = run_with_deadline(argv, cwd=project_dir, env=child_env, deadline=deadline - grace,
+                                  log_path=paths["log"], grace_s=grace / 2)
     parsed = parse_reporter_lines(paths["results"])
     status, error = _unit_status(completed.exit_code, completed.stopped_at_deadline, parsed,
                                  completed.output_tail)

@@ -1,0 +1,139 @@
+"""The runner on real Playwright and Chromium: exact selection, deadlines, crashes, and clean-up."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from runner.cleanup import descendants
+from runner.entry import execute
+from runner.handler import handler
+from tests.conftest import DEMO, ROOT
+
+pytestmark = pytest.mark.e2e
+
+RESULT_SCHEMA = json.loads((ROOT / "schema" / "result.schema.json").read_text())
+
+
+def payload(project_dir: Path, store: Path, tests: list[tuple[str, tuple[str, ...]]], *,
+            timeout_ms: int = 120_000, project: str = "chromium") -> dict[str, Any]:
+    refs = [{"id": f"t{n}", "project": project, "file": file, "titlePath": list(titles)}
+            for n, (file, titles) in enumerate(tests)]
+    return {"runId": "run1", "unitId": "unit1", "tests": refs,
+            "selectors": [{k: v for k, v in ref.items() if k != "id"} for ref in refs],
+            "projectDir": str(project_dir), "configFile": "playwright.config.ts", "retries": None,
+            "timeoutMs": timeout_ms, "artifacts": {"kind": "local", "root": str(store)}}
+
+
+class FakeContext:
+    """Stands in for the Lambda context: only the remaining time is read."""
+
+    def __init__(self, remaining_ms: int) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def unit_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("ht-unit-*")}
+
+
+def test_handler_runs_exactly_the_requested_test(tmp_path: Path) -> None:
+    before = unit_dirs()
+    result = handler(payload(DEMO, tmp_path, [("todo.spec.ts", ("completing", "marks a todo done"))]),
+                     FakeContext(120_000))
+    jsonschema.validate(result, RESULT_SCHEMA)
+    assert result["status"] == "ok", result
+    assert [(t["titlePath"], t["status"], t["outcome"]) for t in result["tests"]] == [
+        (["completing", "marks a todo done"], "passed", "expected")]
+    assert result["unrequestedTests"] == 0
+    assert (tmp_path / result["blob"]).is_file()
+    assert unit_dirs() == before  # nothing left in /tmp
+    assert descendants() == []  # no process left behind
+
+
+def slow_project(tmp_path: Path) -> Path:
+    """A Playwright project with a quick test, a test that hangs, and one that leaves a process behind."""
+    project = tmp_path / "slow"
+    (project / "tests").mkdir(parents=True)
+    os.symlink(DEMO / "node_modules", project / "node_modules")
+    (project / "playwright.config.ts").write_text(
+        "import { defineConfig } from '@playwright/test';\n"
+        "export default defineConfig({ testDir: './tests', timeout: 0,"
+        " projects: [{ name: 'chromium' }] });\n")
+    (project / "tests" / "slow.spec.ts").write_text("""
+import { test } from '@playwright/test';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+
+test('quick', async ({ page }) => {
+  await page.setContent('<p>hi</p>');
+});
+
+test('leaves a process behind', async () => {
+  const child = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+  child.unref();
+  fs.writeFileSync(`${process.env.HT_TEST_ARTIFACTS_OUTPUT_PATH}/pid.txt`, String(child.pid));
+});
+
+test('hangs', async ({ page }) => {
+  await page.setContent('<p>waiting</p>');
+  await new Promise(() => {});
+});
+""")
+    return project
+
+
+def test_deadline_stops_playwright_and_keeps_what_finished(tmp_path: Path) -> None:
+    project = slow_project(tmp_path)
+    store = tmp_path / "store"
+    before = unit_dirs()
+    event = payload(project, store, [("slow.spec.ts", ("quick",)), ("slow.spec.ts", ("leaves a process behind",)),
+                                     ("slow.spec.ts", ("hangs",))], timeout_ms=15_000)
+    started = time.monotonic()
+    result = execute(event, started + 15)
+    elapsed = time.monotonic() - started
+    assert elapsed < 25
+    jsonschema.validate(result, RESULT_SCHEMA)
+    assert result["status"] == "deadline"
+    statuses = {tuple(t["titlePath"]): t["status"] for t in result["tests"]}
+    assert statuses == {("quick",): "passed", ("leaves a process behind",): "passed", ("hangs",): "interrupted"}
+    hung = next(t for t in result["tests"] if t["titlePath"] == ["hangs"])
+    assert hung["outcome"] == "unexpected"
+    pid_file = store / "units" / "unit1" / "custom" / "pid.txt"
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert descendants() == []
+    assert unit_dirs() == before
+
+
+def test_a_broken_config_gives_error_records_for_every_test(tmp_path: Path) -> None:
+    project = tmp_path / "broken"
+    project.mkdir()
+    os.symlink(DEMO / "node_modules", project / "node_modules")
+    (project / "playwright.config.ts").write_text("export default { testDir: './tests' ;\n")
+    result = execute(payload(project, tmp_path / "store", [("a.spec.ts", ("x",)), ("a.spec.ts", ("y",))]),
+                     time.monotonic() + 60)
+    jsonschema.validate(result, RESULT_SCHEMA)
+    assert result["status"] == "error"
+    assert [t["status"] for t in result["tests"]] == ["error", "error"]
+    message = result["tests"][0]["attempts"][0]["error"]["message"]
+    assert "playwright.config.ts" in message
+
+
+def test_invalid_payloads_are_answered_not_raised(tmp_path: Path) -> None:
+    for event, fragment in [(None, "JSON object"), ({"runId": "r"}, "tests: expected a list"),
+                            ({**payload(DEMO, tmp_path, [("a", ("b",))]), "artifacts": {"kind": "ftp"}},
+                             "unknown store")]:
+        result = execute(event, time.monotonic() + 5)
+        assert result["status"] == "error"
+        assert fragment in result["error"]

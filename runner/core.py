@@ -125,6 +125,9 @@ def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Pat
         "FORCE_COLOR": "0",
         "PLAYWRIGHT_HTML_OPEN": "never",
     })
+    # Node.js 22+ keeps compiled bytecode here: Playwright's CLI and worker start faster on every later
+    # unit (on Lambda, /tmp survives between warm invocations).
+    child.setdefault("NODE_COMPILE_CACHE", str(Path(tempfile.gettempdir()) / "hypertest-node-compile-cache"))
     home = child.get("HOME", "")
     if not home or not os.access(home, os.W_OK):
         child["HOME"] = str(paths["home"])  # Lambda: only /tmp is writable

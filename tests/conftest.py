@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
@@ -59,7 +58,7 @@ def copy_suite(source: Path, target: Path) -> Path:
     """A copy of a suite whose node_modules is a link to the original's (fast, and writable)."""
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("node_modules", "hypertest-results",
                                                                   "test-results"))
-    os.symlink(source / "node_modules", target / "node_modules")
+    (target / "node_modules").symlink_to(source / "node_modules")
     return target
 
 

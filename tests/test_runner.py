@@ -64,7 +64,7 @@ def slow_project(tmp_path: Path) -> Path:
     """A Playwright project with a quick test, a test that hangs, and one that leaves a process behind."""
     project = tmp_path / "slow"
     (project / "tests").mkdir(parents=True)
-    os.symlink(DEMO / "node_modules", project / "node_modules")
+    (project / "node_modules").symlink_to(DEMO / "node_modules")
     (project / "playwright.config.ts").write_text(
         "import { defineConfig } from '@playwright/test';\n"
         "export default defineConfig({ testDir: './tests', timeout: 0,"
@@ -119,7 +119,7 @@ def test_deadline_stops_playwright_and_keeps_what_finished(tmp_path: Path) -> No
 def test_a_broken_config_gives_error_records_for_every_test(tmp_path: Path) -> None:
     project = tmp_path / "broken"
     project.mkdir()
-    os.symlink(DEMO / "node_modules", project / "node_modules")
+    (project / "node_modules").symlink_to(DEMO / "node_modules")
     (project / "playwright.config.ts").write_text("export default { testDir: './tests' ;\n")
     result = execute(payload(project, tmp_path / "store", [("a.spec.ts", ("x",)), ("a.spec.ts", ("y",))]),
                      time.monotonic() + 60)

@@ -100,7 +100,8 @@ def render_summary(result: Mapping[str, Any]) -> str:
         if counts[key]:
             plural = "s" if key == "errors" and counts[key] != 1 else ""
             parts.append(f"{counts[key]} {label}{plural}")
-    lines.append(f"{result['conclusion'].upper()}: {', '.join(parts)} of {counts['total']} tests "
+    noun = "test" if counts["total"] == 1 else "tests"
+    lines.append(f"{result['conclusion'].upper()}: {', '.join(parts)} of {counts['total']} {noun} "
                  f"in {_clock(result['durationMs'] / 1000)}")
     for name, path in sorted(result.get("reports", {}).items()):
         lines.append(f"  {name}: {path}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +22,14 @@ class MergeError(RuntimeError):
 def merge_html_report(blob_dir: Path, report_dir: Path, project_dir: Path,
                       environ: Mapping[str, str] | None = None) -> Path:
     """Run `playwright merge-reports --reporter html` over blob_dir; returns the report's index.html."""
+    with tempfile.TemporaryDirectory(prefix="ht-merge-") as scratch:
+        # merge-reports unpacks next to the blobs: give it a folder of links, not the run folder.
+        for blob in sorted(blob_dir.glob("*.zip")):
+            os.link(blob, Path(scratch) / blob.name)
+        return _merge(Path(scratch), report_dir, project_dir, environ)
+
+
+def _merge(blob_dir: Path, report_dir: Path, project_dir: Path, environ: Mapping[str, str] | None) -> Path:
     env = dict(os.environ if environ is None else environ)
     env.update({"PLAYWRIGHT_HTML_OUTPUT_DIR": str(report_dir), "PLAYWRIGHT_HTML_OPEN": "never",
                 "FORCE_COLOR": "0"})

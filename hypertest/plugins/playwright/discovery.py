@@ -44,7 +44,8 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = N
         raise UsageError(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="ht-list-") as scratch:
         output = Path(scratch) / "list.json"
-        argv = [node, str(cli), "test", "--list", "-c", str(settings.config), f"--reporter={LIST_REPORTER}"]
+        argv = [node, str(cli), "test", "--list", "--pass-with-no-tests", "-c", str(settings.config),
+                f"--reporter={LIST_REPORTER}"]
         for project in settings.projects:
             argv += ["--project", project]
         if settings.grep:
@@ -86,7 +87,8 @@ def _render_error(error: Mapping[str, Any]) -> str:
 
 
 def _tail(text: str, lines: int = 20) -> str:
-    kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
+    kept = [line for line in text.strip().splitlines()
+            if line.strip() and not line.strip().startswith("at ")][-lines:]  # no Node.js stack frames
     return "\n".join("  " + line for line in kept) or "  (no output)"
 
 

@@ -109,8 +109,9 @@ def _layout(work: Path) -> dict[str, Path]:
         "blob": work / "blob",
         "artifacts": work / "artifacts",
         "home": work / "home",
+        "tmp": work / "tmp",
     }
-    for key in ("artifacts", "home", "blob"):
+    for key in ("artifacts", "home", "blob", "tmp"):
         paths[key].mkdir()
     return paths
 
@@ -125,9 +126,14 @@ def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Pat
         "FORCE_COLOR": "0",
         "PLAYWRIGHT_HTML_OPEN": "never",
     })
-    # Node.js 22+ keeps compiled bytecode here: Playwright's CLI and worker start faster on every later
-    # unit (on Lambda, /tmp survives between warm invocations).
-    child.setdefault("NODE_COMPILE_CACHE", str(Path(tempfile.gettempdir()) / "hypertest-node-compile-cache"))
+    # Everything Playwright and Chromium put in the temp folder (profiles, sockets) goes into this unit's
+    # folder, removed afterwards, even when they were killed. Only two caches outlive the unit, on
+    # purpose: Node.js bytecode and Playwright's TypeScript transforms make every later unit start
+    # faster (on Lambda, /tmp survives between warm invocations).
+    base_tmp = Path(tempfile.gettempdir())
+    child["TMPDIR"] = str(paths["tmp"])
+    child.setdefault("NODE_COMPILE_CACHE", str(base_tmp / "hypertest-node-compile-cache"))
+    child.setdefault("PLAYWRIGHT_TRANSFORM_CACHE_DIR", str(base_tmp / "hypertest-playwright-transform-cache"))
     home = child.get("HOME", "")
     if not home or not os.access(home, os.W_OK):
         child["HOME"] = str(paths["home"])  # Lambda: only /tmp is writable

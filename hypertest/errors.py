@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     TESTS_FAILED = 1
     USAGE = 2
     INFRASTRUCTURE = 3
+    INTERRUPTED = 130
 
 
 class HypertestError(Exception):

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
 from runner.core import result_json
 from runner.entry import deadline_from_timeout_ms, execute
+from runner.process import request_stop, stop_requested
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if stop_requested():
+        sys.exit(128 + signum)
+    request_stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--payload", help="payload JSON file (default: standard input)")
     parser.add_argument("--result", help="where to write the result JSON (default: standard output)")
     args = parser.parse_args(argv)
+    # Stopped by the orchestrator: stop Playwright as at a deadline and still write what finished;
+    # a second SIGTERM unwinds at once through the clean-up (Playwright's group, orphans, temp files).
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         text = Path(args.payload).read_text(encoding="utf-8") if args.payload else sys.stdin.read()
         event = json.loads(text)

@@ -18,7 +18,7 @@ from runner.chromium import SANDBOX_ARGS, fallback_chromium, forced_chromium
 from runner.cleanup import descendants, kill_descendants
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
-from runner.process import run_with_deadline
+from runner.process import run_with_deadline, stop_requested
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.wrapper_config import WrapperSettings, render_wrapper_config
 
@@ -78,7 +78,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     records = build_test_records(
         payload.tests, parsed,
         missing_status="interrupted" if completed.stopped_at_deadline else "error",
-        missing_message=("the invocation reached its deadline before this test finished"
+        missing_message=(_stop_reason() + " before this test finished"
                          if completed.stopped_at_deadline else
                          f"Playwright did not run this test: {error or 'no result was reported'}"))
     _store_attachments(payload, records, parsed, store)
@@ -142,7 +142,7 @@ def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Pat
 
 def _unit_status(exit_code: int | None, stopped: bool, parsed: Parsed, tail: str) -> tuple[str, str | None]:
     if stopped:
-        return "deadline", "the invocation reached its deadline; Playwright was stopped"
+        return "deadline", _stop_reason() + "; Playwright was stopped"
     if parsed.errors:
         first = parsed.errors[0]
         return "error", str(first.get("message") or "Playwright reported an error").strip()
@@ -150,6 +150,10 @@ def _unit_status(exit_code: int | None, stopped: bool, parsed: Parsed, tail: str
         return "ok", None
     last_lines = "\n".join(line for line in tail.strip().splitlines()[-15:])
     return "error", f"Playwright exited with code {exit_code} before reporting the end of the run:\n{last_lines}"
+
+
+def _stop_reason() -> str:
+    return "the run was interrupted" if stop_requested() else "the invocation reached its deadline"
 
 
 def _store_attachments(payload: Payload, records: list[dict[str, Any]], parsed: Parsed,

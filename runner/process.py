@@ -6,12 +6,28 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 TAIL_BYTES = 8 * 1024
+
+_active: set[int] = set()
+_active_lock = threading.Lock()
+_stop_requested = threading.Event()
+POLL_S = 0.2
+
+
+def request_stop() -> None:
+    """Make every run_with_deadline in this process behave as if its deadline had come (SIGTERM)."""
+    _stop_requested.set()
+
+
+def stop_requested() -> bool:
+    """Whether request_stop() was called."""
+    return _stop_requested.is_set()
 
 
 @dataclass(frozen=True)
@@ -27,7 +43,7 @@ class Completed:
 
 def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], deadline: float,
                       log_path: Path, grace_s: float = 10.0) -> Completed:
-    """Run argv until it exits or the monotonic deadline; then SIGINT, then SIGKILL after grace_s.
+    """Run argv until it exits, the monotonic deadline or request_stop(); then SIGINT, SIGKILL after grace_s.
 
     Output (stdout and stderr together) goes to log_path; the last few KiB are returned.
     Every process of the child's group is killed before this returns.
@@ -37,12 +53,14 @@ def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
     with log_path.open("wb") as log:
         child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with _active_lock:
+            _active.add(child.pid)
         try:
-            exit_code = _wait(child, deadline)
+            exit_code = _wait(child, deadline, stoppable=True)
             if exit_code is None:
                 stopped = True
                 _signal_group(child.pid, signal.SIGINT)
-                exit_code = _wait(child, time.monotonic() + grace_s)
+                exit_code = _wait(child, time.monotonic() + grace_s, stoppable=False)
             if exit_code is None:
                 killed = True
                 _signal_group(child.pid, signal.SIGKILL)
@@ -52,18 +70,31 @@ def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
                 _signal_group(child.pid, signal.SIGKILL)
                 child.wait()
             _signal_group(child.pid, signal.SIGKILL)  # orphans left in the group (browsers, servers)
+            with _active_lock:
+                _active.discard(child.pid)
     return Completed(exit_code=exit_code, stopped_at_deadline=stopped, killed=killed,
                      duration_s=time.monotonic() - started, output_tail=read_tail(log_path))
 
 
-def _wait(child: subprocess.Popen[bytes], deadline: float) -> int | None:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        return child.poll()
-    try:
-        return child.wait(timeout=remaining)
-    except subprocess.TimeoutExpired:
-        return None
+def signal_active(sig: signal.Signals = signal.SIGTERM) -> int:
+    """Send sig to the process group of every child run_with_deadline is running; how many there were."""
+    with _active_lock:
+        groups = list(_active)
+    for pgid in groups:
+        _signal_group(pgid, sig)
+    return len(groups)
+
+
+def _wait(child: subprocess.Popen[bytes], deadline: float, *, stoppable: bool) -> int | None:
+    """The child's exit code, or None if it still runs at the deadline (or when a stop is requested)."""
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or (stoppable and _stop_requested.is_set()):
+            return child.poll()
+        try:
+            return child.wait(timeout=min(remaining, POLL_S) if stoppable else remaining)
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

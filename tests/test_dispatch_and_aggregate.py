@@ -134,3 +134,37 @@ def test_stats_count_each_kind() -> None:
     counts = stats(records)
     assert (counts["passed"], counts["expectedFailures"], counts["failed"], counts["errors"], counts["flaky"],
             counts["skipped"], counts["total"]) == (1, 1, 1, 1, 1, 1, 6)
+
+
+def test_retry_policy_reruns_a_unit_and_reports_it_once() -> None:
+    calls: dict[str, int] = {}
+    ended: list[str] = []
+
+    def execute(unit: Unit) -> Mapping[str, Any]:
+        calls[unit.id] = calls.get(unit.id, 0) + 1
+        if calls[unit.id] == 1 and unit.tests[0].title == "t0":
+            return {"status": "error", "error": "throttled before it ran", "tests": []}
+        return {"tests": [passed(t.id) for t in unit.tests]}
+
+    def retry_errors_once(outcome: Any, attempt: int) -> bool:
+        return outcome.result.get("status") == "error" and attempt < 2
+
+    units = units_of(2)
+    outcomes = Dispatcher(execute, 2, retry=retry_errors_once, on_end=lambda o: ended.append(o.unit.id)).run(units)
+    assert sorted(calls.values()) == [1, 2]
+    assert sorted(ended) == sorted(u.id for u in units)
+    assert [unit_records(o.unit, o.result)[0]["status"] for o in outcomes] == ["passed", "passed"]
+
+
+def test_stop_hands_out_no_more_units() -> None:
+    started: list[str] = []
+    dispatcher: Dispatcher
+
+    def execute(unit: Unit) -> Mapping[str, Any]:
+        started.append(unit.id)
+        dispatcher.stop()
+        return {"tests": []}
+
+    dispatcher = Dispatcher(execute, 1)
+    outcomes = dispatcher.run(units_of(5))
+    assert len(started) == 1 and len(outcomes) == 1

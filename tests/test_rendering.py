@@ -81,7 +81,7 @@ def test_summary_lists_each_failure_with_location_and_error() -> None:
     assert "at dir/a & b.spec.ts:3:5" in text
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b[31mred\\x1b[0m \\x07bell  [failed]" in text  # control characters shown, not obeyed
-    assert "FAILED: 1 passed, 2 failed, 1 flaky, 1 skipped, 1 error, 1 failed as expected of 7 tests in 1:23" in text
+    assert "FAILED: 1 passed, 2 failed, 1 flaky, 1 skipped, 1 failed as expected, 1 error of 7 tests in 1:23" in text
 
 
 @pytest.mark.parametrize("interactive", [True, False])

@@ -15,7 +15,7 @@ import pytest
 from runner.cleanup import descendants
 from runner.entry import execute
 from runner.handler import handler
-from tests.conftest import DEMO, ROOT
+from tests.conftest import DEMO, ROOT, load_results
 
 pytestmark = pytest.mark.e2e
 
@@ -141,3 +141,54 @@ def test_invalid_payloads_are_answered_not_raised(tmp_path: Path) -> None:
         result = execute(event, time.monotonic() + 5)
         assert result["status"] == "error"
         assert fragment in result["error"]
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains text."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if text in cmdline and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    project = slow_project(tmp_path)
+    process = subprocess.Popen([sys.executable, str(ROOT / "entrypoint.py"), "invoke", "--grep", "hangs",
+                                "--output", str(tmp_path / "out")], cwd=project, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not processes_mentioning("hypertest.config.ts"):
+        time.sleep(0.2)
+    assert processes_mentioning("hypertest.config.ts"), "Playwright never started"
+    time.sleep(1.5)  # into the hanging test
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, (out, err)
+    result = load_results(tmp_path / "out")  # what ran is reported; the unfinished test is interrupted
+    assert [(t["titlePath"], t["status"], t["outcome"]) for t in result["tests"]] == [
+        (["hangs"], "interrupted", "unexpected")]
+    assert result["exitCode"] == 130
+    assert {pid: describe(pid) for pid in processes_mentioning("hypertest.config.ts")} == {}
+    # hypertest waited for its runners to clean up before it exited (none was orphaned)
+    assert {pid: describe(pid) for pid in processes_mentioning("-m runner --payload")} == {}
+
+
+def describe(pid: int) -> str:
+    """A process's state, parent and command line, for assertion messages."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return "gone"
+    return f"state {stat[0]} parent {stat[1]}: {cmdline[:160]}"

@@ -25,16 +25,16 @@ def unit_records(unit: Unit, result: Any) -> list[dict[str, Any]]:
     return records
 
 
-def error_record(test: TestCase, unit_id: str, message: str) -> dict[str, Any]:
-    """A record for a test that produced no valid result."""
+def error_record(test: TestCase, unit_id: str, message: str, status: str = "error") -> dict[str, Any]:
+    """A record for a test that produced no valid result (status `error`, or `interrupted`)."""
     error = {"message": message, "stack": "", "location": None}
     return {
         **_identity(test, unit_id),
-        "status": "error",
+        "status": status,
         "expectedStatus": test.expected_status,
         "outcome": "unexpected",
         "annotations": [],
-        "attempts": [{"retry": 0, "status": "error", "durationMs": 0, "startTime": None,
+        "attempts": [{"retry": 0, "status": status, "durationMs": 0, "startTime": None,
                       "error": error, "errors": [error]}],
         "artifacts": [],
     }
@@ -133,10 +133,17 @@ def conclusion(counts: Mapping[str, int], fail_on_flaky: bool) -> tuple[str, Exi
 
 
 def ordered_records(units: Sequence[Unit], by_unit: Mapping[str, Sequence[dict[str, Any]]],
-                    tests: Sequence[TestCase]) -> list[dict[str, Any]]:
-    """Every discovered test exactly once, in discovery order."""
+                    tests: Sequence[TestCase], *, interrupted: bool = False) -> list[dict[str, Any]]:
+    """Every discovered test exactly once, in discovery order.
+
+    A test whose unit never reported is `interrupted` when the run was interrupted, else `error`.
+    """
     by_id = {record["id"]: record for unit in units for record in by_unit.get(unit.id, [])}
-    missing = [t for t in tests if t.id not in by_id]
-    for test in missing:  # a unit that never reported at all
-        by_id[test.id] = error_record(test, "", "the test was never dispatched")
+    unit_of = {test.id: unit.id for unit in units for test in unit.tests}
+    for test in tests:
+        if test.id not in by_id:
+            by_id[test.id] = (
+                error_record(test, unit_of.get(test.id, ""), "the run was interrupted before this test finished",
+                             status="interrupted")
+                if interrupted else error_record(test, unit_of.get(test.id, ""), "the test was never dispatched"))
     return [by_id[test.id] for test in tests]

@@ -45,6 +45,7 @@ class InvokeState:
     reports: dict[str, str] = field(default_factory=dict)
     result: dict[str, Any] | None = None
     exit_code: ExitCode = ExitCode.OK
+    interrupted: bool = False
 
 
 def make_provider(settings: Settings, environ: Mapping[str, str]) -> Provider:
@@ -67,7 +68,7 @@ def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | No
     Pipeline([Task("discover", run.discover_tests), Task("units", run.split_units),
               Task("prepare", run.prepare)]).run()
     if run.state.units:
-        Pipeline([Task("dispatch", run.dispatch), Task("report", run.report)]).run()
+        Pipeline([Task("dispatch", run.dispatch, teardown=run.stop_dispatch), Task("report", run.report)]).run()
     return run.state
 
 
@@ -87,6 +88,7 @@ class _InvokeRun:
         self.multiplexer = ReporterMultiplexer(reporters)
         self.started_at = dt.datetime.now(dt.UTC)
         self.started = time.monotonic()
+        self.dispatcher: Dispatcher | None = None
 
     def discover_tests(self) -> None:
         """List the tests with the project's Playwright."""
@@ -130,17 +132,36 @@ class _InvokeRun:
             self.state.records_by_unit[outcome.unit.id] = records
             self.multiplexer.on_unit_end(outcome.unit, records)
 
-        dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
-                                on_end=finished)
-        self.state.outcomes = dispatcher.run(self.state.units)
+        self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
+                                     on_end=finished)
+        try:
+            self.state.outcomes = self.dispatcher.run(self.state.units)
+        except KeyboardInterrupt:
+            # Ctrl-C: stop every unit, then report what finished; the rest is `interrupted`.
+            self.state.interrupted = True
+            self.out.write("\ninterrupted: stopping the running units…\n")
+            self.stop_dispatch()
+            self.state.outcomes = self.dispatcher.finished()
+
+    def stop_dispatch(self) -> None:
+        """Teardown of dispatch: after an interruption, start no more units and stop the running ones."""
+        if self.dispatcher is None or (self.state.outcomes and not self.state.interrupted):
+            return  # finished normally
+        self.dispatcher.stop()
+        self.provider.cancel()
+        self.dispatcher.wait(15.0)
+        self.provider.cancel()  # a unit that was starting as the first signal went out
 
     def report(self) -> None:
         """Aggregate, write results.json, JUnit and the merged HTML report, then tell the reporters."""
         state = self.state
         assert state.discovery is not None and state.run_dir is not None
-        records = ordered_records(state.units, state.records_by_unit, state.discovery.tests)
+        records = ordered_records(state.units, state.records_by_unit, state.discovery.tests,
+                                  interrupted=state.interrupted)
         counts = stats(records)
         verdict, state.exit_code = conclusion(counts, self.settings.fail_on_flaky)
+        if state.interrupted:
+            verdict, state.exit_code = "failed", ExitCode.INTERRUPTED
         if "html" in self.settings.reporters:
             _merge_html(state, self.provider, self.out)
         result: dict[str, Any] = {

@@ -23,5 +23,8 @@ class Provider(Protocol):
     def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """Run one unit and return its result; failures become an `error` result, not an exception."""
 
+    def cancel(self) -> None:
+        """Stop every unit still running (the run was interrupted); safe to call when none is."""
+
     def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
         """A local folder holding the units' blob reports, for merging."""

@@ -15,7 +15,7 @@ from hypertest.core.config import LocalProviderSettings
 from hypertest.errors import InfrastructureError
 from hypertest.plugins.playwright.discovery import Discovery
 from runner.chromium import fallback_chromium, forced_chromium
-from runner.process import run_with_deadline
+from runner.process import run_with_deadline, signal_active
 
 # Time the runner process gets beyond the unit timeout to stop Playwright and store what it has.
 EXIT_GRACE_S = 30.0
@@ -73,6 +73,10 @@ class LocalProvider:
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 return {"status": "error", "error": f"the runner wrote malformed JSON: {exc}", "tests": []}
             return result
+
+    def cancel(self) -> None:
+        """Ask every runner process to stop; each kills its Playwright and cleans up before exiting."""
+        signal_active()
 
     def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
         """Blobs are already in the run folder."""

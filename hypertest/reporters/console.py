@@ -40,8 +40,8 @@ class ConsoleReporter:
         self.started = self.last_plain = self.clock()
         self.total_units = len(info.units)
         self.total_tests = info.total_tests
-        self.stream.write(f"hypertest run {info.run_id}: {info.total_tests} tests in {len(info.units)} "
-                          f"units, {info.concurrency} at a time on {info.provider}\n")
+        self.stream.write(f"hypertest run {info.run_id}: {plural(info.total_tests, 'test')} in "
+                          f"{plural(len(info.units), 'unit')}, {info.concurrency} at a time on {info.provider}\n")
         self.stream.flush()
 
     def on_unit_begin(self, unit: Unit) -> None:
@@ -95,17 +95,21 @@ def render_summary(result: Mapping[str, Any]) -> str:
         lines.append("")
     counts = result["stats"]
     parts = [f"{counts['passed']} passed", f"{counts['failed']} failed"]
-    for key, label in (("flaky", "flaky"), ("skipped", "skipped"), ("errors", "error"),
-                       ("expectedFailures", "failed as expected")):
+    for key, label in (("flaky", "flaky"), ("skipped", "skipped"), ("expectedFailures", "failed as expected")):
         if counts[key]:
-            plural = "s" if key == "errors" and counts[key] != 1 else ""
-            parts.append(f"{counts[key]} {label}{plural}")
-    noun = "test" if counts["total"] == 1 else "tests"
-    lines.append(f"{result['conclusion'].upper()}: {', '.join(parts)} of {counts['total']} {noun} "
+            parts.append(f"{counts[key]} {label}")
+    if counts["errors"]:
+        parts.append(plural(counts["errors"], "error"))
+    lines.append(f"{result['conclusion'].upper()}: {', '.join(parts)} of {plural(counts['total'], 'test')} "
                  f"in {_clock(result['durationMs'] / 1000)}")
     for name, path in sorted(result.get("reports", {}).items()):
         lines.append(f"  {name}: {path}")
     return "\n".join(lines) + "\n"
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 test`, `2 tests`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _name(record: Mapping[str, Any]) -> str:

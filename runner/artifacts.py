@@ -15,6 +15,9 @@ class ArtifactStore(Protocol):
     def put(self, source: Path, key: str, content_type: str) -> str:
         """Store source under key; returns the locator written into results (a path or URL)."""
 
+    def put_bytes(self, data: bytes, key: str, content_type: str) -> str:
+        """Store data under key; returns its locator."""
+
 
 class LocalDirectoryStore:
     """Artifacts in a folder on this machine: `<root>/<key>`; locators are paths relative to root."""
@@ -27,6 +30,13 @@ class LocalDirectoryStore:
         target = self.root / key
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
+        return key
+
+    def put_bytes(self, data: bytes, key: str, content_type: str) -> str:
+        """Write data to root/key."""
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
         return key
 
 
@@ -42,6 +52,14 @@ def store_from_payload(artifacts: Mapping[str, Any]) -> ArtifactStore:
         if not isinstance(root, str) or not root:
             raise UnknownStoreError("artifacts.root: expected the run folder's path")
         return LocalDirectoryStore(Path(root))
+    if kind == "s3":
+        from runner.s3_store import S3Store
+
+        bucket, prefix = artifacts.get("bucket"), artifacts.get("prefix")
+        if not isinstance(bucket, str) or not bucket or not isinstance(prefix, str) or not prefix:
+            raise UnknownStoreError("artifacts: an s3 store needs bucket and prefix")
+        endpoint = artifacts.get("endpointUrl")
+        return S3Store(bucket, prefix, endpoint if isinstance(endpoint, str) else None)
     raise UnknownStoreError(f"artifacts.kind: unknown store {kind!r}")
 
 

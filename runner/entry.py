@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Mapping
@@ -16,8 +17,13 @@ from runner.payload import PayloadError, parse_payload
 _SUBREAPER = False
 
 
-def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Run the unit the event describes before the monotonic deadline; always returns a result."""
+def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = None,
+            max_response_bytes: int | None = None) -> dict[str, Any]:
+    """Run the unit the event describes before the monotonic deadline; always returns a result.
+
+    A result larger than max_response_bytes is stored as `results/<unitId>.json` and a small
+    reference (`resultRef`) is returned instead (Lambda's response limit is 6 MB).
+    """
     global _SUBREAPER  # noqa: PLW0603 - set once per process
     if not _SUBREAPER:
         _SUBREAPER = become_subreaper()
@@ -27,13 +33,20 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
     except (PayloadError, UnknownStoreError) as exc:
         return _invalid(event, f"invalid payload: {exc}")
     try:
-        return run_unit(payload, store, deadline=deadline, environ=environ)
+        result = run_unit(payload, store, deadline=deadline, environ=environ)
     except Exception as exc:
         detail = "".join(traceback.format_exception_only(exc)).strip()
-        return _invalid(event, f"the runner failed: {detail}", tests=[t.id for t in payload.tests])
+        return _invalid(event, f"the runner failed: {detail}")
+    if max_response_bytes is not None:
+        text = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+        if len(text) > max_response_bytes:
+            key = store.put_bytes(text, f"results/{payload.unit_id}.json", "application/json")
+            return {"schemaVersion": RESULT_SCHEMA_VERSION, "runId": payload.run_id, "unitId": payload.unit_id,
+                    "status": result["status"], "resultRef": key, "resultBytes": len(text)}
+    return result
 
 
-def _invalid(event: Any, message: str, tests: list[str] | None = None) -> dict[str, Any]:
+def _invalid(event: Any, message: str) -> dict[str, Any]:
     run_id = event.get("runId") if isinstance(event, Mapping) else None
     unit_id = event.get("unitId") if isinstance(event, Mapping) else None
     return {

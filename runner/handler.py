@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 from runner.entry import execute
 
+# A synchronous Invoke response may hold 6 MB; larger results go to the artifact store instead.
+MAX_RESPONSE_BYTES = 5_000_000
 # Time kept back from Lambda's own limit for stopping Playwright and uploading what it produced.
 MIN_RESERVE_S = 10.0
 MAX_RESERVE_S = 60.0
@@ -23,4 +25,4 @@ def handler(event: Any, context: LambdaContext | None) -> dict[str, Any]:
     """Run one unit inside Lambda and return its result (the Invoke response body)."""
     remaining_s = context.get_remaining_time_in_millis() / 1000 if context is not None else 900.0
     reserve = min(MAX_RESERVE_S, max(MIN_RESERVE_S, remaining_s * 0.1))
-    return execute(event, time.monotonic() + max(1.0, remaining_s - reserve))
+    return execute(event, time.monotonic() + max(1.0, remaining_s - reserve), max_response_bytes=MAX_RESPONSE_BYTES)

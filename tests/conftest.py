@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+from referencing import Registry, Resource
 
 from hypertest.cli import main
 
@@ -68,3 +70,12 @@ def load_results(output: Path) -> dict[str, Any]:
     assert len(runs) == 1, runs
     document: dict[str, Any] = json.loads((runs[0] / "results.json").read_text(encoding="utf-8"))
     return document
+
+
+def validate_run_result(document: dict[str, Any]) -> None:
+    """Assert that a results.json document follows schema/run-result.schema.json."""
+    unit_schema = json.loads((ROOT / "schema" / "result.schema.json").read_text(encoding="utf-8"))
+    run_schema = json.loads((ROOT / "schema" / "run-result.schema.json").read_text(encoding="utf-8"))
+    registry = Registry().with_resources([(unit_schema["$id"], Resource.from_contents(unit_schema)),
+                                          (run_schema["$id"], Resource.from_contents(run_schema))])
+    jsonschema.Draft202012Validator(run_schema, registry=registry).validate(document)

@@ -14,12 +14,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
-from referencing import Registry, Resource
 
 from runner.node import find_node
-from tests.conftest import ROOT, SUITE, copy_suite, load_results
+from tests.conftest import ROOT, SUITE, copy_suite, load_results, validate_run_result
 from tests.playwright_report import differences, playwright_outcomes
 
 pytestmark = pytest.mark.e2e
@@ -88,12 +86,7 @@ def test_records_are_complete_and_valid(runs: dict[str, Any]) -> None:
     result = runs["hyper"]
     ids = [r["id"] for r in result["tests"]]
     assert len(ids) == len(set(ids)) == result["stats"]["total"]
-    schema_dir = ROOT / "schema"
-    unit_schema = json.loads((schema_dir / "result.schema.json").read_text())
-    run_schema = json.loads((schema_dir / "run-result.schema.json").read_text())
-    registry = Registry().with_resources([(unit_schema["$id"], Resource.from_contents(unit_schema)),
-                                          (run_schema["$id"], Resource.from_contents(run_schema))])
-    jsonschema.Draft202012Validator(run_schema, registry=registry).validate(result)
+    validate_run_result(result)
     fixture = next(r for r in result["tests"] if r["titlePath"] == ["passes with a fixture"])
     assert fixture["file"] == "core/outcomes.spec.ts"
     assert (fixture["line"], fixture["column"]) == (13, 1)

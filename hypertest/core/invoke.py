@@ -48,14 +48,17 @@ class InvokeState:
     interrupted: bool = False
 
 
-def make_provider(settings: Settings, environ: Mapping[str, str]) -> Provider:
+def make_provider(settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
     """The provider the settings name."""
-    if settings.provider.type == "local":
-        from hypertest.providers.local import LocalProvider
+    if settings.provider.type == "aws":
+        from hypertest.providers.aws.provider import AwsProvider
+        from hypertest.providers.aws.settings import aws_settings
 
-        return LocalProvider(settings.provider.local, environ)
-    raise UsageError(f"provider.type {settings.provider.type!r} is not available in this version",
-                     hint="use provider.type: local")
+        return AwsProvider(aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml")),
+                           settings.concurrency, out=out)
+    from hypertest.providers.local import LocalProvider
+
+    return LocalProvider(settings.provider.local, environ)
 
 
 def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | None = None,
@@ -63,8 +66,9 @@ def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | No
            extra_reporters: Sequence[Reporter] = ()) -> InvokeState:
     """Run the whole suite once; the returned state holds results.json's document and the exit code."""
     env = dict(os.environ if environ is None else environ)
-    run = _InvokeRun(settings, InvokeState(run_id=run_id or new_run_id()), out=stream or sys.stdout, env=env,
-                     provider=provider or make_provider(settings, env), extra_reporters=extra_reporters)
+    out = stream or sys.stdout
+    run = _InvokeRun(settings, InvokeState(run_id=run_id or new_run_id()), out=out, env=env,
+                     provider=provider or make_provider(settings, env, out), extra_reporters=extra_reporters)
     Pipeline([Task("discover", run.discover_tests), Task("units", run.split_units),
               Task("prepare", run.prepare)]).run()
     if run.state.units:
@@ -122,10 +126,9 @@ class _InvokeRun:
         self.multiplexer.on_begin(RunInfo(
             run_id=self.state.run_id, total_tests=len(discovery.tests), units=self.state.units,
             concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir)))
-        artifacts = dict(self.provider.artifacts_location(run_dir))
-
         def execute(unit: Unit) -> Mapping[str, Any]:
-            return self.provider.execute(_payload(unit, self.state.run_id, discovery, self.settings, artifacts))
+            payload = _payload(unit, self.state.run_id, discovery, self.settings)
+            return self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
 
         def finished(outcome: UnitOutcome) -> None:
             records = unit_records(outcome.unit, outcome.result)
@@ -164,6 +167,11 @@ class _InvokeRun:
             verdict, state.exit_code = "failed", ExitCode.INTERRUPTED
         if "html" in self.settings.reporters:
             _merge_html(state, self.provider, self.out)
+        for record in records:
+            for artifact in record["artifacts"]:
+                url = self.provider.artifact_url(artifact["path"])
+                if url:
+                    artifact["url"] = url
         result: dict[str, Any] = {
             "schemaVersion": RESULT_SCHEMA_VERSION,
             "runId": state.run_id,
@@ -183,14 +191,15 @@ class _InvokeRun:
         if "junit" in self.settings.reporters:
             result["reports"]["junit"] = str(write_junit(result, state.run_dir / "junit.xml"))
         result["reports"]["results"] = str(state.run_dir / "results.json")
+        result["reports"].update(self.provider.report_links(state.run_dir, dict(result["reports"])))
         (state.run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
                                                     encoding="utf-8")
+        self.provider.publish(state.run_dir)
         state.result = result
         self.multiplexer.on_end(result)
 
 
-def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings,
-             artifacts: Mapping[str, Any]) -> dict[str, Any]:
+def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings) -> dict[str, Any]:
     return {
         "runId": run_id,
         "unitId": unit.id,
@@ -201,8 +210,8 @@ def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings,
         "projectDir": str(discovery.project_dir),
         "configFile": os.path.relpath(discovery.config_file, discovery.project_dir),
         "retries": settings.test_runner.retries,
-        "timeoutMs": int(settings.provider.local.unit_timeout_s * 1000),
-        "artifacts": dict(artifacts),
+        "timeoutMs": None,
+        "artifacts": {},
     }
 
 

@@ -10,15 +10,15 @@ from hypertest.plugins.playwright.discovery import Discovery
 
 
 class Provider(Protocol):
-    """Runs units somewhere and brings their results and blobs back."""
+    """Runs units somewhere and brings their results, blobs and reports back."""
 
     name: str
 
     def preflight(self, discovery: Discovery) -> None:
         """Check, before anything runs, that the units can run; raise a HypertestError if not."""
 
-    def artifacts_location(self, run_dir: Path) -> Mapping[str, Any]:
-        """The payload's `artifacts` object for a run whose local folder is run_dir."""
+    def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
+        """The payload adapted to where the runner runs (project location, artifact store, timeout)."""
 
     def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """Run one unit and return its result; failures become an `error` result, not an exception."""
@@ -28,3 +28,12 @@ class Provider(Protocol):
 
     def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
         """A local folder holding the units' blob reports, for merging."""
+
+    def artifact_url(self, key: str) -> str | None:
+        """A link to an artifact stored under key, where the store has links (None: a local file)."""
+
+    def report_links(self, run_dir: Path, reports: Mapping[str, str]) -> dict[str, str]:
+        """Links to the reports that publish() will make available, by name (none for local files)."""
+
+    def publish(self, run_dir: Path) -> None:
+        """Make the run folder's reports available where the artifacts are (no-op for local)."""

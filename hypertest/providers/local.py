@@ -45,9 +45,10 @@ class LocalProvider:
             hint="set HT_CHROMIUM_PATH, set use.launchOptions.executablePath in the Playwright config, "
                  "run `npx playwright install chromium`, or install Debian's chromium package")
 
-    def artifacts_location(self, run_dir: Path) -> Mapping[str, Any]:
-        """Artifacts go straight into the run folder."""
-        return {"kind": "local", "root": str(run_dir)}
+    def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
+        """Artifacts go straight into the run folder; the project is where it is."""
+        return {**payload, "artifacts": {"kind": "local", "root": str(run_dir)},
+                "timeoutMs": int(self.settings.unit_timeout_s * 1000)}
 
     def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
         """Run `python -m runner` on the payload and read its result file."""
@@ -84,6 +85,17 @@ class LocalProvider:
         if not folder.is_dir():
             raise InfrastructureError(f"no blob reports in {folder}")
         return folder
+
+    def artifact_url(self, key: str) -> str | None:
+        """Local artifacts are files beside results.json: no link."""
+        return None
+
+    def report_links(self, run_dir: Path, reports: Mapping[str, str]) -> dict[str, str]:
+        """Local reports are files: no links."""
+        return {}
+
+    def publish(self, run_dir: Path) -> None:
+        """Nothing to upload."""
 
 
 def _last_lines(text: str, count: int = 8) -> str:

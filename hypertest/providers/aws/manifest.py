@@ -1,0 +1,83 @@
+"""The deploy manifest in S3: what image the function runs and which test sources it holds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import botocore.exceptions
+
+from hypertest.errors import UsageError
+from hypertest.providers.aws.settings import AwsSettings
+
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What deploy wrote."""
+
+    image_uri: str
+    image_digest: str
+    sources_hash: str
+    hypertest_version: str
+    playwright_version: str
+    tests: tuple[Mapping[str, Any], ...]
+    deployed_at: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document stored in S3."""
+        return {"manifestVersion": MANIFEST_VERSION, "imageUri": self.image_uri, "imageDigest": self.image_digest,
+                "sourcesHash": self.sources_hash, "hypertestVersion": self.hypertest_version,
+                "playwrightVersion": self.playwright_version, "tests": list(self.tests),
+                "deployedAt": self.deployed_at}
+
+
+def manifest_key(settings: AwsSettings) -> str:
+    """Where the function's manifest lives."""
+    return settings.key("manifests", f"{settings.function_name}.json")
+
+
+def read_manifest(s3: Any, settings: AwsSettings) -> Manifest | None:
+    """The function's manifest, or None when deploy never wrote one."""
+    try:
+        body = s3.get_object(Bucket=settings.bucket, Key=manifest_key(settings))["Body"].read()
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    try:
+        document = json.loads(body)
+        return Manifest(image_uri=document["imageUri"], image_digest=document["imageDigest"],
+                        sources_hash=document["sourcesHash"], hypertest_version=document["hypertestVersion"],
+                        playwright_version=document.get("playwrightVersion", ""),
+                        tests=tuple(document.get("tests", [])), deployed_at=document.get("deployedAt", ""))
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise UsageError(f"s3://{settings.bucket}/{manifest_key(settings)} is not a hypertest manifest ({exc})",
+                         hint="run `hypertest deploy` again") from None
+
+
+def write_manifest(s3: Any, settings: AwsSettings, manifest: Manifest) -> str:
+    """Store the manifest; returns its key."""
+    key = manifest_key(settings)
+    s3.put_object(Bucket=settings.bucket, Key=key, Body=json.dumps(manifest.to_json(), indent=2).encode(),
+                  ContentType="application/json")
+    return key
+
+
+def check_drift(manifest: Manifest | None, local_hash: str, policy: str) -> str | None:
+    """A warning when the local sources differ from the deployed ones; a UsageError if policy is error."""
+    if policy == "ignore":
+        return None
+    if manifest is None:
+        problem = "no deploy manifest found: has `hypertest deploy` run for this function?"
+    elif manifest.sources_hash != local_hash:
+        problem = (f"the local test sources differ from those deployed at {manifest.deployed_at} "
+                   "(the function runs the deployed copy)")
+    else:
+        return None
+    if policy == "error":
+        raise UsageError(problem, hint="run `hypertest deploy`, or set provider.aws.drift: warn")
+    return problem

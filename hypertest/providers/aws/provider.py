@@ -1,0 +1,183 @@
+"""The AWS provider's invoke side: preflight, one Invoke per unit, blobs and reports through S3."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import mimetypes
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import botocore.exceptions
+
+from hypertest.core.sources import sources_hash
+from hypertest.errors import InfrastructureError, UsageError
+from hypertest.plugins.playwright.discovery import Discovery
+from hypertest.providers.aws.clients import AwsClients
+from hypertest.providers.aws.invoker import Invoker, error_result
+from hypertest.providers.aws.manifest import check_drift, read_manifest
+from hypertest.providers.aws.settings import AwsSettings
+
+# Where deploy puts the user's project inside the image, relative to the function's task root.
+IMAGE_PROJECT_DIR = "project"
+
+
+class AwsProvider:
+    """Runs each unit as one synchronous Lambda invocation; artifacts and reports live in S3."""
+
+    name = "aws"
+
+    def __init__(self, settings: AwsSettings, concurrency: int, *, out: TextIO | None = None,
+                 clients: AwsClients | None = None) -> None:
+        self.settings = settings
+        self.out = out or sys.stderr
+        self.clients = clients or AwsClients(settings, concurrency)
+        self.invoker = Invoker(self.clients.client("lambda"), settings.function_name,
+                               retries=settings.throttle_retries)
+        self._cancelled = threading.Event()
+        self.run_prefix = ""
+
+    # --- before the run -------------------------------------------------------------------------
+    def preflight(self, discovery: Discovery) -> None:
+        """The function exists, the bucket answers, and the deployed sources match (per drift policy)."""
+        with aws_errors(self.settings):
+            function = self.clients.client("lambda").get_function_configuration(
+                FunctionName=self.settings.function_name)
+            self._check_bucket()
+            manifest = read_manifest(self.clients.client("s3"), self.settings)
+        if function.get("Timeout", 0) < 60:
+            self.out.write(f"warning: the function's timeout is only {function.get('Timeout')} s\n")
+        warning = check_drift(manifest, sources_hash(discovery.project_dir), self.settings.drift)
+        if warning:
+            self.out.write(f"warning: {warning}\n")
+
+    def _check_bucket(self) -> None:
+        s3 = self.clients.client("s3")
+        try:
+            answer = s3.head_bucket(Bucket=self.settings.bucket)
+            region = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
+            if region and region != self.clients.region:
+                raise UsageError(f"provider.aws.bucket: bucket {self.settings.bucket!r} is in region {region}, "
+                                 f"not {self.clients.region}",
+                                 hint="use a bucket in the function's region, or set provider.aws.region")
+        except botocore.exceptions.ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            region = headers.get("x-amz-bucket-region")
+            if code in ("404", "NoSuchBucket"):
+                raise UsageError(f"provider.aws.bucket: bucket {self.settings.bucket!r} does not exist") from None
+            if code in ("403", "AccessDenied"):
+                raise UsageError(f"provider.aws.bucket: access to bucket {self.settings.bucket!r} is denied",
+                                 hint="grant s3:GetObject, s3:PutObject and s3:ListBucket on it") from None
+            if code in ("301", "PermanentRedirect") or (region and region != self.clients.region):
+                raise UsageError(f"provider.aws.bucket: bucket {self.settings.bucket!r} is in region "
+                                 f"{region or 'another region'}, not {self.clients.region}") from None
+            raise
+
+    # --- one unit -------------------------------------------------------------------------------
+    def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
+        """The payload with the image's project folder and the run's S3 prefix."""
+        self.run_prefix = self.settings.key(run_dir.name)
+        artifacts: dict[str, Any] = {"kind": "s3", "bucket": self.settings.bucket, "prefix": self.run_prefix}
+        if self.settings.endpoints.get("s3"):
+            artifacts["endpointUrl"] = self.settings.endpoints["s3"]
+        return {**payload, "projectDir": IMAGE_PROJECT_DIR, "artifacts": artifacts,
+                "timeoutMs": self.settings.timeout_s * 1000}
+
+    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """One synchronous Invoke (plus the configured retries of a crashed function)."""
+        if self._cancelled.is_set():
+            return error_result("the run was interrupted before this unit started")
+        outcome = self.invoker.invoke(payload)
+        for _ in range(self.settings.function_error_retries):
+            if not outcome.function_error or self._cancelled.is_set():
+                break
+            outcome = self.invoker.invoke(payload)
+        result = outcome.result
+        if isinstance(result.get("resultRef"), str):
+            result = self._fetch_result(str(result["resultRef"]))
+        return result
+
+    def _fetch_result(self, key: str) -> Mapping[str, Any]:
+        try:
+            body = self.clients.client("s3").get_object(Bucket=self.settings.bucket,
+                                                        Key=f"{self.run_prefix}/{key}")["Body"].read()
+            result: Mapping[str, Any] = json.loads(body)
+        except (botocore.exceptions.ClientError, json.JSONDecodeError) as exc:
+            return error_result(f"the unit's result was stored in S3 ({key}) but cannot be read: {exc}")
+        return result
+
+    def cancel(self) -> None:
+        """Start no new Invoke; those in flight run to their end in Lambda."""
+        self._cancelled.set()
+
+    # --- after the run --------------------------------------------------------------------------
+    def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
+        """Download the units' blob reports into run_dir/blobs."""
+        folder = run_dir / "blobs"
+        folder.mkdir(parents=True, exist_ok=True)
+        s3 = self.clients.client("s3")
+        with aws_errors(self.settings):
+            for key in blob_keys:
+                s3.download_file(self.settings.bucket, f"{self.run_prefix}/{key}", str(folder / Path(key).name))
+        return folder
+
+    def artifact_url(self, key: str) -> str | None:
+        """A presigned link to an artifact of this run."""
+        return self._presign(f"{self.run_prefix}/{key}")
+
+    def report_links(self, run_dir: Path, reports: Mapping[str, str]) -> dict[str, str]:
+        """Presigned links to what publish() will upload, by report name."""
+        links = {}
+        for name, local in reports.items():
+            relative = Path(local).relative_to(run_dir).as_posix()
+            links[f"{name}Url"] = self._presign(f"{self.run_prefix}/{relative}")
+        return links
+
+    def publish(self, run_dir: Path) -> None:
+        """Upload results.json, junit.xml and the merged HTML report next to the artifacts."""
+        s3 = self.clients.client("s3")
+        with aws_errors(self.settings):
+            for path in sorted(run_dir.rglob("*")):
+                relative = path.relative_to(run_dir).as_posix()
+                if not path.is_file() or relative.startswith("blobs/"):
+                    continue
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                s3.upload_file(str(path), self.settings.bucket, f"{self.run_prefix}/{relative}",
+                               ExtraArgs={"ContentType": content_type})
+
+    def _presign(self, key: str) -> str:
+        url: str = self.clients.client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": self.settings.bucket, "Key": key},
+            ExpiresIn=self.settings.presign_expiry_s)
+        return url
+
+
+@contextlib.contextmanager
+def aws_errors(settings: AwsSettings) -> Iterator[None]:
+    """Turns the AWS errors a user can fix into one-line UsageErrors, the rest into InfrastructureErrors."""
+    try:
+        yield
+    except botocore.exceptions.NoCredentialsError:
+        raise UsageError("no AWS credentials found", hint="set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                         "AWS_PROFILE, or web identity (OIDC) variables") from None
+    except botocore.exceptions.ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        message = exc.response.get("Error", {}).get("Message", "")
+        if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+            raise UsageError(f"the AWS credentials have expired ({message})",
+                             hint="refresh them (aws sso login, or a new session token)") from None
+        if code in ("UnrecognizedClientException", "InvalidClientTokenId", "SignatureDoesNotMatch"):
+            raise UsageError(f"the AWS credentials are not valid ({code}: {message})") from None
+        if code == "ResourceNotFoundException":
+            raise UsageError(f"function {settings.function_name!r} not found: {message}",
+                             hint="run `hypertest deploy` first (it creates the function)") from None
+        if code in ("AccessDeniedException", "AccessDenied"):
+            raise UsageError(f"access denied: {message}",
+                             hint="see the IAM policies `hypertest init` writes") from None
+        raise InfrastructureError(f"AWS refused a request: {code}: {message}") from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise InfrastructureError(f"AWS request failed: {exc}") from None

@@ -1,0 +1,192 @@
+"""A loopback stand-in for the Lambda Invoke data plane.
+
+moto cannot run container-image functions (its Invoke of one answers 500), so this HTTP server on
+127.0.0.1 implements the Invoke API itself: it runs the real runner handler (real Playwright, real
+Chromium) in a fresh process per invocation, as Lambda would, and answers with the handler's result,
+the log tail and the function-error header. Every other Lambda API call is passed to moto. Faults
+can be scripted (throttling, service errors, function errors, Lambda timeouts, malformed and
+oversized responses, hangs), and executions are counted per unit.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import http.client
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+WORKER = Path(__file__).with_name("lambda_worker.py")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+REFUSALS = {
+    "throttle": (429, "TooManyRequestsException", "Rate Exceeded."),
+    "service": (500, "ServiceException", "Lambda was unable to run the function."),
+    "missing": (404, "ResourceNotFoundException", "Function not found"),
+}
+FUNCTION_ERRORS = {
+    "crash": ("Runtime.ExitError", "RequestId: 1 Error: Runtime exited with error: signal: killed"),
+    "timeout": ("Sandbox.Timedout", "Task timed out after 120.00 seconds"),
+    "oversized": ("Function.ResponseSizeTooLarge",
+                  "Response payload size exceeded maximum allowed payload size (6291556 bytes)."),
+}
+
+
+class StandIn:
+    """Shared state of the server: scripted faults and counters."""
+
+    def __init__(self, moto_url: str, project_root: Path, env: Mapping[str, str], timeout_s: float) -> None:
+        self.moto = urllib.parse.urlsplit(moto_url)
+        self.project_root = project_root
+        self.env = dict(env)
+        self.timeout_s = timeout_s
+        self.faults: collections.deque[str] = collections.deque()
+        self.executions: collections.Counter[str] = collections.Counter()
+        self.requests = 0
+        self.refuse_all: tuple[int, str] | None = None  # (status, error code) for every proxied call
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def script(self, *faults: str) -> None:
+        """Faults for the next Invoke requests, in order ("ok" lets one through)."""
+        with self.lock:
+            self.faults.extend(faults)
+
+    def next_fault(self) -> str:
+        with self.lock:
+            self.requests += 1
+            return self.faults.popleft() if self.faults else "ok"
+
+    def ran(self, event: Mapping[str, Any]) -> None:
+        with self.lock:
+            self.executions[str(event.get("unitId"))] += 1
+
+    def run_handler(self, event: Mapping[str, Any]) -> tuple[bytes, str, int]:
+        """Run the real handler in a new process; its stdout, its log (stderr) and exit code."""
+        completed = subprocess.run([sys.executable, str(WORKER), str(self.timeout_s)], input=json.dumps(event),
+                                   capture_output=True, text=True, cwd=self.project_root, timeout=self.timeout_s + 60,
+                                   env={**self.env, "HT_PROJECT_ROOT": str(self.project_root),
+                                        "PYTHONPATH": str(ROOT)}, check=False)
+        return completed.stdout.encode(), completed.stderr, completed.returncode
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path.split("?")[0].endswith("/invocations"):
+            self._invoke(body)
+        else:
+            self._proxy("POST", body)
+
+    def do_GET(self) -> None:
+        self._proxy("GET", b"")
+
+    def do_PUT(self) -> None:
+        self._proxy("PUT", self.rfile.read(int(self.headers.get("Content-Length", 0))))
+
+    def do_DELETE(self) -> None:
+        self._proxy("DELETE", b"")
+
+    def _proxy(self, method: str, body: bytes) -> None:
+        if self.server.state.refuse_all:
+            status, code = self.server.state.refuse_all
+            return self._error(status, code, f"{code} (scripted by the test)")
+        moto = self.server.state.moto
+        connection = http.client.HTTPConnection(moto.hostname or "127.0.0.1", moto.port, timeout=60)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        connection.request(method, self.path, body=body or None, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        self.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        connection.close()
+        return None
+
+    def _reply(self, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, kind: str, message: str) -> None:
+        self._reply(status, json.dumps({"Type": "Service", "message": message}).encode(),
+                    {"x-amzn-ErrorType": kind})
+
+    def _invoke(self, body: bytes) -> None:
+        state = self.server.state
+        fault = state.next_fault()
+        event = json.loads(body)
+        if fault in REFUSALS:  # refused before the function ran
+            status, kind, message = REFUSALS[fault]
+            self._error(status, kind, message)
+            return
+        state.ran(event)
+        log = "START RequestId: 1\n"
+        if fault in FUNCTION_ERRORS:
+            kind, message = FUNCTION_ERRORS[fault]
+            self._function_error({"errorType": kind, "errorMessage": message}, log + f"{kind}: {message}\n")
+            return
+        if fault == "hang":
+            time.sleep(float(state.env.get("STANDIN_HANG_S", "5")))
+        stdout, stderr, code = state.run_handler(event)
+        log += stderr[-3000:]
+        if code != 0:
+            self._function_error({"errorType": "Runtime.ExitError", "errorMessage": f"exit status {code}"}, log)
+        elif fault == "malformed":
+            self._reply(200, b"<html>502 Bad Gateway</html>", {"X-Amz-Executed-Version": "$LATEST"})
+        else:
+            self._reply(200, stdout, {"X-Amz-Executed-Version": "$LATEST",
+                                      "X-Amz-Log-Result": base64.b64encode(log[-4000:].encode()).decode()})
+
+    def _function_error(self, error: Mapping[str, str], log: str) -> None:
+        self._reply(200, json.dumps(error).encode(), {
+            "X-Amz-Function-Error": "Unhandled", "X-Amz-Executed-Version": "$LATEST",
+            "X-Amz-Log-Result": base64.b64encode(log[-4000:].encode()).decode()})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, state: StandIn) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = state
+
+
+@contextmanager
+def lambda_standin(moto_url: str, project_root: Path, env: Mapping[str, str], timeout_s: float = 120
+                   ) -> Iterator[StandIn]:
+    """Serve the stand-in on a free loopback port for the duration of the block."""
+    state = StandIn(moto_url, project_root, env, timeout_s)
+    server = _Server(state)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()

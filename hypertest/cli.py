@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="only tests with this tag (repeatable)")
     selection.add_argument("--granularity", choices=("test", "file"), help="what one invocation runs")
     commands.add_parser("list", parents=[common, selection], help="list the tests and how they are split")
+    commands.add_parser("deploy", parents=[common, selection],
+                        help="build and push the test image, create or update the Lambda function")
     run = commands.add_parser("invoke", parents=[common, selection], help="run the suite")
     run.add_argument("--concurrency", type=_positive, help="invocations at once")
     run.add_argument("--output", help="results folder (each run writes OUTPUT/RUN_ID/)")
@@ -109,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(settings)
         if args.command == "list":
             return _list(settings)
+        if args.command == "deploy":
+            return _deploy(settings)
         return _invoke(settings, args)
     except HypertestError as exc:
         print(exc.render(), file=sys.stderr)
@@ -143,6 +147,13 @@ def _list(settings: Settings) -> int:
             project = f"[{test.project}] " if test.project else ""
             print(f"  {test.id}  {project}{test.file}:{test.line} › {test.title}")
     print(f"{len(discovery.tests)} tests in {len(units)} units")
+    return int(ExitCode.OK)
+
+
+def _deploy(settings: Settings) -> int:
+    from hypertest.providers.aws.deploy import deploy
+
+    deploy(settings, sys.stdout)
     return int(ExitCode.OK)
 
 

@@ -31,6 +31,8 @@ class AwsSettings:
     throttle_retries: int = 8
     function_error_retries: int = 0
     endpoints: Mapping[str, str] = field(default_factory=dict)
+    registry: str | None = None
+    build_network: str = "default"
 
     @property
     def repository_name(self) -> str:
@@ -66,4 +68,6 @@ def aws_settings(raw: Mapping[str, Any], source: str = "hypertest.yml") -> AwsSe
         throttle_retries=int(raw.get("throttleRetries", 8)),
         function_error_retries=int(raw.get("functionErrorRetries", 0)),
         endpoints=dict(raw.get("endpoints", {})),
+        registry=raw.get("registry"),
+        build_network=raw.get("buildNetwork", "default"),
     )

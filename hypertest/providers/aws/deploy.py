@@ -1,0 +1,126 @@
+"""`hypertest deploy`: image to ECR (skipped when unchanged), function created or updated, manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import botocore.exceptions
+
+from hypertest import __version__
+from hypertest.core.config import Settings
+from hypertest.errors import UsageError
+from hypertest.plugins.playwright.discovery import Discovery, discover
+from hypertest.providers.aws.clients import AwsClients
+from hypertest.providers.aws.function import deploy_function
+from hypertest.providers.aws.image import PLATFORMS, ImageBuilder, auth_config, docker_client, prepare_context
+from hypertest.providers.aws.manifest import Manifest, write_manifest
+from hypertest.providers.aws.provider import aws_errors
+from hypertest.providers.aws.settings import AwsSettings, aws_settings
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What deploy did."""
+
+    image_uri: str
+    tag: str
+    pushed: bool
+    function: str
+    manifest_key: str
+    durations: Mapping[str, float]
+
+
+class _Steps:
+    """Prints each step as it starts and its duration when it ends."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.durations: dict[str, float] = {}
+
+    def run(self, name: str, action: Callable[[], Any]) -> Any:
+        self.out.write(f"• {name}\n")
+        self.out.flush()
+        started = time.monotonic()
+        value = action()
+        self.durations[name] = time.monotonic() - started
+        self.out.write(f"  done in {self.durations[name]:.1f} s\n")
+        self.out.flush()
+        return value
+
+    def say(self, text: str) -> None:
+        self.out.write(f"  {text}\n")
+        self.out.flush()
+
+
+def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = None) -> DeployResult:
+    """Build and push the test image when it changed, then point the function at it."""
+    env = dict(os.environ if environ is None else environ)
+    if settings.provider.type != "aws":
+        raise UsageError("deploy needs provider.type: aws in hypertest.yml (the local provider has nothing to deploy)")
+    aws = aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml"))
+    if not aws.base_image:
+        raise UsageError("provider.aws.baseImage: required by deploy",
+                         hint="build the runner base image from runner/Dockerfile and push it (see README)")
+    steps = _Steps(out)
+    clients = AwsClients(aws, settings.concurrency)
+    discovery: Discovery = steps.run("discover tests", lambda: discover(settings.test_runner, env))
+    steps.say(f"{len(discovery.tests)} tests")
+    with aws_errors(aws):
+        registry, auth = steps.run("ECR: repository and login", lambda: _registry(clients, aws))
+    docker = steps.run("Docker: connect", lambda: docker_client(env))
+    builder = ImageBuilder(docker, steps.say)
+    platform = PLATFORMS[aws.architecture]
+    repository = f"{registry}/{aws.repository_name}"
+    output_name = settings.output.name if settings.output.is_relative_to(discovery.project_dir) else ""
+    with tempfile.TemporaryDirectory(prefix="ht-build-") as scratch:
+        base_id = steps.run("base image", lambda: builder.base_id(str(aws.base_image), auth))
+        context = steps.run("build context", lambda: prepare_context(
+            discovery.project_dir, Path(scratch), base_image=str(aws.base_image), base_id=base_id,
+            platform=platform, skip=frozenset({output_name} - {""})))
+        steps.say(f"{context.files} files, tag {context.tag}")
+        reference = f"{repository}:{context.tag}"
+        digest = builder.remote_digest(reference, auth)
+        pushed = digest is None
+        if digest is None:
+            network = None if aws.build_network == "default" else aws.build_network
+            steps.run("docker build", lambda: builder.build(context, reference, platform, network))
+            digest = steps.run("docker push", lambda: builder.push(repository, context.tag, auth))
+        else:
+            steps.say("the registry already has this image: build and push skipped")
+    image_uri = f"{repository}@{digest}"
+    with aws_errors(aws):
+        what = steps.run("Lambda function", lambda: deploy_function(clients.client("lambda"), aws, image_uri,
+                                                                     steps.say))
+        manifest = Manifest(image_uri=image_uri, image_digest=str(digest), sources_hash=context.sources_hash,
+                            hypertest_version=__version__, playwright_version=discovery.playwright_version,
+                            tests=tuple({"id": t.id, "project": t.project, "file": t.file,
+                                         "titlePath": list(t.title_path)} for t in discovery.tests),
+                            deployed_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"))
+        key = steps.run("manifest", lambda: write_manifest(clients.client("s3"), aws, manifest))
+    out.write(f"deployed {image_uri} to function {aws.function_name} ({what}); "
+              f"manifest s3://{aws.bucket}/{key}\n")
+    return DeployResult(image_uri=image_uri, tag=context.tag, pushed=pushed, function=what, manifest_key=key,
+                        durations=dict(steps.durations))
+
+
+def _registry(clients: AwsClients, aws: AwsSettings) -> tuple[str, dict[str, str]]:
+    ecr = clients.client("ecr")
+    try:
+        ecr.describe_repositories(repositoryNames=[aws.repository_name])
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "RepositoryNotFoundException":
+            raise
+        ecr.create_repository(repositoryName=aws.repository_name,
+                              imageScanningConfiguration={"scanOnPush": False})
+    token = ecr.get_authorization_token()["authorizationData"][0]
+    auth = auth_config(token)
+    registry = aws.registry or str(token["proxyEndpoint"]).removeprefix("https://").removeprefix("http://")
+    auth["serveraddress"] = registry
+    return registry, auth

@@ -1,0 +1,94 @@
+"""A real Docker daemon and a real registry (Debian's docker-registry) on loopback, for deploy tests.
+
+The daemon gets its own socket, data root and exec root, so it never touches a system Docker; it
+runs with the vfs storage driver and no bridge or iptables, which is what works on the build machines.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.aws.moto_server import free_port
+
+
+def _wait(check: str, process: subprocess.Popen[bytes], log: Path, what: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(check, timeout=2):  # noqa: S310 - loopback only
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{what} did not start; its log: {log}") from None
+            time.sleep(0.2)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def docker_daemon(folder: Path) -> Iterator[str]:
+    """Run dockerd on a private socket; yields the DOCKER_HOST value."""
+    dockerd = shutil.which("dockerd")
+    if dockerd is None:
+        raise RuntimeError("dockerd not found: scripts/bootstrap.sh installs Debian's docker.io")
+    socket = folder / "docker.sock"
+    log = folder / "dockerd.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [dockerd, "--storage-driver", "vfs", "--iptables=false", "--bridge=none", "--data-root",
+             str(folder / "data"), "--exec-root", str(folder / "exec"), "--pidfile", str(folder / "dockerd.pid"),
+             "--host", f"unix://{socket}"], stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            done = subprocess.run(["docker", "-H", f"unix://{socket}", "version"], capture_output=True, check=False)
+            if done.returncode == 0:
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"dockerd did not start; its log: {log}")
+            time.sleep(0.3)
+        yield f"unix://{socket}"
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def registry(folder: Path) -> Iterator[tuple[str, Path]]:
+    """Run Debian's docker-registry on a free loopback port; yields (host:port, storage root)."""
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        raise RuntimeError("docker-registry not found: scripts/bootstrap.sh installs it")
+    port = free_port()
+    storage = folder / "storage"
+    config = folder / "config.yml"
+    config.write_text(f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {storage}\n"
+                      f"  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n")
+    log = folder / "registry.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen([binary, "serve", str(config)], stdout=handle, stderr=subprocess.STDOUT)
+    try:
+        _wait(f"http://127.0.0.1:{port}/v2/", process, log, "docker-registry")
+        yield f"127.0.0.1:{port}", storage
+    finally:
+        _stop(process)
+
+
+def blobs(storage: Path) -> set[str]:
+    """Every blob digest the registry stores."""
+    root = storage / "docker" / "registry" / "v2" / "blobs" / "sha256"
+    return {f"sha256:{path.parent.name}" for path in root.glob("*/*/data")} if root.is_dir() else set()

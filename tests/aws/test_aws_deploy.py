@@ -1,0 +1,158 @@
+"""`hypertest deploy` against a real Docker daemon, a real registry and moto, all on loopback.
+
+ECR's control plane (repository, login token), Lambda's (create, update, waiters) and S3 are moto
+as a server; the image goes to Debian's docker-registry through a real dockerd. The base image is
+made offline, FROM scratch with a static busybox (no image registry is reachable here).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from hypertest.core.sources import sources_hash
+from tests.aws.conftest import BUCKET, FUNCTION, AwsWorld
+from tests.aws.services import blobs, docker_daemon, registry
+from tests.conftest import CliResult
+
+pytestmark = pytest.mark.e2e
+Cli = Callable[..., CliResult]
+BASE = "hypertest-test-base:1"
+
+INSTALL_DEPS = """#!/bin/sh
+# Stands in for `npm ci` in the test base image: records the lockfile it installed from.
+set -e
+mkdir -p node_modules
+cp package-lock.json node_modules/.installed-from-lock
+"""
+
+
+@pytest.fixture(scope="session")
+def docker_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with docker_daemon(tmp_path_factory.mktemp("dockerd")) as host:
+        client = docker.DockerClient(base_url=host)
+        context = tmp_path_factory.mktemp("base")
+        rootfs = context / "rootfs"
+        (rootfs / "bin").mkdir(parents=True)
+        (rootfs / "opt" / "hypertest" / "bin").mkdir(parents=True)
+        (rootfs / "tmp").mkdir()
+        (rootfs / "bin" / "busybox").write_bytes(Path("/bin/busybox").read_bytes())
+        (rootfs / "bin" / "busybox").chmod(0o755)
+        for name in ("sh", "mkdir", "cp"):
+            (rootfs / "bin" / name).symlink_to("busybox")
+        script = rootfs / "opt" / "hypertest" / "bin" / "install-deps"
+        script.write_text(INSTALL_DEPS)
+        script.chmod(0o755)
+        (context / "Dockerfile").write_text('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["sh"]\n')
+        client.images.build(path=str(context), tag=BASE, rm=True)
+        yield host
+
+
+@pytest.fixture(scope="session")
+def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    with registry(tmp_path_factory.mktemp("registry")) as found:
+        yield found
+
+
+@pytest.fixture
+def deploy_world(aws: AwsWorld, docker_host: str, local_registry: tuple[str, Path],
+                 monkeypatch: pytest.MonkeyPatch) -> AwsWorld:
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    role = aws.client("iam").create_role(RoleName="hypertest-exec", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    aws.client("lambda").delete_function(FunctionName=FUNCTION)  # deploy creates it
+    aws.write_config(baseImage=BASE, registry=local_registry[0], roleArn=role, buildNetwork="none",
+                     endpoints={"lambda": aws.moto, "s3": aws.moto, "ecr": aws.moto, "sts": aws.moto},
+                     memory=2048, timeout=300)
+    return aws
+
+
+def image_manifest(registry_host: str, repository: str, tag: str) -> dict[str, Any]:
+    """The image manifest in the registry, with its own digest under "digest"."""
+    request = urllib.request.Request(f"http://{registry_host}/v2/{repository}/manifests/{tag}", headers={
+        "Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback only
+        document: dict[str, Any] = json.loads(response.read())
+        document["digest"] = response.headers["Docker-Content-Digest"]
+    assert document["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"  # one platform, no index
+    return document
+
+
+def manifest_layers(registry_host: str, repository: str, tag: str) -> list[str]:
+    return [layer["digest"] for layer in image_manifest(registry_host, repository, tag)["layers"]]
+
+
+def deployed_tag(out: str) -> str:
+    line = next(line for line in out.splitlines() if ", tag ht-" in line)
+    return line.rsplit("tag ", 1)[1].strip()
+
+
+def test_deploy_then_redeploy_unchanged_then_a_test_change(deploy_world: AwsWorld, cli: Cli,
+                                                          local_registry: tuple[str, Path]) -> None:
+    host, storage = local_registry
+    first = cli("deploy", cwd=deploy_world.project)
+    assert first.code == 0, first.out + first.err
+    tag = deployed_tag(first.out)
+    function = deploy_world.client("lambda").get_function(FunctionName=FUNCTION)
+    assert function["Configuration"]["PackageType"] == "Image"
+    assert function["Configuration"]["MemorySize"] == 2048 and function["Configuration"]["Timeout"] == 300
+    assert function["Code"]["ImageUri"].startswith(f"{host}/{FUNCTION}@sha256:")
+    manifest = json.loads(deploy_world.client("s3").get_object(
+        Bucket=BUCKET, Key=f"hypertest/manifests/{FUNCTION}.json")["Body"].read())
+    assert manifest["sourcesHash"] == sources_hash(deploy_world.project)
+    assert len(manifest["tests"]) == 8
+    layers = manifest_layers(host, FUNCTION, tag)
+    assert len(layers) == 5  # base, working folder, dependency manifests, their installation, tests
+    before = blobs(storage)
+
+    second = cli("deploy", cwd=deploy_world.project)
+    assert second.code == 0, second.out + second.err
+    assert "build and push skipped" in second.out
+    assert deployed_tag(second.out) == tag
+    assert blobs(storage) == before  # nothing pushed
+
+    spec = deploy_world.project / "tests" / "page.spec.ts"
+    spec.write_text(spec.read_text() + "\ntest('a new test', async () => {});\n")
+    third = cli("deploy", cwd=deploy_world.project)
+    assert third.code == 0, third.out + third.err
+    new_tag = deployed_tag(third.out)
+    assert new_tag != tag
+    new_layers = manifest_layers(host, FUNCTION, new_tag)
+    assert new_layers[:-1] == layers[:-1]  # everything up to the installed dependencies is reused
+    assert new_layers[-1] != layers[-1]
+    new_manifest = image_manifest(host, FUNCTION, new_tag)
+    # pushed: the tests layer, the image config and the manifest; nothing else
+    assert blobs(storage) - before == {new_layers[-1], new_manifest["config"]["digest"], new_manifest["digest"]}
+    code = deploy_world.client("lambda").get_function(FunctionName=FUNCTION)["Code"]["ImageUri"]
+    assert code != function["Code"]["ImageUri"]
+
+
+def test_docker_not_running(deploy_world: AwsWorld, cli: Cli, monkeypatch: pytest.MonkeyPatch,
+                            tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    result = cli("deploy", cwd=deploy_world.project)
+    assert result.code == 3 and "the Docker daemon is not reachable" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_missing_base_image(deploy_world: AwsWorld, cli: Cli, local_registry: tuple[str, Path]) -> None:
+    deploy_world.write_config(baseImage=f"{local_registry[0]}/no-such-base:1", registry=local_registry[0],
+                              buildNetwork="none", endpoints={"lambda": deploy_world.moto, "s3": deploy_world.moto,
+                                                              "ecr": deploy_world.moto})
+    result = cli("deploy", cwd=deploy_world.project)
+    assert result.code == 2, result.out + result.err
+    assert "the base image" in result.err and "no-such-base" in result.err
+
+
+def test_no_function_and_no_role(deploy_world: AwsWorld, cli: Cli, local_registry: tuple[str, Path]) -> None:
+    deploy_world.write_config(baseImage=BASE, registry=local_registry[0], buildNetwork="none",
+                              endpoints={"lambda": deploy_world.moto, "s3": deploy_world.moto,
+                                         "ecr": deploy_world.moto})
+    result = cli("deploy", cwd=deploy_world.project)
+    assert result.code == 2, result.out + result.err
+    assert f"function '{FUNCTION}' does not exist" in result.err and "roleArn" in result.err

@@ -21,7 +21,7 @@ def _wait(check: str, process: subprocess.Popen[bytes], log: Path, what: str, ti
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            with urllib.request.urlopen(check, timeout=2):  # noqa: S310 - loopback only
+            with urllib.request.urlopen(check, timeout=2):
                 return
         except urllib.error.HTTPError:
             return  # it answers

@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hypertest import __version__
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="only tests with this tag (repeatable)")
     selection.add_argument("--granularity", choices=("test", "file"), help="what one invocation runs")
     commands.add_parser("list", parents=[common, selection], help="list the tests and how they are split")
+    commands.add_parser("doctor", parents=[common], help="check credentials, function, bucket, quota, tools")
     commands.add_parser("deploy", parents=[common, selection],
                         help="build and push the test image, create or update the Lambda function")
     run = commands.add_parser("invoke", parents=[common, selection], help="run the suite")
@@ -107,13 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cwd = Path.cwd()
     try:
         settings = apply_flags(load_settings(find_config(args.config, cwd), cwd), args, cwd)
-        if args.command == "validate":
-            return _validate(settings)
-        if args.command == "list":
-            return _list(settings)
-        if args.command == "deploy":
-            return _deploy(settings)
-        return _invoke(settings, args)
+        return COMMANDS[args.command](settings, args)
     except HypertestError as exc:
         print(exc.render(), file=sys.stderr)
         return int(exc.exit_code)
@@ -122,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _validate(settings: Settings) -> int:
+def _validate(settings: Settings, args: argparse.Namespace) -> int:
     source = settings.source or "(no hypertest.yml: defaults)"
     print(f"{source}: valid")
     runner = settings.test_runner
@@ -132,10 +127,27 @@ def _validate(settings: Settings) -> int:
     print(f"  provider: {settings.provider.type}, concurrency: {settings.concurrency}")
     print(f"  output: {settings.output}")
     print(f"  reporters: {', '.join(settings.reporters) or 'none'} (results.json is always written)")
+    if settings.provider.type == "aws":
+        _check_aws_timeouts(settings)
     return int(ExitCode.OK)
 
 
-def _list(settings: Settings) -> int:
+def _check_aws_timeouts(settings: Settings) -> None:
+    from hypertest.plugins.playwright.discovery import discover
+    from hypertest.providers.aws.settings import aws_settings
+    from hypertest.providers.aws.timeouts import timeout_warnings
+
+    aws = aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml"))
+    try:
+        discovery = discover(settings.test_runner)
+    except HypertestError as exc:
+        print(f"note: the tests could not be listed, so their timeouts were not checked: {exc.message}")
+        return
+    for warning in timeout_warnings(discovery, aws):
+        print(f"warning: {warning}")
+
+
+def _list(settings: Settings, args: argparse.Namespace) -> int:
     from hypertest.plugins.playwright.discovery import discover
     from hypertest.plugins.playwright.units import build_units
 
@@ -150,11 +162,17 @@ def _list(settings: Settings) -> int:
     return int(ExitCode.OK)
 
 
-def _deploy(settings: Settings) -> int:
+def _deploy(settings: Settings, args: argparse.Namespace) -> int:
     from hypertest.providers.aws.deploy import deploy
 
     deploy(settings, sys.stdout)
     return int(ExitCode.OK)
+
+
+def _doctor(settings: Settings, args: argparse.Namespace) -> int:
+    from hypertest.doctor import run_doctor
+
+    return run_doctor(settings, sys.stdout)
 
 
 def _invoke(settings: Settings, args: argparse.Namespace) -> int:
@@ -162,3 +180,12 @@ def _invoke(settings: Settings, args: argparse.Namespace) -> int:
 
     state = invoke(settings, run_id=args.run_id, environ=os.environ)
     return int(state.exit_code)
+
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "validate": _validate,
+    "list": _list,
+    "deploy": _deploy,
+    "doctor": _doctor,
+    "invoke": _invoke,
+}

@@ -31,6 +31,7 @@ class Discovery:
     playwright_version: str
     chromium_projects: tuple[tuple[str, str | None], ...]
     serial_mode_visible: bool
+    project_timeouts_ms: tuple[tuple[str, int], ...] = ()
 
 
 def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = None) -> Discovery:
@@ -126,4 +127,6 @@ def _build(document: Mapping[str, Any], settings: TestRunnerSettings, project_di
         chromium_projects=tuple((str(p.get("name", "")), p.get("executablePath"))
                                 for p in document.get("projects", []) if p.get("browserName") == "chromium"),
         serial_mode_visible=bool(document.get("parallelModeVisible", False)),
+        project_timeouts_ms=tuple((str(p.get("name", "")), int(p.get("timeout") or 0))
+                                  for p in document.get("projects", [])),
     )

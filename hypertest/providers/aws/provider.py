@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import mimetypes
 import sys
@@ -20,6 +21,7 @@ from hypertest.providers.aws.clients import AwsClients
 from hypertest.providers.aws.invoker import Invoker, error_result
 from hypertest.providers.aws.manifest import check_drift, read_manifest
 from hypertest.providers.aws.settings import AwsSettings
+from hypertest.providers.aws.timeouts import timeout_warnings
 
 # Where deploy puts the user's project inside the image, relative to the function's task root.
 IMAGE_PROJECT_DIR = "project"
@@ -48,11 +50,12 @@ class AwsProvider:
                 FunctionName=self.settings.function_name)
             self._check_bucket()
             manifest = read_manifest(self.clients.client("s3"), self.settings)
-        if function.get("Timeout", 0) < 60:
-            self.out.write(f"warning: the function's timeout is only {function.get('Timeout')} s\n")
-        warning = check_drift(manifest, sources_hash(discovery.project_dir), self.settings.drift)
-        if warning:
+        deployed = dataclasses.replace(self.settings, timeout_s=int(function.get("Timeout", self.settings.timeout_s)))
+        for warning in timeout_warnings(discovery, deployed):
             self.out.write(f"warning: {warning}\n")
+        drift = check_drift(manifest, sources_hash(discovery.project_dir), self.settings.drift)
+        if drift:
+            self.out.write(f"warning: {drift}\n")
 
     def _check_bucket(self) -> None:
         s3 = self.clients.client("s3")

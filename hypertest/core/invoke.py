@@ -55,7 +55,7 @@ def make_provider(settings: Settings, environ: Mapping[str, str], out: TextIO) -
         from hypertest.providers.aws.settings import aws_settings
 
         return AwsProvider(aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml")),
-                           settings.concurrency, out=out)
+                           settings.concurrency, out=out, output=settings.output)
     from hypertest.providers.local import LocalProvider
 
     return LocalProvider(settings.provider.local, environ)

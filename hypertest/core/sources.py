@@ -31,3 +31,8 @@ def sources_hash(project_dir: Path, skip: frozenset[str] = frozenset()) -> str:
         total.update(b"\0")
         total.update(hashlib.sha256(path.read_bytes()).digest())
     return total.hexdigest()
+
+
+def output_skip(output: Path, project_dir: Path) -> frozenset[str]:
+    """The results folder's name when it lies directly in the project (it is not a source)."""
+    return frozenset({output.name}) if output.parent == project_dir else frozenset()

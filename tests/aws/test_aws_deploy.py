@@ -7,6 +7,7 @@ made offline, FROM scratch with a static busybox (no image registry is reachable
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -87,6 +88,20 @@ def manifest_layers(registry_host: str, repository: str, tag: str) -> list[str]:
     return [layer["digest"] for layer in image_manifest(registry_host, repository, tag)["layers"]]
 
 
+def drift_warning(world: AwsWorld) -> str:
+    """What invoke's preflight says about the deployed sources."""
+    from hypertest.core.config import load_settings
+    from hypertest.plugins.playwright.discovery import discover
+    from hypertest.providers.aws.provider import AwsProvider
+    from hypertest.providers.aws.settings import aws_settings
+
+    settings = load_settings(world.project / "hypertest.yml", world.project)
+    out = io.StringIO()
+    provider = AwsProvider(aws_settings(settings.provider.aws), 2, out=out, output=settings.output)
+    provider.preflight(discover(settings.test_runner))
+    return out.getvalue()
+
+
 def deployed_tag(out: str) -> str:
     line = next(line for line in out.splitlines() if ", tag ht-" in line)
     return line.rsplit("tag ", 1)[1].strip()
@@ -106,6 +121,7 @@ def test_deploy_then_redeploy_unchanged_then_a_test_change(deploy_world: AwsWorl
         Bucket=BUCKET, Key=f"hypertest/manifests/{FUNCTION}.json")["Body"].read())
     assert manifest["sourcesHash"] == sources_hash(deploy_world.project)
     assert len(manifest["tests"]) == 8
+    assert drift_warning(deploy_world) == ""  # invoke finds what it would run deployed
     layers = manifest_layers(host, FUNCTION, tag)
     assert len(layers) == 5  # base, working folder, dependency manifests, their installation, tests
     before = blobs(storage)
@@ -118,6 +134,7 @@ def test_deploy_then_redeploy_unchanged_then_a_test_change(deploy_world: AwsWorl
 
     spec = deploy_world.project / "tests" / "page.spec.ts"
     spec.write_text(spec.read_text() + "\ntest('a new test', async () => {});\n")
+    assert "the local test sources differ from those deployed" in drift_warning(deploy_world)
     third = cli("deploy", cwd=deploy_world.project)
     assert third.code == 0, third.out + third.err
     new_tag = deployed_tag(third.out)

@@ -15,6 +15,7 @@ import botocore.exceptions
 
 from hypertest import __version__
 from hypertest.core.config import Settings
+from hypertest.core.sources import output_skip
 from hypertest.errors import UsageError
 from hypertest.plugins.playwright.discovery import Discovery, discover
 from hypertest.providers.aws.clients import AwsClients
@@ -78,12 +79,11 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
     builder = ImageBuilder(docker, steps.say)
     platform = PLATFORMS[aws.architecture]
     repository = f"{registry}/{aws.repository_name}"
-    output_name = settings.output.name if settings.output.is_relative_to(discovery.project_dir) else ""
     with tempfile.TemporaryDirectory(prefix="ht-build-") as scratch:
         base_id = steps.run("base image", lambda: builder.base_id(str(aws.base_image), auth))
         context = steps.run("build context", lambda: prepare_context(
             discovery.project_dir, Path(scratch), base_image=str(aws.base_image), base_id=base_id,
-            platform=platform, skip=frozenset({output_name} - {""})))
+            platform=platform, skip=output_skip(settings.output, discovery.project_dir)))
         steps.say(f"{context.files} files, tag {context.tag}")
         reference = f"{repository}:{context.tag}"
         digest = builder.remote_digest(reference, auth)

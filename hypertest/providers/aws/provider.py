@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import botocore.exceptions
 
-from hypertest.core.sources import sources_hash
+from hypertest.core.sources import output_skip, sources_hash
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.discovery import Discovery
 from hypertest.providers.aws.clients import AwsClients
@@ -33,8 +33,9 @@ class AwsProvider:
     name = "aws"
 
     def __init__(self, settings: AwsSettings, concurrency: int, *, out: TextIO | None = None,
-                 clients: AwsClients | None = None) -> None:
+                 clients: AwsClients | None = None, output: Path | None = None) -> None:
         self.settings = settings
+        self.output = output
         self.out = out or sys.stderr
         self.clients = clients or AwsClients(settings, concurrency)
         self.invoker = Invoker(self.clients.client("lambda"), settings.function_name,
@@ -53,7 +54,8 @@ class AwsProvider:
         deployed = dataclasses.replace(self.settings, timeout_s=int(function.get("Timeout", self.settings.timeout_s)))
         for warning in timeout_warnings(discovery, deployed):
             self.out.write(f"warning: {warning}\n")
-        drift = check_drift(manifest, sources_hash(discovery.project_dir), self.settings.drift)
+        skip = output_skip(self.output, discovery.project_dir) if self.output else frozenset()
+        drift = check_drift(manifest, sources_hash(discovery.project_dir, skip), self.settings.drift)
         if drift:
             self.out.write(f"warning: {drift}\n")
 

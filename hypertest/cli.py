@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     selection.add_argument("--granularity", choices=("test", "file"), help="what one invocation runs")
     commands.add_parser("list", parents=[common, selection], help="list the tests and how they are split")
     commands.add_parser("doctor", parents=[common], help="check credentials, function, bucket, quota, tools")
+    init = commands.add_parser("init", help="write a starter hypertest.yml (and IAM policies for aws)")
+    init.add_argument("--provider", choices=("local", "aws"), default="local")
+    init.add_argument("--function-name", default="hypertest")
+    init.add_argument("--bucket", default="my-hypertest-artifacts")
+    init.add_argument("--region", default="us-east-1")
+    init.add_argument("--force", action="store_true", help="overwrite an existing hypertest.yml")
     commands.add_parser("deploy", parents=[common, selection],
                         help="build and push the test image, create or update the Lambda function")
     run = commands.add_parser("invoke", parents=[common, selection], help="run the suite")
@@ -107,6 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cwd = Path.cwd()
     try:
+        if args.command == "init":
+            from hypertest.init import run_init
+
+            return run_init(cwd, sys.stdout, provider=args.provider, function=args.function_name,
+                            bucket=args.bucket, region=args.region, force=args.force)
         settings = apply_flags(load_settings(find_config(args.config, cwd), cwd), args, cwd)
         return COMMANDS[args.command](settings, args)
     except HypertestError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -97,3 +98,21 @@ def test_demo_suite_runs_green_in_parallel(cli: Cli, demo: Path, tmp_path: Path)
     assert document["concurrency"] == 2
     assert "PASSED:" in result.out
     assert Path(document["reports"]["html"]).is_file()
+
+
+def test_init_writes_a_valid_starter_and_policies(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    result = cli("init", "--provider", "aws", "--bucket", "team-artifacts", "--function-name", "e2e", cwd=tmp_path)
+    assert result.code == 0, result.err
+    validated = cli("validate", cwd=tmp_path)
+    assert validated.code == 0, validated.err
+    assert "provider: aws" in validated.out
+    deploy = json.loads((tmp_path / "iam" / "deploy-policy.json").read_text())
+    resources = [s["Resource"] for s in deploy["Statement"]]
+    assert "arn:aws:lambda:*:*:function:e2e" in resources
+    assert all(r != "*" for s in deploy["Statement"] for r in [s["Resource"]]
+               if s["Action"] != ["ecr:GetAuthorizationToken"])  # only the login token is account-wide
+    invoke = json.loads((tmp_path / "iam" / "invoke-policy.json").read_text())
+    assert {"lambda:GetFunctionConfiguration", "lambda:InvokeFunction"} == set(invoke["Statement"][0]["Action"])
+    again = cli("init", cwd=tmp_path)
+    assert again.code == 2 and "already exists" in again.err

@@ -24,6 +24,15 @@ SANDBOX_ARGS = (
 )
 
 
+# Inside Lambda there is one process budget and no zygote-friendly sandbox.
+LAMBDA_ARGS = ("--no-zygote", "--single-process")
+
+
+def chromium_args(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The flags the runner adds to every Chromium launch here."""
+    return SANDBOX_ARGS + (LAMBDA_ARGS if environ.get("AWS_LAMBDA_FUNCTION_NAME") else ())
+
+
 def forced_chromium(environ: Mapping[str, str]) -> str | None:
     """HT_CHROMIUM_PATH when set: it wins over the Playwright config's own executablePath."""
     value = environ.get("HT_CHROMIUM_PATH", "").strip()

@@ -14,7 +14,7 @@ from typing import Any
 
 from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
-from runner.chromium import SANDBOX_ARGS, fallback_chromium, forced_chromium
+from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import descendants, kill_descendants
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
@@ -62,7 +62,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     paths["config"].write_text(render_wrapper_config(WrapperSettings(
         user_config=config, output_dir=paths["output"], blob_dir=paths["blob"], blob_name=blob_name,
         result_reporter=RESULT_REPORTER, forced_chromium=forced_chromium(env),
-        fallback_chromium=fallback_chromium(env), chromium_args=SANDBOX_ARGS)), encoding="utf-8")
+        fallback_chromium=fallback_chromium(env), chromium_args=chromium_args(env))), encoding="utf-8")
     paths["list"].write_text("".join(s.line() + "\n" for s in payload.selectors), encoding="utf-8")
     argv = [node, str(cli), "test", "-c", str(paths["config"]), "--test-list", str(paths["list"])]
     if payload.retries is not None:

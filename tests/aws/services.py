@@ -13,6 +13,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.aws.moto_server import free_port
 
@@ -92,3 +93,28 @@ def blobs(storage: Path) -> set[str]:
     """Every blob digest the registry stores."""
     root = storage / "docker" / "registry" / "v2" / "blobs" / "sha256"
     return {f"sha256:{path.parent.name}" for path in root.glob("*/*/data")} if root.is_dir() else set()
+
+
+INSTALL_DEPS = """#!/bin/sh
+# Stands in for `npm ci` in the test base image: records the lockfile it installed from.
+set -e
+mkdir -p node_modules
+cp package-lock.json node_modules/.installed-from-lock
+"""
+
+
+def build_test_base(client: Any, folder: Path, tag: str) -> None:
+    """A base image made offline: FROM scratch, a static busybox, and an install-deps stand-in."""
+    rootfs = folder / "rootfs"
+    (rootfs / "bin").mkdir(parents=True)
+    (rootfs / "opt" / "hypertest" / "bin").mkdir(parents=True)
+    (rootfs / "tmp").mkdir()
+    (rootfs / "bin" / "busybox").write_bytes(Path("/bin/busybox").read_bytes())
+    (rootfs / "bin" / "busybox").chmod(0o755)
+    for name in ("sh", "mkdir", "cp"):
+        (rootfs / "bin" / name).symlink_to("busybox")
+    script = rootfs / "opt" / "hypertest" / "bin" / "install-deps"
+    script.write_text(INSTALL_DEPS)
+    script.chmod(0o755)
+    (folder / "Dockerfile").write_text('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["sh"]\n')
+    client.images.build(path=str(folder), tag=tag, rm=True)

@@ -19,39 +19,17 @@ import pytest
 
 from hypertest.core.sources import sources_hash
 from tests.aws.conftest import BUCKET, FUNCTION, AwsWorld
-from tests.aws.services import blobs, docker_daemon, registry
+from tests.aws.services import blobs, build_test_base, docker_daemon, registry
 from tests.conftest import CliResult
 
 pytestmark = pytest.mark.e2e
 Cli = Callable[..., CliResult]
 BASE = "hypertest-test-base:1"
 
-INSTALL_DEPS = """#!/bin/sh
-# Stands in for `npm ci` in the test base image: records the lockfile it installed from.
-set -e
-mkdir -p node_modules
-cp package-lock.json node_modules/.installed-from-lock
-"""
-
-
 @pytest.fixture(scope="session")
 def docker_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with docker_daemon(tmp_path_factory.mktemp("dockerd")) as host:
-        client = docker.DockerClient(base_url=host)
-        context = tmp_path_factory.mktemp("base")
-        rootfs = context / "rootfs"
-        (rootfs / "bin").mkdir(parents=True)
-        (rootfs / "opt" / "hypertest" / "bin").mkdir(parents=True)
-        (rootfs / "tmp").mkdir()
-        (rootfs / "bin" / "busybox").write_bytes(Path("/bin/busybox").read_bytes())
-        (rootfs / "bin" / "busybox").chmod(0o755)
-        for name in ("sh", "mkdir", "cp"):
-            (rootfs / "bin" / name).symlink_to("busybox")
-        script = rootfs / "opt" / "hypertest" / "bin" / "install-deps"
-        script.write_text(INSTALL_DEPS)
-        script.chmod(0o755)
-        (context / "Dockerfile").write_text('FROM scratch\nCOPY rootfs/ /\nENV PATH=/bin\nCMD ["sh"]\n')
-        client.images.build(path=str(context), tag=BASE, rm=True)
+        build_test_base(docker.DockerClient(base_url=host), tmp_path_factory.mktemp("base"), BASE)
         yield host
 
 

@@ -54,7 +54,7 @@ class AwsClients:
             # (a read timeout would run the tests twice), and pool a connection per slot.
             return Config(read_timeout=self.settings.timeout_s + READ_TIMEOUT_MARGIN_S, connect_timeout=10,
                           retries={"total_max_attempts": 1, "mode": "standard"}, max_pool_connections=pool,
-                          tcp_keepalive=True)
+                          tcp_keepalive=True, parameter_validation=False)
         if service == "s3":
             return Config(retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=pool,
                           signature_version="s3v4", s3={"addressing_style": "path"}

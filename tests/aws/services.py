@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.aws.moto_server import free_port
+from tests.aws.processes import free_port, stop
 
 
 def _wait(check: str, process: subprocess.Popen[bytes], log: Path, what: str, timeout_s: float = 60) -> None:
@@ -30,15 +30,6 @@ def _wait(check: str, process: subprocess.Popen[bytes], log: Path, what: str, ti
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError(f"{what} did not start; its log: {log}") from None
             time.sleep(0.2)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @contextmanager
@@ -65,7 +56,7 @@ def docker_daemon(folder: Path) -> Iterator[str]:
             time.sleep(0.3)
         yield f"unix://{socket}"
     finally:
-        _stop(process)
+        stop(process)
 
 
 @contextmanager
@@ -86,7 +77,7 @@ def registry(folder: Path) -> Iterator[tuple[str, Path]]:
         _wait(f"http://127.0.0.1:{port}/v2/", process, log, "docker-registry")
         yield f"127.0.0.1:{port}", storage
     finally:
-        _stop(process)
+        stop(process)
 
 
 def blobs(storage: Path) -> set[str]:

@@ -150,8 +150,10 @@ class _Handler(BaseHTTPRequestHandler):
             kind, message = FUNCTION_ERRORS[fault]
             self._function_error({"errorType": kind, "errorMessage": message}, log + f"{kind}: {message}\n")
             return
-        if fault == "hang":
+        if fault == "hang":  # runs (counted above) but answers only after the client gave up
             time.sleep(float(state.env.get("STANDIN_HANG_S", "5")))
+            self._reply(200, json.dumps({"status": "ok", "tests": []}).encode())
+            return
         stdout, stderr, code = state.run_handler(event)
         log += stderr[-3000:]
         if code != 0:

@@ -71,6 +71,21 @@ def test_faults_never_lose_or_duplicate_a_test(aws: AwsWorld, cli: Cli, tmp_path
     assert any("ResponseSizeTooLarge" in m for m in errors)
 
 
+def test_a_read_timeout_is_not_sent_again(aws: AwsWorld, cli: Cli, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypertest.providers.aws import clients
+
+    monkeypatch.setattr(clients, "READ_TIMEOUT_MARGIN_S", -8)  # read timeout: 10 - 8 = 2 s
+    aws.standin.env["STANDIN_HANG_S"] = "4"
+    aws.write_config(timeout=10)
+    aws.standin.script("hang")
+    result = cli("invoke", "--output", str(tmp_path / "out"), "--grep", "has a title", cwd=aws.project)
+    assert result.code == 3, result.out + result.err
+    [record] = load_results(tmp_path / "out")["tests"]
+    assert "not sent again" in record["attempts"][0]["error"]["message"]
+    assert aws.standin.requests == 1 and list(aws.standin.executions.values()) == [1]
+
+
 def test_function_error_retries_are_opt_in(aws: AwsWorld, cli: Cli, tmp_path: Path) -> None:
     aws.write_config(functionErrorRetries=1)
     aws.standin.script("crash")

@@ -1,7 +1,9 @@
-"""The GitHub Action's entry point, and the command line from a checkout: `python entrypoint.py invoke`."""
+"""The GitHub Action's entry point (in Actions, with no arguments: inputs come from INPUT_*), and the
+command line from a checkout: `python entrypoint.py invoke`."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,4 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hypertest.cli import main
 
 if __name__ == "__main__":
+    if os.environ.get("GITHUB_ACTIONS") == "true" and len(sys.argv) == 1:
+        from hypertest.github.action import run_action
+
+        raise SystemExit(run_action())
     raise SystemExit(main())

@@ -34,6 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     selection.add_argument("--granularity", choices=("test", "file"), help="what one invocation runs")
     commands.add_parser("list", parents=[common, selection], help="list the tests and how they are split")
     commands.add_parser("doctor", parents=[common], help="check credentials, function, bucket, quota, tools")
+    report = commands.add_parser("report", help="render summary, comment, annotations and JUnit from results.json")
+    report.add_argument("results", help="a results.json written by `hypertest invoke`")
+    report.add_argument("--summary", metavar="FILE", help="write the job-summary Markdown here ('-': stdout)")
+    report.add_argument("--comment", metavar="FILE", help="write the pull-request comment Markdown here")
+    report.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    report.add_argument("--annotations", action="store_true", help="print the workflow-command annotations")
     init = commands.add_parser("init", help="write a starter hypertest.yml (and IAM policies for aws)")
     init.add_argument("--provider", choices=("local", "aws"), default="local")
     init.add_argument("--function-name", default="hypertest")
@@ -113,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cwd = Path.cwd()
     try:
+        if args.command == "report":
+            from hypertest.github.report import run_report
+
+            return run_report(Path(args.results), summary=args.summary, comment=args.comment, junit=args.junit,
+                              annotations=args.annotations, out=sys.stdout)
         if args.command == "init":
             from hypertest.init import run_init
 

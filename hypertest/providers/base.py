@@ -35,5 +35,8 @@ class Provider(Protocol):
     def report_links(self, run_dir: Path, reports: Mapping[str, str]) -> dict[str, str]:
         """Links to the reports that publish() will make available, by name (none for local files)."""
 
+    def details(self) -> Mapping[str, Any]:
+        """Facts about where the units run, recorded in results.json (for example memory, for costs)."""
+
     def publish(self, run_dir: Path) -> None:
         """Make the run folder's reports available where the artifacts are (no-op for local)."""

@@ -94,6 +94,10 @@ class LocalProvider:
         """Local reports are files: no links."""
         return {}
 
+    def details(self) -> Mapping[str, Any]:
+        """Nothing to add for local processes."""
+        return {}
+
     def publish(self, run_dir: Path) -> None:
         """Nothing to upload."""
 

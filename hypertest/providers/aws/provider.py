@@ -142,6 +142,11 @@ class AwsProvider:
             links[f"{name}Url"] = self._presign(f"{self.run_prefix}/{relative}")
         return links
 
+    def details(self) -> Mapping[str, Any]:
+        """Memory and architecture of the function: the inputs of a cost estimate."""
+        return {"functionName": self.settings.function_name, "memoryMb": self.settings.memory_mb,
+                "architecture": self.settings.architecture, "region": self.clients.region}
+
     def publish(self, run_dir: Path) -> None:
         """Upload results.json, junit.xml and the merged HTML report next to the artifacts."""
         s3 = self.clients.client("s3")

@@ -1,0 +1,44 @@
+"""Workflow-command annotations on the failing test lines, within GitHub's per-step limits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hypertest.github.context import GitHubContext
+from hypertest.github.escape import command_data, command_property
+from hypertest.github.markdown import error_text, unexpected
+
+MAX_PER_LEVEL = 10  # GitHub shows at most 10 errors and 10 warnings of one step
+
+
+def annotation_records(result: Mapping[str, Any], context: GitHubContext) -> list[dict[str, Any]]:
+    """Every failure and flaky test as an annotation (path, line, level, title, message), for any channel."""
+    found = []
+    for record, level in [(r, "failure") for r in unexpected(result)] + \
+            [(r, "warning") for r in result["tests"] if r["outcome"] == "flaky"]:
+        path = context.repo_path(str(result.get("rootDir", "")), record["file"]) or record["file"]
+        name = " › ".join(record["titlePath"])
+        project = f"[{record['project']}] " if record["project"] else ""
+        message = error_text(record, 30, 4000) or record["status"]
+        if level == "warning":
+            message = f"flaky: passed on attempt {len(record['attempts'])}\n{message}"
+        found.append({"path": path, "line": max(1, int(record["line"])), "column": int(record["column"]),
+                      "level": level, "title": f"{project}{name} ({record['status']})", "message": message})
+    return found
+
+
+def workflow_commands(result: Mapping[str, Any], context: GitHubContext) -> list[str]:
+    """`::error file=…::…` lines: the first 10 failures and 10 flaky tests, then a notice of the rest."""
+    annotations = annotation_records(result, context)
+    lines = []
+    for level, command in (("failure", "error"), ("warning", "warning")):
+        chosen = [a for a in annotations if a["level"] == level]
+        for annotation in chosen[:MAX_PER_LEVEL]:
+            lines.append(f"::{command} file={command_property(annotation['path'])},line={annotation['line']},"
+                         f"col={annotation['column']},title={command_property(annotation['title'])}::"
+                         f"{command_data(annotation['message'])}")
+        if len(chosen) > MAX_PER_LEVEL:
+            rest = f"{len(chosen) - MAX_PER_LEVEL} more {command}s are in the job summary"
+            lines.append(f"::notice::{command_data(rest)}")
+    return lines

@@ -1,0 +1,135 @@
+"""Markdown pieces shared by the job summary and the pull-request comment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from hypertest.github.context import GitHubContext
+from hypertest.github.escape import attribute, code_block, inline
+
+ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "flaky": "⚠️", "skipped": "⏭️", "timedOut": "⏱️",
+         "interrupted": "⛔"}
+# Lambda prices per GB-second (us-east-1; other regions differ slightly) and per request.
+GB_SECOND_USD = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
+REQUEST_USD = 0.0000002
+TRACE_VIEWER = "https://trace.playwright.dev/?trace="
+
+
+def title(record: Mapping[str, Any]) -> str:
+    """`[project] describe › test`, escaped for Markdown."""
+    project = f"[{record['project']}] " if record["project"] else ""
+    return inline(project + " › ".join(record["titlePath"]))
+
+
+def duration(ms: float) -> str:
+    """A short human duration."""
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def verdict_icon(record: Mapping[str, Any]) -> str:
+    """The icon of a test's result."""
+    if record["outcome"] == "flaky":
+        return ICONS["flaky"]
+    if record["outcome"] == "skipped":
+        return ICONS["skipped"]
+    if record["outcome"] == "expected":
+        return ICONS["passed"]
+    return ICONS.get(record["status"], ICONS["failed"])
+
+
+def headline(result: Mapping[str, Any]) -> str:
+    """The one-line verdict."""
+    counts = result["stats"]
+    icon = "✅" if result["conclusion"] == "passed" else ("💥" if result["conclusion"] == "error" else "❌")
+    parts = [f"{counts['failed']} failed"] if counts["failed"] else []
+    parts += [f"{counts['errors']} errors"] if counts["errors"] else []
+    parts += [f"{counts['flaky']} flaky"] if counts["flaky"] else []
+    parts.append(f"{counts['passed']} passed")
+    parts += [f"{counts['skipped']} skipped"] if counts["skipped"] else []
+    return (f"{icon} hypertest {result['conclusion']}: {', '.join(parts)} of {counts['total']} tests "
+            f"in {duration(result['durationMs'])}")
+
+
+def estimated_cost(result: Mapping[str, Any]) -> str:
+    """The Lambda cost estimate of a run on AWS ('' for other providers)."""
+    details = result.get("providerDetails") or {}
+    if result.get("provider") != "aws" or not details.get("memoryMb"):
+        return ""
+    seconds = sum(unit.get("durationMs", 0) for unit in result["units"]) / 1000
+    price = GB_SECOND_USD.get(str(details.get("architecture")), GB_SECOND_USD["x86_64"])
+    usd = seconds * details["memoryMb"] / 1024 * price + len(result["units"]) * REQUEST_USD
+    return f"${usd:.4f}"
+
+
+def facts_table(result: Mapping[str, Any]) -> str:
+    """The at-a-glance table under the headline."""
+    counts = result["stats"]
+    cells = [("Tests", str(counts["total"])), ("Passed", str(counts["passed"])), ("Failed", str(counts["failed"])),
+             ("Flaky", str(counts["flaky"])), ("Skipped", str(counts["skipped"])), ("Errors", str(counts["errors"])),
+             ("Wall time", duration(result["durationMs"])), ("Concurrency", str(result["concurrency"])),
+             ("Provider", inline(str(result["provider"])))]
+    cost = estimated_cost(result)
+    if cost:
+        cells.append(("Est. Lambda cost", cost))
+    return ("| " + " | ".join(name for name, _ in cells) + " |\n|" + "---|" * len(cells) + "\n| "
+            + " | ".join(value for _, value in cells) + " |")
+
+
+def location(record: Mapping[str, Any], result: Mapping[str, Any], context: GitHubContext) -> str:
+    """`file:line`, linked to the line at the commit when possible."""
+    text = inline(f"{record['file']}:{record['line']}")
+    url = context.file_url(str(result.get("rootDir", "")), record["file"], int(record["line"]))
+    return f"[{text}]({url})" if url else text
+
+
+def artifact_links(record: Mapping[str, Any]) -> str:
+    """Links to a test's stored artifacts that have URLs (traces also through the trace viewer)."""
+    links = []
+    for artifact in record.get("artifacts", []):
+        url = artifact.get("url")
+        if not url:
+            continue
+        name = inline(str(artifact["name"]))
+        links.append(f'<a href="{attribute(url)}">{name}</a>')
+        if str(artifact["name"]).startswith("trace"):
+            links.append(f'<a href="{attribute(TRACE_VIEWER + quote(url, safe=""))}">open trace</a>')
+    return " · ".join(links)
+
+
+def error_text(record: Mapping[str, Any], max_lines: int, max_chars: int) -> str:
+    """The last attempt's error message, cut to max_lines and max_chars."""
+    for attempt in reversed(record["attempts"]):
+        error = attempt.get("error")
+        if error and (error.get("message") or error.get("stack")):
+            text = str(error.get("message") or error.get("stack"))
+            lines = text.splitlines()
+            cut = "\n".join(lines[:max_lines])[:max_chars]
+            return cut + ("\n…" if len(cut) < len(text) else "")
+    return ""
+
+
+def failure_block(record: Mapping[str, Any], result: Mapping[str, Any], context: GitHubContext, *,
+                  max_lines: int = 20, max_chars: int = 3000) -> str:
+    """One failing test: title, location, status, links, and its error in a code block."""
+    attempts = len(record["attempts"])
+    meta = [location(record, result, context), inline(record["status"])]
+    if attempts > 1:
+        meta.append(f"{attempts} attempts")
+    links = artifact_links(record)
+    if links:
+        meta.append(links)
+    block = f"{verdict_icon(record)} **{title(record)}**  \n{' · '.join(meta)}"
+    text = error_text(record, max_lines, max_chars)
+    return block + ("\n\n" + code_block(text) if text else "")
+
+
+def unexpected(result: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+    """The tests that turn the run red, failures before errors."""
+    records = [r for r in result["tests"] if r["outcome"] == "unexpected"]
+    return sorted(records, key=lambda r: (r["status"] == "error", r["file"], r["line"]))

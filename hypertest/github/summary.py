@@ -1,0 +1,135 @@
+"""The job summary: verdict first, failures with errors and links, flaky tests, per-file tables,
+a timeline — within GitHub's 1 MiB budget, dropping the least useful parts first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from itertools import groupby
+from typing import Any
+
+from hypertest.github.context import GitHubContext
+from hypertest.github.escape import attribute
+from hypertest.github.markdown import (
+    duration,
+    facts_table,
+    failure_block,
+    headline,
+    location,
+    title,
+    unexpected,
+    verdict_icon,
+)
+
+SUMMARY_BUDGET_BYTES = 1024 * 1024 - 16 * 1024  # GitHub drops a summary over 1 MiB whole
+MAX_TIMELINE_UNITS = 150
+
+
+def render_summary(result: Mapping[str, Any], context: GitHubContext,
+                   budget: int = SUMMARY_BUDGET_BYTES) -> str:
+    """The job summary Markdown, at most budget bytes."""
+    variants: list[Callable[[], str]] = [
+        lambda: _compose(result, context, files="all", timeline=True),
+        lambda: _compose(result, context, files="problems", timeline=True),
+        lambda: _compose(result, context, files="none", timeline=False),
+    ]
+    for variant in variants:
+        text = variant()
+        if len(text.encode()) <= budget:
+            return text
+    return _compose(result, context, files="none", timeline=False, failure_budget=budget)
+
+
+def _compose(result: Mapping[str, Any], context: GitHubContext, *, files: str, timeline: bool,
+             failure_budget: int | None = None) -> str:
+    parts = [f"## {headline(result)}", facts_table(result)]
+    links = _report_links(result, context)
+    if links:
+        parts.append(links)
+    failures = unexpected(result)
+    if failures:
+        parts.append(f"### Failures ({len(failures)})")
+        parts.extend(_failures(failures, result, context, failure_budget, len("\n\n".join(parts).encode())))
+    flaky = [r for r in result["tests"] if r["outcome"] == "flaky"]
+    if flaky:
+        parts.append(f"### Flaky ({len(flaky)})")
+        parts.append("\n".join(f"- {title(r)} · {location(r, result, context)} · passed on attempt "
+                               f"{len(r['attempts'])}" for r in flaky))
+    if files != "none":
+        parts.append("### Results by file")
+        parts.extend(_file_tables(result, context, problems_only=files == "problems"))
+        if files == "problems":
+            parts.append("_Passing tests are left out of these tables to keep the summary within "
+                         "GitHub's size limit; results.json has them all._")
+    if timeline and 1 < len(result["units"]) <= MAX_TIMELINE_UNITS:
+        chart = _timeline(result["units"])
+        if chart:
+            parts.extend(["### Timeline", chart])
+    return "\n\n".join(parts) + "\n"
+
+
+def _failures(failures: Sequence[Mapping[str, Any]], result: Mapping[str, Any], context: GitHubContext,
+              budget: int | None, used: int) -> list[str]:
+    blocks = []
+    for index, record in enumerate(failures):
+        block = failure_block(record, result, context)
+        if budget is not None and used + len(block.encode()) + 512 > budget:
+            blocks.append(f"_… and {len(failures) - index} more failures: the summary is at GitHub's size "
+                          "limit; see results.json._")
+            break
+        blocks.append(block)
+        used += len(block.encode()) + 2
+    return blocks
+
+
+def _file_tables(result: Mapping[str, Any], context: GitHubContext, *, problems_only: bool) -> list[str]:
+    tables = []
+    records = sorted(result["tests"], key=lambda r: (r["file"], r["project"], r["line"]))
+    for file, group in groupby(records, key=lambda r: r["file"]):
+        rows = list(group)
+        bad = sum(1 for r in rows if r["outcome"] == "unexpected")
+        flaky = sum(1 for r in rows if r["outcome"] == "flaky")
+        shown = [r for r in rows if r["outcome"] in ("unexpected", "flaky")] if problems_only else rows
+        counts = f"{len(rows)} tests" + (f", {bad} failed" if bad else "") + (f", {flaky} flaky" if flaky else "")
+        icon = "❌" if bad else ("⚠️" if flaky else "✅")
+        summary = f"<summary>{icon} {attribute(file)} — {counts}</summary>"
+        if not shown:
+            tables.append(f"<details>{summary}</details>")
+            continue
+        lines = ["| | Test | Line | Duration | Attempts |", "|---|---|---|---|---|"]
+        for record in shown:
+            total = sum(int(a.get("durationMs", 0)) for a in record["attempts"])
+            lines.append(f"| {verdict_icon(record)} | {title(record)} | {location(record, result, context)} | "
+                         f"{duration(total)} | {len(record['attempts'])} |")
+        tables.append(f"<details{' open' if bad else ''}>{summary}\n\n" + "\n".join(lines) + "\n\n</details>")
+    return tables
+
+
+def _timeline(units: Sequence[Mapping[str, Any]]) -> str:
+    starts = []
+    for unit in units:
+        try:
+            starts.append(dt.datetime.fromisoformat(str(unit.get("startedAt")).replace("Z", "+00:00")))
+        except ValueError:
+            return ""
+    origin = min(starts)
+    lines = ["```mermaid", "gantt", "  title Units over time (ms from the first start)", "  dateFormat x",
+             "  axisFormat %M:%S", "  section units"]
+    for unit, start in zip(units, starts, strict=True):
+        begin = int((start - origin).total_seconds() * 1000)
+        state = "crit, " if unit.get("status") != "ok" else ""
+        lines.append(f"  {unit['id']} :{state}{begin}, {begin + max(1, int(unit.get('durationMs', 0)))}")
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def _report_links(result: Mapping[str, Any], context: GitHubContext) -> str:
+    reports = result.get("reports", {})
+    links = []
+    for key, label in (("htmlUrl", "HTML report"), ("resultsUrl", "results.json"), ("junitUrl", "JUnit XML")):
+        if reports.get(key):
+            links.append(f'<a href="{attribute(reports[key])}">{label}</a>')
+    if context.run_url:
+        links.append(f"[workflow run]({context.run_url})")
+    links.append(f"run id `{result['runId']}`")
+    return " · ".join(links)

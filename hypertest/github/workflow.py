@@ -1,0 +1,42 @@
+"""The runner side of Actions: step outputs (random heredoc delimiters), the job summary, masks, groups."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from hypertest.github.escape import command_data
+
+
+def write_outputs(path: Path, outputs: Mapping[str, str]) -> None:
+    """Append name<<DELIMITER blocks to $GITHUB_OUTPUT; a delimiter never appears in its value."""
+    with path.open("a", encoding="utf-8") as handle:
+        for name, value in outputs.items():
+            delimiter = f"ht_{secrets.token_hex(16)}"
+            while delimiter in value:
+                delimiter = f"ht_{secrets.token_hex(16)}"
+            handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def append_summary(path: Path, markdown: str) -> None:
+    """Add Markdown to $GITHUB_STEP_SUMMARY."""
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(markdown)
+
+
+def mask(out: TextIO, secret: str) -> None:
+    """Hide secret in every later log line."""
+    if secret:
+        out.write(f"::add-mask::{command_data(secret)}\n")
+
+
+def group(out: TextIO, name: str) -> None:
+    """Start a collapsible log group."""
+    out.write(f"::group::{command_data(name)}\n")
+
+
+def end_group(out: TextIO) -> None:
+    """End the log group."""
+    out.write("::endgroup::\n")

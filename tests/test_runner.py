@@ -143,17 +143,18 @@ def test_invalid_payloads_are_answered_not_raised(tmp_path: Path) -> None:
         assert fragment in result["error"]
 
 
-def processes_mentioning(text: str) -> list[int]:
-    """Live processes whose command line contains text."""
+def processes_mentioning(text: str, marker: str = "") -> list[int]:
+    """Live processes whose command line contains text (and, if given, whose environment has marker)."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                environ = (entry / "environ").read_bytes().decode(errors="replace") if marker else ""
             except OSError:
                 continue
-            if text in cmdline and state != "Z":
+            if text in cmdline and state != "Z" and marker in environ:
                 found.append(int(entry.name))
     return found
 
@@ -164,13 +165,15 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
     import sys
 
     project = slow_project(tmp_path)
+    marker = f"HT_TEST_MARKER={tmp_path}"  # inherited by every process of this run, and only of this run
     process = subprocess.Popen([sys.executable, str(ROOT / "entrypoint.py"), "invoke", "--grep", "hangs",
                                 "--output", str(tmp_path / "out")], cwd=project, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "HT_TEST_MARKER": str(tmp_path)})
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not processes_mentioning("hypertest.config.ts"):
+    while time.monotonic() < deadline and not processes_mentioning("hypertest.config.ts", marker):
         time.sleep(0.2)
-    assert processes_mentioning("hypertest.config.ts"), "Playwright never started"
+    assert processes_mentioning("hypertest.config.ts", marker), "Playwright never started"
     time.sleep(1.5)  # into the hanging test
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
@@ -179,9 +182,9 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
     assert [(t["titlePath"], t["status"], t["outcome"]) for t in result["tests"]] == [
         (["hangs"], "interrupted", "unexpected")]
     assert result["exitCode"] == 130
-    assert {pid: describe(pid) for pid in processes_mentioning("hypertest.config.ts")} == {}
+    assert {pid: describe(pid) for pid in processes_mentioning("hypertest.config.ts", marker)} == {}
     # hypertest waited for its runners to clean up before it exited (none was orphaned)
-    assert {pid: describe(pid) for pid in processes_mentioning("-m runner --payload")} == {}
+    assert {pid: describe(pid) for pid in processes_mentioning("-m runner --payload", marker)} == {}
 
 
 def describe(pid: int) -> str:

@@ -48,7 +48,7 @@ def headline(result: Mapping[str, Any]) -> str:
     counts = result["stats"]
     icon = "✅" if result["conclusion"] == "passed" else ("💥" if result["conclusion"] == "error" else "❌")
     parts = [f"{counts['failed']} failed"] if counts["failed"] else []
-    parts += [f"{counts['errors']} errors"] if counts["errors"] else []
+    parts += [f"{counts['errors']} error{'s' if counts['errors'] != 1 else ''}"] if counts["errors"] else []
     parts += [f"{counts['flaky']} flaky"] if counts["flaky"] else []
     parts.append(f"{counts['passed']} passed")
     parts += [f"{counts['skipped']} skipped"] if counts["skipped"] else []

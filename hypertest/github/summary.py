@@ -31,13 +31,13 @@ def render_summary(result: Mapping[str, Any], context: GitHubContext,
     variants: list[Callable[[], str]] = [
         lambda: _compose(result, context, files="all", timeline=True),
         lambda: _compose(result, context, files="problems", timeline=True),
-        lambda: _compose(result, context, files="none", timeline=False),
+        lambda: _compose(result, context, files="dropped", timeline=False),
     ]
     for variant in variants:
         text = variant()
         if len(text.encode()) <= budget:
             return text
-    return _compose(result, context, files="none", timeline=False, failure_budget=budget)
+    return _compose(result, context, files="dropped", timeline=False, failure_budget=budget)
 
 
 def _compose(result: Mapping[str, Any], context: GitHubContext, *, files: str, timeline: bool,
@@ -55,7 +55,10 @@ def _compose(result: Mapping[str, Any], context: GitHubContext, *, files: str, t
         parts.append(f"### Flaky ({len(flaky)})")
         parts.append("\n".join(f"- {title(r)} · {location(r, result, context)} · passed on attempt "
                                f"{len(r['attempts'])}" for r in flaky))
-    if files != "none":
+    if files == "dropped":
+        parts.append("_Per-file tables are left out: with them the summary would exceed GitHub's size limit; "
+                     "results.json and the HTML report have every test._")
+    elif files != "none":
         parts.append("### Results by file")
         parts.extend(_file_tables(result, context, problems_only=files == "problems"))
         if files == "problems":

@@ -115,3 +115,24 @@ def test_outputs_use_random_delimiters(github: FakeGitHub, tmp_path: Path) -> No
         parsed[name] = "\n".join(value)
     assert parsed == outputs_of(result)
     assert parsed["conclusion"] == "failed" and parsed["failed"] == "3"
+
+
+def test_report_renders_from_an_existing_results_json(tmp_path: Path, cli) -> None:
+    from hypertest.github.comment import render_comment
+    from hypertest.github.context import GitHubContext
+    from hypertest.github.summary import render_summary
+
+    result = hostile_result()
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(result))
+    outcome = cli("report", str(path), "--summary", str(tmp_path / "s.md"), "--comment", str(tmp_path / "c.md"),
+                  "--junit", str(tmp_path / "j.xml"), "--annotations", cwd=tmp_path)
+    assert outcome.code == 1  # the run it renders failed
+    context = GitHubContext.from_environ()  # the same environment the command saw
+    assert (tmp_path / "s.md").read_text() == render_summary(result, context)
+    assert (tmp_path / "c.md").read_text() == render_comment(result, context)
+    assert "<testsuites" in (tmp_path / "j.xml").read_text()
+    assert outcome.out.count("::error ") == 4
+    path.write_text("{}")
+    broken = cli("report", str(path), cwd=tmp_path)
+    assert broken.code == 2 and "not a hypertest results.json" in broken.err

@@ -1,4 +1,5 @@
-"""The command line: `hypertest validate | list | invoke` (also `python entrypoint.py ...`)."""
+"""The command line: `hypertest validate | list | invoke | deploy | doctor | report | init`
+(also `python entrypoint.py ...`)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 from hypertest.cli import apply_flags, build_parser
 from hypertest.core.config import find_config, load_settings
-from hypertest.errors import ExitCode, HypertestError
+from hypertest.errors import ExitCode, HypertestError, UsageError
 from hypertest.github.annotations import annotation_records, workflow_commands
 from hypertest.github.api import GitHubApi, GitHubApiError
 from hypertest.github.comment import render_comment
@@ -53,7 +53,10 @@ def _settings(inputs: ActionInputs, command: str, folder: Path) -> Any:
             argv += ["--concurrency", str(inputs.concurrency)]
         if inputs.fail_on_flaky:
             argv.append("--fail-on-flaky")
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # argparse has printed what is wrong
+        raise UsageError(f"input args: {' '.join(inputs.args)!r} are not valid for `hypertest {command}`") from None
     return apply_flags(load_settings(find_config(args.config, folder), folder), args, folder), args
 
 

@@ -97,3 +97,11 @@ def test_a_bad_input_fails_the_step_with_one_clear_error(tmp_path: Path) -> None
     assert completed.returncode == 2
     assert completed.stdout.startswith("::error title=hypertest::error: input summary: 'maybe' is not a boolean")
     assert "Traceback" not in completed.stderr
+
+
+def test_args_a_command_does_not_take_are_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    completed = run_action(tmp_path, {"GITHUB_WORKSPACE": str(tmp_path), "INPUT_COMMAND": "doctor",
+                                      "INPUT_ARGS": "--no-such-flag"})
+    assert completed.returncode == 2
+    assert "input args: '--no-such-flag' are not valid for `hypertest doctor`" in completed.stdout

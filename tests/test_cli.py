@@ -98,6 +98,9 @@ def test_demo_suite_runs_green_in_parallel(cli: Cli, demo: Path, tmp_path: Path)
     assert document["concurrency"] == 2
     assert "PASSED:" in result.out
     assert Path(document["reports"]["html"]).is_file()
+    from hypertest.core.durations import load_durations
+
+    assert set(load_durations(output)) == {t["id"] for t in document["tests"]}  # the next run starts longest first
 
 
 def test_init_writes_a_valid_starter_and_policies(cli: Cli, tmp_path: Path) -> None:

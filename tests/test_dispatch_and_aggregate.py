@@ -168,3 +168,21 @@ def test_stop_hands_out_no_more_units() -> None:
     dispatcher = Dispatcher(execute, 1)
     outcomes = dispatcher.run(units_of(5))
     assert len(started) == 1 and len(outcomes) == 1
+
+
+def test_longest_units_start_first_from_past_durations(tmp_path) -> None:
+    from hypertest.core.durations import load_durations, longest_first, save_durations
+
+    units = units_of(4)
+    ids = [u.tests[0].id for u in units]
+    save_durations(tmp_path, {}, [{**passed(ids[0]), "attempts": [{"durationMs": 100}]},
+                                  {**passed(ids[1]), "attempts": [{"durationMs": 9000}]},
+                                  {**passed(ids[2]), "attempts": [{"durationMs": 500}, {"durationMs": 600}]},
+                                  {**passed(ids[3], status="error")}])
+    durations = load_durations(tmp_path)
+    assert durations == {ids[0]: 100, ids[1]: 9000, ids[2]: 1100}  # errors leave no (misleading) time
+    started: list[str] = []
+    Dispatcher(lambda u: {"tests": []}, 1, ordering=longest_first(durations),
+               on_begin=lambda u: started.append(u.tests[0].id)).run(units)
+    assert started == [ids[1], ids[2], ids[3], ids[0]]  # the unknown test counts as the median (1100)
+    assert load_durations(tmp_path / "missing") == {}

@@ -17,6 +17,7 @@ from hypertest import __version__
 from hypertest.core.aggregate import conclusion, ordered_records, stats, unit_records
 from hypertest.core.config import Settings
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
+from hypertest.core.durations import load_durations, longest_first, save_durations
 from hypertest.core.events import Reporter, ReporterMultiplexer, RunInfo
 from hypertest.core.models import Unit
 from hypertest.core.pipeline import Pipeline, Task
@@ -93,6 +94,7 @@ class _InvokeRun:
         self.started_at = dt.datetime.now(dt.UTC)
         self.started = time.monotonic()
         self.dispatcher: Dispatcher | None = None
+        self.durations: dict[str, int] = {}
 
     def discover_tests(self) -> None:
         """List the tests with the project's Playwright."""
@@ -135,8 +137,9 @@ class _InvokeRun:
             self.state.records_by_unit[outcome.unit.id] = records
             self.multiplexer.on_unit_end(outcome.unit, records)
 
+        self.durations = load_durations(self.settings.output)
         self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
-                                     on_end=finished)
+                                     on_end=finished, ordering=longest_first(self.durations))
         try:
             self.state.outcomes = self.dispatcher.run(self.state.units)
         except KeyboardInterrupt:
@@ -197,6 +200,7 @@ class _InvokeRun:
         (state.run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
                                                     encoding="utf-8")
         self.provider.publish(state.run_dir)
+        save_durations(self.settings.output, self.durations, records)
         state.result = result
         self.multiplexer.on_end(result)
 

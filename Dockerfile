@@ -8,4 +8,4 @@ COPY hypertest /opt/hypertest/hypertest
 COPY runner /opt/hypertest/runner
 COPY schema /opt/hypertest/schema
 RUN pip install --no-cache-dir --no-deps /opt/hypertest
-ENTRYPOINT ["python", "/opt/hypertest/entrypoint.py"]
+ENTRYPOINT ["python3", "/opt/hypertest/entrypoint.py"]

@@ -87,23 +87,6 @@ def parse_payload(event: Any) -> Payload:
     )
 
 
-def payload_to_json(payload: Payload) -> dict[str, Any]:
-    """The JSON form of a payload (what parse_payload reads back)."""
-    return {
-        "runId": payload.run_id,
-        "unitId": payload.unit_id,
-        "tests": [{"id": t.id, "project": t.project, "file": t.file, "titlePath": list(t.title_path)}
-                  for t in payload.tests],
-        "selectors": [{"project": s.project, "file": s.file, "titlePath": list(s.title_path)}
-                      for s in payload.selectors],
-        "projectDir": payload.project_dir,
-        "configFile": payload.config_file,
-        "retries": payload.retries,
-        "timeoutMs": payload.timeout_ms,
-        "artifacts": dict(payload.artifacts),
-    }
-
-
 def _str(event: Mapping[str, Any], key: str, where: str = "", *, empty: bool = False) -> str:
     value = event.get(key)
     if not isinstance(value, str) or (not value and not empty):

@@ -84,15 +84,6 @@ def _file_hash(path: Path) -> str:
     return f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
 
 
-@dataclass(frozen=True)
-class Pushed:
-    """The image in the registry."""
-
-    reference: str
-    digest: str
-    pushed: bool
-
-
 class ImageBuilder:
     """Builds and pushes with the Docker daemon (docker SDK); progress lines go to `say`."""
 

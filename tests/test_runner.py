@@ -195,3 +195,18 @@ def describe(pid: int) -> str:
     except OSError:
         return "gone"
     return f"state {stat[0]} parent {stat[1]}: {cmdline[:160]}"
+
+
+def test_the_merged_report_is_built_across_file_systems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A GitHub action's workspace is another mount than /tmp: blobs cannot be hard-linked there."""
+    from hypertest.reporters import html_report
+
+    result = execute(payload(DEMO, tmp_path / "run", [("page.spec.ts", ("has a title",))]), time.monotonic() + 120)
+    assert result["blob"]
+
+    def cross_device(source: object, target: object) -> None:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(html_report.os, "link", cross_device)
+    index = html_report.merge_html_report(tmp_path / "run" / "blobs", tmp_path / "report", DEMO)
+    assert index.is_file() and index.stat().st_size > 1000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -25,8 +26,16 @@ def merge_html_report(blob_dir: Path, report_dir: Path, project_dir: Path,
     with tempfile.TemporaryDirectory(prefix="ht-merge-") as scratch:
         # merge-reports unpacks next to the blobs: give it a folder of links, not the run folder.
         for blob in sorted(blob_dir.glob("*.zip")):
-            os.link(blob, Path(scratch) / blob.name)
+            _link_or_copy(blob, Path(scratch) / blob.name)
         return _merge(Path(scratch), report_dir, project_dir, environ)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """A hard link when both are on one file system (an action's workspace mount is not), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _merge(blob_dir: Path, report_dir: Path, project_dir: Path, environ: Mapping[str, str] | None) -> Path:

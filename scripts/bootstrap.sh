@@ -12,7 +12,7 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 
 install_debian_packages() {
   local wanted=(python3 python3-venv python3-pip chromium ca-certificates procps docker.io docker-registry
-                busybox-static)
+                busybox-static debootstrap)
   local missing=()
   for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,15 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
         return CliResult(code, out.getvalue(), err.getvalue())
 
     return run
+
+
+@pytest.fixture(scope="session")
+def docker_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private dockerd for this test session (vfs, own socket), as DOCKER_HOST."""
+    from tests.aws.services import docker_daemon
+
+    with docker_daemon(tmp_path_factory.mktemp("dockerd")) as host:
+        yield host
 
 
 @pytest.fixture(scope="session")

@@ -57,6 +57,9 @@ def docker_daemon(folder: Path) -> Iterator[str]:
         yield f"unix://{socket}"
     finally:
         stop(process)
+        # vfs keeps a full copy of every layer: gigabytes per session once the action image is built
+        for name in ("data", "exec"):
+            shutil.rmtree(folder / name, ignore_errors=True)
 
 
 @contextmanager

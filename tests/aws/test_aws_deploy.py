@@ -19,7 +19,7 @@ import pytest
 
 from hypertest.core.sources import sources_hash
 from tests.aws.conftest import BUCKET, FUNCTION, AwsWorld
-from tests.aws.services import blobs, build_test_base, docker_daemon, registry
+from tests.aws.services import blobs, build_test_base, registry
 from tests.conftest import CliResult
 
 pytestmark = pytest.mark.e2e
@@ -27,10 +27,9 @@ Cli = Callable[..., CliResult]
 BASE = "hypertest-test-base:1"
 
 @pytest.fixture(scope="session")
-def docker_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with docker_daemon(tmp_path_factory.mktemp("dockerd")) as host:
-        build_test_base(docker.DockerClient(base_url=host), tmp_path_factory.mktemp("base"), BASE)
-        yield host
+def test_base(docker_host: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    build_test_base(docker.DockerClient(base_url=docker_host), tmp_path_factory.mktemp("base"), BASE)
+    return BASE
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +39,7 @@ def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
 
 
 @pytest.fixture
-def deploy_world(aws: AwsWorld, docker_host: str, local_registry: tuple[str, Path],
+def deploy_world(aws: AwsWorld, docker_host: str, test_base: str, local_registry: tuple[str, Path],
                  monkeypatch: pytest.MonkeyPatch) -> AwsWorld:
     monkeypatch.setenv("DOCKER_HOST", docker_host)
     role = aws.client("iam").create_role(RoleName="hypertest-exec", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

@@ -21,9 +21,11 @@ import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from tests.loopback_http import StatefulServer, serve
 
 WORKER = Path(__file__).with_name("lambda_worker.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +83,7 @@ class StandIn:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: StatefulServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -170,25 +172,11 @@ class _Handler(BaseHTTPRequestHandler):
             "X-Amz-Log-Result": base64.b64encode(log[-4000:].encode()).decode()})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, state: StandIn) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.state = state
-
-
 @contextmanager
 def lambda_standin(moto_url: str, project_root: Path, env: Mapping[str, str], timeout_s: float = 120
                    ) -> Iterator[StandIn]:
     """Serve the stand-in on a free loopback port for the duration of the block."""
     state = StandIn(moto_url, project_root, env, timeout_s)
-    server = _Server(state)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(_Handler, state) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -57,7 +57,9 @@ def docker_daemon(folder: Path) -> Iterator[str]:
         yield f"unix://{socket}"
     finally:
         stop(process)
-        # vfs keeps a full copy of every layer: gigabytes per session once the action image is built
+        # vfs keeps a full copy of every layer: gigabytes per session once the action image is built.
+        # The daemon's network namespace stays mounted; it must be unmounted before it can be removed.
+        subprocess.run(["umount", str(folder / "exec" / "netns" / "default")], capture_output=True, check=False)
         for name in ("data", "exec"):
             shutil.rmtree(folder / name, ignore_errors=True)
 

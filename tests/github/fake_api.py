@@ -9,8 +9,10 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback_http import StatefulServer, serve
 
 
 class FakeGitHub:
@@ -32,7 +34,7 @@ class FakeGitHub:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: StatefulServer
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -98,24 +100,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("PATCH")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, state: FakeGitHub) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.state = state
-
-
 @contextmanager
 def fake_github() -> Iterator[FakeGitHub]:
     """Serve the fake on a free loopback port."""
     state = FakeGitHub()
-    server = _Server(state)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(_Handler, state) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -42,11 +42,9 @@ def test_slots_bound_concurrency_and_keep_every_slot_busy() -> None:
         return {"tests": [passed(t.id) for t in unit.tests]}
 
     units = units_of(12)
-    started = time.monotonic()
     outcomes = Dispatcher(execute, 3).run(units)
-    assert peak == 3
+    assert peak == 3  # never more than the slots, and all of them used at once
     assert [o.unit.id for o in outcomes] == [u.id for u in units]
-    assert time.monotonic() - started < 12 * 0.02  # work overlapped
 
 
 def test_a_failing_unit_does_not_stop_the_others() -> None:

@@ -14,7 +14,6 @@ import argparse
 import math
 import os
 import resource
-import socket
 import subprocess
 import sys
 import threading
@@ -35,17 +34,12 @@ from hypertest.core.models import Unit  # noqa: E402
 from hypertest.providers.aws.clients import AwsClients  # noqa: E402
 from hypertest.providers.aws.invoker import Invoker  # noqa: E402
 from hypertest.providers.aws.settings import AwsSettings  # noqa: E402
+from tests.aws.processes import free_port  # noqa: E402
 
 SCENARIOS = [(5000, 2000, 5.0), (2000, 500, 2.0)]
 QUICK = [(1000, 400, 2.0), (400, 100, 1.0)]
 PAYLOAD = {"runId": "bench", "unitId": "u", "tests": [{"id": "t", "project": "p", "file": "a.spec.ts",
                                                       "titlePath": ["a test"]}]}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_server(latency_s: float) -> tuple[subprocess.Popen[bytes], str]:

@@ -15,6 +15,7 @@ from hypertest.github.annotations import annotation_records, workflow_commands
 from hypertest.github.api import GitHubApi, GitHubApiError
 from hypertest.github.comment import render_comment
 from hypertest.github.context import GitHubContext
+from hypertest.github.escape import command_data
 from hypertest.github.inputs import ActionInputs, read_inputs
 from hypertest.github.publish import create_check_run, degrade, pull_request_number, upsert_comment
 from hypertest.github.summary import render_summary
@@ -36,14 +37,8 @@ def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = No
         os.chdir(folder)
         return _run(inputs, folder, env, stream)
     except HypertestError as exc:
-        stream.write(f"::error title=hypertest::{_data(exc.render())}\n")
+        stream.write(f"::error title=hypertest::{command_data(exc.render())}\n")
         return int(exc.exit_code)
-
-
-def _data(text: str) -> str:
-    from hypertest.github.escape import command_data
-
-    return command_data(text)
 
 
 def _settings(inputs: ActionInputs, command: str, folder: Path) -> Any:
@@ -107,7 +102,7 @@ def publish(result: Mapping[str, Any], inputs: ActionInputs, env: Mapping[str, s
                 create_check_run(api, context.repository, sha=context.sha, conclusion=result["conclusion"],
                                  summary=summary, annotations=records)
             except GitHubApiError as exc:
-                out.write(f"::warning::{_data(degrade(exc, 'the check run with every annotation'))}\n")
+                out.write(f"::warning::{command_data(degrade(exc, 'the check run with every annotation'))}\n")
     _comment(result, inputs, env, context=context, api=api, out=out)
     if env.get("GITHUB_OUTPUT"):
         write_outputs(Path(env["GITHUB_OUTPUT"]), outputs_of(result))
@@ -126,22 +121,11 @@ def _comment(result: Mapping[str, Any], inputs: ActionInputs, env: Mapping[str, 
         return
     failing = result["conclusion"] != "passed"
     try:
-        if inputs.comment == "always" or failing:
-            upsert_comment(api, context.repository, number, render_comment(result, context))
-        else:  # failures mode, now green: refresh an earlier red comment, create none
-            _refresh_existing(api, context.repository, number, render_comment(result, context))
+        # failures mode and green: refresh an earlier red comment, create none
+        upsert_comment(api, context.repository, number, render_comment(result, context),
+                       create=inputs.comment == "always" or failing)
     except GitHubApiError as exc:
-        out.write(f"::warning::{_data(degrade(exc, 'the pull-request comment'))}\n")
-
-
-def _refresh_existing(api: GitHubApi, repository: str, number: int, body: str) -> None:
-    from hypertest.github.comment import MARKER
-
-    comments = api.request("GET", f"/repos/{repository}/issues/{number}/comments?per_page=100") or []
-    for comment in comments:
-        if MARKER in str(comment.get("body", "")):
-            api.request("PATCH", f"/repos/{repository}/issues/comments/{comment['id']}", {"body": body})
-            return
+        out.write(f"::warning::{command_data(degrade(exc, 'the pull-request comment'))}\n")
 
 
 def outputs_of(result: Mapping[str, Any]) -> dict[str, str]:

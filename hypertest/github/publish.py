@@ -28,8 +28,8 @@ def pull_request_number(event_path: str, event_name: str) -> tuple[int | None, b
     return int(pull["number"]), fork and event_name != "pull_request_target"
 
 
-def upsert_comment(api: GitHubApi, repository: str, number: int, body: str) -> str:
-    """Edit the comment that carries our marker, or create it; returns "created" or "updated"."""
+def upsert_comment(api: GitHubApi, repository: str, number: int, body: str, *, create: bool = True) -> str:
+    """Edit the comment that carries our marker, or (when create) make it; "created", "updated" or "none"."""
     page = 1
     while page <= 20:
         comments = api.request("GET", f"/repos/{repository}/issues/{number}/comments?per_page=100&page={page}")
@@ -40,6 +40,8 @@ def upsert_comment(api: GitHubApi, repository: str, number: int, body: str) -> s
         if not comments or len(comments) < 100:
             break
         page += 1
+    if not create:
+        return "none"
     api.request("POST", f"/repos/{repository}/issues/{number}/comments", {"body": body})
     return "created"
 

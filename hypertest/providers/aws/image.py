@@ -71,13 +71,13 @@ def prepare_context(project_dir: Path, folder: Path, *, base_image: str, base_id
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
         count += 1
+    sources = sources_hash(project_dir, skip)
     digest = hashlib.sha256()
-    for part in (base_image, base_id, platform, dockerfile, *(_file_hash(p) for p in manifests),
-                 sources_hash(project_dir, skip)):
+    for part in (base_image, base_id, platform, dockerfile, *(_file_hash(p) for p in manifests), sources):
         digest.update(part.encode())
         digest.update(b"\0")
     return BuildContext(folder=folder, tag=f"ht-{digest.hexdigest()[:24]}",
-                        sources_hash=sources_hash(project_dir, skip), files=count)
+                        sources_hash=sources, files=count)
 
 
 def _file_hash(path: Path) -> str:

@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hypertest.core.aggregate import unit_records
+from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.events import RunInfo
+from hypertest.core.models import Unit
+from hypertest.plugins.playwright.units import build_units
 from hypertest.reporters.console import ConsoleReporter, render_summary
 from hypertest.reporters.junit import render_junit
 from tests.test_units import case
@@ -97,8 +104,49 @@ def test_progress_on_a_terminal_and_in_a_log(interactive: bool) -> None:
         reporter.on_unit_end(units[index], [record("x", "failed", "unexpected")])  # type: ignore[arg-type]
     text = stream.getvalue()
     if interactive:
-        assert text.count("\r\x1b[2K") >= 6 and "[3/3] 3 failed" in text
+        # drawn at each begin, and at the last end (an end with units queued is followed by a begin)
+        assert text.count("\r\x1b[2K") == 4 and text.endswith("[3/3] 3 failed, 0 running, 18.0s")
     else:
         lines = [line for line in text.splitlines() if line.startswith("[")]
         # a line at most every 10 s, and always one when the last unit ends
         assert lines == ["[1/3] 1 failed, 1 running, 12.0s", "[3/3] 3 failed, 0 running, 18.0s"]
+
+
+def progress_lines(text: str) -> list[str]:
+    """Every progress line drawn, on a terminal (redrawn in place) or in a log (one per line)."""
+    return [line for line in re.split(r"\r\x1b\[2K|\n", text) if line.startswith("[")]
+
+
+@pytest.mark.parametrize("interactive", [True, False])
+def test_running_counts_every_busy_slot_of_a_real_dispatcher(interactive: bool) -> None:
+    """Two slots: while units are queued, every line drawn says 2 running, never 1.
+
+    Unit n returns only once unit n+1 has begun, so each end happens while the other slot is busy
+    and is followed by that slot beginning the next unit: the order of events is fixed, not timed.
+    """
+    stream = io.StringIO()
+    reporter = ConsoleReporter(stream, interactive=interactive, clock=lambda: 0.0, interval_s=0)
+    units = build_units([case(f"t{n}") for n in range(6)], "test")
+    index = {unit.id: n for n, unit in enumerate(units)}
+    begun = [threading.Event() for _ in units]
+
+    def execute(unit: Unit) -> Mapping[str, object]:
+        n = index[unit.id]
+        begun[n].set()
+        if n + 1 < len(units):
+            assert begun[n + 1].wait(30), "the other slot never began the next unit"
+        return {"tests": [{"id": t.id, "status": "passed", "outcome": "expected", "expectedStatus": "passed",
+                           "attempts": [{"retry": 0, "status": "passed", "durationMs": 1, "error": None}]}
+                          for t in unit.tests]}
+
+    def ended(outcome: UnitOutcome) -> None:
+        reporter.on_unit_end(outcome.unit, unit_records(outcome.unit, outcome.result))
+
+    reporter.on_begin(RunInfo("r", len(units), units, 2, "local", "out"))
+    Dispatcher(execute, 2, on_begin=reporter.on_unit_begin, on_end=ended).run(units)
+    lines = [line.rsplit(",", 1)[0] for line in progress_lines(stream.getvalue())]
+    assert lines == ["[0/6] 0 failed, 1 running",  # the first slot began, the second not yet
+                     *[f"[{done}/6] 0 failed, 2 running" for done in range(5)],
+                     "[5/6] 0 failed, 1 running",  # nothing queued: the last unit runs alone
+                     "[6/6] 0 failed, 0 running"]
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
@@ -18,7 +19,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class ConsoleReporter:
-    """Human-readable progress and summary on a text stream."""
+    """Human-readable progress and summary on a text stream.
+
+    Its events may come from several dispatcher slots at once: the counters change, and the line is
+    drawn, under one lock. `running` counts the units in flight (begun and not yet ended).
+    """
 
     def __init__(self, stream: TextIO, *, interactive: bool | None = None,
                  clock: Callable[[], float] = time.monotonic, interval_s: float = PLAIN_INTERVAL_S) -> None:
@@ -34,6 +39,7 @@ class ConsoleReporter:
         self.done_tests = 0
         self.running = 0
         self.failed = 0
+        self._lock = threading.Lock()
 
     def on_begin(self, info: RunInfo) -> None:
         """Print what is about to run."""
@@ -45,17 +51,25 @@ class ConsoleReporter:
         self.stream.flush()
 
     def on_unit_begin(self, unit: Unit) -> None:
-        """Count a running unit."""
-        self.running += 1
-        self._progress()
+        """Count a unit in flight and draw the progress line."""
+        with self._lock:
+            self.running += 1
+            self._progress()
 
     def on_unit_end(self, unit: Unit, records: Sequence[Mapping[str, Any]]) -> None:
-        """Count finished tests; on a terminal, redraw the progress line."""
-        self.running -= 1
-        self.done_units += 1
-        self.done_tests += len(records)
-        self.failed += sum(1 for r in records if r["outcome"] == "unexpected")
-        self._progress(force_plain=self.done_units == self.total_units)
+        """Count the unit's finished tests; draw the progress line unless the slot is about to start another.
+
+        A slot ends one unit and then begins the next: drawn in between, the line would show one unit
+        fewer in flight than there are busy slots. While units are still queued, the next begin draws it.
+        """
+        with self._lock:
+            self.running -= 1
+            self.done_units += 1
+            self.done_tests += len(records)
+            self.failed += sum(1 for r in records if r["outcome"] == "unexpected")
+            queued = self.total_units - self.done_units - self.running
+            if queued <= 0:
+                self._progress(force_plain=self.done_units == self.total_units)
 
     def _progress(self, force_plain: bool = False) -> None:
         elapsed = self.clock() - self.started

@@ -62,9 +62,15 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     paths["config"].write_text(render_wrapper_config(WrapperSettings(
         user_config=config, output_dir=paths["output"], blob_dir=paths["blob"], blob_name=blob_name,
         result_reporter=RESULT_REPORTER, forced_chromium=forced_chromium(env),
-        fallback_chromium=fallback_chromium(env), chromium_args=chromium_args(env))), encoding="utf-8")
+        fallback_chromium=fallback_chromium(env), chromium_args=chromium_args(env),
+        output_dir_in_place=os.access(config.parent, os.W_OK),
+        omit_web_server="webServer" in payload.omit, omit_global_hooks="globalHooks" in payload.omit,
+        use_override=payload.use_override, web_server_override=payload.web_server_override)),
+        encoding="utf-8")
     paths["list"].write_text("".join(s.line() + "\n" for s in payload.selectors), encoding="utf-8")
     argv = [node, str(cli), "test", "-c", str(paths["config"]), "--test-list", str(paths["list"])]
+    if payload.no_deps:
+        argv.append("--no-deps")
     if payload.retries is not None:
         argv += ["--retries", str(payload.retries)]
     child_env = _child_env(env, payload, paths)
@@ -118,6 +124,7 @@ def _layout(work: Path) -> dict[str, Path]:
 
 def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Path]) -> dict[str, str]:
     child = dict(env)
+    child.update(payload.env)  # what the run's globalSetup put into its environment
     child.update({
         "HT_RUN_ID": payload.run_id,
         "HT_UNIT_ID": payload.unit_id,

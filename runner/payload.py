@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+TestKey = tuple[str, str, tuple[str, ...], int]
+RUN_LEVEL_PARTS = ("webServer", "globalHooks")
 
 
 class PayloadError(ValueError):
@@ -19,11 +22,12 @@ class TestRef:
     project: str
     file: str
     title_path: tuple[str, ...]
+    repeat_each_index: int = 0
 
     @property
-    def key(self) -> tuple[str, str, tuple[str, ...]]:
+    def key(self) -> TestKey:
         """What identifies the test in Playwright's own reports."""
-        return (self.project, self.file, self.title_path)
+        return (self.project, self.file, self.title_path, self.repeat_each_index)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,11 @@ class Payload:
     retries: int | None
     timeout_ms: int | None
     artifacts: Mapping[str, Any]
+    no_deps: bool = False
+    omit: frozenset[str] = frozenset()
+    env: Mapping[str, str] = field(default_factory=dict)
+    use_override: Mapping[str, Any] | None = None
+    web_server_override: Any = None  # None: the config's; False: none; else the entries (JSON)
 
 
 def parse_payload(event: Any) -> Payload:
@@ -74,6 +83,18 @@ def parse_payload(event: Any) -> Payload:
         raise PayloadError("timeoutMs: expected a positive integer or null")
     if not isinstance(artifacts, Mapping):
         raise PayloadError("artifacts: expected an object")
+    omit = event.get("omit", [])
+    if not isinstance(omit, list) or not all(part in RUN_LEVEL_PARTS for part in omit):
+        raise PayloadError(f"omit: expected a list of {', '.join(RUN_LEVEL_PARTS)}")
+    env = event.get("env", {})
+    if not isinstance(env, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+        raise PayloadError("env: expected an object of strings")
+    use_override = event.get("use")
+    if use_override is not None and not isinstance(use_override, Mapping):
+        raise PayloadError("use: expected an object or null")
+    web_server = event.get("webServer")
+    if web_server is not None and not isinstance(web_server, (Mapping, list, bool)):
+        raise PayloadError("webServer: expected an object, a list, false or null")
     return Payload(
         run_id=_str(event, "runId"),
         unit_id=_str(event, "unitId"),
@@ -84,6 +105,11 @@ def parse_payload(event: Any) -> Payload:
         retries=retries,
         timeout_ms=timeout_ms,
         artifacts=artifacts,
+        no_deps=event.get("noDeps") is True,
+        omit=frozenset(omit),
+        env=dict(env),
+        use_override=use_override,
+        web_server_override=web_server,
     )
 
 
@@ -115,11 +141,15 @@ def _test(item: Any, where: str) -> TestRef:
     titles = _titles(item, where)
     if not titles:
         raise PayloadError(f"{where}.titlePath: a test has at least its own title")
+    repeat = item.get("repeatEachIndex", 0)
+    if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 0:
+        raise PayloadError(f"{where}.repeatEachIndex: expected a non-negative integer")
     return TestRef(
         id=_str(item, "id", f"{where}."),
         project=_str(item, "project", f"{where}.", empty=True),
         file=_str(item, "file", f"{where}."),
         title_path=titles,
+        repeat_each_index=repeat,
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.payload import TestRef
+from runner.payload import TestKey, TestRef
 
 STATUSES = ("passed", "failed", "timedOut", "skipped", "interrupted")
 OUTCOMES = ("expected", "unexpected", "flaky", "skipped")
@@ -18,7 +18,7 @@ OUTCOMES = ("expected", "unexpected", "flaky", "skipped")
 class Parsed:
     """What the reporter wrote: attempts per test key, global errors, and whether the run ended."""
 
-    attempts: dict[tuple[str, str, tuple[str, ...]], list[dict[str, Any]]] = field(default_factory=dict)
+    attempts: dict[TestKey, list[dict[str, Any]]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     ended: bool = False
     garbage_lines: int = 0
@@ -39,7 +39,8 @@ def parse_reporter_lines(path: Path) -> Parsed:
             continue
         kind = record.get("type") if isinstance(record, dict) else None
         if kind == "testEnd":
-            key = (str(record["project"]), str(record["file"]), tuple(record["titlePath"]))
+            key = (str(record["project"]), str(record["file"]), tuple(record["titlePath"]),
+                   int(record.get("repeatEachIndex") or 0))
             parsed.attempts.setdefault(key, []).append(record)
         elif kind == "error":
             parsed.errors.append(record.get("error") or {})

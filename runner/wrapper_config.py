@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,11 @@ class WrapperSettings:
     forced_chromium: str | None
     fallback_chromium: str | None
     chromium_args: tuple[str, ...]
+    output_dir_in_place: bool = False  # workers write into the user's outputDir, as Playwright's do
+    omit_web_server: bool = False
+    omit_global_hooks: bool = False
+    use_override: Mapping[str, Any] | None = None
+    web_server_override: Any = None
 
 
 # Paths in a Playwright config are relative to the config's folder; the wrapper lives elsewhere
@@ -37,5 +44,10 @@ def render_wrapper_config(settings: WrapperSettings) -> str:
         "forcedChromium": settings.forced_chromium,
         "fallbackChromium": settings.fallback_chromium,
         "chromiumArgs": list(settings.chromium_args),
+        "outputDirInPlace": settings.output_dir_in_place,
+        "omitWebServer": settings.omit_web_server,
+        "omitGlobalHooks": settings.omit_global_hooks,
+        "useOverride": dict(settings.use_override) if settings.use_override is not None else None,
+        "webServerOverride": settings.web_server_override,
     }
     return TEMPLATE.read_text(encoding="utf-8").replace("__SETTINGS__", json.dumps(values, ensure_ascii=True))

@@ -40,6 +40,21 @@ def error_record(test: TestCase, unit_id: str, message: str, status: str = "erro
     }
 
 
+def not_run_records(unit: Unit, blocking: Sequence[str]) -> list[dict[str, Any]]:
+    """Records of a unit that did not run because groups it requires failed: skipped, as Playwright has it."""
+    reason = f"did not run: its dependency project {', '.join(repr(name) for name in blocking)} failed"
+    return [{
+        **_identity(test, unit.id),
+        "status": "skipped",
+        "expectedStatus": test.expected_status,
+        "outcome": "skipped",
+        "annotations": [{"type": "skip", "description": reason}],
+        "attempts": [{"retry": 0, "status": "skipped", "durationMs": 0, "startTime": None, "error": None,
+                      "errors": []}],
+        "artifacts": [],
+    } for test in unit.tests]
+
+
 def _identity(test: TestCase, unit_id: str) -> dict[str, Any]:
     return {
         "id": test.id,
@@ -50,6 +65,7 @@ def _identity(test: TestCase, unit_id: str) -> dict[str, Any]:
         "titlePath": list(test.title_path),
         "tags": list(test.tags),
         "unitId": unit_id,
+        "repeatEachIndex": test.repeat_each_index or 0,
     }
 
 

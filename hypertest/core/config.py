@@ -34,6 +34,8 @@ class TestRunnerSettings:
     grep: str | None
     grep_invert: str | None
     tags: tuple[str, ...]
+    use: Mapping[str, Any] | None = None  # Playwright `use` options over the config's
+    web_server: Any = None  # None: the config's webServer; False: none; else the entries that replace it
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,9 @@ def _build(data: dict[str, Any], source: Path | None, base_dir: Path) -> Setting
             grep=runner.get("grep"),
             grep_invert=runner.get("grepInvert"),
             tags=tuple(runner.get("tags", ())),
+            use=runner.get("use"),
+            web_server=(False if runner["webServer"] is None else runner["webServer"]) if "webServer" in runner
+            else None,
         ),
         provider=ProviderSettings(
             type=provider_type,

@@ -14,17 +14,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest import __version__
-from hypertest.core.aggregate import conclusion, ordered_records, stats, unit_records
+from hypertest.core.aggregate import conclusion, not_run_records, ordered_records, stats, unit_records
 from hypertest.core.config import Settings
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.durations import load_durations, longest_first, save_durations
 from hypertest.core.events import Reporter, ReporterMultiplexer, RunInfo
 from hypertest.core.models import Unit
 from hypertest.core.pipeline import Pipeline, Task
+from hypertest.core.plan import Gate, RunPlan, group_of
 from hypertest.core.run_id import new_run_id
 from hypertest.errors import ExitCode, UsageError
 from hypertest.plugins.playwright.discovery import Discovery, discover
-from hypertest.plugins.playwright.units import build_units
+from hypertest.plugins.playwright.phases import plan_run
+from hypertest.plugins.playwright.run_level import with_overrides
+from hypertest.plugins.playwright.session import RunSession, SessionParts, clear_output_dirs
 from hypertest.providers.base import Provider
 from hypertest.reporters.console import ConsoleReporter
 from hypertest.reporters.html_report import MergeError, merge_html_report
@@ -39,6 +42,7 @@ class InvokeState:
 
     run_id: str
     discovery: Discovery | None = None
+    plan: RunPlan | None = None
     units: list[Unit] = field(default_factory=list)
     run_dir: Path | None = None
     outcomes: list[UnitOutcome] = field(default_factory=list)
@@ -73,7 +77,9 @@ def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | No
     Pipeline([Task("discover", run.discover_tests), Task("units", run.split_units),
               Task("prepare", run.prepare)]).run()
     if run.state.units:
-        Pipeline([Task("dispatch", run.dispatch, teardown=run.stop_dispatch), Task("report", run.report)]).run()
+        Pipeline([Task("session", run.start_session, teardown=run.stop_session),
+                  Task("dispatch", run.dispatch, teardown=run.stop_dispatch),
+                  Task("session end", run.stop_session), Task("report", run.report)]).run()
     return run.state
 
 
@@ -95,15 +101,17 @@ class _InvokeRun:
         self.started = time.monotonic()
         self.dispatcher: Dispatcher | None = None
         self.durations: dict[str, int] = {}
+        self.session: RunSession | None = None
 
     def discover_tests(self) -> None:
         """List the tests with the project's Playwright."""
         self.state.discovery = discover(self.settings.test_runner, self.env)
 
     def split_units(self) -> None:
-        """Split the tests into units; no tests at all is an error unless passWithNoTests."""
+        """Split the tests into units in phases; no tests at all is an error unless passWithNoTests."""
         assert self.state.discovery is not None
-        self.state.units = build_units(self.state.discovery.tests, self.settings.test_runner.granularity)
+        self.state.plan = plan_run(self.state.discovery, self.settings.test_runner.granularity)
+        self.state.units = self.state.plan.units
         if not self.state.units:
             message = "no tests found" + _filters_text(self.settings)
             if not self.settings.pass_with_no_tests:
@@ -121,15 +129,51 @@ class _InvokeRun:
         run_dir.mkdir(parents=True)
         self.state.run_dir = run_dir
 
+    def start_session(self) -> None:
+        """Start the run-level parts (web servers, global setup) once, where they serve the units."""
+        assert self.state.discovery is not None
+        discovery, runner = self.state.discovery, self.settings.test_runner
+        if self.provider.shares_host:
+            clear_output_dirs(discovery)
+        run_level = with_overrides(discovery.run_level, runner.web_server)
+        # On the local provider the units share this machine's network, so one web server serves them
+        # all; elsewhere each invocation starts its own, and this one serves only the global setup.
+        web_server = bool(run_level.web_servers) and (self.provider.shares_host or run_level.has_global_hooks)
+        if not web_server and not run_level.has_global_hooks:
+            return
+        parts = SessionParts(web_server=web_server, global_hooks=run_level.has_global_hooks,
+                             use_override=runner.use, web_server_override=runner.web_server)
+        what = " and ".join(filter(None, ["the web server" if web_server else "",
+                                          "the global setup" if run_level.has_global_hooks else ""]))
+        self.out.write(f"starting {what} once for the run…\n")
+        self.out.flush()
+        self.session = RunSession(discovery, parts, self.env)
+        began = time.monotonic()
+        self.session.start()
+        self.out.write(f"ready in {time.monotonic() - began:.1f}s\n")
+
+    def stop_session(self) -> None:
+        """Run the global teardowns and stop the web servers (once; safe to call again)."""
+        if self.session is None:
+            return
+        session, self.session = self.session, None
+        problem = session.stop()
+        if problem:
+            self.out.write(f"warning: the run's global teardown failed:\n{problem}\n")
+
     def dispatch(self) -> None:
-        """Run every unit through the provider, reporting each as it finishes."""
-        assert self.state.discovery is not None and self.state.run_dir is not None
-        discovery, run_dir = self.state.discovery, self.state.run_dir
+        """Run every phase's units through the provider, reporting each as it finishes."""
+        assert self.state.discovery is not None and self.state.run_dir is not None and self.state.plan is not None
+        discovery, run_dir, plan = self.state.discovery, self.state.run_dir, self.state.plan
         self.multiplexer.on_begin(RunInfo(
             run_id=self.state.run_id, total_tests=len(discovery.tests), units=self.state.units,
             concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir)))
+        session_env = dict(self.session.env) if self.session is not None else {}
+        omit = ["webServer", "globalHooks"] if self.provider.shares_host else ["globalHooks"]
+
         def execute(unit: Unit) -> Mapping[str, Any]:
             payload = _payload(unit, self.state.run_id, discovery, self.settings)
+            payload.update({"noDeps": True, "omit": omit, "env": session_env})
             return self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
 
         def finished(outcome: UnitOutcome) -> None:
@@ -140,18 +184,29 @@ class _InvokeRun:
         self.durations = load_durations(self.settings.output)
         self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
                                      on_end=finished, ordering=longest_first(self.durations))
-        try:
-            self.state.outcomes = self.dispatcher.run(self.state.units)
-        except KeyboardInterrupt:
-            # Ctrl-C: stop every unit, then report what finished; the rest is `interrupted`.
-            self.state.interrupted = True
-            self.out.write("\ninterrupted: stopping the running units…\n")
-            self.stop_dispatch()
-            self.state.outcomes = self.dispatcher.finished()
+        gate = Gate(plan.requires)
+        for phase in plan.phases:
+            runnable = [unit for unit in phase.units if not gate.blocking(group_of(unit))]
+            for unit in phase.units:
+                blocking = gate.blocking(group_of(unit))
+                if blocking:  # as in Playwright: a project whose dependencies failed does not run
+                    self.multiplexer.on_unit_begin(unit)
+                    records = not_run_records(unit, blocking)
+                    finished(UnitOutcome(unit, {"status": "ok", "error": None, "tests": records}))
+            try:
+                self.state.outcomes.extend(self.dispatcher.run(runnable))
+            except KeyboardInterrupt:
+                # Ctrl-C: stop every unit, then report what finished; the rest is `interrupted`.
+                self.state.interrupted = True
+                self.out.write("\ninterrupted: stopping the running units…\n")
+                self.stop_dispatch()
+                self.state.outcomes.extend(self.dispatcher.finished())
+                return
+            gate.record(record for unit in phase.units for record in self.state.records_by_unit.get(unit.id, []))
 
     def stop_dispatch(self) -> None:
         """Teardown of dispatch: after an interruption, start no more units and stop the running ones."""
-        if self.dispatcher is None or (self.state.outcomes and not self.state.interrupted):
+        if self.dispatcher is None or (self.dispatcher.wait(0) and not self.state.interrupted):
             return  # finished normally
         self.dispatcher.stop()
         self.provider.cancel()
@@ -209,8 +264,8 @@ def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings) 
     return {
         "runId": run_id,
         "unitId": unit.id,
-        "tests": [{"id": t.id, "project": t.project, "file": t.file, "titlePath": list(t.title_path)}
-                  for t in unit.tests],
+        "tests": [{"id": t.id, "project": t.project, "file": t.file, "titlePath": list(t.title_path),
+                   "repeatEachIndex": t.repeat_each_index or 0} for t in unit.tests],
         "selectors": [{"project": s.project, "file": s.file, "titlePath": list(s.title_path)}
                       for s in unit.selectors],
         "projectDir": str(discovery.project_dir),
@@ -218,6 +273,8 @@ def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings) 
         "retries": settings.test_runner.retries,
         "timeoutMs": None,
         "artifacts": {},
+        "use": settings.test_runner.use,
+        "webServer": settings.test_runner.web_server,
     }
 
 

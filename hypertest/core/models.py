@@ -26,6 +26,7 @@ class TestCase:
     tags: tuple[str, ...]
     expected_status: str
     serial_group: str | None
+    repeat_each_index: int | None = None  # set when the project repeats each test (repeatEach > 1)
 
     @property
     def title(self) -> str:
@@ -56,11 +57,20 @@ class Unit:
     selectors: tuple[Selector, ...]
 
 
-def make_test_id(project: str, file: str, title_path: tuple[str, ...]) -> str:
-    """A stable id for a test: the same (project, file, title path) gives the same id in every run."""
-    digest = hashlib.sha256(json.dumps([project, file, list(title_path)]).encode()).hexdigest()[:12]
+def make_test_id(project: str, file: str, title_path: tuple[str, ...], repeat_each_index: int | None = None) -> str:
+    """A stable id for a test: the same (project, file, title path, repetition) gives the same id in every run.
+
+    repeat_each_index is None for projects that do not repeat their tests, so those ids never change.
+    """
+    identity: list[object] = [project, file, list(title_path)]
+    if repeat_each_index is not None:
+        identity.append(repeat_each_index)
+    digest = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:12]
     readable = re.sub(r"[^A-Za-z0-9]+", "-", f"{project}-{title_path[-1] if title_path else ''}").strip("-")
-    return f"{readable[:40].rstrip('-').lower() or 'test'}-{digest}"
+    readable = readable[:40].rstrip("-").lower() or "test"
+    if repeat_each_index is not None:
+        readable += f"-r{repeat_each_index}"
+    return f"{readable}-{digest}"
 
 
 def make_unit_id(index: int, tests: tuple[TestCase, ...]) -> str:

@@ -13,6 +13,7 @@ class Provider(Protocol):
     """Runs units somewhere and brings their results, blobs and reports back."""
 
     name: str
+    shares_host: bool  # units run on this machine, beside the run session (one web server serves them)
 
     def preflight(self, discovery: Discovery) -> None:
         """Check, before anything runs, that the units can run; raise a HypertestError if not."""

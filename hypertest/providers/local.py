@@ -25,6 +25,7 @@ class LocalProvider:
     """Runs units as local processes that execute the same runner code as the cloud."""
 
     name = "local"
+    shares_host = True  # units share this machine: one web server serves them all
 
     def __init__(self, settings: LocalProviderSettings, environ: Mapping[str, str] | None = None,
                  python: str = sys.executable) -> None:

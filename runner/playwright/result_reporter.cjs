@@ -49,6 +49,7 @@ class HypertestResultReporter {
       line: test.location.line,
       column: test.location.column,
       titlePath: titles.slice(3),
+      repeatEachIndex: test.repeatEachIndex || 0,
       retry: result.retry,
       status: result.status,
       expectedStatus: test.expectedStatus,

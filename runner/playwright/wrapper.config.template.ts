@@ -6,6 +6,8 @@ const user = (loaded && loaded.__esModule && 'default' in loaded) ? loaded.defau
 const configDir = path.dirname(settings.userConfig);
 const abs = (value) => (typeof value === 'string' ? path.resolve(configDir, value) : value);
 const absList = (value) => (Array.isArray(value) ? value.map(abs) : abs(value));
+// Workers load this config again, with TEST_WORKER_INDEX set; the main process has no such variable.
+const inWorker = process.env.TEST_WORKER_INDEX !== undefined;
 
 function isChromium(...uses) {
   for (const use of uses) {
@@ -28,23 +30,45 @@ function withChromium(use, inherited) {
   return { ...(use || {}), headless: true, launchOptions: { ...launch, executablePath, args } };
 }
 
-const topUse = user.use || {};
+function withOverride(use) {
+  return settings.useOverride ? { ...(use || {}), ...settings.useOverride } : use;
+}
+
+// Playwright empties every project's outputDir when a run starts, so units running at the same time
+// would empty each other's. The main process of a unit gets a folder of its own to empty; the workers
+// that run the tests get the user's folder, so testInfo.outputDir is the path Playwright would give.
+function outputDirOf(projectOutputDir) {
+  if (!(settings.outputDirInPlace && inWorker)) return projectOutputDir === undefined ? undefined : settings.outputDir;
+  return projectOutputDir === undefined ? undefined : abs(projectOutputDir);
+}
+
+function webServers() {
+  if (settings.omitWebServer) return undefined;
+  const configured = settings.webServerOverride === null ? user.webServer
+    : (settings.webServerOverride === false ? undefined : settings.webServerOverride);
+  if (configured === undefined || configured === null) return undefined;
+  return (Array.isArray(configured) ? configured : [configured]).map((server) => ({ ...server, cwd: abs(server.cwd ?? '.') }));
+}
+
+const topUse = withOverride(user.use || {});
 const projects = Array.isArray(user.projects) ? user.projects : undefined;
-const webServer = user.webServer === undefined ? undefined
-  : (Array.isArray(user.webServer) ? user.webServer : [user.webServer]).map((server) => ({ ...server, cwd: abs(server.cwd ?? '.') }));
+const hooks = settings.omitGlobalHooks ? {} : {
+  globalSetup: user.globalSetup === undefined ? undefined : absList(user.globalSetup),
+  globalTeardown: user.globalTeardown === undefined ? undefined : absList(user.globalTeardown),
+};
 
 module.exports = {
   ...user,
   testDir: abs(user.testDir ?? '.'),
   snapshotDir: user.snapshotDir === undefined ? undefined : abs(user.snapshotDir),
   tsconfig: user.tsconfig === undefined ? undefined : abs(user.tsconfig),
-  globalSetup: user.globalSetup === undefined ? undefined : absList(user.globalSetup),
-  globalTeardown: user.globalTeardown === undefined ? undefined : absList(user.globalTeardown),
-  webServer,
-  outputDir: settings.outputDir,
+  globalSetup: undefined,
+  globalTeardown: undefined,
+  ...hooks,
+  webServer: webServers(),
+  outputDir: (settings.outputDirInPlace && inWorker) ? abs(user.outputDir ?? 'test-results') : settings.outputDir,
   workers: 1,
   shard: undefined,
-  forbidOnly: false,
   preserveOutput: 'always',
   reporter: [[settings.resultReporter], ['blob', { outputDir: settings.blobDir, fileName: settings.blobName }]],
   use: projects ? topUse : (isChromium(topUse) ? withChromium(topUse, {}) : topUse),
@@ -52,7 +76,7 @@ module.exports = {
     ...project,
     testDir: project.testDir === undefined ? undefined : abs(project.testDir),
     snapshotDir: project.snapshotDir === undefined ? undefined : abs(project.snapshotDir),
-    outputDir: undefined,
-    use: isChromium(project.use, topUse) ? withChromium(project.use, topUse) : project.use,
+    outputDir: outputDirOf(project.outputDir),
+    use: withOverride(isChromium(project.use, topUse) ? withChromium(project.use, topUse) : project.use),
   })),
 };

@@ -7,13 +7,14 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hypertest.core.config import TestRunnerSettings
 from hypertest.core.models import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
+from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 
 LIST_REPORTER = Path(__file__).resolve().parent / "list_reporter.cjs"
@@ -32,6 +33,13 @@ class Discovery:
     chromium_projects: tuple[tuple[str, str | None], ...]
     serial_mode_visible: bool
     project_timeouts_ms: tuple[tuple[str, int], ...] = ()
+    projects: tuple[ProjectInfo, ...] = ()
+    run_level: RunLevel = field(default_factory=RunLevel)
+    forbid_only: bool = False
+
+    def project(self, name: str) -> ProjectInfo | None:
+        """The project of that name, if the config has one."""
+        return next((p for p in self.projects if p.name == name), None)
 
 
 def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = None) -> Discovery:
@@ -95,14 +103,17 @@ def _tail(text: str, lines: int = 20) -> str:
 
 def _build(document: Mapping[str, Any], settings: TestRunnerSettings, project_dir: Path) -> Discovery:
     wanted_tags = set(settings.tags)
+    projects = parse_projects(document.get("projects", []))
+    repeating = {p.name for p in projects if p.repeat_each > 1}
     tests = []
     for raw in document.get("tests", []):
         tags = tuple(raw.get("tags") or ())
         if wanted_tags and not wanted_tags.intersection(tags):
             continue
         title_path = tuple(raw["titlePath"])
+        repeat = int(raw.get("repeatEachIndex") or 0) if raw["project"] in repeating else None
         tests.append(TestCase(
-            id=make_test_id(raw["project"], raw["file"], title_path),
+            id=make_test_id(raw["project"], raw["file"], title_path, repeat),
             project=raw["project"],
             file=raw["file"],
             line=int(raw["line"]),
@@ -111,6 +122,7 @@ def _build(document: Mapping[str, Any], settings: TestRunnerSettings, project_di
             tags=tags,
             expected_status=raw.get("expectedStatus", "passed"),
             serial_group=raw.get("serialGroup"),
+            repeat_each_index=repeat,
         ))
     ids = [t.id for t in tests]
     if len(ids) != len(set(ids)):
@@ -129,4 +141,7 @@ def _build(document: Mapping[str, Any], settings: TestRunnerSettings, project_di
         serial_mode_visible=bool(document.get("parallelModeVisible", False)),
         project_timeouts_ms=tuple((str(p.get("name", "")), int(p.get("timeout") or 0))
                                   for p in document.get("projects", [])),
+        projects=projects,
+        run_level=parse_run_level(document.get("runLevel")),
+        forbid_only=bool(document.get("forbidOnly", False)),
     )

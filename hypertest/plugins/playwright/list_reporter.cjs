@@ -14,6 +14,31 @@ function serialRoot(test) {
   return found;
 }
 
+function internalConfig(config) {
+  // Playwright keeps every webServer entry and global hook only on its internal config (checked on
+  // 1.65); older or newer versions without it fall back to the public, first-entry-only fields.
+  const symbol = Object.getOwnPropertySymbols(config).find((s) => s.description === 'configInternalSymbol');
+  return symbol ? config[symbol] : null;
+}
+
+function runLevel(config) {
+  const internal = internalConfig(config);
+  const servers = internal && Array.isArray(internal.webServers) ? internal.webServers
+    : (config.webServer ? [config.webServer] : []);
+  const list = (value) => (Array.isArray(value) ? value : (value ? [value] : []));
+  return {
+    webServers: servers.map((server) => ({
+      command: String(server.command || ''),
+      url: server.url ? String(server.url) : null,
+      port: typeof server.port === 'number' ? server.port : null,
+      reuseExistingServer: !!server.reuseExistingServer,
+      name: server.name ? String(server.name) : null,
+    })),
+    globalSetups: internal && Array.isArray(internal.globalSetups) ? internal.globalSetups : list(config.globalSetup),
+    globalTeardowns: internal && Array.isArray(internal.globalTeardowns) ? internal.globalTeardowns : list(config.globalTeardown),
+  };
+}
+
 function titlesBelowFile(test) {
   // titlePath() is ['', project, file, ...describes, title]; keep describes and title.
   const all = test.titlePath();
@@ -62,6 +87,7 @@ class HypertestListReporter {
           expectedStatus: test.expectedStatus,
           retries: test.retries,
           timeout: test.timeout,
+          repeatEachIndex: test.repeatEachIndex || 0,
           serialGroup: serial ? JSON.stringify([...serial.titlePath().slice(2), serial.location ? serial.location.line : 0]) : null,
         });
       }
@@ -75,11 +101,17 @@ class HypertestListReporter {
       projects: this.config ? this.config.projects.map((p) => ({
         name: p.name,
         testDir: p.testDir,
+        outputDir: p.outputDir,
+        dependencies: p.dependencies || [],
+        teardown: p.teardown || null,
+        repeatEach: p.repeatEach || 1,
         retries: p.retries,
         timeout: p.timeout,
         browserName: (p.use && (p.use.browserName || p.use.defaultBrowserType)) || 'chromium',
         executablePath: (p.use && p.use.launchOptions && p.use.launchOptions.executablePath) || null,
       })) : [],
+      forbidOnly: this.config ? !!this.config.forbidOnly : false,
+      runLevel: this.config ? runLevel(this.config) : { webServers: [], globalSetups: [], globalTeardowns: [] },
       tests,
       errors: this.errors,
     };

@@ -15,7 +15,8 @@ def build_units(tests: Sequence[TestCase], granularity: str) -> list[Unit]:
     """Units in discovery order: one per test (serial groups together) or one per file and project.
 
     --test-list matches title-path prefixes and trims titles, so tests that one line would select
-    together share a unit, and a file with a title no line can express is selected whole.
+    together share a unit (the repetitions of a test under repeatEach too), and a file with a title
+    no line can express is selected whole.
     """
     for test in tests:
         _check_selectable(test)
@@ -50,7 +51,7 @@ def _join_file(tests: Sequence[TestCase], members: list[int], groups: _UnionFind
             groups.union(serial.setdefault(group, index), index)
     for a in members:
         for b in members:
-            if a != b and _is_prefix(tests[a].title_path, tests[b].title_path):
+            if a != b and _selects(tests[a].title_path, tests[b].title_path):
                 groups.union(a, b)
 
 
@@ -67,8 +68,9 @@ def _selectors(unit_tests: tuple[TestCase, ...]) -> tuple[Selector, ...]:
     return tuple(selectors)
 
 
-def _is_prefix(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
-    return len(short) < len(long) and long[: len(short)] == short
+def _selects(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
+    """Whether the --test-list line naming `short` also selects the test titled `long`."""
+    return len(short) <= len(long) and long[: len(short)] == short
 
 
 def _expressible(test: TestCase) -> bool:

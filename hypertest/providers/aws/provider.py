@@ -31,6 +31,7 @@ class AwsProvider:
     """Runs each unit as one synchronous Lambda invocation; artifacts and reports live in S3."""
 
     name = "aws"
+    shares_host = False  # each invocation has its own network: web servers start inside it
 
     def __init__(self, settings: AwsSettings, concurrency: int, *, out: TextIO | None = None,
                  clients: AwsClients | None = None, output: Path | None = None) -> None:

@@ -1,0 +1,94 @@
+"""The run-level parts of a Playwright config: project dependencies and teardowns, web servers, global hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """One project of the resolved config, as far as running it in phases needs."""
+
+    name: str
+    dependencies: tuple[str, ...]
+    teardown: str | None
+    repeat_each: int
+    retries: int
+    output_dir: Path | None
+
+
+@dataclass(frozen=True)
+class WebServerInfo:
+    """One `webServer` entry (what `hypertest list` shows; Playwright itself starts it)."""
+
+    command: str
+    url: str | None
+    port: int | None
+    reuse_existing_server: bool
+
+    @property
+    def address(self) -> str:
+        """Where the server is awaited: its url, else its port."""
+        return self.url or (f"port {self.port}" if self.port is not None else "(no url or port)")
+
+
+@dataclass(frozen=True)
+class RunLevel:
+    """What Playwright starts once per run, before any test, and stops after the last."""
+
+    web_servers: tuple[WebServerInfo, ...] = ()
+    global_setups: tuple[str, ...] = ()
+    global_teardowns: tuple[str, ...] = ()
+
+    @property
+    def has_global_hooks(self) -> bool:
+        """Whether the config has a globalSetup or a globalTeardown."""
+        return bool(self.global_setups or self.global_teardowns)
+
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to start once per run."""
+        return not self.web_servers and not self.has_global_hooks
+
+
+def parse_projects(raw: Sequence[Mapping[str, Any]]) -> tuple[ProjectInfo, ...]:
+    """Projects from the list reporter's document."""
+    projects = []
+    for item in raw:
+        output_dir = item.get("outputDir")
+        projects.append(ProjectInfo(
+            name=str(item.get("name", "")),
+            dependencies=tuple(str(d) for d in item.get("dependencies") or ()),
+            teardown=str(item["teardown"]) if item.get("teardown") else None,
+            repeat_each=max(1, int(item.get("repeatEach") or 1)),
+            retries=int(item.get("retries") or 0),
+            output_dir=Path(output_dir) if isinstance(output_dir, str) and output_dir else None,
+        ))
+    return tuple(projects)
+
+
+def parse_run_level(raw: Mapping[str, Any] | None) -> RunLevel:
+    """Web servers and global hooks from the list reporter's document."""
+    if not raw:
+        return RunLevel()
+    servers = tuple(WebServerInfo(command=str(s.get("command") or ""), url=s.get("url") or None,
+                                  port=s["port"] if isinstance(s.get("port"), int) else None,
+                                  reuse_existing_server=bool(s.get("reuseExistingServer")))
+                    for s in raw.get("webServers") or ())
+    return RunLevel(web_servers=servers,
+                    global_setups=tuple(str(f) for f in raw.get("globalSetups") or ()),
+                    global_teardowns=tuple(str(f) for f in raw.get("globalTeardowns") or ()))
+
+
+def with_overrides(run_level: RunLevel, web_server: Any) -> RunLevel:
+    """The run level after hypertest.yml's testRunner.webServer (None: the config's; False: none)."""
+    if web_server is None:
+        return run_level
+    entries = [] if web_server is False else (web_server if isinstance(web_server, list) else [web_server])
+    servers = tuple(WebServerInfo(command=str(e.get("command", "")), url=e.get("url"), port=e.get("port"),
+                                  reuse_existing_server=bool(e.get("reuseExistingServer"))) for e in entries)
+    return RunLevel(web_servers=servers, global_setups=run_level.global_setups,
+                    global_teardowns=run_level.global_teardowns)

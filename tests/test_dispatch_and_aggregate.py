@@ -125,6 +125,18 @@ def test_conclusions_and_exit_codes() -> None:
     assert verdict(("error", "unexpected"), ("failed", "unexpected")) == ("failed", ExitCode.TESTS_FAILED)
 
 
+def test_interrupted_tests_are_counted_apart_from_failures_and_still_fail_the_run() -> None:
+    interrupted = {"status": "interrupted", "outcome": "unexpected"}
+    counts = stats([interrupted, interrupted, {"status": "failed", "outcome": "unexpected"},
+                    {"status": "error", "outcome": "unexpected"}, {"status": "passed", "outcome": "expected"}])
+    assert (counts["failed"], counts["interrupted"], counts["errors"], counts["unexpected"]) == (1, 2, 1, 4)
+    # a unit deadline's interrupted tests fail the run (exit 1), even beside infrastructure errors
+    assert conclusion(stats([interrupted]), False) == ("failed", ExitCode.TESTS_FAILED)
+    assert stats([interrupted])["failed"] == 0
+    assert conclusion(stats([interrupted, {"status": "error", "outcome": "unexpected"}]), False) == (
+        "failed", ExitCode.TESTS_FAILED)
+
+
 def test_stats_count_each_kind() -> None:
     records = [{"status": "passed", "outcome": "expected"}, {"status": "failed", "outcome": "expected"},
                {"status": "failed", "outcome": "unexpected"}, {"status": "error", "outcome": "unexpected"},

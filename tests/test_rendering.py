@@ -51,11 +51,13 @@ def hostile_result() -> dict[str, Any]:
         record("skipped", "skipped", "skipped"),
         record("crashed unit", "error", "unexpected", error="the runner process exited with code 137"),
         record("fails as expected", "failed", "expected", project=""),
+        record("stopped at the deadline", "interrupted", "unexpected",
+               error="the unit reached its deadline before this test finished"),
     ]
     return {
         "runId": "20261125T000000Z-abcdef", "durationMs": 83_000, "conclusion": "failed",
-        "stats": {"total": 7, "passed": 1, "failed": 2, "flaky": 1, "skipped": 1, "errors": 1,
-                  "expectedFailures": 1, "expected": 2, "unexpected": 3, "timedOut": 1, "interrupted": 0},
+        "stats": {"total": 8, "passed": 1, "failed": 2, "flaky": 1, "skipped": 1, "errors": 1,
+                  "expectedFailures": 1, "expected": 2, "unexpected": 4, "timedOut": 1, "interrupted": 1},
         "tests": tests,
         "reports": {"junit": "out/junit.xml", "results": "out/results.json"},
     }
@@ -76,7 +78,8 @@ def test_junit_golden_and_well_formed() -> None:
     text = render_junit(hostile_result())
     check_golden("junit.xml", text)
     root = ET.fromstring(text.encode())
-    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("7", "2", "1", "1")
+    # JUnit has no "interrupted": an interrupted test is a failure there
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("8", "3", "1", "1")
     names = [case.get("name") for case in root.iter("testcase")]
     assert any("<script>" in (name or "") for name in names)  # kept as text, escaped by the writer
     assert "\x1b" not in text and "\x07" not in text
@@ -88,7 +91,8 @@ def test_summary_lists_each_failure_with_location_and_error() -> None:
     assert "at dir/a & b.spec.ts:3:5" in text
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b[31mred\\x1b[0m \\x07bell  [failed]" in text  # control characters shown, not obeyed
-    assert "FAILED: 1 passed, 2 failed, 1 flaky, 1 skipped, 1 failed as expected, 1 error of 7 tests in 1:23" in text
+    assert ("FAILED: 1 passed, 2 failed, 1 interrupted, 1 flaky, 1 skipped, 1 failed as expected, 1 error "
+            "of 8 tests in 1:23") in text
 
 
 @pytest.mark.parametrize("interactive", [True, False])
@@ -150,3 +154,13 @@ def test_running_counts_every_busy_slot_of_a_real_dispatcher(interactive: bool) 
                      "[5/6] 0 failed, 1 running",  # nothing queued: the last unit runs alone
                      "[6/6] 0 failed, 0 running"]
 
+
+def test_progress_counts_interrupted_tests_apart_from_failures() -> None:
+    stream = io.StringIO()
+    reporter = ConsoleReporter(stream, interactive=False, clock=lambda: 0.0)
+    [unit] = build_units([case("a")], "test")
+    reporter.on_begin(RunInfo("r", 3, [unit], 2, "local", "out"))
+    reporter.on_unit_begin(unit)
+    reporter.on_unit_end(unit, [record("x", "failed", "unexpected"), record("y", "interrupted", "unexpected"),
+                                record("z", "interrupted", "unexpected")])
+    assert progress_lines(stream.getvalue())[-1] == "[3/3] 1 failed, 2 interrupted, 0 running, 0.0s"

@@ -182,6 +182,8 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
     assert [(t["titlePath"], t["status"], t["outcome"]) for t in result["tests"]] == [
         (["hangs"], "interrupted", "unexpected")]
     assert result["exitCode"] == 130
+    assert (result["stats"]["failed"], result["stats"]["interrupted"]) == (0, 1)  # interrupted, not failed
+    assert "FAILED: 0 passed, 0 failed, 1 interrupted of 1 test in " in out
     assert {pid: describe(pid) for pid in processes_mentioning("hypertest.config.ts", marker)} == {}
     # hypertest waited for its runners to clean up before it exited (none was orphaned)
     assert {pid: describe(pid) for pid in processes_mentioning("-m runner --payload", marker)} == {}

@@ -119,13 +119,14 @@ def stats(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
                    if (status is None or r["status"] == status) and (outcome is None or r["outcome"] == outcome))
 
     unexpected = count(outcome="unexpected")
-    errors = count(status="error")
+    errors = count(status="error", outcome="unexpected")
+    interrupted = count(status="interrupted", outcome="unexpected")
     expected = count(outcome="expected")
     passed = count(status="passed", outcome="expected")
     return {
         "total": len(records),
         "passed": passed,
-        "failed": unexpected - errors,
+        "failed": unexpected - errors - interrupted,  # failed, timed out, or passed against test.fail()
         "flaky": count(outcome="flaky"),
         "skipped": count(outcome="skipped"),
         "errors": errors,
@@ -133,13 +134,17 @@ def stats(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
         "unexpected": unexpected,
         "expectedFailures": expected - passed,
         "timedOut": count(status="timedOut"),
-        "interrupted": count(status="interrupted"),
+        "interrupted": interrupted,
     }
 
 
 def conclusion(counts: Mapping[str, int], fail_on_flaky: bool) -> tuple[str, ExitCode]:
-    """The run's conclusion and exit code: real failures first, then infrastructure errors, then flaky."""
-    if counts["failed"]:
+    """The run's conclusion and exit code: real failures first, then infrastructure errors, then flaky.
+
+    An interrupted test (stopped at its unit's deadline) fails the run like a failed one; after Ctrl-C
+    the caller replaces the exit code with INTERRUPTED.
+    """
+    if counts["failed"] or counts["interrupted"]:
         return "failed", ExitCode.TESTS_FAILED
     if counts["errors"]:
         return "error", ExitCode.INFRASTRUCTURE

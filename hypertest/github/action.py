@@ -137,6 +137,7 @@ def outputs_of(result: Mapping[str, Any]) -> dict[str, str]:
         "total": str(counts["total"]),
         "passed": str(counts["passed"]),
         "failed": str(counts["failed"]),
+        "interrupted": str(counts.get("interrupted", 0)),
         "flaky": str(counts["flaky"]),
         "skipped": str(counts["skipped"]),
         "errors": str(counts["errors"]),

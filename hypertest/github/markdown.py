@@ -48,6 +48,7 @@ def headline(result: Mapping[str, Any]) -> str:
     counts = result["stats"]
     icon = "✅" if result["conclusion"] == "passed" else ("💥" if result["conclusion"] == "error" else "❌")
     parts = [f"{counts['failed']} failed"] if counts["failed"] else []
+    parts += [f"{counts['interrupted']} interrupted"] if counts.get("interrupted") else []
     parts += [f"{counts['errors']} error{'s' if counts['errors'] != 1 else ''}"] if counts["errors"] else []
     parts += [f"{counts['flaky']} flaky"] if counts["flaky"] else []
     parts.append(f"{counts['passed']} passed")
@@ -70,10 +71,12 @@ def estimated_cost(result: Mapping[str, Any]) -> str:
 def facts_table(result: Mapping[str, Any]) -> str:
     """The at-a-glance table under the headline."""
     counts = result["stats"]
-    cells = [("Tests", str(counts["total"])), ("Passed", str(counts["passed"])), ("Failed", str(counts["failed"])),
-             ("Flaky", str(counts["flaky"])), ("Skipped", str(counts["skipped"])), ("Errors", str(counts["errors"])),
-             ("Wall time", duration(result["durationMs"])), ("Concurrency", str(result["concurrency"])),
-             ("Provider", inline(str(result["provider"])))]
+    cells = [("Tests", str(counts["total"])), ("Passed", str(counts["passed"])), ("Failed", str(counts["failed"]))]
+    if counts.get("interrupted"):
+        cells.append(("Interrupted", str(counts["interrupted"])))
+    cells += [("Flaky", str(counts["flaky"])), ("Skipped", str(counts["skipped"])), ("Errors", str(counts["errors"])),
+              ("Wall time", duration(result["durationMs"])), ("Concurrency", str(result["concurrency"])),
+              ("Provider", inline(str(result["provider"])))]
     cost = estimated_cost(result)
     if cost:
         cells.append(("Est. Lambda cost", cost))
@@ -130,6 +133,6 @@ def failure_block(record: Mapping[str, Any], result: Mapping[str, Any], context:
 
 
 def unexpected(result: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
-    """The tests that turn the run red, failures before errors."""
+    """The tests that turn the run red: failures, then interrupted tests, then errors."""
     records = [r for r in result["tests"] if r["outcome"] == "unexpected"]
-    return sorted(records, key=lambda r: (r["status"] == "error", r["file"], r["line"]))
+    return sorted(records, key=lambda r: (r["status"] == "error", r["status"] == "interrupted", r["file"], r["line"]))

@@ -85,6 +85,17 @@ def _failures(failures: Sequence[Mapping[str, Any]], result: Mapping[str, Any], 
     return blocks
 
 
+def _problem_counts(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """`N failed`, `N interrupted`, `N errors`, `N flaky` (those not zero), counted as the headline counts."""
+    unexpected = [r for r in rows if r["outcome"] == "unexpected"]
+    interrupted = sum(1 for r in unexpected if r["status"] == "interrupted")
+    errors = sum(1 for r in unexpected if r["status"] == "error")
+    flaky = sum(1 for r in rows if r["outcome"] == "flaky")
+    counts = [(len(unexpected) - interrupted - errors, "failed"), (interrupted, "interrupted"),
+              (errors, "error" if errors == 1 else "errors"), (flaky, "flaky")]
+    return [f"{count} {label}" for count, label in counts if count]
+
+
 def _file_tables(result: Mapping[str, Any], context: GitHubContext, *, problems_only: bool) -> list[str]:
     tables = []
     records = sorted(result["tests"], key=lambda r: (r["file"], r["project"], r["line"]))
@@ -93,7 +104,7 @@ def _file_tables(result: Mapping[str, Any], context: GitHubContext, *, problems_
         bad = sum(1 for r in rows if r["outcome"] == "unexpected")
         flaky = sum(1 for r in rows if r["outcome"] == "flaky")
         shown = [r for r in rows if r["outcome"] in ("unexpected", "flaky")] if problems_only else rows
-        counts = f"{len(rows)} tests" + (f", {bad} failed" if bad else "") + (f", {flaky} flaky" if flaky else "")
+        counts = ", ".join([f"{len(rows)} tests", *_problem_counts(rows)])
         icon = "❌" if bad else ("⚠️" if flaky else "✅")
         summary = f"<summary>{icon} {attribute(file)} — {counts}</summary>"
         if not shown:

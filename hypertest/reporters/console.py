@@ -39,6 +39,7 @@ class ConsoleReporter:
         self.done_tests = 0
         self.running = 0
         self.failed = 0
+        self.interrupted = 0
         self._lock = threading.Lock()
 
     def on_begin(self, info: RunInfo) -> None:
@@ -66,14 +67,16 @@ class ConsoleReporter:
             self.running -= 1
             self.done_units += 1
             self.done_tests += len(records)
-            self.failed += sum(1 for r in records if r["outcome"] == "unexpected")
+            self.failed += sum(1 for r in records if r["outcome"] == "unexpected" and r["status"] != "interrupted")
+            self.interrupted += sum(1 for r in records if r["status"] == "interrupted")
             queued = self.total_units - self.done_units - self.running
             if queued <= 0:
                 self._progress(force_plain=self.done_units == self.total_units)
 
     def _progress(self, force_plain: bool = False) -> None:
         elapsed = self.clock() - self.started
-        line = (f"[{self.done_tests}/{self.total_tests}] {self.failed} failed, {self.running} running, "
+        interrupted = f"{self.interrupted} interrupted, " if self.interrupted else ""
+        line = (f"[{self.done_tests}/{self.total_tests}] {self.failed} failed, {interrupted}{self.running} running, "
                 f"{_clock(elapsed)}")
         if self.interactive:
             self.stream.write("\r\x1b[2K" + line)
@@ -109,6 +112,8 @@ def render_summary(result: Mapping[str, Any]) -> str:
         lines.append("")
     counts = result["stats"]
     parts = [f"{counts['passed']} passed", f"{counts['failed']} failed"]
+    if counts.get("interrupted"):
+        parts.append(f"{counts['interrupted']} interrupted")
     for key, label in (("flaky", "flaky"), ("skipped", "skipped"), ("expectedFailures", "failed as expected")):
         if counts[key]:
             parts.append(f"{counts[key]} {label}")

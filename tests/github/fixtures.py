@@ -44,14 +44,16 @@ def hostile_result(extra_tests: int = 0, message_size: int = 0) -> dict[str, Any
         record(4, "skipped", "skipped", "skipped"),
         record(5, "unit crashed", "error", "unexpected", message="the function failed (Unhandled): Runtime.ExitError"),
         record(6, "in a `weird` | folder", "failed", "unexpected", message="boom", file="we|ird/`x`.spec.ts"),
+        record(7, "stopped at the deadline", "interrupted", "unexpected",
+               message="the unit reached its deadline before this test finished"),
     ]
-    tests += [record(7 + n, f"generated {n}", "failed" if n % 3 == 0 else "passed",
+    tests += [record(8 + n, f"generated {n}", "failed" if n % 3 == 0 else "passed",
                      "unexpected" if n % 3 == 0 else "expected", message=long_message or "assertion failed",
                      file=f"gen/file{n % 50}.spec.ts") for n in range(extra_tests)]
     units = [{"id": t["unitId"], "tests": [t["id"]], "status": "error" if t["status"] == "error" else "ok",
               "error": None, "startedAt": f"2026-11-25T10:00:{i % 60:02d}.000Z", "durationMs": 1500 + i,
               "blob": None} for i, t in enumerate(tests)]
-    failed = sum(1 for t in tests if t["outcome"] == "unexpected" and t["status"] != "error")
+    failed = sum(1 for t in tests if t["outcome"] == "unexpected" and t["status"] not in ("error", "interrupted"))
     return {
         "schemaVersion": 1, "runId": "20261125T100000Z-abc123", "hypertestVersion": "0.1.0",
         "playwrightVersion": "1.65.1", "rootDir": "/ws/e2e/tests", "provider": "aws",
@@ -60,7 +62,7 @@ def hostile_result(extra_tests: int = 0, message_size: int = 0) -> dict[str, Any
         "stats": {"total": len(tests), "passed": sum(1 for t in tests if t["status"] == "passed"
                                                      and t["outcome"] == "expected"),
                   "failed": failed, "flaky": 1, "skipped": 1, "errors": 1, "expected": 0, "unexpected": 0,
-                  "expectedFailures": 0, "timedOut": 1, "interrupted": 0},
+                  "expectedFailures": 0, "timedOut": 1, "interrupted": 1},
         "units": units, "tests": tests,
         "reports": {"results": "/ws/out/results.json", "resultsUrl": "https://bucket/results.json?sig=1&x=2",
                     "htmlUrl": "https://bucket/report/index.html?sig=1&x=<2>"},

@@ -72,8 +72,8 @@ def test_check_run_carries_every_annotation_in_batches(github: FakeGitHub, tmp_p
     out = run_publish(environ(github, tmp_path), hostile_result(extra_tests=200))
     [run] = github.check_runs.values()
     failures = sum(1 for a in run["annotations"] if a["annotation_level"] == "failure")
-    assert failures == 4 + 67  # every unexpected test, beyond the 10 workflow commands
-    assert len([p for m, p in github.requests if m == "PATCH" and "check-runs" in p]) == 1  # 50 + 22
+    assert failures == 5 + 67  # every unexpected test, beyond the 10 workflow commands
+    assert len([p for m, p in github.requests if m == "PATCH" and "check-runs" in p]) == 1  # 50 + 23
     assert out.count("::error ") == 10 and "more errors are in the job summary" in out
 
 
@@ -114,7 +114,7 @@ def test_outputs_use_random_delimiters(github: FakeGitHub, tmp_path: Path) -> No
             value.append(inner)
         parsed[name] = "\n".join(value)
     assert parsed == outputs_of(result)
-    assert parsed["conclusion"] == "failed" and parsed["failed"] == "3"
+    assert parsed["conclusion"] == "failed" and parsed["failed"] == "3" and parsed["interrupted"] == "1"
 
 
 def test_report_renders_from_an_existing_results_json(tmp_path: Path, cli) -> None:
@@ -132,7 +132,7 @@ def test_report_renders_from_an_existing_results_json(tmp_path: Path, cli) -> No
     assert (tmp_path / "s.md").read_text() == render_summary(result, context)
     assert (tmp_path / "c.md").read_text() == render_comment(result, context)
     assert "<testsuites" in (tmp_path / "j.xml").read_text()
-    assert outcome.out.count("::error ") == 4
+    assert outcome.out.count("::error ") == 5
     path.write_text("{}")
     broken = cli("report", str(path), cwd=tmp_path)
     assert broken.code == 2 and "not a hypertest results.json" in broken.err

@@ -172,16 +172,30 @@ def _check_aws_timeouts(settings: Settings) -> None:
 
 def _list(settings: Settings, args: argparse.Namespace) -> int:
     from hypertest.plugins.playwright.discovery import discover
-    from hypertest.plugins.playwright.units import build_units
+    from hypertest.plugins.playwright.phases import plan_run, project_role
+    from hypertest.plugins.playwright.run_level import with_overrides
 
     discovery = discover(settings.test_runner)
-    units = build_units(discovery.tests, settings.test_runner.granularity)
-    for unit in units:
-        print(f"{unit.id} ({len(unit.tests)} test{'s' if len(unit.tests) != 1 else ''})")
-        for test in unit.tests:
-            project = f"[{test.project}] " if test.project else ""
-            print(f"  {test.id}  {project}{test.file}:{test.line} › {test.title}")
-    print(f"{len(discovery.tests)} tests in {len(units)} units")
+    plan = plan_run(discovery, settings.test_runner.granularity)
+    run_level = with_overrides(discovery.run_level, settings.test_runner.web_server)
+    for server in run_level.web_servers:
+        print(f"web server (once per run): {server.command}  at {server.address}")
+    for hook in (*run_level.global_setups, *run_level.global_teardowns):
+        kind = "globalSetup" if hook in run_level.global_setups else "globalTeardown"
+        print(f"{kind} (once per run): {os.path.relpath(hook, discovery.project_dir)}")
+    for number, phase in enumerate(plan.phases, start=1):
+        projects = sorted({test.project for unit in phase.units for test in unit.tests})
+        if len(plan.phases) > 1:
+            names = ", ".join(repr(p) + project_role(p, discovery.projects) for p in projects)
+            print(f"phase {number}: {names}")
+        for unit in phase.units:
+            print(f"{unit.id} ({len(unit.tests)} test{'s' if len(unit.tests) != 1 else ''})")
+            for test in unit.tests:
+                project = f"[{test.project}] " if test.project else ""
+                repeat = f" (repetition {test.repeat_each_index})" if test.repeat_each_index is not None else ""
+                print(f"  {test.id}  {project}{test.file}:{test.line} › {test.title}{repeat}")
+    print(f"{len(discovery.tests)} tests in {len(plan.units)} units"
+          + (f" in {len(plan.phases)} phases" if len(plan.phases) > 1 else ""))
     return int(ExitCode.OK)
 
 

@@ -147,7 +147,7 @@ class _InvokeRun:
                                           "the global setup" if run_level.has_global_hooks else ""]))
         self.out.write(f"starting {what} once for the run…\n")
         self.out.flush()
-        self.session = RunSession(discovery, parts, self.env)
+        self.session = RunSession(discovery, parts, self.env, run_level)
         began = time.monotonic()
         self.session.start()
         self.out.write(f"ready in {time.monotonic() - began:.1f}s\n")

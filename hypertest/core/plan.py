@@ -20,7 +20,6 @@ OK_OUTCOMES = ("expected", "flaky", "skipped")
 class Phase:
     """Units that may run at the same time; a phase starts when the one before it has finished."""
 
-    name: str
     units: tuple[Unit, ...]
 
 
@@ -35,11 +34,6 @@ class RunPlan:
     def units(self) -> list[Unit]:
         """Every unit of every phase, in phase order."""
         return [unit for phase in self.phases for unit in phase.units]
-
-
-def single_phase(units: Iterable[Unit]) -> RunPlan:
-    """A plan without dependencies: every unit in one phase."""
-    return RunPlan(phases=(Phase("tests", tuple(units)),))
 
 
 def group_of(unit: Unit) -> str:

@@ -19,15 +19,10 @@ def plan_phases(projects: Sequence[ProjectInfo], units: Sequence[Unit]) -> RunPl
     by_name = {project.name: project for project in projects}
     _check(projects, by_name)
     level = _levels(projects, by_name)
-    kinds = _kinds(projects)
     grouped: dict[int, list[Unit]] = defaultdict(list)
     for unit in units:
         grouped[level.get(group_of(unit), 0)].append(unit)
-    phases = []
-    for number in sorted(grouped):
-        names = {group_of(unit) for unit in grouped[number]}
-        kind = "teardown" if names <= kinds["teardown"] else "setup" if names <= kinds["setup"] else "tests"
-        phases.append(Phase(kind, tuple(grouped[number])))
+    phases = [Phase(tuple(grouped[number])) for number in sorted(grouped)]
     requires = {project.name: project.dependencies for project in projects if project.dependencies}
     return RunPlan(phases=tuple(phases), requires=requires)
 
@@ -82,11 +77,15 @@ def _levels(projects: Sequence[ProjectInfo], by_name: dict[str, ProjectInfo]) ->
     return level
 
 
-def _kinds(projects: Sequence[ProjectInfo]) -> dict[str, set[str]]:
-    return {"setup": {d for p in projects for d in p.dependencies},
-            "teardown": {p.teardown for p in projects if p.teardown}}
-
-
 def plan_run(discovery: Discovery, granularity: str) -> RunPlan:
     """The run's units, in the phases their projects' dependencies and teardowns put them in."""
     return plan_phases(discovery.projects, build_units(discovery.tests, granularity))
+
+
+def project_role(name: str, projects: Sequence[ProjectInfo]) -> str:
+    """' (setup)' or ' (teardown)' for a project others depend on or that tears a setup down, else ''."""
+    if any(project.teardown == name for project in projects):
+        return " (teardown)"
+    if any(name in project.dependencies for project in projects):
+        return " (setup)"
+    return ""

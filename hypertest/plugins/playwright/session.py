@@ -24,6 +24,7 @@ from typing import Any
 
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.discovery import Discovery
+from hypertest.plugins.playwright.run_level import RunLevel
 from runner.core import RESULT_REPORTER
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.process import read_tail
@@ -51,8 +52,10 @@ class SessionParts:
 class RunSession:
     """One Playwright process holding the run-level parts for the length of a run."""
 
-    def __init__(self, discovery: Discovery, parts: SessionParts, environ: Mapping[str, str]) -> None:
+    def __init__(self, discovery: Discovery, parts: SessionParts, environ: Mapping[str, str],
+                 run_level: RunLevel | None = None) -> None:
         self.discovery = discovery
+        self.run_level = run_level or discovery.run_level
         self.parts = parts
         self.environ = dict(environ)
         self.env: dict[str, str] = {}  # what the global setups added to the environment
@@ -129,12 +132,17 @@ class RunSession:
 
     def _failure(self, files: Mapping[str, Path]) -> str:
         parsed = parse_reporter_lines(files["results.jsonl"])
-        if parsed.errors:
-            return "the run's setup failed (web server or globalSetup):\n" + _render_errors(parsed.errors)
+        output = _last_lines(read_tail(files["log"]))
         if self._child is not None and self._child.poll() is None:
             return f"the run's web servers and global setup did not finish within {START_TIMEOUT_S:.0f} s"
-        return ("the run's setup (web server or globalSetup) failed:\n"
-                + _last_lines(read_tail(files["log"])))
+        if not parsed.errors:
+            return f"the run's setup (web server or globalSetup) failed; Playwright's last output:\n{output}"
+        message = _render_errors(parsed.errors)
+        if "config.webServer" in message or "webServer" in message:
+            commands = "\n".join(f"  command: {server.command}  ({server.address})"
+                                  for server in self.run_level.web_servers)
+            return f"the web server did not start:\n{message}\n{commands}\n  its last output:\n{output}"
+        return f"the run's global setup failed:\n{message}"
 
     def _produced_env(self, path: Path) -> dict[str, str]:
         try:

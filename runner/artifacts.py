@@ -18,6 +18,9 @@ class ArtifactStore(Protocol):
     def put_bytes(self, data: bytes, key: str, content_type: str) -> str:
         """Store data under key; returns its locator."""
 
+    def get_bytes(self, key: str) -> bytes:
+        """The data stored under key (raises OSError or the store's error when missing)."""
+
 
 class LocalDirectoryStore:
     """Artifacts in a folder on this machine: `<root>/<key>`; locators are paths relative to root."""
@@ -38,6 +41,10 @@ class LocalDirectoryStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         return key
+
+    def get_bytes(self, key: str) -> bytes:
+        """Read root/key."""
+        return (self.root / key).read_bytes()
 
 
 class UnknownStoreError(ValueError):

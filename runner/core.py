@@ -19,6 +19,7 @@ from runner.cleanup import descendants, kill_descendants
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
 from runner.process import run_with_deadline, stop_requested
+from runner.project_state import changed_files, pack, snapshot, unpack, writable_copy
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.wrapper_config import WrapperSettings, render_wrapper_config
 
@@ -48,6 +49,9 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
 def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
          env: dict[str, str]) -> dict[str, Any]:
     project_dir = Path(env.get("HT_PROJECT_ROOT", "."), payload.project_dir).resolve()
+    if env.get("HT_COPY_PROJECT") == "1" or not _writable(project_dir):
+        # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
+        project_dir = writable_copy(project_dir, work / "project")
     config = (project_dir / payload.config_file).resolve()
     try:
         node = find_node(env)
@@ -68,6 +72,12 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         use_override=payload.use_override, web_server_override=payload.web_server_override)),
         encoding="utf-8")
     paths["list"].write_text("".join(s.line() + "\n" for s in payload.selectors), encoding="utf-8")
+    try:
+        for key in payload.state.restore:
+            unpack(store.get_bytes(key), project_dir)
+    except Exception as exc:  # a store or archive fault: no test of this unit can run as intended
+        return _failed_unit(payload, f"could not restore the files earlier phases wrote ({key}): {exc}")
+    before = snapshot(project_dir, payload.state.exclude) if payload.state.capture else None
     argv = [node, str(cli), "test", "-c", str(paths["config"]), "--test-list", str(paths["list"])]
     if payload.no_deps:
         argv.append("--no-deps")
@@ -91,7 +101,13 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     _store_custom_artifacts(payload, records, paths["artifacts"], store)
     blob = paths["blob"] / blob_name
     blob_key = store.put(blob, f"blobs/{blob_name}", "application/zip") if blob.is_file() else None
-    return {
+    state_key = None
+    if before is not None:
+        changed = changed_files(project_dir, before, payload.state.exclude)
+        if changed:
+            state_key = store.put_bytes(pack(project_dir, changed), f"state/{safe_segment(payload.unit_id)}.tar.gz",
+                                        "application/gzip")
+    result = {
         "schemaVersion": RESULT_SCHEMA_VERSION,
         "runId": payload.run_id,
         "unitId": payload.unit_id,
@@ -103,6 +119,17 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         "unrequestedTests": unrequested(payload.tests, parsed),
         "outputTail": completed.output_tail,
     }
+    if state_key is not None:
+        result["state"] = state_key
+    return result
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def _layout(work: Path) -> dict[str, Path]:

@@ -44,6 +44,15 @@ class Selector:
 
 
 @dataclass(frozen=True)
+class StateRequest:
+    """Files carried between units in the cloud: restore earlier units' files, capture this one's."""
+
+    restore: tuple[str, ...] = ()
+    capture: bool = False
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Payload:
     """Everything one invocation needs."""
 
@@ -61,6 +70,7 @@ class Payload:
     env: Mapping[str, str] = field(default_factory=dict)
     use_override: Mapping[str, Any] | None = None
     web_server_override: Any = None  # None: the config's; False: none; else the entries (JSON)
+    state: StateRequest = field(default_factory=StateRequest)
 
 
 def parse_payload(event: Any) -> Payload:
@@ -96,6 +106,7 @@ def parse_payload(event: Any) -> Payload:
     if web_server is not None and not isinstance(web_server, (Mapping, list, bool)):
         raise PayloadError("webServer: expected an object, a list, false or null")
     return Payload(
+        state=_state(event.get("state")),
         run_id=_str(event, "runId"),
         unit_id=_str(event, "unitId"),
         tests=tests,
@@ -158,3 +169,17 @@ def _selector(item: Any, where: str) -> Selector:
         raise PayloadError(f"{where}: expected an object")
     return Selector(project=_str(item, "project", f"{where}.", empty=True), file=_str(item, "file", f"{where}."),
                     title_path=_titles(item, where))
+
+
+def _state(value: Any) -> StateRequest:
+    if value is None:
+        return StateRequest()
+    if not isinstance(value, Mapping):
+        raise PayloadError("state: expected an object")
+    lists = {}
+    for key in ("restore", "exclude"):
+        items = value.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(item, str) and item for item in items):
+            raise PayloadError(f"state.{key}: expected a list of non-empty strings")
+        lists[key] = tuple(items)
+    return StateRequest(restore=lists["restore"], capture=value.get("capture") is True, exclude=lists["exclude"])

@@ -31,3 +31,8 @@ class S3Store:
         """Upload bytes to prefix/key."""
         self.client.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}", Body=data, ContentType=content_type)
         return key
+
+    def get_bytes(self, key: str) -> bytes:
+        """Download prefix/key."""
+        body: bytes = self.client.get_object(Bucket=self.bucket, Key=f"{self.prefix}/{key}")["Body"].read()
+        return body

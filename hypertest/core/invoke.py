@@ -171,9 +171,19 @@ class _InvokeRun:
         session_env = dict(self.session.env) if self.session is not None else {}
         omit = ["webServer", "globalHooks"] if self.provider.shares_host else ["globalHooks"]
 
+        # Where units do not share the project folder, files that a phase writes (a saved sign-in)
+        # reach the later phases through the store.
+        carry_state = not self.provider.shares_host and len(plan.phases) > 1
+        state_keys: list[str] = []
+        last_phase = plan.phases[-1] if plan.phases else None
+        excluded = _output_dirs(discovery)
+
         def execute(unit: Unit) -> Mapping[str, Any]:
             payload = _payload(unit, self.state.run_id, discovery, self.settings)
             payload.update({"noDeps": True, "omit": omit, "env": session_env})
+            if carry_state:
+                payload["state"] = {"restore": list(state_keys), "capture": unit not in last_units,
+                                    "exclude": excluded}
             return self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
 
         def finished(outcome: UnitOutcome) -> None:
@@ -185,6 +195,7 @@ class _InvokeRun:
         self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
                                      on_end=finished, ordering=longest_first(self.durations))
         gate = Gate(plan.requires)
+        last_units = set(last_phase.units) if last_phase is not None else set()
         for phase in plan.phases:
             runnable = [unit for unit in phase.units if not gate.blocking(group_of(unit))]
             for unit in phase.units:
@@ -203,6 +214,8 @@ class _InvokeRun:
                 self.state.outcomes.extend(self.dispatcher.finished())
                 return
             gate.record(record for unit in phase.units for record in self.state.records_by_unit.get(unit.id, []))
+            state_keys.extend(str(o.result["state"]) for o in self.state.outcomes
+                              if o.unit in phase.units and isinstance(o.result.get("state"), str))
 
     def stop_dispatch(self) -> None:
         """Teardown of dispatch: after an interruption, start no more units and stop the running ones."""
@@ -224,7 +237,7 @@ class _InvokeRun:
         if state.interrupted:
             verdict, state.exit_code = "failed", ExitCode.INTERRUPTED
         if "html" in self.settings.reporters:
-            _merge_html(state, self.provider, self.out)
+            _merge_html(state, self.provider, self.out, records, self.started_at)
         for record in records:
             for artifact in record["artifacts"]:
                 url = self.provider.artifact_url(artifact["path"])
@@ -278,6 +291,15 @@ def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings) 
     }
 
 
+def _output_dirs(discovery: Discovery) -> list[str]:
+    """The projects' output folders relative to the project (left out of the files carried between phases)."""
+    found = set()
+    for project in discovery.projects:
+        if project.output_dir is not None and project.output_dir.is_relative_to(discovery.project_dir):
+            found.add(project.output_dir.relative_to(discovery.project_dir).as_posix())
+    return sorted(found)
+
+
 def _unit_summary(outcome: UnitOutcome) -> dict[str, Any]:
     result = outcome.result if isinstance(outcome.result, Mapping) else {}
     return {
@@ -291,7 +313,9 @@ def _unit_summary(outcome: UnitOutcome) -> dict[str, Any]:
     }
 
 
-def _merge_html(state: InvokeState, provider: Provider, out: TextIO) -> None:
+def _merge_html(state: InvokeState, provider: Provider, out: TextIO, records: Sequence[Mapping[str, Any]],
+                started_at: dt.datetime) -> None:
+    """Merge the units' blobs into one HTML report spanning the run, with the tests no blob has."""
     assert state.run_dir is not None and state.discovery is not None
     keys = [str(o.result["blob"]) for o in state.outcomes
             if isinstance(o.result, Mapping) and o.result.get("blob")]
@@ -299,9 +323,12 @@ def _merge_html(state: InvokeState, provider: Provider, out: TextIO) -> None:
         out.write("warning: no unit produced a blob report, so there is no HTML report\n")
         return
     report_dir = state.run_dir / "report"
+    # no Playwright result in any blob: the unit crashed (error), or the test never ran
+    extra = [r for r in records if r["status"] == "error" or not r["attempts"]]
     try:
         blob_dir = provider.collect_blobs(state.run_dir, keys)
-        index = merge_html_report(blob_dir, report_dir, state.discovery.project_dir)
+        index = merge_html_report(blob_dir, report_dir, state.discovery.project_dir, extra_records=extra,
+                                  started_at=started_at)
     except (MergeError, OSError, RuntimeError) as exc:
         out.write(f"warning: the merged HTML report could not be built: {exc}\n")
         shutil.rmtree(report_dir, ignore_errors=True)

@@ -165,6 +165,16 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
     import sys
 
     project = slow_project(tmp_path)
+    # Global hooks run once per run, and the global teardown runs after Ctrl-C too (as in Playwright).
+    (project / "playwright.config.ts").write_text(
+        "import { defineConfig } from '@playwright/test';\n"
+        "export default defineConfig({ testDir: './tests', timeout: 0, globalSetup: './hooks.ts',"
+        " globalTeardown: './teardown.ts', projects: [{ name: 'chromium' }] });\n")
+    (project / "hooks.ts").write_text("import * as fs from 'fs';\nexport default async () => {"
+                                      " fs.appendFileSync('hooks.log', 'setup\\n');"
+                                      " return async () => fs.appendFileSync('hooks.log', 'returned\\n'); };\n")
+    (project / "teardown.ts").write_text("import * as fs from 'fs';\n"
+                                         "export default async () => fs.appendFileSync('hooks.log', 'teardown\\n');\n")
     marker = f"HT_TEST_MARKER={tmp_path}"  # inherited by every process of this run, and only of this run
     process = subprocess.Popen([sys.executable, str(ROOT / "entrypoint.py"), "invoke", "--grep", "hangs",
                                 "--output", str(tmp_path / "out")], cwd=project, stdout=subprocess.PIPE,
@@ -187,6 +197,8 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
     assert {pid: describe(pid) for pid in processes_mentioning("hypertest.config.ts", marker)} == {}
     # hypertest waited for its runners to clean up before it exited (none was orphaned)
     assert {pid: describe(pid) for pid in processes_mentioning("-m runner --payload", marker)} == {}
+    assert (project / "hooks.log").read_text().split() == ["setup", "returned", "teardown"]
+    assert {pid: describe(pid) for pid in processes_mentioning("hypertest-run-session", marker)} == {}
 
 
 def describe(pid: int) -> str:

@@ -7,9 +7,13 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from hypertest.reporters.run_blob import RUN_BLOB_NAME, read_blob_facts, write_run_blob
 from runner.node import find_node, find_playwright_cli
 from runner.process import read_tail, run_with_deadline
 
@@ -21,13 +25,34 @@ class MergeError(RuntimeError):
 
 
 def merge_html_report(blob_dir: Path, report_dir: Path, project_dir: Path,
-                      environ: Mapping[str, str] | None = None) -> Path:
-    """Run `playwright merge-reports --reporter html` over blob_dir; returns the report's index.html."""
+                      environ: Mapping[str, str] | None = None,
+                      extra_records: Sequence[Mapping[str, Any]] = (), *,
+                      started_at: datetime | None = None, ended_at: datetime | None = None) -> Path:
+    """Run `playwright merge-reports --reporter html` over blob_dir; returns the report's index.html.
+
+    One more blob (hypertest/reporters/run_blob.py) gives the report the run's wall time (from
+    started_at, else the first unit's start, to ended_at, else now or the last unit's end) and carries
+    extra_records: results.json records that no unit's blob has (an `error` record appears as a failed
+    test with its message, a record of a test that never ran as skipped). Should merge-reports refuse
+    that blob, the report is merged from the units' blobs alone.
+    """
     with tempfile.TemporaryDirectory(prefix="ht-merge-") as scratch:
         # merge-reports unpacks next to the blobs: give it a folder of links, not the run folder.
-        for blob in sorted(blob_dir.glob("*.zip")):
+        blobs = sorted(blob_dir.glob("*.zip"))
+        for blob in blobs:
             _link_or_copy(blob, Path(scratch) / blob.name)
-        return _merge(Path(scratch), report_dir, project_dir, environ)
+        try:
+            run_blob = write_run_blob(Path(scratch) / RUN_BLOB_NAME, read_blob_facts(blobs), list(extra_records),
+                                      started_at=started_at, ended_at=ended_at)
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+            run_blob = None  # a blob this cannot read: merge-reports will say what is wrong with it
+        if run_blob is None:
+            return _merge(Path(scratch), report_dir, project_dir, environ)
+        try:
+            return _merge(Path(scratch), report_dir, project_dir, environ)
+        except MergeError:
+            run_blob.unlink()
+            return _merge(Path(scratch), report_dir, project_dir, environ)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

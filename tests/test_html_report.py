@@ -222,3 +222,40 @@ def test_invoke_puts_a_crashed_unit_in_the_report(tmp_path: Path, chromium: str)
     assert data["report.json"]["startTime"] == pytest.approx(started, abs=1)  # from the run's start, not a unit's
     report_end = data["report.json"]["startTime"] + data["report.json"]["duration"]
     assert all(m["startTime"] + m["duration"] <= report_end for m in data["report.json"]["machines"])
+
+
+@pytest.mark.e2e
+def test_invoke_puts_tests_that_never_ran_in_the_report(tmp_path: Path, chromium: str) -> None:
+    """A setup project fails, so its dependents never run: skipped in results.json and in the report."""
+    from hypertest.core.config import load_settings
+    from hypertest.core.invoke import invoke
+
+    project = tmp_path / "setup-fails"
+    (project / "tests").mkdir(parents=True)
+    (project / "node_modules").symlink_to(DEMO / "node_modules")
+    (project / "playwright.config.ts").write_text(
+        "import { defineConfig } from '@playwright/test';\n"
+        "export default defineConfig({ testDir: './tests', projects: [\n"
+        "  { name: 'setup', testMatch: /.*\\.setup\\.ts/ },\n"
+        "  { name: 'app', dependencies: ['setup'] },\n"
+        "] });\n")
+    (project / "tests" / "auth.setup.ts").write_text(
+        "import { test, expect } from '@playwright/test';\n"
+        "test('signs in', async () => { expect(1).toBe(2); });\n")
+    (project / "tests" / "app.spec.ts").write_text(
+        "import { test } from '@playwright/test';\n"
+        "test('uses the sign-in', async () => {});\n"
+        "test('uses it again', async () => {});\n")
+    settings = load_settings(None, project, {})
+    settings = replace(settings, output=tmp_path / "out", concurrency=2, reporters=("html",))
+    state = invoke(settings, stream=io.StringIO(), environ=dict(os.environ))
+    result = load_results(tmp_path / "out")
+    statuses = {(r["project"], r["titlePath"][-1]): r["status"] for r in result["tests"]}
+    assert statuses == {("setup", "signs in"): "failed", ("app", "uses the sign-in"): "skipped",
+                        ("app", "uses it again"): "skipped"}
+    data = report_data(Path(state.reports["html"]))
+    assert data["report.json"]["stats"]["total"] == 3
+    assert (data["report.json"]["stats"]["unexpected"], data["report.json"]["stats"]["skipped"]) == (1, 2)
+    outcomes = {key: test["outcome"] for key, test in report_tests(data).items()}
+    assert outcomes == {("setup", "signs in"): "unexpected", ("app", "uses the sign-in"): "skipped",
+                        ("app", "uses it again"): "skipped"}

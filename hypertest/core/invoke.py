@@ -323,8 +323,11 @@ def _merge_html(state: InvokeState, provider: Provider, out: TextIO, records: Se
         out.write("warning: no unit produced a blob report, so there is no HTML report\n")
         return
     report_dir = state.run_dir / "report"
-    # no Playwright result in any blob: the unit crashed (error), or the test never ran
-    extra = [r for r in records if r["status"] == "error" or not r["attempts"]]
+    # no Playwright result in any blob: the unit crashed (error), the test never ran (no attempt), or its
+    # unit never started (skipped after a failed setup project, interrupted by Ctrl-C); the merge leaves
+    # out those a blob has after all
+    with_blob = {o.unit.id for o in state.outcomes if isinstance(o.result, Mapping) and o.result.get("blob")}
+    extra = [r for r in records if r["status"] == "error" or not r["attempts"] or r["unitId"] not in with_blob]
     try:
         blob_dir = provider.collect_blobs(state.run_dir, keys)
         index = merge_html_report(blob_dir, report_dir, state.discovery.project_dir, extra_records=extra,

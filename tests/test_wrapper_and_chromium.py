@@ -13,19 +13,25 @@ from runner.node import find_node
 from runner.wrapper_config import WrapperSettings, render_wrapper_config
 
 
-def evaluate(tmp_path: Path, user_config: str, *, forced: str | None, fallback: str | None) -> dict[str, Any]:
+def evaluate(tmp_path: Path, user_config: str, *, forced: str | None, fallback: str | None,
+             worker: bool = False, **options: Any) -> dict[str, Any]:
+    """The wrapper config as Node.js evaluates it: in Playwright's main process, or in a worker."""
     project = tmp_path / "project"
-    project.mkdir()
+    project.mkdir(exist_ok=True)
     (project / "playwright.config.cjs").write_text(user_config)
     work = tmp_path / "work"
-    work.mkdir()
+    work.mkdir(exist_ok=True)
     wrapper = work / "hypertest.config.cjs"
     wrapper.write_text(render_wrapper_config(WrapperSettings(
         user_config=project / "playwright.config.cjs", output_dir=work / "out", blob_dir=work / "blob",
         blob_name="u.zip", result_reporter=Path("/r.cjs"), forced_chromium=forced, fallback_chromium=fallback,
-        chromium_args=SANDBOX_ARGS)))
+        chromium_args=SANDBOX_ARGS, **options)))
     script = f"process.stdout.write(JSON.stringify(require({json.dumps(str(wrapper))})))"
-    completed = subprocess.run([find_node(os.environ), "-e", script], capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if k != "TEST_WORKER_INDEX"}
+    if worker:
+        env["TEST_WORKER_INDEX"] = "0"
+    completed = subprocess.run([find_node(os.environ), "-e", script], capture_output=True, text=True, check=True,
+                               env=env)
     result: dict[str, Any] = json.loads(completed.stdout)
     result["_project"] = str(project)
     return result
@@ -58,7 +64,33 @@ def test_paths_become_absolute_and_reporting_is_ours(tmp_path: Path) -> None:
     assert config["reporter"][1][0] == "blob"
     own = config["projects"][2]
     assert own["testDir"] == f"{project}/own"
-    assert "outputDir" not in own  # the unit's folder, never the project's (read-only on Lambda)
+    assert own["outputDir"] == str(tmp_path / "work" / "out")  # the unit's folder, never the project's
+    assert "outputDir" not in config["projects"][0]
+
+
+def test_workers_write_into_the_users_output_folders_when_the_project_is_writable(tmp_path: Path) -> None:
+    main = evaluate(tmp_path, USER_CONFIG, forced=None, fallback="/c", output_dir_in_place=True)
+    assert main["outputDir"] == str(tmp_path / "work" / "out")  # Playwright empties this one at start
+    assert main["projects"][2]["outputDir"] == str(tmp_path / "work" / "out")
+    worker = evaluate(tmp_path, USER_CONFIG, forced=None, fallback="/c", output_dir_in_place=True, worker=True)
+    project = worker["_project"]
+    assert worker["outputDir"] == f"{project}/test-results"  # testInfo.outputDir is Playwright's
+    assert worker["projects"][2]["outputDir"] == f"{project}/mine"
+    read_only = evaluate(tmp_path, USER_CONFIG, forced=None, fallback="/c", worker=True)
+    assert read_only["outputDir"] == str(tmp_path / "work" / "out")
+
+
+def test_run_level_parts_can_be_left_out_and_overridden(tmp_path: Path) -> None:
+    omitted = evaluate(tmp_path, USER_CONFIG, forced=None, fallback="/c", omit_web_server=True,
+                       omit_global_hooks=True)
+    assert "webServer" not in omitted and "globalSetup" not in omitted
+    overridden = evaluate(tmp_path, USER_CONFIG, forced=None, fallback="/usr/bin/chromium",
+                          use_override={"baseURL": "https://preview.example.com"},
+                          web_server_override={"command": "node s.js", "port": 4000})
+    assert overridden["webServer"] == [{"command": "node s.js", "port": 4000, "cwd": overridden["_project"]}]
+    assert overridden["use"]["baseURL"] == "https://preview.example.com"
+    assert {p["use"]["baseURL"] for p in overridden["projects"]} == {"https://preview.example.com"}
+    assert "webServer" not in evaluate(tmp_path, USER_CONFIG, forced=None, fallback="/c", web_server_override=False)
 
 
 def test_chromium_projects_get_a_browser_and_sandbox_flags(tmp_path: Path) -> None:

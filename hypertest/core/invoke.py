@@ -32,6 +32,7 @@ from hypertest.providers.base import Provider
 from hypertest.reporters.console import ConsoleReporter
 from hypertest.reporters.html_report import MergeError, merge_html_report
 from hypertest.reporters.junit import write_junit
+from runner.project_state import changed_files, pack, snapshot
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -102,6 +103,7 @@ class _InvokeRun:
         self.dispatcher: Dispatcher | None = None
         self.durations: dict[str, int] = {}
         self.session: RunSession | None = None
+        self.state_keys: list[str] = []  # files earlier phases wrote, for units in their own copies
 
     def discover_tests(self) -> None:
         """List the tests with the project's Playwright."""
@@ -149,7 +151,15 @@ class _InvokeRun:
         self.out.flush()
         self.session = RunSession(discovery, parts, self.env, run_level)
         began = time.monotonic()
+        carry = not self.provider.shares_host and run_level.has_global_hooks
+        before = snapshot(discovery.project_dir, _output_dirs(discovery)) if carry else None
         self.session.start()
+        if before is not None and self.state.run_dir is not None:
+            # The global setup ran here; the units' own copies of the project get what it wrote.
+            changed = changed_files(discovery.project_dir, before, _output_dirs(discovery))
+            if changed:
+                self.state_keys.append(self.provider.put_run_file(
+                    self.state.run_dir, "state/global-setup.tar.gz", pack(discovery.project_dir, changed)))
         self.out.write(f"ready in {time.monotonic() - began:.1f}s\n")
 
     def stop_session(self) -> None:
@@ -173,8 +183,8 @@ class _InvokeRun:
 
         # Where units do not share the project folder, files that a phase writes (a saved sign-in)
         # reach the later phases through the store.
-        carry_state = not self.provider.shares_host and len(plan.phases) > 1
-        state_keys: list[str] = []
+        state_keys = self.state_keys
+        carry_state = not self.provider.shares_host and (len(plan.phases) > 1 or bool(state_keys))
         last_phase = plan.phases[-1] if plan.phases else None
         excluded = _output_dirs(discovery)
 

@@ -39,5 +39,8 @@ class Provider(Protocol):
     def details(self) -> Mapping[str, Any]:
         """Facts about where the units run, recorded in results.json (for example memory, for costs)."""
 
+    def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
+        """Store data under key in the run's artifact store (where units read it); returns its locator."""
+
     def publish(self, run_dir: Path) -> None:
         """Make the run folder's reports available where the artifacts are (no-op for local)."""

@@ -99,6 +99,13 @@ class LocalProvider:
         """Nothing to add for local processes."""
         return {}
 
+    def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
+        """Write data below the run folder."""
+        target = run_dir / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return key
+
     def publish(self, run_dir: Path) -> None:
         """Nothing to upload."""
 

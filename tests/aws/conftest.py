@@ -8,6 +8,7 @@ import os
 import shutil
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,9 @@ def _zip() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def aws(moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWorld]:
+@contextmanager
+def aws_world(moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: Path = DEMO) -> Iterator[AwsWorld]:
+    """moto reset with a bucket and a function, and the Invoke stand-in serving a copy of `source`."""
     reset(moto)
     for key, value in CREDENTIALS.items():
         monkeypatch.setenv(key, value)
@@ -79,9 +81,15 @@ def aws(moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         Code={"ZipFile": _zip()}, Timeout=120, MemorySize=4096)
     root = tmp_path / "task-root"
     project = root / "project"
-    shutil.copytree(DEMO, project, ignore=shutil.ignore_patterns("node_modules", "hypertest-results",
-                                                                 "test-results", "hypertest.yml"))
-    (project / "node_modules").symlink_to(DEMO / "node_modules")
+    shutil.copytree(source, project, ignore=shutil.ignore_patterns("node_modules", "hypertest-results",
+                                                                   "test-results", "hypertest.yml"))
+    (project / "node_modules").symlink_to(source / "node_modules")
     env = {**os.environ, **CREDENTIALS, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
     with lambda_standin(moto, root, env) as standin:
         yield AwsWorld(moto=moto, project=project, standin=standin, session=session)
+
+
+@pytest.fixture
+def aws(moto: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsWorld]:
+    with aws_world(moto, tmp_path, monkeypatch) as world:
+        yield world

@@ -148,6 +148,13 @@ class AwsProvider:
         return {"functionName": self.settings.function_name, "memoryMb": self.settings.memory_mb,
                 "architecture": self.settings.architecture, "region": self.clients.region}
 
+    def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
+        """Upload data below the run's prefix (units read it through their S3 store)."""
+        with aws_errors(self.settings):
+            self.clients.client("s3").put_object(Bucket=self.settings.bucket,
+                                                 Key=self.settings.key(run_dir.name, key), Body=data)
+        return key
+
     def publish(self, run_dir: Path) -> None:
         """Upload results.json, junit.xml and the merged HTML report next to the artifacts."""
         s3 = self.clients.client("s3")

@@ -21,6 +21,8 @@ from runner.payload import Payload
 from runner.process import run_with_deadline, stop_requested
 from runner.project_state import changed_files, pack, snapshot, unpack, writable_copy
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
+from runner.sandbox_server import ensure_server, parse_checks
+from runner.session import SessionError, SessionSpec
 from runner.wrapper_config import WrapperSettings, render_wrapper_config
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +36,14 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
     env = dict(os.environ if environ is None else environ)
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
-    keep = frozenset(descendants())
+    if payload.sandbox_server is not None:
+        problem = _hold_sandbox_server(payload, env)
+        if problem is not None:
+            result = _failed_unit(payload, problem)
+            result["startedAt"] = started_at.isoformat().replace("+00:00", "Z")
+            result["durationMs"] = int((time.monotonic() - started) * 1000)
+            return result
+    keep = frozenset(descendants())  # the sandbox's web server outlives the unit; nothing else does
     work = Path(tempfile.mkdtemp(prefix="ht-unit-"))
     try:
         result = _run(payload, store, work, deadline, env)
@@ -68,7 +77,8 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         result_reporter=RESULT_REPORTER, forced_chromium=forced_chromium(env),
         fallback_chromium=fallback_chromium(env), chromium_args=chromium_args(env),
         output_dir_in_place=os.access(config.parent, os.W_OK),
-        omit_web_server="webServer" in payload.omit, omit_global_hooks="globalHooks" in payload.omit,
+        omit_web_server="webServer" in payload.omit or payload.sandbox_server is not None,
+        omit_global_hooks="globalHooks" in payload.omit,
         use_override=payload.use_override, web_server_override=payload.web_server_override)),
         encoding="utf-8")
     paths["list"].write_text("".join(s.line() + "\n" for s in payload.selectors), encoding="utf-8")
@@ -122,6 +132,19 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     if state_key is not None:
         result["state"] = state_key
     return result
+
+
+def _hold_sandbox_server(payload: Payload, env: Mapping[str, str]) -> str | None:
+    """Start the sandbox's web server, or check and reuse the one a warm sandbox has; an error, if any."""
+    project_dir = Path(env.get("HT_PROJECT_ROOT", "."), payload.project_dir).resolve()
+    spec = SessionSpec(web_server=True, global_hooks=False, use_override=payload.use_override,
+                       web_server_override=payload.web_server_override, wait_for_worker=True)
+    try:
+        ensure_server(project_dir, (project_dir / payload.config_file).resolve(),
+                      parse_checks(list(payload.sandbox_server or ())), spec, {**env, **payload.env})
+    except (SessionError, ToolMissingError, OSError) as exc:
+        return f"the web server could not start in this sandbox: {exc}"
+    return None
 
 
 def _writable(folder: Path) -> bool:

@@ -71,6 +71,7 @@ class Payload:
     use_override: Mapping[str, Any] | None = None
     web_server_override: Any = None  # None: the config's; False: none; else the entries (JSON)
     state: StateRequest = field(default_factory=StateRequest)
+    sandbox_server: tuple[Mapping[str, Any], ...] | None = None  # hold the web server in the sandbox: its checks
 
 
 def parse_payload(event: Any) -> Payload:
@@ -105,7 +106,12 @@ def parse_payload(event: Any) -> Payload:
     web_server = event.get("webServer")
     if web_server is not None and not isinstance(web_server, (Mapping, list, bool)):
         raise PayloadError("webServer: expected an object, a list, false or null")
+    sandbox = event.get("sandboxServer")
+    if sandbox is not None and (not isinstance(sandbox, Mapping) or not isinstance(sandbox.get("checks"), list)
+                                or not all(isinstance(check, Mapping) for check in sandbox["checks"])):
+        raise PayloadError("sandboxServer: expected an object with a list of checks")
     return Payload(
+        sandbox_server=tuple(sandbox["checks"]) if sandbox is not None else None,
         state=_state(event.get("state")),
         run_id=_str(event, "runId"),
         unit_id=_str(event, "unitId"),

@@ -27,12 +27,13 @@ from hypertest.errors import ExitCode, UsageError
 from hypertest.plugins.playwright.discovery import Discovery, discover
 from hypertest.plugins.playwright.phases import plan_run
 from hypertest.plugins.playwright.run_level import with_overrides
-from hypertest.plugins.playwright.session import RunSession, SessionParts, clear_output_dirs
+from hypertest.plugins.playwright.session import clear_output_dirs, start_run_session
 from hypertest.providers.base import Provider
 from hypertest.reporters.console import ConsoleReporter
 from hypertest.reporters.html_report import MergeError, merge_html_report
 from hypertest.reporters.junit import write_junit
 from runner.project_state import changed_files, pack, snapshot
+from runner.session import PlaywrightSession, SessionSpec
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -102,7 +103,7 @@ class _InvokeRun:
         self.started = time.monotonic()
         self.dispatcher: Dispatcher | None = None
         self.durations: dict[str, int] = {}
-        self.session: RunSession | None = None
+        self.session: PlaywrightSession | None = None
         self.state_keys: list[str] = []  # files earlier phases wrote, for units in their own copies
 
     def discover_tests(self) -> None:
@@ -143,17 +144,16 @@ class _InvokeRun:
         web_server = bool(run_level.web_servers) and (self.provider.shares_host or run_level.has_global_hooks)
         if not web_server and not run_level.has_global_hooks:
             return
-        parts = SessionParts(web_server=web_server, global_hooks=run_level.has_global_hooks,
-                             use_override=runner.use, web_server_override=runner.web_server)
+        spec = SessionSpec(web_server=web_server, global_hooks=run_level.has_global_hooks,
+                           use_override=runner.use, web_server_override=runner.web_server)
         what = " and ".join(filter(None, ["the web server" if web_server else "",
                                           "the global setup" if run_level.has_global_hooks else ""]))
         self.out.write(f"starting {what} once for the run…\n")
         self.out.flush()
-        self.session = RunSession(discovery, parts, self.env, run_level)
         began = time.monotonic()
         carry = not self.provider.shares_host and run_level.has_global_hooks
         before = snapshot(discovery.project_dir, _output_dirs(discovery)) if carry else None
-        self.session.start()
+        self.session = start_run_session(discovery, run_level, spec, self.env)
         if before is not None and self.state.run_dir is not None:
             # The global setup ran here; the units' own copies of the project get what it wrote.
             changed = changed_files(discovery.project_dir, before, _output_dirs(discovery))
@@ -180,6 +180,10 @@ class _InvokeRun:
             concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir)))
         session_env = dict(self.session.env) if self.session is not None else {}
         omit = ["webServer", "globalHooks"] if self.provider.shares_host else ["globalHooks"]
+        servers = with_overrides(discovery.run_level, self.settings.test_runner.web_server).web_servers
+        # Elsewhere a sandbox keeps the web server it started for later invocations (checked first).
+        sandbox_server = None if self.provider.shares_host or not servers else {
+            "checks": [{"url": server.url, "port": server.port} for server in servers]}
 
         # Where units do not share the project folder, files that a phase writes (a saved sign-in)
         # reach the later phases through the store.
@@ -191,6 +195,8 @@ class _InvokeRun:
         def execute(unit: Unit) -> Mapping[str, Any]:
             payload = _payload(unit, self.state.run_id, discovery, self.settings)
             payload.update({"noDeps": True, "omit": omit, "env": session_env})
+            if sandbox_server is not None:
+                payload["sandboxServer"] = sandbox_server
             if carry_state:
                 payload["state"] = {"restore": list(state_keys), "capture": unit not in last_units,
                                     "exclude": excluded}

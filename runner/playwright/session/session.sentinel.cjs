@@ -6,6 +6,7 @@ const { test } = require(process.env.HT_SESSION_PLAYWRIGHT_TEST);
 
 test('hypertest run session', async () => {
   test.setTimeout(0);
+  fs.writeFileSync(process.env.HT_SESSION_RUNNING, 'running');
   while (!fs.existsSync(process.env.HT_SESSION_STOP)) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -3,9 +3,11 @@
 moto cannot run container-image functions (its Invoke of one answers 500), so this HTTP server on
 127.0.0.1 implements the Invoke API itself: it runs the real runner handler (real Playwright, real
 Chromium) in a fresh process per invocation, as Lambda would, and answers with the handler's result,
-the log tail and the function-error header. Every other Lambda API call is passed to moto. Faults
-can be scripted (throttling, service errors, function errors, Lambda timeouts, malformed and
-oversized responses, hangs), and executions are counted per unit.
+the log tail and the function-error header. Like a Lambda sandbox, each invocation gets its own copy
+of the project, seen at one fixed path, and its own network (tests/aws/sandbox.py): two invocations at
+the same time can both start a web server on one fixed port. Every other Lambda API call is passed to
+moto. Faults can be scripted (throttling, service errors, function errors, Lambda timeouts, malformed
+and oversized responses, hangs), and executions are counted per unit.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import base64
 import collections
 import http.client
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -25,6 +29,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+from tests.aws.sandbox import invocation_endpoints, namespaces_available, project_copy
 from tests.loopback_http import StatefulServer, serve
 
 WORKER = Path(__file__).with_name("lambda_worker.py")
@@ -58,6 +63,12 @@ class StandIn:
         self.refuse_all: tuple[int, str] | None = None  # (status, error code) for every proxied call
         self.lock = threading.Lock()
         self.url = ""
+        self.handler = "runner.handler:handler"  # MODULE:FUNCTION the worker calls (tests may substitute one)
+        self.own_network = namespaces_available()  # else invocations share the host's network
+        self.task_root: Path | None = None  # the fixed path where every invocation sees its project copy
+        self.copies: list[Path] = []  # the project copies made so far (each removed after its invocation)
+        self.in_flight = 0
+        self.peak_in_flight = 0  # the most handlers that ran at the same time
 
     def script(self, *faults: str) -> None:
         """Faults for the next Invoke requests, in order ("ok" lets one through)."""
@@ -74,11 +85,34 @@ class StandIn:
             self.executions[str(event.get("unitId"))] += 1
 
     def run_handler(self, event: Mapping[str, Any]) -> tuple[bytes, str, int]:
-        """Run the real handler in a new process; its stdout, its log (stderr) and exit code."""
-        completed = subprocess.run([sys.executable, str(WORKER), str(self.timeout_s)], input=json.dumps(event),
-                                   capture_output=True, text=True, cwd=self.project_root, timeout=self.timeout_s + 60,
-                                   env={**self.env, "HT_PROJECT_ROOT": str(self.project_root),
-                                        "PYTHONPATH": str(ROOT)}, check=False)
+        """Run the handler in a new process, in its own sandbox; its stdout, its log (stderr) and exit code.
+
+        The sandbox is a fresh copy of the project folder (cwd and HT_PROJECT_ROOT) and, where
+        namespaces are available, a network of its own that reaches only moto and the loopback
+        endpoints the invocation is given; the copy is then seen at task_root, the same path for
+        every invocation, as Lambda's /var/task is.
+        """
+        argv = [sys.executable, str(WORKER), str(self.timeout_s), "--handler", self.handler]
+        if self.own_network:
+            argv.append("--own-network")
+            moto = urllib.parse.urlunsplit(self.moto)
+            for endpoint in invocation_endpoints(event, self.env, extra=[moto]):
+                argv += ["--relay", endpoint.text()]
+            if self.task_root is not None:
+                argv += ["--project-at", str(self.task_root)]
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            with project_copy(self.project_root) as project:
+                with self.lock:
+                    self.copies.append(project)
+                completed = subprocess.run(argv, input=json.dumps(event), capture_output=True, text=True, cwd=project,
+                                           timeout=self.timeout_s + 60, check=False,
+                                           env={**self.env, "HT_PROJECT_ROOT": str(project), "PYTHONPATH": str(ROOT)})
+        finally:
+            with self.lock:
+                self.in_flight -= 1
         return completed.stdout.encode(), completed.stderr, completed.returncode
 
 
@@ -177,6 +211,14 @@ def lambda_standin(moto_url: str, project_root: Path, env: Mapping[str, str], ti
                    ) -> Iterator[StandIn]:
     """Serve the stand-in on a free loopback port for the duration of the block."""
     state = StandIn(moto_url, project_root, env, timeout_s)
-    with serve(_Handler, state) as url:
-        state.url = url
-        yield state
+    mount_point = Path(tempfile.mkdtemp(prefix="ht-task-root-")) if state.own_network else None
+    if mount_point is not None:  # an empty folder: each invocation shows its copy there, to itself only
+        state.task_root = mount_point / project_root.name
+        state.task_root.mkdir()
+    try:
+        with serve(_Handler, state) as url:
+            state.url = url
+            yield state
+    finally:
+        if mount_point is not None:
+            shutil.rmtree(mount_point, ignore_errors=True)

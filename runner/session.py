@@ -56,9 +56,10 @@ class SessionSpec:
 class PlaywrightSession:
     """One Playwright process holding run-level parts open until stop()."""
 
-    def __init__(self, project_dir: Path, config_file: Path, spec: SessionSpec, environ: Mapping[str, str],
-                 server_commands: Sequence[str] = ()) -> None:
+    def __init__(self, project_dir: Path, config_file: Path, spec: SessionSpec, environ: Mapping[str, str], *,
+                 server_commands: Sequence[str] = (), log_path: Path | None = None) -> None:
         self.project_dir = project_dir
+        self.log_path = log_path  # where Playwright's output (the web servers' lines) goes; default: its temp folder
         self.config_file = config_file
         self.spec = spec
         self.environ = dict(environ)
@@ -124,7 +125,10 @@ class PlaywrightSession:
         assert self._work is not None
         names = {"config": "config.ts", "env": "env.json", "ready": "ready", "running": "running", "stop": "stop",
                  "results": "results.jsonl", "log": "log"}
-        return {key: self._work / name for key, name in names.items()}
+        files = {key: self._work / name for key, name in names.items()}
+        if self.log_path is not None:
+            files["log"] = self.log_path
+        return files
 
     def _config_text(self, work: Path) -> str:
         settings = {

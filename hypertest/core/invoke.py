@@ -153,7 +153,8 @@ class _InvokeRun:
         began = time.monotonic()
         carry = not self.provider.shares_host and run_level.has_global_hooks
         before = snapshot(discovery.project_dir, _output_dirs(discovery)) if carry else None
-        self.session = start_run_session(discovery, run_level, spec, self.env)
+        log = self.state.run_dir / "run-session.log" if self.state.run_dir is not None else None
+        self.session = start_run_session(discovery, run_level, spec, self.env, log)
         if before is not None and self.state.run_dir is not None:
             # The global setup ran here; the units' own copies of the project get what it wrote.
             changed = changed_files(discovery.project_dir, before, _output_dirs(discovery))

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from runner.sandbox_server import stop_server
+
 
 class Context:
     """The Lambda context: the remaining time counts down from the function timeout."""
@@ -57,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         handler = getattr(importlib.import_module(module), name)
         result: Any = handler(event, Context(args.timeout_s))
     finally:
+        stop_server()  # this sandbox serves one invocation and is then discarded: what it kept warm ends too
         if network is not None:
             network.close()
     sys.stdout.write(json.dumps(result))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
+from pathlib import Path
 
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.discovery import Discovery
@@ -12,11 +13,15 @@ from runner.node import ToolMissingError
 from runner.session import PlaywrightSession, SessionError, SessionSpec
 
 
-def start_run_session(discovery: Discovery, run_level: RunLevel, spec: SessionSpec,
-                      environ: Mapping[str, str]) -> PlaywrightSession:
-    """Start the run's web servers and global setups in the project; a failure is a one-screen error (exit 3)."""
+def start_run_session(discovery: Discovery, run_level: RunLevel, spec: SessionSpec, environ: Mapping[str, str],
+                      log_path: Path | None = None) -> PlaywrightSession:
+    """Start the run's web servers and global setups in the project; a failure is a one-screen error (exit 3).
+
+    Playwright's output (the web servers' `[WebServer]` lines, global setup logs) goes to log_path.
+    """
     session = PlaywrightSession(discovery.project_dir, discovery.config_file, spec, environ,
-                                server_commands=[f"{s.command}  ({s.address})" for s in run_level.web_servers])
+                                server_commands=[f"{s.command}  ({s.address})" for s in run_level.web_servers],
+                                log_path=log_path)
     try:
         session.start()
     except ToolMissingError as exc:

@@ -44,17 +44,27 @@ def run_hypertest(suite: Path, workers: int, output: Path, run_id: str) -> tuple
     return elapsed, json.loads((output / run_id / "results.json").read_text(encoding="utf-8"))
 
 
-def main() -> int:
-    """Run both, print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
+def benchmark_arguments(description: str | None, default_suite: Path) -> tuple[argparse.Namespace, str] | None:
+    """--workers and --suite (resolved), and the system Chromium; None (after saying why) when it is missing."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--suite", type=Path, default=ROOT / "benchmarks" / "suite")
+    parser.add_argument("--suite", type=Path, default=default_suite)
     args = parser.parse_args()
+    args.suite = args.suite.resolve()
     chromium = shutil.which("chromium")
     if not chromium:
         print("error: the benchmark needs /usr/bin/chromium (scripts/bootstrap.sh installs it)", file=sys.stderr)
+        return None
+    return args, chromium
+
+
+def main() -> int:
+    """Run both, print the figures."""
+    parsed = benchmark_arguments(__doc__, ROOT / "benchmarks" / "suite")
+    if parsed is None:
         return 2
-    suite = args.suite.resolve()
+    args, chromium = parsed
+    suite = args.suite
     with tempfile.TemporaryDirectory(prefix="ht-bench-") as scratch:
         run_playwright(suite, args.workers, chromium)  # warm caches (transform and compile caches, disk)
         playwright_s = run_playwright(suite, args.workers, chromium)

@@ -12,10 +12,8 @@ reported, not raised. Usage: python benchmarks/runlevel_vs_playwright.py [--work
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.local_vs_playwright import run_hypertest, run_playwright  # noqa: E402 - after the path is set
+from benchmarks.local_vs_playwright import benchmark_arguments, run_hypertest, run_playwright  # noqa: E402 - after the path is set
 
 TARGET_RATIO = 1.3
 DEFAULT_PORT = 39517
@@ -186,15 +184,11 @@ def report(suite: Path, workers: int, playwright: RunFigures, hypertest: RunFigu
 
 def main() -> int:
     """Warm up, run both, print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--suite", type=Path, default=ROOT / "benchmarks" / "runlevel_suite")
-    args = parser.parse_args()
-    chromium = shutil.which("chromium")
-    if not chromium:
-        print("error: the benchmark needs /usr/bin/chromium (scripts/bootstrap.sh installs it)", file=sys.stderr)
+    parsed = benchmark_arguments(__doc__, ROOT / "benchmarks" / "runlevel_suite")
+    if parsed is None:
         return 2
-    suite = args.suite.resolve()
+    args, chromium = parsed
+    suite = args.suite
     if not (suite / "node_modules" / "@playwright" / "test").is_dir():
         print(f"error: no @playwright/test in {suite}; run scripts/bootstrap.sh (or npm ci there)", file=sys.stderr)
         return 2

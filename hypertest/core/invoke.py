@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -152,12 +152,13 @@ class _InvokeRun:
         self.out.flush()
         began = time.monotonic()
         carry = not self.provider.shares_host and run_level.has_global_hooks
-        before = snapshot(discovery.project_dir, _output_dirs(discovery)) if carry else None
+        excluded = _output_dirs(discovery)
+        before = snapshot(discovery.project_dir, excluded) if carry else None
         log = self.state.run_dir / "run-session.log" if self.state.run_dir is not None else None
         self.session = start_run_session(discovery, run_level, spec, self.env, log)
         if before is not None and self.state.run_dir is not None:
             # The global setup ran here; the units' own copies of the project get what it wrote.
-            changed = changed_files(discovery.project_dir, before, _output_dirs(discovery))
+            changed = changed_files(discovery.project_dir, before, excluded)
             if changed:
                 self.state_keys.append(self.provider.put_run_file(
                     self.state.run_dir, "state/global-setup.tar.gz", pack(discovery.project_dir, changed)))
@@ -179,28 +180,10 @@ class _InvokeRun:
         self.multiplexer.on_begin(RunInfo(
             run_id=self.state.run_id, total_tests=len(discovery.tests), units=self.state.units,
             concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir)))
-        session_env = dict(self.session.env) if self.session is not None else {}
-        omit = ["webServer", "globalHooks"] if self.provider.shares_host else ["globalHooks"]
-        servers = with_overrides(discovery.run_level, self.settings.test_runner.web_server).web_servers
-        # Elsewhere a sandbox keeps the web server it started for later invocations (checked first).
-        sandbox_server = None if self.provider.shares_host or not servers else {
-            "checks": [{"url": server.url, "port": server.port} for server in servers]}
-
-        # Where units do not share the project folder, files that a phase writes (a saved sign-in)
-        # reach the later phases through the store.
-        state_keys = self.state_keys
-        carry_state = not self.provider.shares_host and (len(plan.phases) > 1 or bool(state_keys))
-        last_phase = plan.phases[-1] if plan.phases else None
-        excluded = _output_dirs(discovery)
+        run_level = self._run_level_payload(discovery, plan)
 
         def execute(unit: Unit) -> Mapping[str, Any]:
-            payload = _payload(unit, self.state.run_id, discovery, self.settings)
-            payload.update({"noDeps": True, "omit": omit, "env": session_env})
-            if sandbox_server is not None:
-                payload["sandboxServer"] = sandbox_server
-            if carry_state:
-                payload["state"] = {"restore": list(state_keys), "capture": unit not in last_units,
-                                    "exclude": excluded}
+            payload = {**_payload(unit, self.state.run_id, discovery, self.settings), **run_level(unit)}
             return self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
 
         def finished(outcome: UnitOutcome) -> None:
@@ -212,15 +195,16 @@ class _InvokeRun:
         self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
                                      on_end=finished, ordering=longest_first(self.durations))
         gate = Gate(plan.requires)
-        last_units = set(last_phase.units) if last_phase is not None else set()
         for phase in plan.phases:
-            runnable = [unit for unit in phase.units if not gate.blocking(group_of(unit))]
+            runnable = []
             for unit in phase.units:
                 blocking = gate.blocking(group_of(unit))
-                if blocking:  # as in Playwright: a project whose dependencies failed does not run
-                    self.multiplexer.on_unit_begin(unit)
-                    records = not_run_records(unit, blocking)
-                    finished(UnitOutcome(unit, {"status": "ok", "error": None, "tests": records}))
+                if not blocking:
+                    runnable.append(unit)
+                    continue
+                # As in Playwright: a project whose dependencies failed does not run; its tests are skipped.
+                self.multiplexer.on_unit_begin(unit)
+                finished(UnitOutcome(unit, {"status": "ok", "error": None, "tests": not_run_records(unit, blocking)}))
             try:
                 self.state.outcomes.extend(self.dispatcher.run(runnable))
             except KeyboardInterrupt:
@@ -231,8 +215,34 @@ class _InvokeRun:
                 self.state.outcomes.extend(self.dispatcher.finished())
                 return
             gate.record(record for unit in phase.units for record in self.state.records_by_unit.get(unit.id, []))
-            state_keys.extend(str(o.result["state"]) for o in self.state.outcomes
-                              if o.unit in phase.units and isinstance(o.result.get("state"), str))
+            self.state_keys.extend(str(o.result["state"]) for o in self.state.outcomes
+                                   if o.unit in phase.units and isinstance(o.result.get("state"), str))
+
+    def _run_level_payload(self, discovery: Discovery, plan: RunPlan) -> Callable[[Unit], dict[str, Any]]:
+        """What each unit's payload says about the run-level parts: what the session runs, the env its
+        global setup left, the web server a sandbox keeps, and the files earlier phases wrote."""
+        common: dict[str, Any] = {
+            "noDeps": True,  # the phases run the dependencies
+            "omit": ["webServer", "globalHooks"] if self.provider.shares_host else ["globalHooks"],
+            "env": dict(self.session.env) if self.session is not None else {},
+        }
+        servers = with_overrides(discovery.run_level, self.settings.test_runner.web_server).web_servers
+        if servers and not self.provider.shares_host:
+            # A sandbox keeps the web server it started for its later invocations (checked first).
+            common["sandboxServer"] = {"checks": [{"url": server.url, "port": server.port} for server in servers]}
+        # Where units do not share the project folder, what a phase writes (a saved sign-in) reaches
+        # later phases through the store: every unit but the last phase's captures, all restore.
+        carry = not self.provider.shares_host and (len(plan.phases) > 1 or bool(self.state_keys))
+        last_units = set(plan.phases[-1].units) if plan.phases else set()
+        excluded = _output_dirs(discovery)
+
+        def extras(unit: Unit) -> dict[str, Any]:
+            if not carry:
+                return common
+            return {**common, "state": {"restore": list(self.state_keys), "capture": unit not in last_units,
+                                        "exclude": excluded}}
+
+        return extras
 
     def stop_dispatch(self) -> None:
         """Teardown of dispatch: after an interruption, start no more units and stop the running ones."""

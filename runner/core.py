@@ -36,17 +36,11 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
     env = dict(os.environ if environ is None else environ)
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
-    if payload.sandbox_server is not None:
-        problem = _hold_sandbox_server(payload, env)
-        if problem is not None:
-            result = _failed_unit(payload, problem)
-            result["startedAt"] = started_at.isoformat().replace("+00:00", "Z")
-            result["durationMs"] = int((time.monotonic() - started) * 1000)
-            return result
+    problem = _hold_sandbox_server(payload, env) if payload.sandbox_server is not None else None
     keep = frozenset(descendants())  # the sandbox's web server outlives the unit; nothing else does
     work = Path(tempfile.mkdtemp(prefix="ht-unit-"))
     try:
-        result = _run(payload, store, work, deadline, env)
+        result = _failed_unit(payload, problem) if problem else _run(payload, store, work, deadline, env)
     finally:
         kill_descendants(keep)
         shutil.rmtree(work, ignore_errors=True)
@@ -58,7 +52,7 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
 def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
          env: dict[str, str]) -> dict[str, Any]:
     project_dir = Path(env.get("HT_PROJECT_ROOT", "."), payload.project_dir).resolve()
-    if env.get("HT_COPY_PROJECT") == "1" or not _writable(project_dir):
+    if project_dir.is_dir() and (env.get("HT_COPY_PROJECT") == "1" or not _writable(project_dir)):
         # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
         project_dir = writable_copy(project_dir, work / "project")
     config = (project_dir / payload.config_file).resolve()

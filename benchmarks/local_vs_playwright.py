@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,12 @@ def run_playwright(suite: Path, workers: int, chromium: str) -> float:
     return time.monotonic() - started
 
 
-def run_hypertest(suite: Path, workers: int, output: Path, run_id: str) -> tuple[float, dict[str, Any]]:
-    """Seconds `hypertest invoke --concurrency N` takes on the suite, and its results.json."""
+def run_hypertest(suite: Path, workers: int, output: Path, run_id: str,
+                  extra_args: Sequence[str] = ()) -> tuple[float, dict[str, Any]]:
+    """Seconds `hypertest invoke --concurrency N [extra_args]` takes on the suite, and its results.json."""
     env = {k: v for k, v in os.environ.items() if k not in ("BENCH_CHROMIUM", "SUITE_CHROMIUM")}
     argv = [sys.executable, str(ROOT / "entrypoint.py"), "invoke", f"--concurrency={workers}",
-            f"--output={output}", f"--run-id={run_id}"]
+            f"--output={output}", f"--run-id={run_id}", *extra_args]
     started = time.monotonic()
     subprocess.run(argv, cwd=suite, env=env, check=False, stdout=subprocess.DEVNULL, timeout=1800)
     elapsed = time.monotonic() - started

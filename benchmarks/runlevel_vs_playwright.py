@@ -4,7 +4,8 @@ benchmarks/runlevel_suite models a typical application suite: a webServer that "
 3 s before it listens, a `setup` project whose sign-in takes about 2 s (with a `teardown` project),
 and 24 app tests of 0.5-3 s that depend on it. `playwright test` starts the server and signs in once
 per run; a runner that starts one `playwright test` per unit pays for both in every unit unless it
-does them once per run. Prints both wall times, their ratio (target: at most 1.3), how often each run
+does them once per run. hypertest runs once with one test per unit and once with one file per unit. Prints the wall
+times, each ratio to Playwright's (target: at most 1.3), how often each run
 started the web server and ran the sign-in (the server and the setup test append a line to the file
 named by $BENCH_COUNTS), and hypertest's conclusion. A hypertest run that fails or crashes is
 reported, not raised. Usage: python benchmarks/runlevel_vs_playwright.py [--workers N] [--suite DIR]
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,13 +102,14 @@ def measure_playwright(suite: Path, workers: int, chromium: str, counts_file: Pa
     return figures
 
 
-def measure_hypertest(suite: Path, workers: int, output: Path, run_id: str, counts_file: Path) -> RunFigures:
+def measure_hypertest(suite: Path, workers: int, output: Path, run_id: str, counts_file: Path, *,
+                      granularity: str) -> RunFigures:
     """One `hypertest invoke --concurrency N` run; a crash, a timeout or a missing results.json is reported."""
-    label = f"hypertest invoke --concurrency {workers}"
+    label = f"hypertest invoke --concurrency {workers} --granularity {granularity}"
     started = time.monotonic()
     with counting_into(counts_file):
         try:
-            seconds, result = run_hypertest(suite, workers, output, run_id)
+            seconds, result = run_hypertest(suite, workers, output, run_id, [f"--granularity={granularity}"])
         except subprocess.TimeoutExpired as exc:
             return RunFigures(label, time.monotonic() - started, read_counts(counts_file),
                               f"timed out after {exc.timeout:.0f} s")
@@ -162,22 +164,23 @@ def _strip_ansi(text: str) -> str:
     return "".join(out)
 
 
-def report(suite: Path, workers: int, playwright: RunFigures, hypertest: RunFigures,
+def report(suite: Path, workers: int, playwright: RunFigures, hypertests: Sequence[RunFigures],
            write: Callable[[str], object] = print) -> None:
-    """Print both runs side by side."""
+    """Print the runs side by side, with each hypertest run's ratio to Playwright's."""
     shown = suite.relative_to(ROOT) if suite.is_relative_to(ROOT) else suite
     write(f"suite: {shown}, N={workers}, {os.cpu_count()} CPUs")
-    width = max(len(playwright.label), len(hypertest.label), 16)
+    runs = [playwright, *hypertests]
+    width = max(16, *(len(run.label) for run in runs))
     write(f"{'':{width}}  {'wall time':>9}  " + "  ".join(f"{event:>16}" for event in EVENTS) + "  outcome")
-    for run in (playwright, hypertest):
+    for run in runs:
         write(f"{run.label:{width}}  {run.seconds:7.2f} s  "
               + "  ".join(f"{run.counts[event]:>16}" for event in EVENTS) + f"  {run.outcome}")
-    ratio = hypertest.seconds / playwright.seconds if playwright.seconds > 0 else float("nan")
-    verdict = "within" if ratio <= TARGET_RATIO else "ABOVE"
-    caveat = "" if playwright.passed and hypertest.passed else "; not comparable: not every run passed"
-    write(f"ratio hypertest / playwright: {ratio:.2f}   ({verdict} the target <= {TARGET_RATIO}{caveat})")
-    write(f"hypertest's conclusion: {hypertest.outcome}")
-    for run in (playwright, hypertest):
+    for hypertest in hypertests:
+        ratio = hypertest.seconds / playwright.seconds if playwright.seconds > 0 else float("nan")
+        verdict = "within" if ratio <= TARGET_RATIO else "ABOVE"
+        caveat = "" if playwright.passed and hypertest.passed else "; not comparable: not every run passed"
+        write(f"ratio {hypertest.label} / playwright: {ratio:.2f}   ({verdict} the target <= {TARGET_RATIO}{caveat})")
+    for run in runs:
         for note in run.notes:
             write(f"  {run.label}: {note}")
 
@@ -202,11 +205,12 @@ def main() -> int:
         folder = Path(scratch)
         run_playwright(suite, args.workers, chromium)  # warm caches (transform and compile caches, disk)
         playwright = measure_playwright(suite, args.workers, chromium, folder / "playwright.counts")
-        hypertest = measure_hypertest(suite, args.workers, folder / "results", "runlevel",
-                                      folder / "hypertest.counts")
-    if port_in_use(port):
-        hypertest.notes.append(f"something still listens on port {port} after the run (a server left behind)")
-    report(suite, args.workers, playwright, hypertest)
+        hypertests = [measure_hypertest(suite, args.workers, folder / "results", f"runlevel-{granularity}",
+                                        folder / f"hypertest-{granularity}.counts", granularity=granularity)
+                      for granularity in ("test", "file")]
+        if port_in_use(port):
+            hypertests[-1].notes.append(f"something still listens on port {port} after the run (a server left behind)")
+    report(suite, args.workers, playwright, hypertests)
     return 0
 
 

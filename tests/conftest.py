@@ -73,6 +73,17 @@ def copy_suite(source: Path, target: Path) -> Path:
     return target
 
 
+def small_project(folder: Path, config: str, files: dict[str, str] | None = None) -> Path:
+    """A Playwright project using the demo's node_modules: the given config, and files below the folder."""
+    (folder / "tests").mkdir(parents=True)
+    (folder / "node_modules").symlink_to(DEMO / "node_modules")
+    (folder / "playwright.config.ts").write_text(config)
+    for name, text in (files or {}).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
 def load_results(output: Path) -> dict[str, Any]:
     """The results.json of the only run in an output folder."""
     runs = [p for p in output.iterdir() if (p / "results.json").is_file()]

@@ -25,7 +25,7 @@ from hypertest.reporters import html_report
 from hypertest.reporters.html_report import merge_html_report
 from hypertest.reporters.run_blob import BlobFacts, read_blob_facts, write_run_blob
 from runner.node import find_node
-from tests.conftest import DEMO, SUITE, copy_suite, load_results
+from tests.conftest import DEMO, SUITE, copy_suite, load_results, small_project
 
 PASSES = ("alpha", "core/outcomes.spec.ts", ("passes with a fixture",), 13, 1)
 SMOKE = ("alpha", "more/tagged.spec.ts", ("tagged smoke test",), 3, 1)
@@ -230,22 +230,18 @@ def test_invoke_puts_tests_that_never_ran_in_the_report(tmp_path: Path, chromium
     from hypertest.core.config import load_settings
     from hypertest.core.invoke import invoke
 
-    project = tmp_path / "setup-fails"
-    (project / "tests").mkdir(parents=True)
-    (project / "node_modules").symlink_to(DEMO / "node_modules")
-    (project / "playwright.config.ts").write_text(
+    project = small_project(
+        tmp_path / "setup-fails",
         "import { defineConfig } from '@playwright/test';\n"
         "export default defineConfig({ testDir: './tests', projects: [\n"
         "  { name: 'setup', testMatch: /.*\\.setup\\.ts/ },\n"
         "  { name: 'app', dependencies: ['setup'] },\n"
-        "] });\n")
-    (project / "tests" / "auth.setup.ts").write_text(
-        "import { test, expect } from '@playwright/test';\n"
-        "test('signs in', async () => { expect(1).toBe(2); });\n")
-    (project / "tests" / "app.spec.ts").write_text(
-        "import { test } from '@playwright/test';\n"
-        "test('uses the sign-in', async () => {});\n"
-        "test('uses it again', async () => {});\n")
+        "] });\n",
+        {"tests/auth.setup.ts": "import { test, expect } from '@playwright/test';\n"
+                                "test('signs in', async () => { expect(1).toBe(2); });\n",
+         "tests/app.spec.ts": "import { test } from '@playwright/test';\n"
+                              "test('uses the sign-in', async () => {});\n"
+                              "test('uses it again', async () => {});\n"})
     settings = load_settings(None, project, {})
     settings = replace(settings, output=tmp_path / "out", concurrency=2, reporters=("html",))
     state = invoke(settings, stream=io.StringIO(), environ=dict(os.environ))

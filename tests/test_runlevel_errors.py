@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.aws.processes import free_port
-from tests.conftest import DEMO, CliResult
+from tests.conftest import CliResult, small_project
 from tests.test_cli import assert_clean_error
 
 Cli = Callable[..., CliResult]
@@ -20,15 +20,9 @@ pytestmark = pytest.mark.e2e
 
 
 def project_with(tmp_path: Path, config: str, files: dict[str, str] | None = None) -> Path:
-    """A tiny Playwright project (the demo's node_modules) with the given config and extra files."""
-    folder = tmp_path / "project"
-    (folder / "tests").mkdir(parents=True)
-    (folder / "node_modules").symlink_to(DEMO / "node_modules")
-    (folder / "tests" / "a.spec.ts").write_text("import { test } from '@playwright/test';\ntest('a', () => {});\n")
-    (folder / "playwright.config.ts").write_text(config)
-    for name, text in (files or {}).items():
-        (folder / name).write_text(text)
-    return folder
+    """A tiny Playwright project with one passing test, the given config and extra files."""
+    test = "import { test } from '@playwright/test';\ntest('a', () => {});\n"
+    return small_project(tmp_path / "project", config, {"tests/a.spec.ts": test, **(files or {})})
 
 
 def test_a_web_server_that_never_listens_exits_3_naming_its_command_and_output(

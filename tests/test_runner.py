@@ -15,7 +15,7 @@ import pytest
 from runner.cleanup import descendants
 from runner.entry import execute
 from runner.handler import handler
-from tests.conftest import DEMO, ROOT, load_results
+from tests.conftest import DEMO, ROOT, load_results, small_project
 
 pytestmark = pytest.mark.e2e
 
@@ -66,13 +66,9 @@ def test_handler_runs_exactly_the_requested_test(tmp_path: Path) -> None:
 
 def slow_project(tmp_path: Path) -> Path:
     """A Playwright project with a quick test, a test that hangs, and one that leaves a process behind."""
-    project = tmp_path / "slow"
-    (project / "tests").mkdir(parents=True)
-    (project / "node_modules").symlink_to(DEMO / "node_modules")
-    (project / "playwright.config.ts").write_text(
-        "import { defineConfig } from '@playwright/test';\n"
-        "export default defineConfig({ testDir: './tests', timeout: 0,"
-        " projects: [{ name: 'chromium' }] });\n")
+    project = small_project(tmp_path / "slow", "import { defineConfig } from '@playwright/test';\n"
+                            "export default defineConfig({ testDir: './tests', timeout: 0,"
+                            " projects: [{ name: 'chromium' }] });\n")
     (project / "tests" / "slow.spec.ts").write_text("""
 import { test } from '@playwright/test';
 import { spawn } from 'child_process';
@@ -121,10 +117,7 @@ def test_deadline_stops_playwright_and_keeps_what_finished(tmp_path: Path) -> No
 
 
 def test_a_broken_config_gives_error_records_for_every_test(tmp_path: Path) -> None:
-    project = tmp_path / "broken"
-    project.mkdir()
-    (project / "node_modules").symlink_to(DEMO / "node_modules")
-    (project / "playwright.config.ts").write_text("export default { testDir: './tests' ;\n")
+    project = small_project(tmp_path / "broken", "export default { testDir: './tests' ;\n")
     result = execute(payload(project, tmp_path / "store", [("a.spec.ts", ("x",)), ("a.spec.ts", ("y",))]),
                      time.monotonic() + 60)
     jsonschema.validate(result, RESULT_SCHEMA)

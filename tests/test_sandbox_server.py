@@ -17,7 +17,7 @@ import pytest
 from runner import sandbox_server
 from runner.entry import execute
 from tests.aws.processes import free_port
-from tests.conftest import DEMO
+from tests.conftest import small_project
 from tests.test_runner import payload
 
 pytestmark = pytest.mark.e2e
@@ -33,20 +33,17 @@ http.createServer((req, res) => res.end('<h1>hi</h1>')).listen(Number(process.en
 
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
-    folder = tmp_path / "project"
-    (folder / "tests").mkdir(parents=True)
-    (folder / "node_modules").symlink_to(DEMO / "node_modules")
     port = free_port()
-    (folder / "server.cjs").write_text(SERVER)
-    (folder / "playwright.config.ts").write_text(
+    folder = small_project(
+        tmp_path / "project",
         "import { defineConfig } from '@playwright/test';\n"
         f"export default defineConfig({{ testDir: './tests', use: {{ baseURL: 'http://127.0.0.1:{port}' }},"
         f" webServer: {{ command: 'node server.cjs', port: {port}, env: {{ PORT: '{port}' }} }},"
-        " projects: [{ name: 'chromium' }] });\n")
-    (folder / "tests" / "visit.spec.ts").write_text(
-        "import { test, expect } from '@playwright/test';\n"
-        "test('visits', async ({ page }) => {\n  await page.goto('/');\n"
-        "  await expect(page.locator('h1')).toHaveText('hi');\n});\n")
+        " projects: [{ name: 'chromium' }] });\n",
+        {"server.cjs": SERVER,
+         "tests/visit.spec.ts": "import { test, expect } from '@playwright/test';\n"
+                                "test('visits', async ({ page }) => {\n  await page.goto('/');\n"
+                                "  await expect(page.locator('h1')).toHaveText('hi');\n});\n"})
     (folder / "port").write_text(str(port))
     yield folder
     sandbox_server.stop_server()

@@ -51,3 +51,14 @@ def test_a_throwing_global_setup_exits_3_with_its_stack(cli: Cli, tmp_path: Path
 def test_bad_project_dependencies_exit_2(cli: Cli, tmp_path: Path, projects: str, expected: str) -> None:
     folder = project_with(tmp_path, f"export default {{ testDir: './tests', projects: {projects} }};\n")
     assert_clean_error(cli("invoke", "--output", str(tmp_path / "out"), cwd=folder), 2, expected)
+
+
+def test_a_throwing_global_teardown_fails_a_green_run_with_exit_3(cli: Cli, tmp_path: Path) -> None:
+    folder = project_with(tmp_path, "export default { testDir: './tests', globalTeardown: './teardown.ts' };\n",
+                          {"teardown.ts": "export default async function () {\n"
+                                          "  throw new Error('cannot drop the database');\n}\n"})
+    result = cli("invoke", "--output", str(tmp_path / "out"), cwd=folder)
+    assert result.code == 3, result.out + result.err
+    assert "the run's global teardown failed" in result.out
+    assert "cannot drop the database" in result.out and "teardown.ts:2" in result.out
+    assert "Traceback" not in result.out + result.err

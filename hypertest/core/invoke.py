@@ -53,6 +53,7 @@ class InvokeState:
     result: dict[str, Any] | None = None
     exit_code: ExitCode = ExitCode.OK
     interrupted: bool = False
+    teardown_error: str | None = None  # the run's global teardown failed (Playwright fails such a run)
 
 
 def make_provider(settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
@@ -171,7 +172,8 @@ class _InvokeRun:
         session, self.session = self.session, None
         problem = session.stop()
         if problem:
-            self.out.write(f"warning: the run's global teardown failed:\n{problem}\n")
+            self.state.teardown_error = problem
+            self.out.write(f"error: the run's global teardown failed:\n{problem}\n")
 
     def dispatch(self) -> None:
         """Run every phase's units through the provider, reporting each as it finishes."""
@@ -261,6 +263,8 @@ class _InvokeRun:
                                   interrupted=state.interrupted)
         counts = stats(records)
         verdict, state.exit_code = conclusion(counts, self.settings.fail_on_flaky)
+        if state.teardown_error and state.exit_code == ExitCode.OK:
+            verdict, state.exit_code = "error", ExitCode.INFRASTRUCTURE  # the tests passed; the run did not
         if state.interrupted:
             verdict, state.exit_code = "failed", ExitCode.INTERRUPTED
         if "html" in self.settings.reporters:

@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 
 from hypertest.core.env_expand import ExpansionError, expand, has_reference
-from hypertest.core.yaml_source import JsonPath, SourceDocument, load_yaml, plain_scalar_value
+from hypertest.core.yaml_source import JsonPath, ScalarError, SourceDocument, load_yaml, plain_scalar_value
 from hypertest.errors import ConfigError
 
 DEFAULT_CONFIG_NAMES = ("hypertest.yml", "hypertest.yaml")
@@ -86,8 +86,11 @@ def find_config(explicit: str | None, cwd: Path) -> Path | None:
                               hint="pass --config PATH, or run `hypertest init` to write one")
         return path
     for name in DEFAULT_CONFIG_NAMES:
-        if (cwd / name).is_file():
-            return (cwd / name).resolve()
+        candidate = cwd / name
+        if candidate.is_file():
+            return candidate.resolve()
+        if candidate.exists() or candidate.is_symlink():  # a folder, a dangling link or a link loop
+            raise ConfigError(f"{candidate}: not a readable file", hint="hypertest reads its config from this name")
     return None
 
 
@@ -106,15 +109,12 @@ def load_settings(path: Path | None, cwd: Path, environ: Mapping[str, str] | Non
 
 def _expanding_hook(env: Mapping[str, str]) -> Any:
     def hook(file: str, node: yaml.ScalarNode, at: JsonPath) -> Any:
-        text = node.value
-        if not has_reference(text):
-            return plain_scalar_value(node, text)
         try:
-            expanded = expand(text, env)
-        except ExpansionError as exc:
+            text = expand(node.value, env) if has_reference(node.value) else node.value
+            return plain_scalar_value(node, text)
+        except (ExpansionError, ScalarError) as exc:
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
             raise ConfigError(f"{file}:{line}:{column}: {_dotted(at)}: {exc}") from None
-        return plain_scalar_value(node, expanded)
 
     return hook
 
@@ -135,9 +135,8 @@ def _describe(document: SourceDocument, error: jsonschema.ValidationError) -> st
     if error.validator == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
-        key = unknown[0] if unknown else "?"
-        return (f"{document.where((*at, key), key=True)}: {_dotted((*at, key))}: unknown key; "
-                f"expected one of: {', '.join(allowed)}")
+        return "\n  ".join(f"{document.where((*at, key), key=True)}: {_dotted((*at, key))}: unknown key; "
+                            f"expected one of: {', '.join(allowed)}" for key in unknown or ["?"])
     if error.validator == "enum":
         options = ", ".join(json.dumps(option) for option in schema.get("enum", []))
         return f"{document.where(at)}: {_dotted(at)}: {json.dumps(error.instance)} is not one of {options}"

@@ -20,6 +20,9 @@ def expand(text: str, environ: Mapping[str, str]) -> str:
         if whole == "$${":
             return "${"
         name, default, bad = match.group(1), match.group(2), match.group(3)
+        if default is not None and "${" in default:
+            raise ExpansionError(f"nested references are not supported: {whole}… (use one ${{NAME:-default}} "
+                                 "with a literal default)")
         if name is None:
             raise ExpansionError(f"malformed reference {bad!r}: write ${{NAME}} or ${{NAME:-default}}"
                                  if bad is not None else "malformed reference")

@@ -1,7 +1,14 @@
-"""Load YAML keeping where each value came from, so errors can name file:line:column."""
+"""Load YAML keeping where each value came from, so errors can name file:line:column.
+
+A config may come from a hostile pull request: the work it can cause is bounded (file size, nesting
+depth, values built, alias cycles), explicit tags are refused, and scalars are typed by YAML's plain
+rules only (null, booleans, integers, finite floats), never constructed as objects.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +19,20 @@ import yaml
 from hypertest.errors import ConfigError
 
 JsonPath = tuple[str | int, ...]
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+MAX_VALUES = 100_000  # values built, aliases counted each time they are used
+STANDARD_TAG = "tag:yaml.org,2002:"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LINE_BREAK = re.compile(r"[\r\n\u0085\u2028\u2029]")
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_TYPED_TAGS = {f"{STANDARD_TAG}{name}" for name in ("null", "bool", "int", "float")}
+_ALLOWED_TAGS = {*_TYPED_TAGS, *(f"{STANDARD_TAG}{name}" for name in ("str", "seq", "map", "timestamp", "merge"))}
+
+
+class ScalarError(ValueError):
+    """A scalar value hypertest does not accept (NaN, infinity, control characters)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +70,9 @@ ScalarHook = Callable[[str, yaml.ScalarNode, JsonPath], Any]
 def load_yaml(path: Path, scalar_hook: ScalarHook) -> SourceDocument:
     """Parse path as one YAML document; scalar_hook turns each string scalar into its value."""
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ConfigError(f"{path}: the file has {size} bytes; a config may have at most {MAX_BYTES}")
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
@@ -62,33 +86,55 @@ def load_yaml(path: Path, scalar_hook: ScalarHook) -> SourceDocument:
         raise ConfigError(f"{where}: malformed YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: malformed YAML: {exc}") from None
-    positions: dict[JsonPath, Position] = {}
-    key_positions: dict[JsonPath, Position] = {}
-    data = {} if node is None else _convert(node, (), (positions, key_positions), path, scalar_hook)
-    return SourceDocument(path=path, data=data, positions=positions, key_positions=key_positions)
+    except RecursionError:
+        raise ConfigError(f"{path}: the YAML is nested too deeply (at most {MAX_DEPTH} levels)") from None
+    converter = _Converter(path, scalar_hook)
+    data = {} if node is None else converter.convert(node, (), ())
+    return SourceDocument(path=path, data=data, positions=converter.positions,
+                          key_positions=converter.key_positions)
 
 
-def _convert(node: yaml.Node, at: JsonPath, maps: tuple[dict[JsonPath, Position], dict[JsonPath, Position]],
-             path: Path, scalar_hook: ScalarHook) -> Any:
-    positions, key_positions = maps
-    positions[at] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
-                raise ConfigError(f"{_where(path, key_node)}: keys must be plain strings")
-            key = key_node.value
-            if key in result:
-                raise ConfigError(f"{_where(path, key_node)}: duplicate key {key!r}")
-            key_positions[(*at, key)] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _convert(value_node, (*at, key), maps, path, scalar_hook)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*at, index), maps, path, scalar_hook)
-                for index, item in enumerate(node.value)]
-    if isinstance(node, yaml.ScalarNode):
-        return scalar_hook(str(path), node, at)
-    raise ConfigError(f"{_where(path, node)}: unsupported YAML node")
+class _Converter:
+    """Turns composed nodes into plain values, within the bounds above."""
+
+    def __init__(self, path: Path, scalar_hook: ScalarHook) -> None:
+        self.path = path
+        self.scalar_hook = scalar_hook
+        self.positions: dict[JsonPath, Position] = {}
+        self.key_positions: dict[JsonPath, Position] = {}
+        self.values = 0
+
+    def convert(self, node: yaml.Node, at: JsonPath, open_nodes: tuple[int, ...]) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise ConfigError(f"{_where(self.path, node)}: the YAML builds more than {MAX_VALUES} values "
+                              "(aliases expand to copies); write the config out plainly")
+        if len(at) > MAX_DEPTH:
+            raise ConfigError(f"{_where(self.path, node)}: the YAML is nested too deeply (at most {MAX_DEPTH} levels)")
+        if id(node) in open_nodes:
+            raise ConfigError(f"{_where(self.path, node)}: an alias refers to a value that contains it")
+        if node.tag not in _ALLOWED_TAGS:
+            raise ConfigError(f"{_where(self.path, node)}: the YAML tag {node.tag!r} is not allowed in a config")
+        self.positions[at] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
+        inside = (*open_nodes, id(node))
+        if isinstance(node, yaml.MappingNode):
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or _CONTROL.search(key_node.value) \
+                        or _LINE_BREAK.search(key_node.value):
+                    raise ConfigError(f"{_where(self.path, key_node)}: keys must be plain strings")
+                key = key_node.value
+                if key in result:
+                    raise ConfigError(f"{_where(self.path, key_node)}: duplicate key {key!r}")
+                self.key_positions[(*at, key)] = Position(key_node.start_mark.line + 1,
+                                                          key_node.start_mark.column + 1)
+                result[key] = self.convert(value_node, (*at, key), inside)
+            return result
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*at, index), inside) for index, item in enumerate(node.value)]
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar_hook(str(self.path), node, at)
+        raise ConfigError(f"{_where(self.path, node)}: unsupported YAML node")
 
 
 def _where(path: Path, node: yaml.Node) -> str:
@@ -96,10 +142,22 @@ def _where(path: Path, node: yaml.Node) -> str:
 
 
 def plain_scalar_value(node: yaml.ScalarNode, text: str) -> Any:
-    """The value YAML gives text as this node's kind of scalar (typed if plain, a string if quoted)."""
+    """The value of text as this node's kind of scalar: typed by YAML's plain rules if plain, else a string.
+
+    Only null, booleans, integers and finite floats are typed; everything else stays the string it is
+    (text is never parsed as YAML). Raises ScalarError for NaN, infinity, control characters, and line
+    breaks outside block scalars (`|`, `>`).
+    """
+    if _CONTROL.search(text.replace("\t", " ")):
+        raise ScalarError("control characters are not allowed in a config value")
+    if node.style not in ("|", ">") and _LINE_BREAK.search(text):
+        raise ScalarError("line breaks are allowed only in block scalars (| or >)")
     if node.style is not None:  # quoted or block: always a string
         return text
-    resolved = yaml.safe_load(text) if text.strip() else None
-    if resolved is None or isinstance(resolved, (str, bool, int, float)):
-        return resolved
-    return text  # dates, mappings and the like stay as written
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if tag not in _TYPED_TAGS:
+        return text
+    value = _CONSTRUCTOR.construct_object(yaml.ScalarNode(tag, text))
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ScalarError(f"{text!r} is not a finite number")
+    return value

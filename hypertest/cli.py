@@ -174,12 +174,13 @@ def _list(settings: Settings, args: argparse.Namespace) -> int:
     from hypertest.plugins.playwright.discovery import discover
     from hypertest.plugins.playwright.phases import plan_run, project_role
     from hypertest.plugins.playwright.run_level import with_overrides
+    from hypertest.reporters.console import printable
 
     discovery = discover(settings.test_runner)
     plan = plan_run(discovery, settings.test_runner.granularity)
     run_level = with_overrides(discovery.run_level, settings.test_runner.web_server)
     for server in run_level.web_servers:
-        print(f"web server (once per run): {server.command}  at {server.address}")
+        print(printable(f"web server (once per run): {server.command}  at {server.address}"))
     for hook in (*run_level.global_setups, *run_level.global_teardowns):
         kind = "globalSetup" if hook in run_level.global_setups else "globalTeardown"
         print(f"{kind} (once per run): {os.path.relpath(hook, discovery.project_dir)}")
@@ -187,13 +188,13 @@ def _list(settings: Settings, args: argparse.Namespace) -> int:
         projects = sorted({test.project for unit in phase.units for test in unit.tests})
         if len(plan.phases) > 1:
             names = ", ".join(repr(p) + project_role(p, discovery.projects) for p in projects)
-            print(f"phase {number}: {names}")
+            print(printable(f"phase {number}: {names}"))
         for unit in phase.units:
             print(f"{unit.id} ({len(unit.tests)} test{'s' if len(unit.tests) != 1 else ''})")
             for test in unit.tests:
                 project = f"[{test.project}] " if test.project else ""
                 repeat = f" (repetition {test.repeat_each_index})" if test.repeat_each_index is not None else ""
-                print(f"  {test.id}  {project}{test.file}:{test.line} › {test.title}{repeat}")
+                print(printable(f"  {test.id}  {project}{test.file}:{test.line} › {test.title}{repeat}"))
     print(f"{len(discovery.tests)} tests in {len(plan.units)} units"
           + (f" in {len(plan.phases)} phases" if len(plan.phases) > 1 else ""))
     return int(ExitCode.OK)

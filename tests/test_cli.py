@@ -119,3 +119,17 @@ def test_init_writes_a_valid_starter_and_policies(cli: Cli, tmp_path: Path) -> N
     assert {"lambda:GetFunctionConfiguration", "lambda:InvokeFunction"} == set(invoke["Statement"][0]["Action"])
     again = cli("init", cwd=tmp_path)
     assert again.code == 2 and "already exists" in again.err
+
+
+@pytest.mark.e2e
+def test_list_shows_hostile_titles_on_one_line(cli: Cli, tmp_path: Path) -> None:
+    from tests.conftest import small_project
+
+    project = small_project(tmp_path / "p", "export default { testDir: './tests' };\n", {
+        "tests/a.spec.ts": "import { test } from '@playwright/test';\n"
+                           "test('first\\r\\n::error::second\\u001b[31m', () => {});\n"})
+    result = cli("list", cwd=project)
+    assert result.code == 0, result.err
+    [line] = [line for line in result.out.splitlines() if "first" in line]
+    assert "first\\x0d\\x0a::error::second\\x1b[31m" in line
+    assert "\r" not in result.out and "\x1b" not in result.out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 from collections.abc import Mapping
@@ -19,7 +21,7 @@ from hypertest.github.escape import command_data
 from hypertest.github.inputs import ActionInputs, read_inputs
 from hypertest.github.publish import create_check_run, degrade, pull_request_number, upsert_comment
 from hypertest.github.summary import render_summary
-from hypertest.github.workflow import append_summary, end_group, group, mask, write_outputs
+from hypertest.github.workflow import append_summary, commands_stopped, end_group, group, mask, write_outputs
 
 
 def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
@@ -48,10 +50,14 @@ def _settings(inputs: ActionInputs, command: str, folder: Path) -> Any:
             argv += ["--concurrency", str(inputs.concurrency)]
         if inputs.fail_on_flaky:
             argv.append("--fail-on-flaky")
+    said = io.StringIO()
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit:  # argparse has printed what is wrong
-        raise UsageError(f"input args: {' '.join(inputs.args)!r} are not valid for `hypertest {command}`") from None
+        with contextlib.redirect_stderr(said):  # argparse would echo the input raw into the log
+            args = build_parser().parse_args(argv)
+    except SystemExit:
+        reason = said.getvalue().strip().splitlines()[-1:] or ["unknown arguments"]
+        raise UsageError(f"input args: {' '.join(inputs.args)!r} are not valid for `hypertest {command}` "
+                         f"({reason[0].removeprefix('hypertest: ')})") from None
     return apply_flags(load_settings(find_config(args.config, folder), folder), args, folder), args
 
 
@@ -60,14 +66,16 @@ def _run(inputs: ActionInputs, folder: Path, env: dict[str, str], out: TextIO) -
         from hypertest.doctor import run_doctor
 
         settings, _ = _settings(inputs, "doctor", folder)
-        return run_doctor(settings, out, env)
+        with commands_stopped(out):
+            return run_doctor(settings, out, env)
     if inputs.command in ("deploy", "deploy-and-invoke"):
         from hypertest.providers.aws.deploy import deploy
 
         settings, _ = _settings(inputs, "deploy", folder)
         group(out, "hypertest deploy")
         try:
-            deploy(settings, out, env)
+            with commands_stopped(out):
+                deploy(settings, out, env)
         finally:
             end_group(out)
         if inputs.command == "deploy":
@@ -77,7 +85,8 @@ def _run(inputs: ActionInputs, folder: Path, env: dict[str, str], out: TextIO) -
     settings, args = _settings(inputs, "invoke", folder)
     group(out, "hypertest invoke")
     try:
-        state = invoke(settings, run_id=args.run_id, stream=out, environ=env)
+        with commands_stopped(out):  # titles, messages and file names are the pull request's
+            state = invoke(settings, run_id=args.run_id, stream=out, environ=env)
     finally:
         end_group(out)
     if state.result is not None:

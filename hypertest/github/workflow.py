@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -40,3 +41,17 @@ def group(out: TextIO, name: str) -> None:
 def end_group(out: TextIO) -> None:
     """End the log group."""
     out.write("::endgroup::\n")
+
+
+@contextmanager
+def commands_stopped(out: TextIO) -> Iterator[None]:
+    """Within the block, the runner treats nothing written as a workflow command (test titles, messages
+    and file names can hold `::error::` or `##[error]`): `::stop-commands::TOKEN` ... `::TOKEN::`."""
+    token = f"ht_{secrets.token_hex(16)}"
+    out.write(f"::stop-commands::{token}\n")
+    out.flush()
+    try:
+        yield
+    finally:
+        out.write(f"\n::{token}::\n")
+        out.flush()

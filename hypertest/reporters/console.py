@@ -15,7 +15,7 @@ PLAIN_INTERVAL_S = 10.0
 MAX_LISTED_FAILURES = 50
 ERROR_LINES = 6
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # all but tab: one title, one line
 
 
 class ConsoleReporter:

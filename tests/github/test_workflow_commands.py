@@ -1,0 +1,95 @@
+"""No workflow command can be injected: a parser with the Actions runner's rules reads every byte the
+action prints for a hostile suite, and finds only the commands hypertest meant to write."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from hypertest.github.annotations import workflow_commands
+from hypertest.github.context import GitHubContext
+from tests.conftest import small_project
+from tests.github.fake_api import fake_github
+from tests.github.test_action import run_action
+
+_LEGACY = re.compile(r"##\[([A-Za-z-]+)")
+
+HOSTILE_SPEC = """import { test } from '@playwright/test';
+test('::error::injected title', () => {
+  throw new Error('boom\\n::warning file=a.ts::pwned\\n   ::notice::indented pwned\\n##[error]legacy pwned');
+});
+test('##[warning]legacy title', () => { console.log('::set-output name=x::pwned'); });
+test('passes', () => {});
+"""
+
+
+def runner_commands(log: str) -> list[tuple[str, str]]:
+    """(command, line) for every line the runner would treat as a workflow command.
+
+    The rules of the runner: lines end at CR, LF or CRLF; `::name ...::data` counts after leading
+    white space; the legacy `##[name ...]data` counts anywhere in a line; after
+    `::stop-commands::TOKEN` nothing counts until the line `::TOKEN::`.
+    """
+    found: list[tuple[str, str]] = []
+    stopped: str | None = None
+    for line in re.split(r"\r\n|\r|\n", log):
+        text = line.lstrip()
+        if stopped is not None:
+            if text.rstrip() == f"::{stopped}::":
+                found.append(("resume", text))
+                stopped = None
+            continue
+        if text.startswith("::") and text.find("::", 2) > 2:
+            end = text.find("::", 2)
+            name = text[2:end].split(" ", 1)[0]
+            found.append((name, text))
+            if name == "stop-commands":
+                stopped = text[end + 2:].strip()
+            continue
+        legacy = _LEGACY.search(line)
+        if legacy:
+            found.append((legacy.group(1), line))
+    return found
+
+
+@pytest.mark.e2e
+def test_a_hostile_suite_injects_no_workflow_command(tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    small_project(workspace / "e2e", "export default { testDir: './tests', projects: [{ name: 'p' }] };\n",
+                  {"tests/##[error]evil.spec.ts": HOSTILE_SPEC, "hypertest.yml": "concurrency: 2\n"})
+    env = {"GITHUB_WORKSPACE": str(workspace), "GITHUB_REPOSITORY": "octo/shop", "GITHUB_SHA": "abc",
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "GITHUB_OUTPUT": str(tmp_path / "output"),
+           "INPUT_COMMAND": "invoke", "INPUT_WORKING_DIRECTORY": "e2e", "INPUT_GITHUB_TOKEN": "test-token",
+           "INPUT_COMMENT": "off", "INPUT_ARGS": "--output out"}
+    with fake_github() as github:  # the check run goes to a loopback stand-in of the API
+        completed = run_action(workspace, {**env, "GITHUB_API_URL": github.url})
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert "::warning file=a.ts::pwned" in completed.stdout  # the hostile text did reach the log
+    result = json.loads(next((workspace / "e2e" / "out").glob("*/results.json")).read_text())
+    annotations = workflow_commands(result, GitHubContext.from_environ(env))
+    assert annotations  # the failing test is annotated, on purpose
+
+    found = runner_commands(completed.stdout)
+    assert [name for name, _ in found] == [
+        "add-mask", "group", "stop-commands", "resume", "endgroup", *(line[2:].split(" ")[0].split("::")[0]
+                                                                      for line in annotations)]
+    assert [line for name, line in found if name in ("error", "warning", "notice")] == annotations
+    assert runner_commands(completed.stderr) == []
+    # Without the stop-commands region the same bytes would carry the injected commands.
+    unprotected = re.sub(r"(?m)^::stop-commands::.*$", "", completed.stdout)
+    injected = [line for _, line in runner_commands(unprotected) if "pwned" in line and "title=" not in line]
+    assert injected, "the hostile suite no longer exercises the protection"
+
+
+def test_an_args_input_is_not_echoed_raw(tmp_path: Path) -> None:
+    """argparse echoes unknown arguments to stderr; in the action they reach the log only escaped."""
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    completed = run_action(tmp_path, {"GITHUB_WORKSPACE": str(tmp_path), "INPUT_COMMAND": "doctor",
+                                      "INPUT_ARGS": "'--x\n::error::pwned' '##[error]legacy'"})
+    assert completed.returncode == 2
+    assert [name for name, _ in runner_commands(completed.stdout)] == ["error"]
+    assert runner_commands(completed.stderr) == []
+    assert "Traceback" not in completed.stderr

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("deploy", parents=[common, selection],
                         help="build and push the test image, create or update the Lambda function")
     run = commands.add_parser("invoke", parents=[common, selection], help="run the suite")
-    run.add_argument("--concurrency", type=_positive, help="invocations at once")
+    run.add_argument("--concurrency", type=_concurrency, help="invocations at once")
     run.add_argument("--output", help="results folder (each run writes OUTPUT/RUN_ID/)")
     run.add_argument("--run-id", type=_run_id, help="use this run id instead of a new one")
     run.add_argument("--retries", type=_non_negative, help="retries of a failing test")
@@ -60,10 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
+MAX_CONCURRENCY = 10_000  # as the schema's concurrency maximum
+
+
+def _concurrency(text: str) -> int:
     value = _integer(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_CONCURRENCY}, got {text!r}")
     return value
 
 
@@ -76,6 +79,8 @@ def _non_negative(text: str) -> int:
 
 def _integer(text: str) -> int:
     try:
+        if not text.strip().lstrip("+-").isascii():
+            raise ValueError(text)  # int() also reads other scripts' digits (²)
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None

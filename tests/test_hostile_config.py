@@ -116,3 +116,21 @@ def test_alias_bombs_stay_within_memory_and_cpu_limits(tmp_path: Path, text: str
                                preexec_fn=_limits, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert completed.returncode == 2, completed.stderr
     assert "builds more than 100000 values" in completed.stderr
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    (["--concurrency", "100000000000000000000"], "--concurrency: expected a whole number from 1 to 10000"),
+    (["--concurrency", "0"], "--concurrency: expected a whole number from 1 to 10000"),
+    (["--concurrency", "²"], "--concurrency: expected a whole number"),
+    (["--concurrency", "٣"], "--concurrency: expected a whole number"),
+    (["--retries", "-1"], "--retries: expected a whole number of at least 0"),
+    (["--run-id", "abc\n"], "--run-id"),
+    (["--run-id", "../x"], "--run-id"),
+    (["--run-id", "a" * 65], "--run-id"),
+])
+def test_hostile_flags_are_a_clear_error(cli: Cli, tmp_path: Path, flags: list[str], expected: str) -> None:
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    result = cli("invoke", *flags, cwd=tmp_path)
+    assert result.code == 2, (result.out, result.err)
+    assert expected in result.err and "Traceback" not in result.err
+    assert len(result.err.splitlines()) < 30

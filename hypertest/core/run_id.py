@@ -19,7 +19,7 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 def check_run_id(value: str) -> str:
     """value, if it is a valid run id (for --run-id); a UsageError otherwise."""
-    if not _VALID.match(value) or ".." in value:
+    if not _VALID.fullmatch(value) or ".." in value:  # fullmatch: `$` alone would allow a trailing newline
         raise UsageError(f"--run-id {value!r}: use 1-64 letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit")
     return value

@@ -70,8 +70,9 @@ def read_inputs(environ: Mapping[str, str]) -> ActionInputs:
     concurrency_text = _raw(environ, "concurrency")
     concurrency = None
     if concurrency_text:
-        if not concurrency_text.isdigit() or int(concurrency_text) < 1:
-            raise UsageError(f"input concurrency: {concurrency_text!r} is not a whole number of at least 1")
+        # isdigit() alone takes '²' (which int() refuses) and other scripts' digits
+        if not (concurrency_text.isascii() and concurrency_text.isdigit()) or not 1 <= int(concurrency_text) <= 10_000:
+            raise UsageError(f"input concurrency: {concurrency_text!r} is not a whole number from 1 to 10000")
         concurrency = int(concurrency_text)
     try:
         args = tuple(shlex.split(_raw(environ, "args")))  # split like a command line; never run by a shell

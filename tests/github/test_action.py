@@ -49,6 +49,8 @@ def test_every_output_is_written_and_documented() -> None:
     ("comment", "sometimes", "input comment: 'sometimes' is not one of always, failures, off"),
     ("command", "destroy", "input command: 'destroy' is not one of"),
     ("concurrency", "0", "input concurrency: '0' is not a whole number"),
+    ("concurrency", "²", "input concurrency: '²' is not a whole number"),
+    ("concurrency", "100000000000000000000", "is not a whole number from 1 to 10000"),
     ("args", "--grep 'unclosed", "input args:"),
 ])
 def test_bad_inputs_name_the_input(name: str, value: str, message: str) -> None:

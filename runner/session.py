@@ -26,6 +26,7 @@ from typing import IO, Any
 from runner.node import find_node, find_playwright_cli
 from runner.process import read_tail
 from runner.results import parse_reporter_lines
+from runner.wrapper_config import USER_CONFIG_MODULE
 
 HERE = Path(__file__).resolve().parent / "playwright"
 TEMPLATES = HERE / "session"
@@ -59,8 +60,8 @@ class PlaywrightSession:
     def __init__(self, project_dir: Path, config_file: Path, spec: SessionSpec, environ: Mapping[str, str], *,
                  server_commands: Sequence[str] = (), log_path: Path | None = None) -> None:
         self.project_dir = project_dir
-        self.log_path = log_path  # where Playwright's output (the web servers' lines) goes; default: its temp folder
         self.config_file = config_file
+        self.log_path = log_path  # where Playwright's output (the web servers' lines) goes; default: its temp folder
         self.spec = spec
         self.environ = dict(environ)
         self.server_commands = tuple(server_commands)
@@ -133,6 +134,7 @@ class PlaywrightSession:
     def _config_text(self, work: Path) -> str:
         settings = {
             "userConfig": str(self.config_file),
+            "userConfigModule": str(USER_CONFIG_MODULE),
             "sessionDir": str(TEMPLATES),
             "sessionProject": SESSION_PROJECT,
             "captureModule": str(TEMPLATES / "session.capture.cjs"),

@@ -31,12 +31,15 @@ class WrapperSettings:
 # Paths in a Playwright config are relative to the config's folder; the wrapper lives elsewhere
 # (a writable temp folder: Lambda's task root is read-only), so the template makes them absolute.
 TEMPLATE = Path(__file__).resolve().parent / "playwright" / "wrapper.config.template.ts"
+# Loading the user's config and applying hypertest.yml's overrides: shared with the run session's config.
+USER_CONFIG_MODULE = Path(__file__).resolve().parent / "playwright" / "user_config.cjs"
 
 
 def render_wrapper_config(settings: WrapperSettings) -> str:
     """The text of the wrapper config (a CommonJS-compatible TypeScript file Playwright transpiles)."""
     values = {
         "userConfig": str(settings.user_config),
+        "userConfigModule": str(USER_CONFIG_MODULE),
         "outputDir": str(settings.output_dir),
         "blobDir": str(settings.blob_dir),
         "blobName": settings.blob_name,

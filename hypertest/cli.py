@@ -11,8 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hypertest import __version__
-from hypertest.core.config import Settings, find_config, load_settings
+from hypertest.core.config import Settings, find_config, load_settings, resolve_path
 from hypertest.core.run_id import check_run_id
+from hypertest.crash import debugging, run_guarded
 from hypertest.errors import ExitCode, HypertestError, UsageError
 
 
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hypertest", description="Run a Playwright suite massively in "
                                      "parallel: one sandbox per test, one merged report.")
     parser.add_argument("--version", action="version", version=f"hypertest {__version__}")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-c", "--config", help="hypertest.yml to use (default: ./hypertest.yml if present)")
@@ -101,6 +103,8 @@ def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Sett
         projects=tuple(args.projects) if getattr(args, "projects", None) else runner.projects,
         grep=getattr(args, "grep", None) or runner.grep,
         grep_invert=getattr(args, "grep_invert", None) or runner.grep_invert,
+        grep_origin="--grep" if getattr(args, "grep", None) else runner.grep_origin,
+        grep_invert_origin="--grep-invert" if getattr(args, "grep_invert", None) else runner.grep_invert_origin,
         tags=tuple(args.tags) if getattr(args, "tags", None) else runner.tags,
         granularity=getattr(args, "granularity", None) or runner.granularity,
         retries=runner.retries if getattr(args, "retries", None) is None else args.retries,
@@ -112,7 +116,7 @@ def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Sett
     if getattr(args, "concurrency", None):
         changes["concurrency"] = args.concurrency
     if getattr(args, "output", None):
-        changes["output"] = (cwd / args.output).resolve()
+        changes["output"] = resolve_path(cwd / args.output, f"--output {args.output}")
     if getattr(args, "fail_on_flaky", None):
         changes["fail_on_flaky"] = True
     if getattr(args, "pass_with_no_tests", None):
@@ -123,26 +127,23 @@ def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Sett
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the return value is the process exit code."""
     args = build_parser().parse_args(argv)
-    cwd = Path.cwd()
-    try:
-        if args.command == "report":
-            from hypertest.github.report import run_report
+    return run_guarded(lambda: _command(args, Path.cwd()), err=sys.stderr,
+                       debug=args.debug or debugging(os.environ))
 
-            return run_report(Path(args.results), summary=args.summary, comment=args.comment, junit=args.junit,
-                              annotations=args.annotations, out=sys.stdout)
-        if args.command == "init":
-            from hypertest.init import run_init
 
-            return run_init(cwd, sys.stdout, provider=args.provider, function=args.function_name,
-                            bucket=args.bucket, region=args.region, force=args.force)
-        settings = apply_flags(load_settings(find_config(args.config, cwd), cwd), args, cwd)
-        return COMMANDS[args.command](settings, args)
-    except HypertestError as exc:
-        print(exc.render(), file=sys.stderr)
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+def _command(args: argparse.Namespace, cwd: Path) -> int:
+    if args.command == "report":
+        from hypertest.github.report import run_report
+
+        return run_report(Path(args.results), summary=args.summary, comment=args.comment, junit=args.junit,
+                          annotations=args.annotations, out=sys.stdout)
+    if args.command == "init":
+        from hypertest.init import run_init
+
+        return run_init(cwd, sys.stdout, provider=args.provider, function=args.function_name,
+                        bucket=args.bucket, region=args.region, force=args.force)
+    settings = apply_flags(load_settings(find_config(args.config, cwd), cwd), args, cwd)
+    return COMMANDS[args.command](settings, args)
 
 
 def _validate(settings: Settings, args: argparse.Namespace) -> int:

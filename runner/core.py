@@ -16,6 +16,7 @@ from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import descendants, kill_descendants
+from runner.environment import child_environment
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
 from runner.process import run_with_deadline, stop_requested
@@ -167,7 +168,7 @@ def _layout(work: Path) -> dict[str, Path]:
 
 
 def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Path]) -> dict[str, str]:
-    child = dict(env)
+    child = child_environment(env)  # the function's credentials stay with the runner
     child.update(payload.env)  # what the run's globalSetup put into its environment
     child.update({
         "HT_RUN_ID": payload.run_id,

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from runner.environment import child_environment
 from runner.node import find_node, find_playwright_cli
 from runner.process import read_tail
 from runner.results import parse_reporter_lines
@@ -63,7 +64,7 @@ class PlaywrightSession:
         self.config_file = config_file
         self.log_path = log_path  # where Playwright's output (the web servers' lines) goes; default: its temp folder
         self.spec = spec
-        self.environ = dict(environ)
+        self.environ = child_environment(environ)  # global hooks and web servers are the user's code
         self.server_commands = tuple(server_commands)
         self.env: dict[str, str] = {}  # what the global setups added to the environment
         self._work: Path | None = None

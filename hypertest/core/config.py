@@ -36,6 +36,9 @@ class TestRunnerSettings:
     tags: tuple[str, ...]
     use: Mapping[str, Any] | None = None  # Playwright `use` options over the config's
     web_server: Any = None  # None: the config's webServer; False: none; else the entries that replace it
+    # where grep and grepInvert were set (`file:line:column: testRunner.grep` or the flag), for error messages
+    grep_origin: str = "testRunner.grep"
+    grep_invert_origin: str = "testRunner.grepInvert"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class LocalProviderSettings:
     """Options of the local provider."""
 
     unit_timeout_s: float
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,13 @@ class ProviderSettings:
     type: str
     local: LocalProviderSettings
     aws: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def environment(self) -> Mapping[str, str]:
+        """The variables the chosen provider's config gives the test processes."""
+        if self.type == "aws":
+            return dict(self.aws.get("environment", {}))
+        return self.local.environment
 
 
 @dataclass(frozen=True)
@@ -77,10 +88,18 @@ def load_schema() -> dict[str, Any]:
     return schema
 
 
+def resolve_path(path: Path, where: str) -> Path:
+    """path made absolute with its links followed; a link loop is a ConfigError naming where it was set."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: Python 3.11's symlink loop
+        raise ConfigError(f"{where}: {path} cannot be resolved ({getattr(exc, 'strerror', None) or exc})") from None
+
+
 def find_config(explicit: str | None, cwd: Path) -> Path | None:
     """The config file to use: the explicit one (which must exist), else hypertest.yml in cwd, else None."""
     if explicit is not None:
-        path = (cwd / explicit).resolve()
+        path = resolve_path(cwd / explicit, f"--config {explicit}")
         if not path.is_file():
             raise ConfigError(f"config file {explicit} not found (looked at {path})",
                               hint="pass --config PATH, or run `hypertest init` to write one")
@@ -104,7 +123,7 @@ def load_settings(path: Path | None, cwd: Path, environ: Mapping[str, str] | Non
         raise ConfigError(f"{document.where(())}: the file must hold a mapping of keys, "
                           f"not {_type_name(document.data)}")
     _validate(document)
-    return _build(document.data, path, path.parent)
+    return _build(document.data, path, path.parent, document)
 
 
 def _expanding_hook(env: Mapping[str, str]) -> Any:
@@ -161,8 +180,14 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _build(data: dict[str, Any], source: Path | None, base_dir: Path) -> Settings:
+def _build(data: dict[str, Any], source: Path | None, base_dir: Path,
+           document: SourceDocument | None = None) -> Settings:
     runner = data.get("testRunner", {})
+
+    def origin(key: str) -> str:
+        place = f"{document.where(('testRunner', key))}: " if document is not None else ""
+        return f"{place}testRunner.{key}"
+
     provider = data.get("provider", {})
     provider_type = provider.get("type", "local")
     local = provider.get("local", {})
@@ -178,6 +203,8 @@ def _build(data: dict[str, Any], source: Path | None, base_dir: Path) -> Setting
             retries=runner.get("retries"),
             grep=runner.get("grep"),
             grep_invert=runner.get("grepInvert"),
+            grep_origin=origin("grep"),
+            grep_invert_origin=origin("grepInvert"),
             tags=tuple(runner.get("tags", ())),
             use=runner.get("use"),
             web_server=(False if runner["webServer"] is None else runner["webServer"]) if "webServer" in runner
@@ -185,11 +212,13 @@ def _build(data: dict[str, Any], source: Path | None, base_dir: Path) -> Setting
         ),
         provider=ProviderSettings(
             type=provider_type,
-            local=LocalProviderSettings(unit_timeout_s=float(local.get("unitTimeout", 900))),
+            local=LocalProviderSettings(unit_timeout_s=float(local.get("unitTimeout", 900)),
+                                        environment=dict(local.get("environment", {}))),
             aws=dict(provider.get("aws", {})),
         ),
         concurrency=int(data.get("concurrency", default_concurrency)),
-        output=(base_dir / data.get("output", "hypertest-results")).resolve(),
+        output=resolve_path(base_dir / data.get("output", "hypertest-results"), f"{source}: output" if source
+                            else "output"),
         reporters=tuple(data.get("reporters", ("console", "junit", "html"))),
         fail_on_flaky=bool(data.get("failOnFlaky", False)),
         pass_with_no_tests=bool(data.get("passWithNoTests", False)),
@@ -199,7 +228,7 @@ def _build(data: dict[str, Any], source: Path | None, base_dir: Path) -> Setting
 def _playwright_config(configured: str | None, base_dir: Path, source: Path | None) -> Path:
     where = f"{source}: testRunner.config" if source else "testRunner.config"
     if configured is not None:
-        path = (base_dir / configured).resolve()
+        path = resolve_path(base_dir / configured, where)
         if not path.is_file():
             raise ConfigError(f"{where}: Playwright config {configured} not found (looked at {path})")
         return path

@@ -22,6 +22,7 @@ from hypertest.core.events import Reporter, ReporterMultiplexer, RunInfo
 from hypertest.core.models import Unit
 from hypertest.core.pipeline import Pipeline, Task
 from hypertest.core.plan import Gate, RunPlan, group_of
+from hypertest.core.redaction import Redactor
 from hypertest.core.run_id import new_run_id
 from hypertest.errors import ExitCode, UsageError
 from hypertest.plugins.playwright.discovery import Discovery, discover
@@ -32,6 +33,7 @@ from hypertest.providers.base import Provider
 from hypertest.reporters.console import ConsoleReporter
 from hypertest.reporters.html_report import MergeError, merge_html_report
 from hypertest.reporters.junit import write_junit
+from runner.environment import child_environment
 from runner.project_state import changed_files, pack, snapshot
 from runner.session import PlaywrightSession, SessionSpec
 
@@ -66,7 +68,7 @@ def make_provider(settings: Settings, environ: Mapping[str, str], out: TextIO) -
                            settings.concurrency, out=out, output=settings.output)
     from hypertest.providers.local import LocalProvider
 
-    return LocalProvider(settings.provider.local, environ)
+    return LocalProvider(settings.provider.local, child_environment(environ, settings.provider.local.environment))
 
 
 def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | None = None,
@@ -95,6 +97,9 @@ class _InvokeRun:
         self.state = state
         self.out = out
         self.env = env
+        # what the user's code (config, global setup, web server, tests) gets: no secrets of the machinery
+        self.test_env = child_environment(env, settings.provider.environment)
+        self.redactor = Redactor.from_environ(env)
         self.provider = provider
         reporters: list[Reporter] = [*extra_reporters]
         if "console" in settings.reporters:
@@ -109,7 +114,7 @@ class _InvokeRun:
 
     def discover_tests(self) -> None:
         """List the tests with the project's Playwright."""
-        self.state.discovery = discover(self.settings.test_runner, self.env)
+        self.state.discovery = discover(self.settings.test_runner, self.test_env)
 
     def split_units(self) -> None:
         """Split the tests into units in phases; no tests at all is an error unless passWithNoTests."""
@@ -130,7 +135,12 @@ class _InvokeRun:
         run_dir = self.settings.output / self.state.run_id
         if run_dir.exists():
             raise UsageError(f"the run folder {run_dir} already exists; choose another --run-id")
-        run_dir.mkdir(parents=True)
+        try:
+            run_dir.mkdir(parents=True)
+        except OSError as exc:
+            where = f"output in {self.settings.source}" if self.settings.source else "output"
+            raise UsageError(f"the output folder {self.settings.output} cannot hold the run's folder: "
+                             f"{exc.strerror}", hint=f"--output or {where} must name a folder") from None
         self.state.run_dir = run_dir
 
     def start_session(self) -> None:
@@ -156,7 +166,7 @@ class _InvokeRun:
         excluded = _output_dirs(discovery)
         before = snapshot(discovery.project_dir, excluded) if carry else None
         log = self.state.run_dir / "run-session.log" if self.state.run_dir is not None else None
-        self.session = start_run_session(discovery, run_level, spec, self.env, log)
+        self.session = start_run_session(discovery, run_level, spec, self.test_env, log)
         if before is not None and self.state.run_dir is not None:
             # The global setup ran here; the units' own copies of the project get what it wrote.
             changed = changed_files(discovery.project_dir, before, excluded)
@@ -172,6 +182,7 @@ class _InvokeRun:
         session, self.session = self.session, None
         problem = session.stop()
         if problem:
+            problem = self.redactor.text(problem)
             self.state.teardown_error = problem
             self.out.write(f"error: the run's global teardown failed:\n{problem}\n")
 
@@ -186,7 +197,8 @@ class _InvokeRun:
 
         def execute(unit: Unit) -> Mapping[str, Any]:
             payload = {**_payload(unit, self.state.run_id, discovery, self.settings), **run_level(unit)}
-            return self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
+            # whatever a test printed or asserted, a known secret goes no further than this
+            return self.redactor.value(self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery)))
 
         def finished(outcome: UnitOutcome) -> None:
             records = unit_records(outcome.unit, outcome.result)

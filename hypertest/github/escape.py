@@ -41,5 +41,11 @@ def code_block(text: str, language: str = "") -> str:
 
 
 def attribute(text: str) -> str:
-    """A value safe inside an HTML attribute or element."""
-    return html.escape(clean(text), quote=True)
+    """A value safe inside an HTML attribute: quoted, and on one line (a blank line would end the HTML block)."""
+    return html.escape(clean(text), quote=True).replace("\r", "&#13;").replace("\n", "&#10;")
+
+
+def html_text(text: str) -> str:
+    """Text safe inside an HTML element of a Markdown HTML block: escaped, on one line, no @mentions."""
+    one_line = clean(text).replace("\r", " ").replace("\n", " ")
+    return html.escape(one_line, quote=True).replace("@", "@\u200b")

@@ -4,12 +4,13 @@ a timeline — within GitHub's 1 MiB budget, dropping the least useful parts fir
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
 from hypertest.github.context import GitHubContext
-from hypertest.github.escape import attribute
+from hypertest.github.escape import attribute, html_text, inline
 from hypertest.github.markdown import (
     duration,
     facts_table,
@@ -106,7 +107,7 @@ def _file_tables(result: Mapping[str, Any], context: GitHubContext, *, problems_
         shown = [r for r in rows if r["outcome"] in ("unexpected", "flaky")] if problems_only else rows
         counts = ", ".join([f"{len(rows)} tests", *_problem_counts(rows)])
         icon = "❌" if bad else ("⚠️" if flaky else "✅")
-        summary = f"<summary>{icon} {attribute(file)} — {counts}</summary>"
+        summary = f"<summary>{icon} {html_text(file)} — {counts}</summary>"
         if not shown:
             tables.append(f"<details>{summary}</details>")
             continue
@@ -132,7 +133,8 @@ def _timeline(units: Sequence[Mapping[str, Any]]) -> str:
     for unit, start in zip(units, starts, strict=True):
         begin = int((start - origin).total_seconds() * 1000)
         state = "crit, " if unit.get("status") != "ok" else ""
-        lines.append(f"  {unit['id']} :{state}{begin}, {begin + max(1, int(unit.get('durationMs', 0)))}")
+        name = re.sub(r"[^A-Za-z0-9_.-]", "_", str(unit["id"]))  # no line break or fence from a results.json
+        lines.append(f"  {name} :{state}{begin}, {begin + max(1, int(unit.get('durationMs', 0)))}")
     lines.append("```")
     return "\n".join(lines)
 
@@ -145,5 +147,6 @@ def _report_links(result: Mapping[str, Any], context: GitHubContext) -> str:
             links.append(f'<a href="{attribute(reports[key])}">{label}</a>')
     if context.run_url:
         links.append(f"[workflow run]({context.run_url})")
-    links.append(f"run id `{result['runId']}`")
+    run_id = str(result["runId"])
+    links.append(f"run id `{run_id}`" if re.fullmatch(r"[A-Za-z0-9._-]+", run_id) else f"run id {inline(run_id)}")
     return " · ".join(links)

@@ -15,6 +15,7 @@ from hypertest.core.config import TestRunnerSettings
 from hypertest.core.models import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level
+from runner.environment import child_environment
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 
 LIST_REPORTER = Path(__file__).resolve().parent / "list_reporter.cjs"
@@ -44,7 +45,7 @@ class Discovery:
 
 def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = None) -> Discovery:
     """List every test the settings select, using the project's Playwright and config."""
-    env = dict(os.environ if environ is None else environ)
+    env = child_environment(os.environ if environ is None else environ)  # the config is the user's code
     project_dir = settings.config.parent
     try:
         node = find_node(env)
@@ -69,6 +70,7 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = N
             raise InfrastructureError(f"listing tests took more than {LIST_TIMEOUT_S} s") from None
         except OSError as exc:
             raise InfrastructureError(f"cannot run Node.js ({node}): {exc.strerror}") from None
+        _check_patterns(settings, completed)
         document = _read_listing(output, completed)
     return _build(document, settings, project_dir)
 
@@ -86,6 +88,24 @@ def _read_listing(output: Path, completed: subprocess.CompletedProcess[str]) -> 
     if completed.returncode != 0:
         raise UsageError("Playwright could not list the tests:\n" + _tail(completed.stderr or completed.stdout))
     return document
+
+
+def _check_patterns(settings: TestRunnerSettings, completed: subprocess.CompletedProcess[str]) -> None:
+    """Playwright refuses an invalid --grep as a SyntaxError of 'the tests'; name the pattern's origin instead."""
+    said = completed.stdout + completed.stderr
+    if completed.returncode == 0 or "Invalid regular expression" not in said:
+        return
+    reason = next(line for line in said.splitlines() if "Invalid regular expression" in line)
+    reason = reason.split("Invalid regular expression:", 1)[1].strip()
+    for pattern, origin in ((settings.grep, settings.grep_origin),
+                            (settings.grep_invert, settings.grep_invert_origin)):
+        if pattern and _escaped(pattern) in reason:
+            raise UsageError(f"{origin} {pattern!r}: not a valid JavaScript regular expression ({reason})")
+
+
+def _escaped(pattern: str) -> str:
+    """How Playwright shows a pattern in its error: the text between slashes, or the whole text."""
+    return pattern[1:pattern.rindex("/")] if pattern.startswith("/") and pattern.count("/") > 1 else pattern
 
 
 def _render_error(error: Mapping[str, Any]) -> str:

@@ -9,6 +9,7 @@ import botocore.exceptions
 
 from hypertest.errors import UsageError
 from hypertest.providers.aws.settings import AwsSettings
+from runner.environment import PASS_VARIABLE
 
 WAITER = {"Delay": 2, "MaxAttempts": 300}
 
@@ -19,7 +20,10 @@ def function_settings(settings: AwsSettings) -> dict[str, Any]:
         "MemorySize": settings.memory_mb,
         "Timeout": settings.timeout_s,
         "EphemeralStorage": {"Size": settings.ephemeral_storage_mb},
-        "Environment": {"Variables": {"HT_FUNCTION": settings.function_name, **settings.environment}},
+        "Environment": {"Variables": {"HT_FUNCTION": settings.function_name, **settings.environment,
+                                      # the runner keeps the function's credentials from the tests unless named
+                                      **({PASS_VARIABLE: ",".join(sorted(settings.environment))}
+                                         if settings.environment else {})}},
     }
 
 

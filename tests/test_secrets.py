@@ -1,0 +1,124 @@
+"""Secrets stay out: test processes never get the machinery's secrets, and a secret a test was given on
+purpose is redacted from everything hypertest renders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hypertest.core.redaction import Redactor
+from runner.environment import PASS_VARIABLE, child_environment, secret_values
+from tests.conftest import small_project
+from tests.github.fake_api import fake_github
+from tests.github.test_action import run_action
+
+# Each withheld variable gets a canary value that must appear nowhere but in the ::add-mask:: commands.
+WITHHELD = {
+    "INPUT_GITHUB_TOKEN": "test-token",  # the token the loopback GitHub API accepts
+    "GITHUB_TOKEN": "canary-github-token-77aa",
+    "ACTIONS_RUNTIME_TOKEN": "canary-runtime-token-09c3",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "canary-oidc-token-d2e8",
+    "AWS_ACCESS_KEY_ID": "AKIACANARYKEYID51",
+    "AWS_SECRET_ACCESS_KEY": "canary-aws-secret-key-5e6f",
+    "AWS_SESSION_TOKEN": "canary-aws-session-token-a1b2",
+}
+CONFIGURED = "canary-configured-api-token-c3d4"  # given to the tests on purpose, so only redacted
+
+CONFIG = """import { defineConfig } from '@playwright/test';
+import * as fs from 'fs';
+fs.appendFileSync('seen-env.txt', 'config ' + JSON.stringify(process.env) + '\\n');
+console.log('config env', JSON.stringify(process.env));
+export default defineConfig({ testDir: './tests', globalSetup: './setup.ts', projects: [{ name: 'p' }] });
+"""
+SETUP = """import * as fs from 'fs';
+export default async () => {
+  fs.appendFileSync('seen-env.txt', 'setup ' + JSON.stringify(process.env) + '\\n');
+  console.log('setup env', JSON.stringify(process.env));
+};
+"""
+SPEC = """import { test, expect } from '@playwright/test';
+import * as fs from 'fs';
+test('prints the environment', () => {
+  fs.appendFileSync('seen-env.txt', 'test ' + JSON.stringify(process.env) + '\\n');
+  console.log(JSON.stringify(process.env));
+  console.error(JSON.stringify(process.env));
+});
+test('asserts on the environment', () => { expect(JSON.stringify(process.env)).toBe('nothing'); });
+test('fails with the token it was given', () => {
+  expect(process.env.API_TOKEN).toBeTruthy();
+  throw new Error(`token is ${process.env.API_TOKEN} and PATH is ${process.env.PATH ? 'set' : 'unset'}`);
+});
+"""
+
+
+def test_the_test_environment_withholds_the_machinerys_secrets() -> None:
+    environ = {**WITHHELD, "PATH": "/bin", "BASE_URL": "http://127.0.0.1:3000", "INPUT_ARGS": "--x",
+               "AWS_REGION": "eu-west-1"}
+    env = child_environment(environ)
+    assert env == {"PATH": "/bin", "BASE_URL": "http://127.0.0.1:3000", "AWS_REGION": "eu-west-1"}
+    chosen = child_environment(environ, {"AWS_SECRET_ACCESS_KEY": "on-purpose", "API_TOKEN": "t"})
+    assert chosen["AWS_SECRET_ACCESS_KEY"] == "on-purpose" and "AWS_ACCESS_KEY_ID" not in chosen
+    assert chosen[PASS_VARIABLE] == "API_TOKEN,AWS_SECRET_ACCESS_KEY"
+    # The runner filters again with HT_PASS_ENV: what was passed on purpose stays, the rest goes.
+    again = child_environment({**chosen, "AWS_SESSION_TOKEN": "lambda-role-token"})
+    assert again["AWS_SECRET_ACCESS_KEY"] == "on-purpose" and "AWS_SESSION_TOKEN" not in again
+
+
+def test_secret_values_are_found_by_name_and_redacted_everywhere_in_a_document() -> None:
+    environ = {"MY_API_TOKEN": CONFIGURED, "DB_PASSWORD": "hunter2hunter2", "SHORT_TOKEN": "abc",
+               "INPUT_CONFIG": "hypertest.yml", "HOME": "/root/secret-looking-path"}
+    assert set(secret_values(environ)) == {CONFIGURED, "hunter2hunter2"}
+    redactor = Redactor.from_environ(environ)
+    document = {"tests": [{"titlePath": ["a", f"x{CONFIGURED}y"], "n": 3,
+                           "attempts": [{"error": {"message": "pw hunter2hunter2!"}}]}]}
+    assert redactor.value(document) == {"tests": [{"titlePath": ["a", "x***y"], "n": 3,
+                                                   "attempts": [{"error": {"message": "pw ***!"}}]}]}
+    assert Redactor().value(document) is document
+
+
+def _all_text(folder: Path) -> dict[Path, str]:
+    """Every file below folder, decoded leniently (zips and images too: a secret would show in them)."""
+    return {path: path.read_bytes().decode("latin-1") for path in folder.rglob("*") if path.is_file()}
+
+
+@pytest.mark.e2e
+def test_canary_secrets_appear_in_no_output(tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    project = small_project(workspace / "e2e", CONFIG, {
+        "setup.ts": SETUP, "tests/env.spec.ts": SPEC,
+        "hypertest.yml": "concurrency: 2\nprovider:\n  local:\n    environment:\n      API_TOKEN: ${MY_API_TOKEN}\n"})
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 5, "head": {"repo": {"full_name": "octo/shop"}},
+                                                  "base": {"repo": {"full_name": "octo/shop"}}}}))
+    env = {"GITHUB_WORKSPACE": str(workspace), "GITHUB_REPOSITORY": "octo/shop", "GITHUB_SHA": "abc",
+           "GITHUB_RUN_ID": "7", "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"), "GITHUB_OUTPUT": str(tmp_path / "output"),
+           "INPUT_COMMAND": "invoke", "INPUT_WORKING_DIRECTORY": "e2e", "INPUT_COMMENT": "always",
+           "INPUT_ARGS": "--output out", "MY_API_TOKEN": CONFIGURED, **WITHHELD}
+    with fake_github() as github:
+        completed = run_action(workspace, {**env, "GITHUB_API_URL": github.url})
+        posted = json.dumps([github.comments, github.check_runs])
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    results = next((project / "out").glob("*/results.json"))
+    document = json.loads(results.read_text())
+    messages = "\n".join(str(a["error"]["message"]) for r in document["tests"] for a in r["attempts"] if a["error"])
+    # The tests ran with an environment, got the configured token, and printed and asserted on it all.
+    assert "token is *** and PATH is set" in messages and '\\"PATH\\":' in messages, messages
+    seen = (project / "seen-env.txt").read_text()
+    assert [line.split(" ", 1)[0] for line in seen.splitlines()].count("test") == 1
+    assert "setup " in seen and CONFIGURED in seen  # the user's code had what it was given on purpose
+
+    masked = [line for line in completed.stdout.splitlines() if line.startswith("::add-mask::")]
+    log = "\n".join(line for line in completed.stdout.splitlines() if not line.startswith("::add-mask::"))
+    rendered = {"stdout": log, "stderr": completed.stderr, "summary": (tmp_path / "summary.md").read_text(),
+                "outputs": (tmp_path / "output").read_text(), "comment and check run": posted,
+                "results.json": results.read_text(), "junit.xml": (results.parent / "junit.xml").read_text()}
+    files = _all_text(workspace)
+    for name, value in WITHHELD.items():
+        assert f"::add-mask::{value}" in masked, name
+        assert [where for where, text in rendered.items() if value in text] == [], name
+        assert [path for path, text in files.items() if value in text] == [], name
+    assert [where for where, text in rendered.items() if CONFIGURED in text] == []
+    assert github.comments[5], "the comment was posted"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,7 +28,7 @@ provider:
   aws:
     region: {region}
     functionName: {function}
-    bucket: {bucket}          # artifacts, reports and the deploy manifest
+    bucket: {bucket}        # artifacts, reports and the deploy manifest
     prefix: hypertest
     # roleArn: arn:aws:iam::123456789012:role/hypertest-function   # lets deploy create the function
     baseImage: {base_image}
@@ -88,24 +90,119 @@ def policies(function: str, bucket: str, prefix: str, repository: str) -> dict[s
     }
 
 
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_ADDRESS = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+_FUNCTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ROLE_SUFFIX = "-function"  # the function's role, named in the deploy policy's iam:PassRole
+_IAM_ROLE_MAX = 64
+_REPOSITORY = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_REGION = re.compile(r"(?:us-gov|us-iso|us-isob|us-isof|eu-isoe|us|eu|ap|sa|ca|me|af|il|mx|cn)"
+                     r"-(?:central|north|south|east|west|northeast|northwest|southeast|southwest)-[1-9]")
+_PLAYWRIGHT_CONFIG = re.compile(r"playwright\.config\.(?:ts|js|mts|mjs|cts|cjs)")
+
+
+def _shown(value: str) -> str:
+    """value quoted for an error message: escaped by repr, and cut short when long."""
+    if len(value) <= 80:
+        return repr(value)
+    return f"{value[:80]!r}... ({len(value)} characters)"
+
+
+def _bucket_problem(bucket: str) -> str | None:
+    if not _BUCKET.fullmatch(bucket):
+        return ("an S3 bucket name has 3 to 63 lowercase letters, digits, dots and hyphens, "
+                "and starts and ends with a letter or digit")
+    if ".." in bucket:
+        return "an S3 bucket name has no two adjacent dots"
+    if _IP_ADDRESS.fullmatch(bucket):
+        return "an S3 bucket name is not formatted as an IP address"
+    if bucket.startswith(_BUCKET_PREFIXES):
+        return f"S3 reserves the prefixes {', '.join(_BUCKET_PREFIXES)}"
+    if bucket.endswith(_BUCKET_SUFFIXES):
+        return f"S3 reserves the suffixes {', '.join(_BUCKET_SUFFIXES)}"
+    return None
+
+
+def _function_problem(function: str) -> str | None:
+    if not _FUNCTION.fullmatch(function):
+        return "a Lambda function name has 1 to 64 letters, digits, hyphens and underscores"
+    if len(function) + len(_ROLE_SUFFIX) > _IAM_ROLE_MAX:
+        return (f"at most {_IAM_ROLE_MAX - len(_ROLE_SUFFIX)} characters, so that its role "
+                f"<name>{_ROLE_SUFFIX} fits IAM's {_IAM_ROLE_MAX}")
+    repository = function.lower()
+    if not (2 <= len(repository) <= 256 and _REPOSITORY.fullmatch(repository)):
+        return (f"the ECR repository named after it, {repository!r}, must have 2 to 256 characters, "
+                "and hyphens, underscores and dots only between letters or digits")
+    return None
+
+
+def check_names(*, function: str, bucket: str, region: str) -> None:
+    """Refuse (UsageError naming the flag) a name AWS would refuse, or one that would widen a policy."""
+    problems = [
+        ("--bucket", bucket, _bucket_problem(bucket)),
+        ("--function-name", function, _function_problem(function)),
+        ("--region", region, None if _REGION.fullmatch(region)
+         else "expected a region name such as us-east-1, eu-central-2 or us-gov-west-1"),
+    ]
+    for flag, value, problem in problems:
+        if problem:
+            raise UsageError(f"{flag} {_shown(value)}: {problem}")
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Refuse to write a file through a link, or over something that is not a regular file."""
+    if path.is_symlink():
+        raise UsageError(f"{path}: {what} is a symbolic link; hypertest init writes no file through one",
+                         hint="remove the link, or run init in another folder")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{path}: {what} exists and is not a regular file", hint="move it away first")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write text to path, never following a symbolic link placed there meanwhile."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def _yaml_string(value: str) -> str:
+    """value as a double-quoted YAML scalar (JSON's quoting), so '123' or 'true' stays a string."""
+    return json.dumps(value)
+
+
 def run_init(folder: Path, out: TextIO, *, provider: str, function: str, bucket: str, region: str,
              force: bool) -> int:
-    """Write hypertest.yml (and, for aws, iam/*.json) into folder."""
+    """Check the names, then write hypertest.yml (and, for aws, iam/*.json) into folder."""
+    check_names(function=function, bucket=bucket, region=region)
     target = folder / "hypertest.yml"
+    _check_writable(target, "hypertest.yml")
     if target.exists() and not force:
         raise UsageError(f"{target} already exists", hint="pass --force to overwrite it")
-    configs = sorted(p.name for p in folder.glob("playwright.config.*"))
+    iam = folder / "iam"
+    documents = policies(function, bucket, "hypertest", function.lower()) if provider == "aws" else {}
+    if documents and (iam.is_symlink() or (iam.exists() and not iam.is_dir())):
+        raise UsageError(f"{iam}: the iam path exists and is not a folder (the policies go in iam/)",
+                         hint="move it away first")
+    for name in documents:
+        _check_writable(iam / name, f"iam/{name}")
+    configs = sorted(p.name for p in folder.glob("playwright.config.*") if _PLAYWRIGHT_CONFIG.fullmatch(p.name))
     text = STARTER.format(playwright_config=configs[0] if configs else "playwright.config.ts", provider=provider,
-                          region=region, function=function, bucket=bucket, concurrency=4 if provider == "local"
-                          else 100, base_image="<account>.dkr.ecr.<region>.amazonaws.com/hypertest-base:latest")
-    target.write_text(text, encoding="utf-8")
-    out.write(f"wrote {target}\n")
-    if provider == "aws":
-        iam = folder / "iam"
-        iam.mkdir(exist_ok=True)
-        for name, document in policies(function, bucket, "hypertest", function.lower()).items():
-            (iam / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+                          region=_yaml_string(region), function=_yaml_string(function), bucket=_yaml_string(bucket),
+                          concurrency=4 if provider == "local" else 100,
+                          base_image="<account>.dkr.ecr.<region>.amazonaws.com/hypertest-base:latest")
+    try:
+        _write(target, text)
+        out.write(f"wrote {target}\n")
+        if documents:
+            iam.mkdir(exist_ok=True)
+        for name, document in documents.items():
+            _write(iam / name, json.dumps(document, indent=2) + "\n")
             out.write(f"wrote {iam / name}\n")
+    except OSError as exc:
+        raise UsageError(f"{exc.filename or folder}: cannot write it ({exc.strerror or exc})") from None
+    if documents:
         out.write("next: create the function's role with iam/function-trust-policy.json and "
                   "iam/function-role-policy.json, set provider.aws.roleArn and baseImage, then `hypertest doctor`\n")
     return int(ExitCode.OK)

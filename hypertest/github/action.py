@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import sys
@@ -22,6 +23,7 @@ from hypertest.github.inputs import ActionInputs, read_inputs
 from hypertest.github.publish import create_check_run, degrade, pull_request_number, upsert_comment
 from hypertest.github.summary import render_summary
 from hypertest.github.workflow import append_summary, commands_stopped, end_group, group, mask, write_outputs
+from hypertest.github.workspace import confined_config, confined_folder
 
 
 def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
@@ -32,10 +34,8 @@ def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = No
         inputs = read_inputs(env)
         mask(stream, inputs.github_token)
         workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
-        folder = (workspace / inputs.working_directory).resolve()
-        if not folder.is_dir():
-            raise HypertestError(f"input working_directory: {inputs.working_directory} is not a folder "
-                                 f"of the workspace ({folder})")
+        folder = confined_folder(workspace, inputs.working_directory)
+        inputs = dataclasses.replace(inputs, config=confined_config(folder, workspace, inputs.config))
         os.chdir(folder)
         return _run(inputs, folder, env, stream)
     except HypertestError as exc:

@@ -28,7 +28,7 @@ def run_guarded(command: Callable[[], int], *, err: TextIO, debug: bool,
     try:
         return command()
     except HypertestError as exc:
-        err.write(describe(exc.render()) + "\n")
+        err.write(describe(_shown(exc.render())) + "\n")
         return int(exc.exit_code)
     except KeyboardInterrupt:
         err.write(describe("interrupted") + "\n")
@@ -37,6 +37,11 @@ def run_guarded(command: Callable[[], int], *, err: TextIO, debug: bool,
         return _internal(exc, err, debug, describe, "nesting too deep for hypertest")
     except Exception as exc:  # the top of the program: anything else is a bug of ours
         return _internal(exc, err, debug, describe, f"{type(exc).__name__}: {exc}")
+
+
+def _shown(text: str) -> str:
+    """A message that may quote hostile text (a test's output, a file name), unable to drive a terminal."""
+    return "\n".join(printable(line) for line in text.splitlines())
 
 
 def _internal(exc: BaseException, err: TextIO, debug: bool, describe: Callable[[str], str], what: str) -> int:

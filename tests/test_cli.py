@@ -70,7 +70,8 @@ def test_project_filter_matching_nothing(cli: Cli, demo: Path) -> None:
 @pytest.mark.e2e
 def test_zero_tests_discovered(cli: Cli, demo: Path, tmp_path: Path) -> None:
     assert_clean_error(cli("invoke", "--grep", "no test has this title", cwd=demo), 2,
-                       "no tests found (with grep 'no test has this title')", "passWithNoTests")
+                       "no tests found by", "playwright.config.ts (with grep 'no test has this title')",
+                       "passWithNoTests")
     result = cli("invoke", "--grep", "no test has this title", "--pass-with-no-tests",
                  "--output", str(tmp_path / "out"), cwd=demo)
     assert result.code == 0, result.err

@@ -122,7 +122,7 @@ class _InvokeRun:
         self.state.plan = plan_run(self.state.discovery, self.settings.test_runner.granularity)
         self.state.units = self.state.plan.units
         if not self.state.units:
-            message = "no tests found" + _filters_text(self.settings)
+            message = f"no tests found by {self.settings.test_runner.config}" + _filters_text(self.settings)
             if not self.settings.pass_with_no_tests:
                 raise UsageError(message, hint="set passWithNoTests: true to make this a success")
             self.out.write(f"{message}; passWithNoTests is set, so this run passes\n")

@@ -23,7 +23,8 @@ from hypertest.github.inputs import ActionInputs, read_inputs
 from hypertest.github.publish import create_check_run, degrade, pull_request_number, upsert_comment
 from hypertest.github.summary import render_summary
 from hypertest.github.workflow import append_summary, commands_stopped, end_group, group, mask, write_outputs
-from hypertest.github.workspace import confined_config, confined_folder
+from hypertest.github.workspace import confined_config, confined_folder, confined_output
+from runner.environment import secret_values
 
 
 def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
@@ -32,18 +33,19 @@ def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = No
     stream = out or sys.stdout
     try:
         inputs = read_inputs(env)
-        mask(stream, inputs.github_token)
+        for secret in dict.fromkeys((inputs.github_token, *secret_values(env))):
+            mask(stream, secret)
         workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
         folder = confined_folder(workspace, inputs.working_directory)
         inputs = dataclasses.replace(inputs, config=confined_config(folder, workspace, inputs.config))
         os.chdir(folder)
-        return _run(inputs, folder, env, stream)
+        return _run(inputs, folder, workspace, env, stream)
     except HypertestError as exc:
         stream.write(f"::error title=hypertest::{command_data(exc.render())}\n")
         return int(exc.exit_code)
 
 
-def _settings(inputs: ActionInputs, command: str, folder: Path) -> Any:
+def _settings(inputs: ActionInputs, command: str, folder: Path, workspace: Path) -> Any:
     argv = [command, "--config", inputs.config, *inputs.args]
     if command == "invoke":
         if inputs.concurrency:
@@ -58,20 +60,22 @@ def _settings(inputs: ActionInputs, command: str, folder: Path) -> Any:
         reason = said.getvalue().strip().splitlines()[-1:] or ["unknown arguments"]
         raise UsageError(f"input args: {' '.join(inputs.args)!r} are not valid for `hypertest {command}` "
                          f"({reason[0].removeprefix('hypertest: ')})") from None
-    return apply_flags(load_settings(find_config(args.config, folder), folder), args, folder), args
+    settings = apply_flags(load_settings(find_config(args.config, folder), folder), args, folder)
+    confined_output(workspace, settings.output)
+    return settings, args
 
 
-def _run(inputs: ActionInputs, folder: Path, env: dict[str, str], out: TextIO) -> int:
+def _run(inputs: ActionInputs, folder: Path, workspace: Path, env: dict[str, str], out: TextIO) -> int:
     if inputs.command == "doctor":
         from hypertest.doctor import run_doctor
 
-        settings, _ = _settings(inputs, "doctor", folder)
+        settings, _ = _settings(inputs, "doctor", folder, workspace)
         with commands_stopped(out):
             return run_doctor(settings, out, env)
     if inputs.command in ("deploy", "deploy-and-invoke"):
         from hypertest.providers.aws.deploy import deploy
 
-        settings, _ = _settings(inputs, "deploy", folder)
+        settings, _ = _settings(inputs, "deploy", folder, workspace)
         group(out, "hypertest deploy")
         try:
             with commands_stopped(out):
@@ -82,7 +86,7 @@ def _run(inputs: ActionInputs, folder: Path, env: dict[str, str], out: TextIO) -
             return int(ExitCode.OK)
     from hypertest.core.invoke import invoke
 
-    settings, args = _settings(inputs, "invoke", folder)
+    settings, args = _settings(inputs, "invoke", folder, workspace)
     group(out, "hypertest invoke")
     try:
         with commands_stopped(out):  # titles, messages and file names are the pull request's

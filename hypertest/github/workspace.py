@@ -43,3 +43,12 @@ def confined_config(folder: Path, workspace: Path, config: str) -> str:
     root = _resolved(workspace, f"GITHUB_WORKSPACE {shown(str(workspace))}")
     path = _inside(folder / config, root, "config", config)
     return str(path) if path.is_file() else config
+
+
+def confined_output(workspace: Path, output: Path) -> None:
+    """Refuse a results folder (output in hypertest.yml, or --output in the args input) outside workspace."""
+    root = _resolved(workspace, f"GITHUB_WORKSPACE {shown(str(workspace))}")
+    if not output.is_relative_to(root):
+        raise UsageError(f"the output folder {shown(str(output))} (output in hypertest.yml, or --output in the "
+                         f"args input) leads outside the workspace ({shown(str(root))})",
+                         hint="results go to a folder inside the repository's checkout")

@@ -223,3 +223,20 @@ def test_without_github_workspace_the_current_folder_confines(tmp_path: Path,
     code = run_action({"INPUT_WORKING_DIRECTORY": "../outside"}, out)
     assert code == 2
     assert "input working_directory: '../outside' leads outside the workspace" in out.getvalue()
+
+
+@pytest.mark.parametrize(("inputs", "config"), [
+    ({"ARGS": "--output ../../elsewhere"}, "version: 1\n"),
+    ({}, "output: ../../elsewhere\n"),
+    ({"ARGS": "--output /tmp"}, "version: 1\n"),
+], ids=["--output in args", "output in hypertest.yml", "absolute --output"])
+def test_results_cannot_be_written_outside_the_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         inputs: dict[str, str], config: str) -> None:
+    def write_config(workspace: Path) -> None:
+        (workspace / "e2e" / "hypertest.yml").write_text(config)
+
+    code, out = _run(tmp_path, monkeypatch, inputs, write_config)
+    assert code == 2, out
+    [error] = [line for line in out.splitlines() if line.startswith("::error")]
+    assert "leads outside the workspace" in error and "--output in the args input" in error
+    assert not (tmp_path / "elsewhere").exists()

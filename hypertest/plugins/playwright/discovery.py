@@ -71,22 +71,23 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = N
         except OSError as exc:
             raise InfrastructureError(f"cannot run Node.js ({node}): {exc.strerror}") from None
         _check_patterns(settings, completed)
-        document = _read_listing(output, completed)
+        document = _read_listing(output, completed, settings.config)
     return _build(document, settings, project_dir)
 
 
-def _read_listing(output: Path, completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def _read_listing(output: Path, completed: subprocess.CompletedProcess[str], config: Path) -> dict[str, Any]:
+    failed = f"Playwright could not list the tests of {config} (exit code {completed.returncode}):\n"
     if not output.is_file():
-        raise UsageError("Playwright could not list the tests:\n" + _tail(completed.stderr or completed.stdout))
+        raise UsageError(failed + _tail(completed.stderr or completed.stdout))
     try:
         document: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise InfrastructureError(f"the test listing is not valid JSON: {exc}") from None
     if document.get("errors"):
-        raise UsageError("Playwright could not load the tests:\n" + "\n".join(
+        raise UsageError(f"Playwright could not load the tests of {config}:\n" + "\n".join(
             _render_error(error) for error in document["errors"][:5]))
     if completed.returncode != 0:
-        raise UsageError("Playwright could not list the tests:\n" + _tail(completed.stderr or completed.stdout))
+        raise UsageError(failed + _tail(completed.stderr or completed.stdout))
     return document
 
 

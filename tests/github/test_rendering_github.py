@@ -108,3 +108,24 @@ def test_a_huge_failure_list_is_truncated_with_a_note() -> None:
     well_formed(text)
     assert "more failures: the summary is at GitHub's size limit" in text
     assert "### Results by file" not in text  # per-file tables went first
+
+
+def test_no_untrusted_text_ends_a_markdown_line_early() -> None:
+    """A file name, title, unit id or run id with line breaks cannot end the line it is on, so nothing after
+    it renders as Markdown of its own (an image from another host, a heading, a fence)."""
+    from tests.github.fixtures import record
+
+    payload = "\n\n![x](https://evil.example/x.png)\n# heading\n```\n"
+    result = hostile_result()
+    result["tests"].append(record(90, "title" + payload, "failed", "unexpected", message="m",
+                                  file="dir" + payload + "x.spec.ts"))
+    result["units"].append({"id": "u9" + payload, "tests": ["test-90"], "status": "ok", "error": None,
+                            "startedAt": "2026-11-25T10:00:09.000Z", "durationMs": 5, "blob": None})
+    result["runId"] = "run" + payload
+    for text in (render_summary(result, CONTEXT), render_comment(result, CONTEXT)):
+        lines = text.splitlines()
+        assert not [line for line in lines if line.startswith(("![", "# heading"))], text
+        # each value keeps its parts on one line: the image link and the heading after it stay together
+        assert [line for line in lines if ("evil.example" in line) != ("heading" in line)] == [], text
+        summaries = [line for line in lines if "<summary>" in line]
+        assert all("</summary>" in line for line in summaries)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -17,6 +16,7 @@ from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import descendants, kill_descendants
 from runner.environment import child_environment
+from runner.json_text import utf8_json
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
 from runner.process import run_with_deadline, stop_requested
@@ -266,4 +266,4 @@ def _failed_unit(payload: Payload, message: str) -> dict[str, Any]:
 
 def result_json(result: Mapping[str, Any]) -> str:
     """The unit result as compact JSON text."""
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+    return utf8_json(result, separators=(",", ":"))

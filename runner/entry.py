@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import traceback
 from collections.abc import Mapping
@@ -12,6 +11,7 @@ from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import UnknownStoreError, store_from_payload
 from runner.cleanup import become_subreaper
 from runner.core import run_unit
+from runner.json_text import utf8_json
 from runner.payload import PayloadError, parse_payload
 
 _SUBREAPER = False
@@ -38,7 +38,7 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
         detail = "".join(traceback.format_exception_only(exc)).strip()
         return _invalid(event, f"the runner failed: {detail}")
     if max_response_bytes is not None:
-        text = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+        text = utf8_json(result, separators=(",", ":")).encode()
         if len(text) > max_response_bytes:
             key = store.put_bytes(text, f"results/{payload.unit_id}.json", "application/json")
             return {"schemaVersion": RESULT_SCHEMA_VERSION, "runId": payload.run_id, "unitId": payload.unit_id,

@@ -1,6 +1,6 @@
 """Hostile test content: configs and test files a pull request controls. A suite that cannot be loaded is
 exit 2 naming the file (with control characters escaped, on one screen); a suite whose tests misbehave
-(exit the worker, flood the output, throw what is not an Error, carry hostile titles) gets, test by test,
+(exit the worker, flood the output, throw what is not an Error, carry hostile titles or lone surrogates) gets, test by test,
 the results plain Playwright gives it, exit 1, and output that no title or message can break."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from hypertest.core.strings import encodable
 from runner.node import find_node
 from tests.conftest import ROOT, CliResult, load_results, small_project
 from tests.playwright_report import differences, playwright_outcomes
@@ -89,6 +90,7 @@ test('leaves a process behind', async () => {
   const { spawn } = await import('child_process');
   spawn('sleep', ['987.654'], { detached: true, stdio: 'ignore' }).unref();
 });
+test('a lone \uD800 surrogate', () => { throw new Error('lone \uDC00 in the message'); });
 test('passes after all that', () => {});
 """
 
@@ -101,7 +103,9 @@ def test_misbehaving_tests_get_playwrights_results(tmp_path: Path) -> None:
     cli = direct / "node_modules" / "@playwright" / "test" / "cli.js"
     subprocess.run([find_node(os.environ), str(cli), "test", "--reporter=json", "--workers=2"], cwd=direct,
                    env=env, check=False, capture_output=True, timeout=600)
-    expected = playwright_outcomes(json.loads((tmp_path / "direct.json").read_text()))
+    expected = {(project, file, tuple(encodable(t) for t in titles)): outcome  # results.json is UTF-8
+                for (project, file, titles), outcome in
+                playwright_outcomes(json.loads((tmp_path / "direct.json").read_text())).items()}
     subprocess.run(["pkill", "-f", "sleep 987.654"], check=False)  # plain Playwright leaves it running
 
     hyper = small_project(tmp_path / "hyper", config, {"tests/bad.spec.ts": MISBEHAVING})

@@ -24,6 +24,7 @@ from hypertest.core.pipeline import Pipeline, Task
 from hypertest.core.plan import Gate, RunPlan, group_of
 from hypertest.core.redaction import Redactor
 from hypertest.core.run_id import new_run_id
+from hypertest.core.strings import well_formed
 from hypertest.errors import ExitCode, UsageError
 from hypertest.plugins.playwright.discovery import Discovery, discover
 from hypertest.plugins.playwright.phases import plan_run
@@ -198,7 +199,8 @@ class _InvokeRun:
         def execute(unit: Unit) -> Mapping[str, Any]:
             payload = {**_payload(unit, self.state.run_id, discovery, self.settings), **run_level(unit)}
             # whatever a test printed or asserted, a known secret goes no further than this
-            return self.redactor.value(self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery)))
+            result = self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
+            return self.redactor.value(well_formed(result))
 
         def finished(outcome: UnitOutcome) -> None:
             records = unit_records(outcome.unit, outcome.result)
@@ -271,8 +273,8 @@ class _InvokeRun:
         """Aggregate, write results.json, JUnit and the merged HTML report, then tell the reporters."""
         state = self.state
         assert state.discovery is not None and state.run_dir is not None
-        records = ordered_records(state.units, state.records_by_unit, state.discovery.tests,
-                                  interrupted=state.interrupted)
+        records = well_formed(ordered_records(state.units, state.records_by_unit, state.discovery.tests,
+                                              interrupted=state.interrupted))  # titles from discovery too
         counts = stats(records)
         verdict, state.exit_code = conclusion(counts, self.settings.fail_on_flaky)
         if state.teardown_error and state.exit_code == ExitCode.OK:

@@ -7,8 +7,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from hypertest.core.strings import map_strings
 from runner.environment import secret_values
 
 MASK = "***"
@@ -34,18 +35,7 @@ class Redactor:
 
     def value(self, value: T) -> T:
         """A copy of a JSON-like value (dicts, lists, strings) with every string redacted."""
-        if not self.secrets:
-            return value
-        return self._walk(value)  # type: ignore[no-any-return]
-
-    def _walk(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, Mapping):
-            return {key: self._walk(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [self._walk(item) for item in value]
-        return value
+        return map_strings(value, self.text) if self.secrets else value
 
     def _pattern(self) -> re.Pattern[str] | None:
         if not self.secrets:

@@ -60,11 +60,13 @@ def headline(result: Mapping[str, Any]) -> str:
 def estimated_cost(result: Mapping[str, Any]) -> str:
     """The Lambda cost estimate of a run on AWS ('' for other providers)."""
     details = result.get("providerDetails") or {}
-    if result.get("provider") != "aws" or not details.get("memoryMb"):
+    memory = details.get("memoryMb")
+    usable = isinstance(memory, int | float) and not isinstance(memory, bool) and memory > 0
+    if result.get("provider") != "aws" or not usable:
         return ""
     seconds = sum(unit.get("durationMs", 0) for unit in result["units"]) / 1000
     price = GB_SECOND_USD.get(str(details.get("architecture")), GB_SECOND_USD["x86_64"])
-    usd = seconds * details["memoryMb"] / 1024 * price + len(result["units"]) * REQUEST_USD
+    usd = seconds * memory / 1024 * price + len(result["units"]) * REQUEST_USD
     return f"${usd:.4f}"
 
 

@@ -124,7 +124,8 @@ def _timeline(units: Sequence[Mapping[str, Any]]) -> str:
     starts = []
     for unit in units:
         try:
-            starts.append(dt.datetime.fromisoformat(str(unit.get("startedAt")).replace("Z", "+00:00")))
+            start = dt.datetime.fromisoformat(str(unit.get("startedAt")).replace("Z", "+00:00"))
+            starts.append(start if start.tzinfo else start.replace(tzinfo=dt.UTC))  # a results.json may mix them
         except ValueError:
             return ""
     origin = min(starts)

@@ -10,6 +10,7 @@ from typing import Any, TextIO
 
 from hypertest.core.events import RunInfo
 from hypertest.core.models import Unit
+from hypertest.core.strings import encodable
 
 PLAIN_INTERVAL_S = 10.0
 MAX_LISTED_FAILURES = 50
@@ -138,7 +139,7 @@ def _name(record: Mapping[str, Any]) -> str:
 
 def printable(text: str) -> str:
     """text with control characters shown as escapes, so a title cannot drive the terminal."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group(0)):02x}", text)
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group(0)):02x}", encodable(text))
 
 
 def _first_error_lines(record: Mapping[str, Any]) -> list[str]:

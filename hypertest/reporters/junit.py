@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 # Characters XML 1.0 cannot carry at all, even escaped.
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # lone surrogates too
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 

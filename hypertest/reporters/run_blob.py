@@ -28,6 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from runner.json_text import utf8_json
+
 # Sorts before the units' blobs (merge-reports orders them by name), so the units' configuration,
 # merged after this one, is the one the report shows.
 RUN_BLOB_NAME = "0-hypertest-run.zip"
@@ -138,7 +140,7 @@ def write_run_blob(target: Path, facts: BlobFacts, extra_records: Sequence[Mappi
     failed = any(r["outcome"] == "unexpected" for r in records)
     events.append({"method": "onEnd", "params": {"result": {
         "status": "failed" if failed else "passed", "startTime": start_ms, "duration": end_ms - start_ms}}})
-    lines = "".join(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n" for event in events)
+    lines = "".join(utf8_json(event, separators=(",", ":")) + "\n" for event in events)
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("report.jsonl", lines)
     return target

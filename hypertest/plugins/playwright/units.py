@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from hypertest.core.models import Selector, TestCase, Unit, make_unit_id
+from hypertest.core.strings import encodable
 from hypertest.errors import UsageError
 
 SEPARATOR = "›"
@@ -74,9 +75,9 @@ def _selects(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
 
 
 def _expressible(test: TestCase) -> bool:
-    """Whether a --test-list line can name this test's titles exactly."""
+    """Whether a --test-list line can name this test's titles exactly (a UTF-8 file: no lone surrogate)."""
     return all(title and title == title.strip() and SEPARATOR not in title and "\n" not in title
-               and "\r" not in title for title in test.title_path)
+               and "\r" not in title and encodable(title) == title for title in test.title_path)
 
 
 def _check_selectable(test: TestCase) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import botocore.exceptions
 
+from runner.json_text import utf8_json
+
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 # Refusals that come before the function runs: safe to send again after a pause.
 RETRYABLE_CODES = frozenset({
@@ -52,7 +54,7 @@ class Invoker:
 
     def invoke(self, payload: Mapping[str, Any]) -> InvokeResult:
         """Invoke once, re-sending only after refusals (throttling, service errors, no connection)."""
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        body = utf8_json(payload).encode()
         if len(body) > MAX_REQUEST_BYTES:
             return InvokeResult(error_result(f"the unit's payload is {len(body)} bytes, over Lambda's 6 MB"),
                                 0, 0, False)

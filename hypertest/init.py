@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest.errors import ExitCode, UsageError
+from hypertest.reporters.console import printable
 
 STARTER = """# hypertest configuration. Check it with `hypertest validate`; every key is optional and documented
 # in schema/hypertest.schema.json. Strings may use ${{VAR}} and ${{VAR:-default}}.
@@ -194,12 +195,12 @@ def run_init(folder: Path, out: TextIO, *, provider: str, function: str, bucket:
                           base_image="<account>.dkr.ecr.<region>.amazonaws.com/hypertest-base:latest")
     try:
         _write(target, text)
-        out.write(f"wrote {target}\n")
+        out.write(printable(f"wrote {target}") + "\n")
         if documents:
             iam.mkdir(exist_ok=True)
         for name, document in documents.items():
             _write(iam / name, json.dumps(document, indent=2) + "\n")
-            out.write(f"wrote {iam / name}\n")
+            out.write(printable(f"wrote {iam / name}") + "\n")
     except OSError as exc:
         raise UsageError(f"{exc.filename or folder}: cannot write it ({exc.strerror or exc})") from None
     if documents:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hypertest.github.report import MAX_RESULTS_BYTES
+from hypertest.github.results_file import MAX_RESULTS_BYTES
 from tests.conftest import CliResult, validate_run_result
 from tests.github.fixtures import hostile_result, record
 

@@ -1,7 +1,7 @@
 """Hostile test content: configs and test files a pull request controls. A suite that cannot be loaded is
 exit 2 naming the file (with control characters escaped, on one screen); a suite whose tests misbehave
-(exit the worker, flood the output, throw what is not an Error, carry hostile titles or lone surrogates) gets, test by test,
-the results plain Playwright gives it, exit 1, and output that no title or message can break."""
+(exit the worker, flood the output, throw what is not an Error, carry hostile titles or lone surrogates)
+gets, test by test, the results plain Playwright gives it, exit 1, and output no title or message can break."""
 
 from __future__ import annotations
 

@@ -1,179 +1,30 @@
-"""`hypertest doctor`: every thing a run needs, checked, each with a one-line fix."""
+"""`hypertest doctor`: every thing a run needs, checked, each with a one-line fix. The test-runner plugin
+and the provider the config names say what to check."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TextIO
-
-import botocore.exceptions
+from collections.abc import Mapping
+from typing import TextIO
 
 from hypertest.core.config import Settings
-from hypertest.errors import ExitCode, HypertestError
-from runner.chromium import fallback_chromium, forced_chromium
-from runner.node import ToolMissingError, find_node, find_playwright_cli
+from hypertest.core.registry import provider_entry, runner_plugin
+from hypertest.errors import ExitCode
+from hypertest.reporters.console import printable
 
-LAMBDA_CONCURRENCY_QUOTA = "L-B99A9384"
 MARKS = {"ok": "ok   ", "warn": "warn ", "error": "error"}
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check's verdict."""
-
-    name: str
-    status: str  # ok | warn | error
-    detail: str
-    fix: str = ""
 
 
 def run_doctor(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = None) -> int:
     """Run every check that applies to the settings, print them, and return the exit code."""
     env = dict(os.environ if environ is None else environ)
-    checks = list(_local_checks(settings, env))
-    if settings.provider.type == "aws":
-        checks.extend(_aws_checks(settings, env))
+    checks = [*runner_plugin(settings.test_runner.type).doctor_checks(settings, env),
+              *provider_entry(settings.provider.type).doctor_checks(settings, env)]
     for check in checks:
-        out.write(f"{MARKS[check.status]}  {check.name}: {check.detail}\n")
-        if check.fix and check.status != "ok":
-            out.write(f"       fix: {check.fix}\n")
-    errors = sum(1 for c in checks if c.status == "error")
-    warnings = sum(1 for c in checks if c.status == "warn")
+        out.write(printable(f"{MARKS[check.level]}  {check.name}: {check.detail}") + "\n")
+        if check.fix and check.level != "ok":
+            out.write(printable(f"       fix: {check.fix}") + "\n")
+    errors = sum(1 for c in checks if c.level == "error")
+    warnings = sum(1 for c in checks if c.level == "warn")
     out.write(f"{len(checks)} checks: {errors} errors, {warnings} warnings\n")
     return int(ExitCode.INFRASTRUCTURE if errors else ExitCode.OK)
-
-
-def _local_checks(settings: Settings, env: Mapping[str, str]) -> list[Check]:
-    checks = []
-    try:
-        node = find_node(env)
-        checks.append(Check("Node.js", "ok", node))
-    except ToolMissingError as exc:
-        checks.append(Check("Node.js", "error", str(exc), "pip install 'hypertest[node]', or install Node.js 20+"))
-    try:
-        cli = find_playwright_cli(settings.test_runner.config.parent)
-        checks.append(Check("Playwright", "ok", str(cli.parent)))
-    except ToolMissingError as exc:
-        checks.append(Check("Playwright", "error", str(exc), "npm ci in the project"))
-    chromium = forced_chromium(env) or fallback_chromium(env)
-    needed = settings.provider.type == "local"
-    checks.append(Check("Chromium", "ok" if chromium else ("error" if needed else "warn"),
-                        chromium or "none found (HT_CHROMIUM_PATH, Playwright's cache, the system)",
-                        "install Debian's chromium, or set HT_CHROMIUM_PATH"))
-    return checks
-
-
-def _aws_checks(settings: Settings, env: Mapping[str, str]) -> list[Check]:
-    from hypertest.providers.aws.clients import AwsClients
-    from hypertest.providers.aws.settings import aws_settings
-
-    try:
-        aws = aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml"))
-        clients = AwsClients(aws, settings.concurrency)
-    except HypertestError as exc:
-        return [Check("AWS configuration", "error", exc.message, exc.hint)]
-    checks = [Check("region", "ok", clients.region)]
-    probes: list[tuple[str, Callable[[], Check]]] = [
-        ("credentials", lambda: _identity(clients)),
-        ("ECR repository", lambda: _repository(clients, aws)),
-        ("Lambda function", lambda: _function(clients, aws)),
-        ("S3 bucket", lambda: _bucket(clients, aws)),
-        ("concurrency quota", lambda: _quota(clients, settings.concurrency)),
-        ("Docker daemon", lambda: _docker(env)),
-    ]
-    for name, probe in probes:
-        try:
-            checks.append(probe())
-        except botocore.exceptions.NoCredentialsError:
-            checks.append(Check(name, "error", "no AWS credentials found",
-                                "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or OIDC web identity"))
-        except botocore.exceptions.ClientError as exc:
-            error = exc.response.get("Error", {})
-            checks.append(Check(name, "error", f"{error.get('Code')}: {error.get('Message')}",
-                                "check the credentials and the IAM policies `hypertest init` writes"))
-        except botocore.exceptions.BotoCoreError as exc:
-            checks.append(Check(name, "error", str(exc), "check the network and endpoints"))
-    return checks
-
-
-def _identity(clients: Any) -> Check:
-    identity = clients.client("sts").get_caller_identity()
-    return Check("credentials", "ok", f"account {identity['Account']} as {identity['Arn']}")
-
-
-def _repository(clients: Any, aws: Any) -> Check:
-    try:
-        found = clients.client("ecr").describe_repositories(repositoryNames=[aws.repository_name])
-    except botocore.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "RepositoryNotFoundException":
-            return Check("ECR repository", "warn", f"{aws.repository_name} does not exist yet",
-                         "`hypertest deploy` creates it")
-        raise
-    return Check("ECR repository", "ok", found["repositories"][0]["repositoryUri"])
-
-
-def _function(clients: Any, aws: Any) -> Check:
-    try:
-        config = clients.client("lambda").get_function_configuration(FunctionName=aws.function_name)
-    except botocore.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise
-        if aws.role_arn:
-            return Check("Lambda function", "warn", f"{aws.function_name} does not exist yet",
-                         "`hypertest deploy` creates it")
-        return Check("Lambda function", "error", f"{aws.function_name} does not exist and roleArn is not set",
-                     "set provider.aws.roleArn so deploy can create it")
-    wanted = {"Timeout": aws.timeout_s, "MemorySize": aws.memory_mb,
-              "EphemeralStorage": aws.ephemeral_storage_mb}
-    actual = {"Timeout": config.get("Timeout"), "MemorySize": config.get("MemorySize"),
-              "EphemeralStorage": (config.get("EphemeralStorage") or {}).get("Size")}
-    differ = [f"{key} {actual[key]} (config: {value})" for key, value in wanted.items() if actual[key] != value]
-    if differ:
-        return Check("Lambda function", "warn", f"{aws.function_name}: " + ", ".join(differ),
-                     "`hypertest deploy` applies the configured values")
-    return Check("Lambda function", "ok", f"{aws.function_name}: timeout {actual['Timeout']} s, "
-                 f"{actual['MemorySize']} MB, /tmp {actual['EphemeralStorage']} MB")
-
-
-def _bucket(clients: Any, aws: Any) -> Check:
-    try:
-        answer = clients.client("s3").head_bucket(Bucket=aws.bucket)
-    except botocore.exceptions.ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code"))
-        fixes = {"404": ("does not exist", "create it, or fix provider.aws.bucket"),
-                 "403": ("access denied", "grant s3:ListBucket, s3:GetObject and s3:PutObject on it")}
-        problem, fix = fixes.get(code, (code, "check the bucket"))
-        return Check("S3 bucket", "error", f"{aws.bucket}: {problem}", fix)
-    region = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("x-amz-bucket-region")
-    if region and region != clients.region:
-        return Check("S3 bucket", "error", f"{aws.bucket} is in {region}, the function in {clients.region}",
-                     "use a bucket in the function's region")
-    return Check("S3 bucket", "ok", aws.bucket)
-
-
-def _quota(clients: Any, concurrency: int) -> Check:
-    try:
-        quota = clients.client("service-quotas").get_service_quota(
-            ServiceCode="lambda", QuotaCode=LAMBDA_CONCURRENCY_QUOTA)["Quota"]["Value"]
-    except (botocore.exceptions.ClientError, KeyError):
-        try:
-            quota = clients.client("lambda").get_account_settings()["AccountLimit"]["ConcurrentExecutions"]
-        except (botocore.exceptions.ClientError, KeyError):
-            return Check("concurrency quota", "warn", "cannot read the Lambda concurrency quota",
-                         "allow servicequotas:GetServiceQuota or lambda:GetAccountSettings")
-    if concurrency > quota:
-        return Check("concurrency quota", "warn", f"concurrency {concurrency} is above the account's "
-                     f"{int(quota)} concurrent executions: the rest will be throttled",
-                     f"lower concurrency, or ask for more (Service Quotas, {LAMBDA_CONCURRENCY_QUOTA})")
-    return Check("concurrency quota", "ok", f"concurrency {concurrency} of {int(quota)}")
-
-
-def _docker(env: Mapping[str, str]) -> Check:
-    from hypertest.providers.aws.image import docker_client
-
-    try:
-        client = docker_client(env)
-    except HypertestError as exc:
-        return Check("Docker daemon", "warn", exc.message, "needed by `hypertest deploy` only: start Docker")
-    return Check("Docker daemon", "ok", f"Docker {client.version().get('Version', '?')}")

@@ -6,7 +6,8 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any
 
 from hypertest.core.models import Unit
 
@@ -23,8 +24,10 @@ class RunInfo:
     output_dir: str
 
 
-class Reporter(Protocol):
-    """Receives the run's events, in order, one at a time."""
+class Reporter:
+    """Receives the run's events, in order, one at a time; a reporter overrides the events it needs.
+
+    Reporters are found by the names in the `reporters` setting (core/registry.py)."""
 
     def on_begin(self, info: RunInfo) -> None:
         """The run starts."""
@@ -34,6 +37,10 @@ class Reporter(Protocol):
 
     def on_unit_end(self, unit: Unit, records: Sequence[Mapping[str, Any]]) -> None:
         """A unit finished; records are its tests' final records."""
+
+    def reports(self, result: Mapping[str, Any], run_dir: Path) -> Mapping[str, str]:
+        """Write this reporter's files into the run folder; their paths by report name (results.json lists them)."""
+        return {}
 
     def on_end(self, result: Mapping[str, Any]) -> None:
         """The run finished; result is the whole results.json document."""
@@ -68,6 +75,19 @@ class ReporterMultiplexer:
     def on_unit_end(self, unit: Unit, records: Sequence[Mapping[str, Any]]) -> None:
         """Fan out on_unit_end."""
         self._each("on_unit_end", unit, records)
+
+    def reports(self, result: Mapping[str, Any], run_dir: Path) -> dict[str, str]:
+        """Every reporter's files, by report name."""
+        written: dict[str, str] = {}
+        with self._lock:
+            for reporter in self.reporters:
+                try:
+                    written.update(reporter.reports(result, run_dir))
+                except Exception as exc:
+                    message = f"reporter {type(reporter).__name__}.reports failed: {exc}"
+                    self.failures.append(message)
+                    print(f"warning: {message}", file=sys.stderr)
+        return written
 
     def on_end(self, result: Mapping[str, Any]) -> None:
         """Fan out on_end."""

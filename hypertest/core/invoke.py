@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,27 +15,19 @@ from typing import Any, TextIO
 from hypertest import __version__
 from hypertest.core.aggregate import conclusion, not_run_records, ordered_records, stats, unit_records
 from hypertest.core.config import Settings
+from hypertest.core.contracts import Discovery, NoRunHooks, Provider, RunContext, RunHooks
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.durations import load_durations, longest_first, save_durations
-from hypertest.core.events import Reporter, ReporterMultiplexer, RunInfo
+from hypertest.core.events import ReporterMultiplexer, RunInfo
 from hypertest.core.models import Unit
 from hypertest.core.pipeline import Pipeline, Task
 from hypertest.core.plan import Gate, RunPlan, group_of
 from hypertest.core.redaction import Redactor
+from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.core.run_id import new_run_id
 from hypertest.core.strings import well_formed
 from hypertest.errors import ExitCode, UsageError
-from hypertest.plugins.playwright.discovery import Discovery, discover
-from hypertest.plugins.playwright.phases import plan_run
-from hypertest.plugins.playwright.run_level import with_overrides
-from hypertest.plugins.playwright.session import clear_output_dirs, start_run_session
-from hypertest.providers.base import Provider
-from hypertest.reporters.console import ConsoleReporter
-from hypertest.reporters.html_report import MergeError, merge_html_report
-from hypertest.reporters.junit import write_junit
 from runner.environment import child_environment
-from runner.project_state import changed_files, pack, snapshot
-from runner.session import PlaywrightSession, SessionSpec
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -61,25 +52,16 @@ class InvokeState:
 
 def make_provider(settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
     """The provider the settings name."""
-    if settings.provider.type == "aws":
-        from hypertest.providers.aws.provider import AwsProvider
-        from hypertest.providers.aws.settings import aws_settings
-
-        return AwsProvider(aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml")),
-                           settings.concurrency, out=out, output=settings.output)
-    from hypertest.providers.local import LocalProvider
-
-    return LocalProvider(settings.provider.local, child_environment(environ, settings.provider.local.environment))
+    return provider_entry(settings.provider.type).create(settings, environ, out)
 
 
 def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | None = None,
-           environ: Mapping[str, str] | None = None, provider: Provider | None = None,
-           extra_reporters: Sequence[Reporter] = ()) -> InvokeState:
+           environ: Mapping[str, str] | None = None, provider: Provider | None = None) -> InvokeState:
     """Run the whole suite once; the returned state holds results.json's document and the exit code."""
     env = dict(os.environ if environ is None else environ)
     out = stream or sys.stdout
     run = _InvokeRun(settings, InvokeState(run_id=run_id or new_run_id()), out=out, env=env,
-                     provider=provider or make_provider(settings, env, out), extra_reporters=extra_reporters)
+                     provider=provider or make_provider(settings, env, out))
     Pipeline([Task("discover", run.discover_tests), Task("units", run.split_units),
               Task("prepare", run.prepare)]).run()
     if run.state.units:
@@ -93,7 +75,7 @@ class _InvokeRun:
     """The tasks of one invoke, sharing one InvokeState."""
 
     def __init__(self, settings: Settings, state: InvokeState, *, out: TextIO, env: dict[str, str],
-                 provider: Provider, extra_reporters: Sequence[Reporter]) -> None:
+                 provider: Provider) -> None:
         self.settings = settings
         self.state = state
         self.out = out
@@ -102,25 +84,28 @@ class _InvokeRun:
         self.test_env = child_environment(env, settings.provider.environment)
         self.redactor = Redactor.from_environ(env)
         self.provider = provider
-        reporters: list[Reporter] = [*extra_reporters]
-        if "console" in settings.reporters:
-            reporters.insert(0, ConsoleReporter(out))
-        self.multiplexer = ReporterMultiplexer(reporters)
+        self.plugin = runner_plugin(settings.test_runner.type)
+        self.multiplexer = ReporterMultiplexer(reporters(settings.reporters, out))
         self.started_at = dt.datetime.now(dt.UTC)
         self.started = time.monotonic()
         self.dispatcher: Dispatcher | None = None
         self.durations: dict[str, int] = {}
-        self.session: PlaywrightSession | None = None
-        self.state_keys: list[str] = []  # files earlier phases wrote, for units in their own copies
+        self.hooks: RunHooks = NoRunHooks()
+
+    def context(self) -> RunContext:
+        """What the plugin's run-level hooks and report see of this run."""
+        assert self.state.run_dir is not None
+        return RunContext(settings=self.settings, run_dir=self.state.run_dir, provider=self.provider,
+                          test_env=self.test_env, out=self.out)
 
     def discover_tests(self) -> None:
-        """List the tests with the project's Playwright."""
-        self.state.discovery = discover(self.settings.test_runner, self.test_env)
+        """List the tests with the test runner's plugin."""
+        self.state.discovery = self.plugin.discover(self.settings.test_runner, self.test_env)
 
     def split_units(self) -> None:
         """Split the tests into units in phases; no tests at all is an error unless passWithNoTests."""
         assert self.state.discovery is not None
-        self.state.plan = plan_run(self.state.discovery, self.settings.test_runner.granularity)
+        self.state.plan = self.plugin.plan(self.state.discovery, self.settings.test_runner.granularity)
         self.state.units = self.state.plan.units
         if not self.state.units:
             message = f"no tests found by {self.settings.test_runner.config}" + _filters_text(self.settings)
@@ -145,43 +130,15 @@ class _InvokeRun:
         self.state.run_dir = run_dir
 
     def start_session(self) -> None:
-        """Start the run-level parts (web servers, global setup) once, where they serve the units."""
+        """Start the plugin's run-level parts (web servers, global setup) once, before the first unit."""
         assert self.state.discovery is not None
-        discovery, runner = self.state.discovery, self.settings.test_runner
-        if self.provider.shares_host:
-            clear_output_dirs(discovery)
-        run_level = with_overrides(discovery.run_level, runner.web_server)
-        # On the local provider the units share this machine's network, so one web server serves them
-        # all; elsewhere each invocation starts its own, and this one serves only the global setup.
-        web_server = bool(run_level.web_servers) and (self.provider.shares_host or run_level.has_global_hooks)
-        if not web_server and not run_level.has_global_hooks:
-            return
-        spec = SessionSpec(web_server=web_server, global_hooks=run_level.has_global_hooks,
-                           use_override=runner.use, web_server_override=runner.web_server)
-        what = " and ".join(filter(None, ["the web server" if web_server else "",
-                                          "the global setup" if run_level.has_global_hooks else ""]))
-        self.out.write(f"starting {what} once for the run…\n")
-        self.out.flush()
-        began = time.monotonic()
-        carry = not self.provider.shares_host and run_level.has_global_hooks
-        excluded = _output_dirs(discovery)
-        before = snapshot(discovery.project_dir, excluded) if carry else None
-        log = self.state.run_dir / "run-session.log" if self.state.run_dir is not None else None
-        self.session = start_run_session(discovery, run_level, spec, self.test_env, log)
-        if before is not None and self.state.run_dir is not None:
-            # The global setup ran here; the units' own copies of the project get what it wrote.
-            changed = changed_files(discovery.project_dir, before, excluded)
-            if changed:
-                self.state_keys.append(self.provider.put_run_file(
-                    self.state.run_dir, "state/global-setup.tar.gz", pack(discovery.project_dir, changed)))
-        self.out.write(f"ready in {time.monotonic() - began:.1f}s\n")
+        self.hooks = self.plugin.run_hooks(self.state.discovery, self.context())
+        self.hooks.start()
 
     def stop_session(self) -> None:
-        """Run the global teardowns and stop the web servers (once; safe to call again)."""
-        if self.session is None:
-            return
-        session, self.session = self.session, None
-        problem = session.stop()
+        """Stop the run-level parts (once; safe to call again); a teardown that fails fails the run."""
+        hooks, self.hooks = self.hooks, NoRunHooks()
+        problem = hooks.stop()
         if problem:
             problem = self.redactor.text(problem)
             self.state.teardown_error = problem
@@ -194,10 +151,11 @@ class _InvokeRun:
         self.multiplexer.on_begin(RunInfo(
             run_id=self.state.run_id, total_tests=len(discovery.tests), units=self.state.units,
             concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir)))
-        run_level = self._run_level_payload(discovery, plan)
 
         def execute(unit: Unit) -> Mapping[str, Any]:
-            payload = {**_payload(unit, self.state.run_id, discovery, self.settings), **run_level(unit)}
+            payload = {"runner": self.plugin.name, "runId": self.state.run_id, "unitId": unit.id,
+                       "timeoutMs": None, "artifacts": {},
+                       **self.plugin.unit_part(unit, discovery, self.settings), **self.hooks.unit_extras(unit)}
             # whatever a test printed or asserted, a known secret goes no further than this
             result = self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
             return self.redactor.value(well_formed(result))
@@ -231,34 +189,7 @@ class _InvokeRun:
                 self.state.outcomes.extend(self.dispatcher.finished())
                 return
             gate.record(record for unit in phase.units for record in self.state.records_by_unit.get(unit.id, []))
-            self.state_keys.extend(str(o.result["state"]) for o in self.state.outcomes
-                                   if o.unit in phase.units and isinstance(o.result.get("state"), str))
-
-    def _run_level_payload(self, discovery: Discovery, plan: RunPlan) -> Callable[[Unit], dict[str, Any]]:
-        """What each unit's payload says about the run-level parts: what the session runs, the env its
-        global setup left, the web server a sandbox keeps, and the files earlier phases wrote."""
-        common: dict[str, Any] = {
-            "noDeps": True,  # the phases run the dependencies
-            "omit": ["webServer", "globalHooks"] if self.provider.shares_host else ["globalHooks"],
-            "env": dict(self.session.env) if self.session is not None else {},
-        }
-        servers = with_overrides(discovery.run_level, self.settings.test_runner.web_server).web_servers
-        if servers and not self.provider.shares_host:
-            # A sandbox keeps the web server it started for its later invocations (checked first).
-            common["sandboxServer"] = {"checks": [{"url": server.url, "port": server.port} for server in servers]}
-        # Where units do not share the project folder, what a phase writes (a saved sign-in) reaches
-        # later phases through the store: every unit but the last phase's captures, all restore.
-        carry = not self.provider.shares_host and (len(plan.phases) > 1 or bool(self.state_keys))
-        last_units = set(plan.phases[-1].units) if plan.phases else set()
-        excluded = _output_dirs(discovery)
-
-        def extras(unit: Unit) -> dict[str, Any]:
-            if not carry:
-                return common
-            return {**common, "state": {"restore": list(self.state_keys), "capture": unit not in last_units,
-                                        "exclude": excluded}}
-
-        return extras
+            self.hooks.phase_finished(phase.units, [o.result for o in self.state.outcomes if o.unit in phase.units])
 
     def stop_dispatch(self) -> None:
         """Teardown of dispatch: after an interruption, start no more units and stop the running ones."""
@@ -282,7 +213,10 @@ class _InvokeRun:
         if state.interrupted:
             verdict, state.exit_code = "failed", ExitCode.INTERRUPTED
         if "html" in self.settings.reporters:
-            _merge_html(state, self.provider, self.out, records, self.started_at)
+            results = [{**o.result, "unitId": o.unit.id} for o in state.outcomes if isinstance(o.result, Mapping)]
+            index = self.plugin.merge_report(state.discovery, self.context(), results, records, self.started_at)
+            if index is not None:
+                state.reports["html"] = str(index)
         for record in records:
             for artifact in record["artifacts"]:
                 url = self.provider.artifact_url(artifact["path"])
@@ -292,7 +226,7 @@ class _InvokeRun:
             "schemaVersion": RESULT_SCHEMA_VERSION,
             "runId": state.run_id,
             "hypertestVersion": __version__,
-            "playwrightVersion": state.discovery.playwright_version,
+            "playwrightVersion": state.discovery.runner_version,
             "rootDir": str(state.discovery.root_dir),
             "provider": self.provider.name,
             "providerDetails": dict(self.provider.details()),
@@ -306,8 +240,7 @@ class _InvokeRun:
             "tests": records,
             "reports": dict(state.reports),
         }
-        if "junit" in self.settings.reporters:
-            result["reports"]["junit"] = str(write_junit(result, state.run_dir / "junit.xml"))
+        result["reports"].update(self.multiplexer.reports(result, state.run_dir))
         result["reports"]["results"] = str(state.run_dir / "results.json")
         result["reports"].update(self.provider.report_links(state.run_dir, dict(result["reports"])))
         (state.run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
@@ -316,33 +249,6 @@ class _InvokeRun:
         save_durations(self.settings.output, self.durations, records)
         state.result = result
         self.multiplexer.on_end(result)
-
-
-def _payload(unit: Unit, run_id: str, discovery: Discovery, settings: Settings) -> dict[str, Any]:
-    return {
-        "runId": run_id,
-        "unitId": unit.id,
-        "tests": [{"id": t.id, "project": t.project, "file": t.file, "titlePath": list(t.title_path),
-                   "repeatEachIndex": t.repeat_each_index or 0} for t in unit.tests],
-        "selectors": [{"project": s.project, "file": s.file, "titlePath": list(s.title_path)}
-                      for s in unit.selectors],
-        "projectDir": str(discovery.project_dir),
-        "configFile": os.path.relpath(discovery.config_file, discovery.project_dir),
-        "retries": settings.test_runner.retries,
-        "timeoutMs": None,
-        "artifacts": {},
-        "use": settings.test_runner.use,
-        "webServer": settings.test_runner.web_server,
-    }
-
-
-def _output_dirs(discovery: Discovery) -> list[str]:
-    """The projects' output folders relative to the project (left out of the files carried between phases)."""
-    found = set()
-    for project in discovery.projects:
-        if project.output_dir is not None and project.output_dir.is_relative_to(discovery.project_dir):
-            found.add(project.output_dir.relative_to(discovery.project_dir).as_posix())
-    return sorted(found)
 
 
 def _unit_summary(outcome: UnitOutcome) -> dict[str, Any]:
@@ -356,32 +262,6 @@ def _unit_summary(outcome: UnitOutcome) -> dict[str, Any]:
         "durationMs": result.get("durationMs", 0),
         "blob": result.get("blob"),
     }
-
-
-def _merge_html(state: InvokeState, provider: Provider, out: TextIO, records: Sequence[Mapping[str, Any]],
-                started_at: dt.datetime) -> None:
-    """Merge the units' blobs into one HTML report spanning the run, with the tests no blob has."""
-    assert state.run_dir is not None and state.discovery is not None
-    keys = [str(o.result["blob"]) for o in state.outcomes
-            if isinstance(o.result, Mapping) and o.result.get("blob")]
-    if not keys:
-        out.write("warning: no unit produced a blob report, so there is no HTML report\n")
-        return
-    report_dir = state.run_dir / "report"
-    # no Playwright result in any blob: the unit crashed (error), the test never ran (no attempt), or its
-    # unit never started (skipped after a failed setup project, interrupted by Ctrl-C); the merge leaves
-    # out those a blob has after all
-    with_blob = {o.unit.id for o in state.outcomes if isinstance(o.result, Mapping) and o.result.get("blob")}
-    extra = [r for r in records if r["status"] == "error" or not r["attempts"] or r["unitId"] not in with_blob]
-    try:
-        blob_dir = provider.collect_blobs(state.run_dir, keys)
-        index = merge_html_report(blob_dir, report_dir, state.discovery.project_dir, extra_records=extra,
-                                  started_at=started_at)
-    except (MergeError, OSError, RuntimeError) as exc:
-        out.write(f"warning: the merged HTML report could not be built: {exc}\n")
-        shutil.rmtree(report_dir, ignore_errors=True)
-        return
-    state.reports["html"] = str(index)
 
 
 def _filters_text(settings: Settings) -> str:

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from hypertest.cli import apply_flags, build_parser
 from hypertest.core.config import find_config, load_settings
+from hypertest.core.registry import provider_entry
 from hypertest.errors import ExitCode, HypertestError, UsageError
+from hypertest.flags import apply_flags, build_parser
 from hypertest.github.annotations import annotation_records, workflow_commands
 from hypertest.github.api import GitHubApi, GitHubApiError
 from hypertest.github.comment import render_comment
@@ -73,13 +74,11 @@ def _run(inputs: ActionInputs, folder: Path, workspace: Path, env: dict[str, str
         with commands_stopped(out):
             return run_doctor(settings, out, env)
     if inputs.command in ("deploy", "deploy-and-invoke"):
-        from hypertest.providers.aws.deploy import deploy
-
         settings, _ = _settings(inputs, "deploy", folder, workspace)
         group(out, "hypertest deploy")
         try:
             with commands_stopped(out):
-                deploy(settings, out, env)
+                provider_entry(settings.provider.type).deploy(settings, out, env)
         finally:
             end_group(out)
         if inputs.command == "deploy":

@@ -9,12 +9,13 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from hypertest.core.config import LocalProviderSettings
-from hypertest.errors import InfrastructureError
-from hypertest.plugins.playwright.discovery import Discovery
+from hypertest.core.config import LocalProviderSettings, Settings
+from hypertest.core.contracts import Check, Discovery, Provider
+from hypertest.errors import InfrastructureError, UsageError
 from runner.chromium import fallback_chromium, forced_chromium
+from runner.environment import child_environment
 from runner.process import run_with_deadline, signal_active
 
 # Time the runner process gets beyond the unit timeout to stop Playwright and store what it has.
@@ -35,15 +36,14 @@ class LocalProvider:
         self._repo_root = Path(__file__).resolve().parents[2]
 
     def preflight(self, discovery: Discovery) -> None:
-        """Fail early when a Chromium project has no Chromium to launch."""
-        used = {test.project for test in discovery.tests}
-        missing = [name for name, configured in discovery.chromium_projects
-                   if name in used and not configured]
+        """Fail early when tests launch Chromium and there is none to launch."""
+        missing = discovery.projects_needing_chromium()
         if not missing or forced_chromium(self.environ) or fallback_chromium(self.environ):
             return
+        names = f"project(s) {', '.join(repr(m) for m in missing)}" if any(missing) else "the tests"
         raise InfrastructureError(
-            f"no Chromium found for project(s) {', '.join(repr(m) for m in missing)}",
-            hint="set HT_CHROMIUM_PATH, set use.launchOptions.executablePath in the Playwright config, "
+            f"no Chromium found for {names}",
+            hint="set HT_CHROMIUM_PATH, set the browser's executable path in the test config, "
                  "run `npx playwright install chromium`, or install Debian's chromium package")
 
     def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
@@ -113,3 +113,32 @@ class LocalProvider:
 def _last_lines(text: str, count: int = 8) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join(lines[-count:]) or "(no output)"
+
+
+class _LocalEntry:
+    """The local provider as the registry finds it (provider.type: local)."""
+
+    checks_tests = False
+
+    def create(self, settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
+        """Local processes, with the environment the tests may have."""
+        return LocalProvider(settings.provider.local, child_environment(environ, settings.provider.local.environment))
+
+    def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
+        """The units launch Chromium on this machine."""
+        chromium = forced_chromium(environ) or fallback_chromium(environ)
+        return [Check("Chromium", "ok" if chromium else "error",
+                      chromium or "none found (HT_CHROMIUM_PATH, Playwright's cache, the system)",
+                      "install Debian's chromium, or set HT_CHROMIUM_PATH")]
+
+
+    def test_warnings(self, settings: Settings, discovery: Discovery) -> list[str]:
+        """Nothing to warn about: a unit has the time unitTimeout gives it."""
+        return []
+
+    def deploy(self, settings: Settings, out: TextIO, environ: Mapping[str, str]) -> None:
+        """The local provider runs the project where it is: nothing to deploy."""
+        raise UsageError("deploy needs provider.type: aws in hypertest.yml (the local provider has nothing to deploy)")
+
+
+PROVIDER = _LocalEntry()

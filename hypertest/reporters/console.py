@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
-from hypertest.core.events import RunInfo
+from hypertest.core.events import Reporter, RunInfo
 from hypertest.core.models import Unit
 from hypertest.core.strings import encodable
 
@@ -19,7 +19,7 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # all but tab: one title, one line
 
 
-class ConsoleReporter:
+class ConsoleReporter(Reporter):
     """Human-readable progress and summary on a text stream.
 
     Its events may come from several dispatcher slots at once: the counters change, and the line is
@@ -158,3 +158,8 @@ def _strip_ansi(text: str) -> str:
 def _clock(seconds: float) -> str:
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes}:{rest:02d}" if minutes else f"{seconds:.1f}s"
+
+
+def REPORTER(out: TextIO) -> Reporter:
+    """The console reporter on the run's output stream (`reporters: [console]`)."""
+    return ConsoleReporter(out)

@@ -7,7 +7,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
+
+from hypertest.core.events import Reporter
 
 # Characters XML 1.0 cannot carry at all, even escaped.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # lone surrogates too
@@ -42,10 +44,19 @@ def render_junit(result: Mapping[str, Any]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write_junit(result: Mapping[str, Any], path: Path) -> Path:
-    """Write the JUnit XML next to results.json."""
-    path.write_text(render_junit(result), encoding="utf-8")
-    return path
+class JunitReporter(Reporter):
+    """junit.xml in the run folder (`reporters: [junit]`)."""
+
+    def reports(self, result: Mapping[str, Any], run_dir: Path) -> Mapping[str, str]:
+        """Write junit.xml next to results.json."""
+        path = run_dir / "junit.xml"
+        path.write_text(render_junit(result), encoding="utf-8")
+        return {"junit": str(path)}
+
+
+def REPORTER(out: TextIO) -> Reporter:
+    """The JUnit reporter."""
+    return JunitReporter()
 
 
 def _testcase(suite: ET.Element, record: Mapping[str, Any]) -> None:

@@ -1,1 +1,119 @@
-"""The Playwright plugin."""
+"""Playwright Test (`testRunner.type: playwright`): discovery with the project's own Playwright, units and
+phases as Playwright orders projects, run-level parts once per run, one merged HTML report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hypertest.core.config import Settings, TestRunnerSettings
+from hypertest.core.contracts import Check, RunContext, RunHooks
+from hypertest.core.contracts import Discovery as CoreDiscovery
+from hypertest.core.models import Unit
+from hypertest.core.plan import RunPlan
+
+
+class PlaywrightPlugin:
+    """The Playwright Test plugin."""
+
+    name = "playwright"
+
+    def discover(self, settings: TestRunnerSettings, environ: Mapping[str, str]) -> CoreDiscovery:
+        """`playwright test --list` with our list reporter."""
+        from hypertest.plugins.playwright.discovery import discover
+
+        return discover(settings, environ)
+
+    def plan(self, discovery: CoreDiscovery, granularity: str) -> RunPlan:
+        """Units (serial groups together), in phases as Playwright orders projects."""
+        from hypertest.plugins.playwright.phases import plan_run
+
+        return plan_run(_own(discovery), granularity)
+
+    def unit_part(self, unit: Unit, discovery: CoreDiscovery, settings: Settings) -> dict[str, Any]:
+        """The tests, the --test-list lines and the config overrides the runner needs."""
+        return {
+            "tests": [{"id": t.id, "project": t.project, "file": t.file, "titlePath": list(t.title_path),
+                       "repeatEachIndex": t.repeat_each_index or 0} for t in unit.tests],
+            "selectors": [{"project": s.project, "file": s.file, "titlePath": list(s.title_path)}
+                          for s in unit.selectors],
+            "projectDir": str(discovery.project_dir),
+            "configFile": os.path.relpath(discovery.config_file, discovery.project_dir),
+            "retries": settings.test_runner.retries,
+            "use": settings.test_runner.use,
+            "webServer": settings.test_runner.web_server,
+        }
+
+    def run_hooks(self, discovery: CoreDiscovery, context: RunContext) -> RunHooks:
+        """The run session, the sandbox web server and the state carried between phases."""
+        from hypertest.plugins.playwright.phases import plan_run
+        from hypertest.plugins.playwright.run_hooks import PlaywrightRunHooks
+
+        own = _own(discovery)
+        plan = plan_run(own, context.settings.test_runner.granularity)
+        return PlaywrightRunHooks(own, context, plan.phases[-1].units if plan.phases else (), len(plan.phases))
+
+    def merge_report(self, discovery: CoreDiscovery, context: RunContext, results: Sequence[Mapping[str, Any]],
+                     records: Sequence[Mapping[str, Any]], started_at: dt.datetime) -> Path | None:
+        """The units' blobs merged into one HTML report spanning the run, with the tests no blob has."""
+        from hypertest.reporters.html_report import MergeError, merge_html_report
+
+        keys = [str(result["blob"]) for result in results if result.get("blob")]
+        if not keys:
+            context.out.write("warning: no unit produced a blob report, so there is no HTML report\n")
+            return None
+        report_dir = context.run_dir / "report"
+        # no Playwright result in any blob: the unit crashed (error), the test never ran (no attempt), or its
+        # unit never started (skipped after a failed setup project, interrupted by Ctrl-C); the merge leaves
+        # out those a blob has after all
+        with_blob = {str(result.get("unitId")) for result in results if result.get("blob")}
+        extra = [r for r in records if r["status"] == "error" or not r["attempts"] or r["unitId"] not in with_blob]
+        try:
+            blob_dir = context.provider.collect_blobs(context.run_dir, keys)
+            return merge_html_report(blob_dir, report_dir, discovery.project_dir, extra_records=extra,
+                                     started_at=started_at)
+        except (MergeError, OSError, RuntimeError) as exc:
+            context.out.write(f"warning: the merged HTML report could not be built: {exc}\n")
+            shutil.rmtree(report_dir, ignore_errors=True)
+            return None
+
+    def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
+        """Node.js and the project's Playwright."""
+        from hypertest.plugins.playwright.doctor_checks import playwright_checks
+
+        return playwright_checks(settings, environ)
+
+
+    def describe(self, discovery: CoreDiscovery, settings: Settings) -> list[str]:
+        """The web servers and global hooks, which run once per run."""
+        from hypertest.plugins.playwright.run_level import with_overrides
+
+        own = _own(discovery)
+        run_level = with_overrides(own.run_level, settings.test_runner.web_server)
+        lines = [f"web server (once per run): {server.command}  at {server.address}"
+                 for server in run_level.web_servers]
+        for hook in (*run_level.global_setups, *run_level.global_teardowns):
+            kind = "globalSetup" if hook in run_level.global_setups else "globalTeardown"
+            lines.append(f"{kind} (once per run): {os.path.relpath(hook, own.project_dir)}")
+        return lines
+
+    def group_label(self, discovery: CoreDiscovery, group: str) -> str:
+        """The project's name, and whether it is a setup or teardown project."""
+        from hypertest.plugins.playwright.phases import project_role
+
+        return repr(group) + project_role(group, _own(discovery).projects)
+
+
+def _own(discovery: CoreDiscovery) -> Any:
+    from hypertest.plugins.playwright.discovery import Discovery
+
+    if not isinstance(discovery, Discovery):
+        raise TypeError(f"the Playwright plugin was given {type(discovery).__name__}, not its own discovery")
+    return discovery
+
+
+PLUGIN = PlaywrightPlugin()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from hypertest.core.config import TestRunnerSettings
+from hypertest.core.contracts import Discovery as CoreDiscovery
 from hypertest.core.models import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level
@@ -23,20 +24,30 @@ LIST_TIMEOUT_S = 300
 
 
 @dataclass(frozen=True)
-class Discovery:
+class Discovery(CoreDiscovery):
     """What `--list` found: the tests, and the facts about the project that units and the runner need."""
 
-    tests: tuple[TestCase, ...]
-    root_dir: Path
-    config_file: Path
-    project_dir: Path
-    playwright_version: str
-    chromium_projects: tuple[tuple[str, str | None], ...]
-    serial_mode_visible: bool
+    playwright_version: str = ""
+    chromium_projects: tuple[tuple[str, str | None], ...] = ()
+    serial_mode_visible: bool = False
     project_timeouts_ms: tuple[tuple[str, int], ...] = ()
     projects: tuple[ProjectInfo, ...] = ()
     run_level: RunLevel = field(default_factory=RunLevel)
     forbid_only: bool = False
+
+    @property
+    def runner_version(self) -> str:
+        """Playwright's version."""
+        return self.playwright_version
+
+    def projects_needing_chromium(self) -> tuple[str, ...]:
+        """Chromium projects with tests and no executablePath of their own."""
+        used = {test.project for test in self.tests}
+        return tuple(name for name, executable in self.chromium_projects if name in used and not executable)
+
+    def test_timeout_ms(self, project: str) -> int:
+        """The project's per-test timeout (Playwright's default 30 s applies when the config sets none)."""
+        return dict(self.project_timeouts_ms).get(project, 0)
 
     def project(self, name: str) -> ProjectInfo | None:
         """The project of that name, if the config has one."""

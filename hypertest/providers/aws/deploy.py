@@ -15,15 +15,17 @@ import botocore.exceptions
 
 from hypertest import __version__
 from hypertest.core.config import Settings
+from hypertest.core.contracts import Discovery
+from hypertest.core.registry import runner_plugin
 from hypertest.core.sources import output_skip
 from hypertest.errors import UsageError
-from hypertest.plugins.playwright.discovery import Discovery, discover
 from hypertest.providers.aws.clients import AwsClients
 from hypertest.providers.aws.function import deploy_function
 from hypertest.providers.aws.image import PLATFORMS, ImageBuilder, auth_config, docker_client, prepare_context
 from hypertest.providers.aws.manifest import Manifest, write_manifest
 from hypertest.providers.aws.provider import aws_errors
 from hypertest.providers.aws.settings import AwsSettings, aws_settings
+from runner.environment import child_environment
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,9 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
                          hint="build the runner base image from runner/Dockerfile and push it (see README)")
     steps = _Steps(out)
     clients = AwsClients(aws, settings.concurrency)
-    discovery: Discovery = steps.run("discover tests", lambda: discover(settings.test_runner, env))
+    plugin = runner_plugin(settings.test_runner.type)
+    discovery: Discovery = steps.run("discover tests", lambda: plugin.discover(settings.test_runner,
+                                                                               child_environment(env)))
     steps.say(f"{len(discovery.tests)} tests")
     with aws_errors(aws):
         registry, auth = steps.run("ECR: repository and login", lambda: _registry(clients, aws))
@@ -99,7 +103,7 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
         what = steps.run("Lambda function", lambda: deploy_function(clients.client("lambda"), aws, image_uri,
                                                                      steps.say))
         manifest = Manifest(image_uri=image_uri, image_digest=str(digest), sources_hash=context.sources_hash,
-                            hypertest_version=__version__, playwright_version=discovery.playwright_version,
+                            hypertest_version=__version__, playwright_version=discovery.runner_version,
                             tests=tuple({"id": t.id, "project": t.project, "file": t.file,
                                          "titlePath": list(t.title_path)} for t in discovery.tests),
                             deployed_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"))

@@ -14,9 +14,9 @@ from typing import Any, TextIO
 
 import botocore.exceptions
 
+from hypertest.core.contracts import Discovery
 from hypertest.core.sources import output_skip, sources_hash
 from hypertest.errors import InfrastructureError, UsageError
-from hypertest.plugins.playwright.discovery import Discovery
 from hypertest.providers.aws.clients import AwsClients
 from hypertest.providers.aws.invoker import Invoker, error_result
 from hypertest.providers.aws.manifest import check_drift, read_manifest

@@ -1,8 +1,8 @@
-"""Warn when a Playwright test may outlive the Lambda function that runs it."""
+"""Warn when a test may outlive the Lambda function that runs it."""
 
 from __future__ import annotations
 
-from hypertest.plugins.playwright.discovery import Discovery
+from hypertest.core.contracts import Discovery
 from hypertest.providers.aws.settings import AwsSettings
 from runner.handler import MIN_RESERVE_S
 
@@ -11,8 +11,9 @@ def timeout_warnings(discovery: Discovery, aws: AwsSettings) -> list[str]:
     """One line per project whose test timeout does not fit in the function's time."""
     usable_s = aws.timeout_s - MIN_RESERVE_S
     warnings = []
-    for project, timeout_ms in discovery.project_timeouts_ms:
-        name = f"project {project!r}" if project else "the Playwright config"
+    for project in sorted({test.project for test in discovery.tests}):
+        timeout_ms = discovery.test_timeout_ms(project)
+        name = f"project {project!r}" if project else "the test runner's config"
         if timeout_ms <= 0:
             warnings.append(f"{name} has no test timeout, but the function stops after {aws.timeout_s} s")
         elif timeout_ms / 1000 > usable_s:

@@ -1,0 +1,181 @@
+"""What core asks of a test-runner plugin and of a provider. Core owns these contracts; plugins
+(hypertest/plugins/<name>/) and providers (hypertest/providers/<name>) implement them, and are found by
+the name the config gives (core/registry.py), so adding one touches no file of core."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from hypertest.core.config import Settings, TestRunnerSettings
+from hypertest.core.models import TestCase, Unit
+from hypertest.core.plan import RunPlan
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of `hypertest doctor`: what was checked, how it stands, and the fix."""
+
+    name: str
+    level: str  # ok | warn | error
+    detail: str
+    fix: str = ""
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What a plugin found, in terms core reads: the tests with stable ids, and where the project is.
+
+    A plugin subclasses it with the facts only it reads (core never looks at them)."""
+
+    tests: tuple[TestCase, ...]
+    root_dir: Path
+    config_file: Path
+    project_dir: Path
+
+    @property
+    def runner_version(self) -> str:
+        """The test runner's version (results.json records it)."""
+        return ""
+
+    def projects_needing_chromium(self) -> tuple[str, ...]:
+        """Projects whose tests launch Chromium without an executable of their own."""
+        return ()
+
+    def test_timeout_ms(self, project: str) -> int:
+        """The per-test timeout of a project in milliseconds (0: none or unknown)."""
+        return 0
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a plugin's run-level hooks may use: the run's settings, folder, provider and environment."""
+
+    settings: Settings
+    run_dir: Path
+    provider: Provider
+    test_env: Mapping[str, str]  # the user's code gets this environment (no machinery secrets)
+    out: TextIO
+
+
+class RunHooks(Protocol):
+    """A plugin's parts that run once per run around the units (web servers, global setup, state)."""
+
+    def start(self) -> None:
+        """Before the first unit."""
+
+    def unit_extras(self, unit: Unit) -> dict[str, Any]:
+        """What a unit's payload part carries about the run-level parts."""
+
+    def phase_finished(self, units: Sequence[Unit], results: Sequence[Mapping[str, Any]]) -> None:
+        """A phase's units finished, with their unit results."""
+
+    def stop(self) -> str | None:
+        """After the last unit (also after a failure or Ctrl-C): the teardown's problem, if any."""
+
+
+class NoRunHooks:
+    """Run hooks of a plugin with nothing to do once per run."""
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def unit_extras(self, unit: Unit) -> dict[str, Any]:
+        """Nothing to add."""
+        return {}
+
+    def phase_finished(self, units: Sequence[Unit], results: Sequence[Mapping[str, Any]]) -> None:
+        """Nothing to carry."""
+
+    def stop(self) -> str | None:
+        """Nothing to stop."""
+        return None
+
+
+class TestRunnerPlugin(Protocol):
+    """A test runner hypertest can split and run: Playwright Test, pytest-playwright, ..."""
+
+    name: str  # testRunner.type, and the runner's `runner` field in payloads
+
+    def discover(self, settings: TestRunnerSettings, environ: Mapping[str, str]) -> Discovery:
+        """Every test the settings select (UsageError naming the file when the suite does not load)."""
+
+    def plan(self, discovery: Discovery, granularity: str) -> RunPlan:
+        """The units, in phases."""
+
+    def unit_part(self, unit: Unit, discovery: Discovery, settings: Settings) -> dict[str, Any]:
+        """The plugin-owned part of a unit's payload: how the runner selects and runs its tests."""
+
+    def run_hooks(self, discovery: Discovery, context: RunContext) -> RunHooks:
+        """The run-level parts of this run."""
+
+    def merge_report(self, discovery: Discovery, context: RunContext, results: Sequence[Mapping[str, Any]],
+                     records: Sequence[Mapping[str, Any]], started_at: dt.datetime) -> Path | None:
+        """One HTML report of the run from the units' results (None: this plugin makes none)."""
+
+    def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
+        """What `hypertest doctor` checks for this runner (tools, browsers)."""
+
+    def describe(self, discovery: Discovery, settings: Settings) -> list[str]:
+        """Lines `hypertest list` prints before the units: what runs once per run."""
+
+    def group_label(self, discovery: Discovery, group: str) -> str:
+        """How `hypertest list` names a group (a project) in a phase: its name and role."""
+
+
+class Provider(Protocol):
+    """Runs units somewhere and brings their results, blobs and reports back."""
+
+    name: str
+    shares_host: bool  # units run on this machine, beside the run session (one web server serves them)
+
+    def preflight(self, discovery: Discovery) -> None:
+        """Check, before anything runs, that the units can run; raise a HypertestError if not."""
+
+    def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
+        """The payload adapted to where the runner runs (project location, artifact store, timeout)."""
+
+    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Run one unit and return its result; failures become an `error` result, not an exception."""
+
+    def cancel(self) -> None:
+        """Stop every unit still running (the run was interrupted); safe to call when none is."""
+
+    def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
+        """A local folder holding the units' blob reports, for merging."""
+
+    def artifact_url(self, key: str) -> str | None:
+        """A link to an artifact stored under key, where the store has links (None: a local file)."""
+
+    def report_links(self, run_dir: Path, reports: Mapping[str, str]) -> dict[str, str]:
+        """Links to the reports that publish() will make available, by name (none for local files)."""
+
+    def details(self) -> Mapping[str, Any]:
+        """Facts about where the units run, recorded in results.json (for example memory, for costs)."""
+
+    def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
+        """Store data under key in the run's artifact store (where units read it); returns its locator."""
+
+    def publish(self, run_dir: Path) -> None:
+        """Make the run folder's reports available where the artifacts are (no-op for local)."""
+
+
+class ProviderEntry(Protocol):
+    """What a provider registers (hypertest/providers/<name> exposes it as PROVIDER)."""
+
+    checks_tests: bool  # `validate` lists the tests for test_warnings (a cost worth paying for this provider)
+
+    def create(self, settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
+        """The provider for this run."""
+
+    def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
+        """What `hypertest doctor` checks for this provider (credentials, function, bucket, quota)."""
+
+    def test_warnings(self, settings: Settings, discovery: Discovery) -> list[str]:
+        """What `validate` warns about the tests on this provider (a timeout longer than the function's)."""
+
+    def deploy(self, settings: Settings, out: TextIO, environ: Mapping[str, str]) -> None:
+        """Build and publish what the units run on (UsageError when this provider has nothing to deploy)."""

@@ -1,0 +1,48 @@
+"""Plugins and providers by the name the config gives: `testRunner.type: pytest` is the PLUGIN of
+hypertest.plugins.pytest, `provider.type: aws` the PROVIDER of hypertest.providers.aws."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Sequence
+from typing import Any, TextIO, cast
+
+from hypertest.core.contracts import ProviderEntry, TestRunnerPlugin
+from hypertest.core.events import Reporter
+from hypertest.errors import UsageError
+
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+def runner_plugin(name: str) -> TestRunnerPlugin:
+    """The test-runner plugin registered under name."""
+    return cast(TestRunnerPlugin, _entry("plugins", name, "PLUGIN", "testRunner.type"))
+
+
+def provider_entry(name: str) -> ProviderEntry:
+    """The provider registered under name."""
+    return cast(ProviderEntry, _entry("providers", name, "PROVIDER", "provider.type"))
+
+
+def reporters(names: Sequence[str], out: TextIO) -> list[Reporter]:
+    """The reporters the `reporters` setting names ('html' is the test runner's own merged report, which its
+    plugin makes)."""
+    return [_entry("reporters", name, "REPORTER", "reporters")(out) for name in names if name != "html"]
+
+
+def _entry(package: str, name: str, attribute: str, key: str) -> Any:
+    if not _NAME.fullmatch(name):
+        raise UsageError(f"{key}: {name!r} is not a name hypertest knows")
+    try:
+        module = importlib.import_module(f"hypertest.{package}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"hypertest.{package}.{name}":
+            raise UsageError(f"{key}: {name!r} is not a name hypertest knows") from None
+        missing = (exc.name or "").split(".")[0]
+        raise UsageError(f"{key}: {name} needs the Python package {missing!r}, which is not installed",
+                         hint=f"pip install 'hypertest[{name}]'") from None
+    found = getattr(module, attribute, None)
+    if found is None:
+        raise UsageError(f"{key}: hypertest.{package}.{name} registers no {attribute}")
+    return found

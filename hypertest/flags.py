@@ -1,0 +1,125 @@
+"""The command line's flags: the parser of every command, and the flags laid over the config's settings
+(the CLI and the action's `args` input read them the same way)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from hypertest import __version__
+from hypertest.core.config import Settings, resolve_path
+from hypertest.core.run_id import check_run_id
+from hypertest.errors import UsageError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="hypertest", description="Run a Playwright suite massively in "
+                                     "parallel: one sandbox per test, one merged report.")
+    parser.add_argument("--version", action="version", version=f"hypertest {__version__}")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-c", "--config", help="hypertest.yml to use (default: ./hypertest.yml if present)")
+    commands.add_parser("validate", parents=[common], help="check hypertest.yml and print the settings")
+    selection = argparse.ArgumentParser(add_help=False)
+    selection.add_argument("--project", action="append", dest="projects", metavar="NAME",
+                           help="only this Playwright project (repeatable)")
+    selection.add_argument("--grep", help="only tests whose title matches this regular expression")
+    selection.add_argument("--grep-invert", help="leave out tests whose title matches this expression")
+    selection.add_argument("--tag", action="append", dest="tags", metavar="@TAG",
+                           help="only tests with this tag (repeatable)")
+    selection.add_argument("--granularity", choices=("test", "file"), help="what one invocation runs")
+    commands.add_parser("list", parents=[common, selection], help="list the tests and how they are split")
+    commands.add_parser("doctor", parents=[common], help="check credentials, function, bucket, quota, tools")
+    report = commands.add_parser("report", help="render summary, comment, annotations and JUnit from results.json")
+    report.add_argument("results", help="a results.json written by `hypertest invoke`")
+    report.add_argument("--summary", metavar="FILE", help="write the job-summary Markdown here ('-': stdout)")
+    report.add_argument("--comment", metavar="FILE", help="write the pull-request comment Markdown here")
+    report.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
+    report.add_argument("--annotations", action="store_true", help="print the workflow-command annotations")
+    init = commands.add_parser("init", help="write a starter hypertest.yml (and IAM policies for aws)")
+    init.add_argument("--provider", choices=("local", "aws"), default="local")
+    init.add_argument("--function-name", default="hypertest")
+    init.add_argument("--bucket", default="my-hypertest-artifacts")
+    init.add_argument("--region", default="us-east-1")
+    init.add_argument("--force", action="store_true", help="overwrite an existing hypertest.yml")
+    commands.add_parser("deploy", parents=[common, selection],
+                        help="build and push the test image, create or update the Lambda function")
+    run = commands.add_parser("invoke", parents=[common, selection], help="run the suite")
+    run.add_argument("--concurrency", type=_concurrency, help="invocations at once")
+    run.add_argument("--output", help="results folder (each run writes OUTPUT/RUN_ID/)")
+    run.add_argument("--run-id", type=_run_id, help="use this run id instead of a new one")
+    run.add_argument("--retries", type=_non_negative, help="retries of a failing test")
+    run.add_argument("--fail-on-flaky", action="store_true", default=None, help="flaky tests fail the run")
+    run.add_argument("--pass-with-no-tests", action="store_true", default=None,
+                     help="finding no test is a success")
+    return parser
+
+
+MAX_CONCURRENCY = 10_000  # as the schema's concurrency maximum
+
+
+def _concurrency(text: str) -> int:
+    value = _integer(text)
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_CONCURRENCY}, got {_shown(text)}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {_shown(text)}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        if not text.strip().lstrip("+-").isascii():
+            raise ValueError(text)  # int() also reads other scripts' digits (²)
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {_shown(text)}") from None
+
+
+def _shown(text: str) -> str:
+    """A flag's value for an error message: quoted, and cut when long."""
+    return repr(text) if len(text) <= 40 else repr(text[:40]) + f"… ({len(text)} characters)"
+
+
+def _run_id(text: str) -> str:
+    try:
+        return check_run_id(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Settings:
+    """Settings with the command-line flags laid over the file's values."""
+    runner = settings.test_runner
+    runner = dataclasses.replace(
+        runner,
+        projects=tuple(args.projects) if getattr(args, "projects", None) else runner.projects,
+        grep=getattr(args, "grep", None) or runner.grep,
+        grep_invert=getattr(args, "grep_invert", None) or runner.grep_invert,
+        grep_origin="--grep" if getattr(args, "grep", None) else runner.grep_origin,
+        grep_invert_origin="--grep-invert" if getattr(args, "grep_invert", None) else runner.grep_invert_origin,
+        tags=tuple(args.tags) if getattr(args, "tags", None) else runner.tags,
+        granularity=getattr(args, "granularity", None) or runner.granularity,
+        retries=runner.retries if getattr(args, "retries", None) is None else args.retries,
+    )
+    for tag in runner.tags:
+        if not tag.startswith("@") or " " in tag:
+            raise UsageError(f"--tag {tag!r}: a tag starts with @ and has no spaces")
+    changes: dict[str, object] = {"test_runner": runner}
+    if getattr(args, "concurrency", None):
+        changes["concurrency"] = args.concurrency
+    if getattr(args, "output", None):
+        changes["output"] = resolve_path(cwd / args.output, f"--output {args.output}")
+    if getattr(args, "fail_on_flaky", None):
+        changes["fail_on_flaky"] = True
+    if getattr(args, "pass_with_no_tests", None):
+        changes["pass_with_no_tests"] = True
+    return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,188 @@
+"""Run one unit of a pytest suite: pytest on exactly the requested node ids, then one record per test.
+
+`run_pytest_unit` runs `python -m pytest -p runner.pytest.result_plugin -p no:cacheprovider --output DIR
+[--reruns N] [args] -- NODE_ID...` in the project folder (an argv list, never a shell; node ids are
+arguments, never a -k expression), under the runner's deadline and clean-up, and returns a unit result
+(schema/result.schema.json).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from runner import RESULT_SCHEMA_VERSION
+from runner.artifacts import ArtifactStore
+from runner.cleanup import descendants, kill_descendants
+from runner.environment import child_environment
+from runner.process import run_with_deadline, stop_requested
+from runner.project_state import writable_copy
+from runner.pytest.artifacts import store_custom_artifacts, store_output_artifacts
+from runner.pytest.payload import PytestUnit, RequestedTest, UnitPayloadError, parse_unit
+from runner.pytest.records import Reports, build_records, parse_result_lines, unrequested
+from runner.pytest.result_plugin import OUTPUT_VARIABLE
+
+RUNNER_PACKAGE = Path(__file__).resolve().parent.parent
+STOP_GRACE_S = 8.0
+# pytest's exit codes (pytest.ExitCode): tests ran (all passed, or some failed).
+RAN_EXIT_CODES = (0, 1)
+NO_TESTS_COLLECTED = 5
+
+
+def run_pytest_unit(unit: Mapping[str, Any], run_id: str, unit_id: str, store: ArtifactStore,  # noqa: PLR0917
+                    deadline: float, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Run the unit's tests before the monotonic deadline and return the unit result (result.schema)."""
+    started_at = dt.datetime.now(dt.UTC)
+    started = time.monotonic()
+    keep = frozenset(descendants())  # a web server the sandbox holds outlives the unit; nothing else does
+    work = Path(tempfile.mkdtemp(prefix="ht-pytest-unit-"))
+    try:
+        try:
+            request = parse_unit(unit)
+        except UnitPayloadError as exc:
+            result = failed_unit(run_id, unit_id, (), f"invalid pytest unit: {exc}")
+        else:
+            result = _run(request, run_id, unit_id, store=store, deadline=deadline, env=dict(environ), work=work)
+    finally:
+        kill_descendants(keep)
+        shutil.rmtree(work, ignore_errors=True)
+    result["startedAt"] = started_at.isoformat().replace("+00:00", "Z")
+    result["durationMs"] = int((time.monotonic() - started) * 1000)
+    return result
+
+
+def pytest_argv(request: PytestUnit, output_dir: Path) -> list[str]:
+    """The pytest command line of a unit: the suite's extra args, ours, then the node ids after `--`."""
+    argv = [sys.executable, "-m", "pytest", *request.args, "-p", "runner.pytest.result_plugin",
+            "-p", "no:cacheprovider", "--output", str(output_dir)]
+    if request.retries is not None and importlib.util.find_spec("pytest_rerunfailures") is not None:
+        argv += ["--reruns", str(request.retries)]
+    node_ids = list(dict.fromkeys(test.node_id for test in request.tests))
+    return [*argv, "--", *node_ids]
+
+
+def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore, deadline: float,
+         env: dict[str, str], work: Path) -> dict[str, Any]:
+    project_dir = Path(env.get("HT_PROJECT_ROOT", "."), request.project_dir).resolve()
+    if not project_dir.is_dir():
+        return failed_unit(run_id, unit_id, request.tests, f"the project folder does not exist: {project_dir}")
+    if env.get("HT_COPY_PROJECT") == "1" or not os.access(project_dir, os.W_OK):
+        # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
+        project_dir = writable_copy(project_dir, work / "project")
+    paths = _layout(work)
+    grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
+    completed = run_with_deadline(pytest_argv(request, paths["output"]), cwd=project_dir,
+                                  env=_child_env(env, run_id, unit_id, paths), deadline=deadline - grace,
+                                  log_path=paths["log"], grace_s=grace / 2)
+    reports = parse_result_lines(paths["results"])
+    status, error = unit_status(completed.exit_code, completed.stopped_at_deadline, reports,
+                                completed.output_tail)
+
+    def missing_message(test: RequestedTest) -> str:
+        if completed.stopped_at_deadline:
+            return _stop_reason() + " before this test finished"
+        if reports.collected is not None and test.node_id not in reports.collected:
+            return (f"pytest did not collect this test ({test.node_id}): it was not found, or the suite's own "
+                    f"options deselected it{': ' + error if error else ''}")
+        return f"pytest did not finish this test: {error or 'no result was reported'}"
+
+    records = build_records(request.tests, reports,
+                            unfinished_status="interrupted" if completed.stopped_at_deadline else "error",
+                            missing_message=missing_message)
+    store_output_artifacts(records, request.tests, unit_id=unit_id, reports=reports, output_dir=paths["output"],
+                           store=store)
+    store_custom_artifacts(records, request.tests, unit_id=unit_id, folder=paths["artifacts"], store=store)
+    return {
+        "schemaVersion": RESULT_SCHEMA_VERSION,
+        "runId": run_id,
+        "unitId": unit_id,
+        "status": status,
+        "error": error,
+        "exitCode": completed.exit_code,
+        "tests": records,
+        "blob": None,
+        "unrequestedTests": unrequested(request.tests, reports),
+        "outputTail": completed.output_tail,
+    }
+
+
+def unit_status(exit_code: int | None, stopped: bool, reports: Reports, tail: str) -> tuple[str, str | None]:
+    """ok when pytest ran the tests and reported its end; deadline when stopped; else error and why."""
+    if stopped:
+        return "deadline", _stop_reason() + "; pytest was stopped"
+    if reports.collect_errors:
+        first = reports.collect_errors[0]
+        return "error", str(first.get("message") or "pytest could not collect the tests").strip()
+    if exit_code in RAN_EXIT_CODES and reports.ended:
+        return "ok", None
+    last_lines = "\n".join(tail.strip().splitlines()[-15:])
+    if exit_code == NO_TESTS_COLLECTED:
+        return "error", f"pytest collected none of the requested tests:\n{last_lines}"
+    return "error", f"pytest exited with code {exit_code} before running the tests to their end:\n{last_lines}"
+
+
+def failed_unit(run_id: str, unit_id: str, tests: tuple[RequestedTest, ...], message: str) -> dict[str, Any]:
+    """A unit result in which every requested test is an error with message."""
+    records = build_records(tests, Reports(), unfinished_status="error", missing_message=lambda _test: message)
+    return {
+        "schemaVersion": RESULT_SCHEMA_VERSION,
+        "runId": run_id,
+        "unitId": unit_id,
+        "status": "error",
+        "error": message,
+        "exitCode": None,
+        "tests": records,
+        "blob": None,
+        "unrequestedTests": 0,
+        "outputTail": "",
+    }
+
+
+def _layout(work: Path) -> dict[str, Path]:
+    paths = {
+        "results": work / "results.jsonl",
+        "log": work / "pytest.log",
+        "output": work / "test-results",
+        "artifacts": work / "artifacts",
+        "home": work / "home",
+        "tmp": work / "tmp",
+        "pythonpath": work / "pythonpath",
+    }
+    for key in ("artifacts", "home", "tmp", "pythonpath"):
+        paths[key].mkdir()
+    # The plugin must be importable in the project folder, whatever the sandbox's sys.path: only the
+    # runner package is added (a link to it), not the folder it lives in.
+    (paths["pythonpath"] / "runner").symlink_to(RUNNER_PACKAGE, target_is_directory=True)
+    return paths
+
+
+def _child_env(env: Mapping[str, str], run_id: str, unit_id: str, paths: Mapping[str, Path]) -> dict[str, str]:
+    child = child_environment(env)  # the function's credentials stay with the runner
+    python_path = [str(paths["pythonpath"]), *filter(None, child.get("PYTHONPATH", "").split(os.pathsep))]
+    child.update({
+        "HT_RUN_ID": run_id,
+        "HT_UNIT_ID": unit_id,
+        OUTPUT_VARIABLE: str(paths["results"]),
+        "HT_TEST_ARTIFACTS_OUTPUT_PATH": str(paths["artifacts"]),
+        "PYTHONPATH": os.pathsep.join(python_path),
+        "PYTHONUNBUFFERED": "1",
+        # Chromium's profiles and pytest-playwright's temporary artifacts go into the unit's folder,
+        # removed afterwards, even when they were killed.
+        "TMPDIR": str(paths["tmp"]),
+    })
+    home = child.get("HOME", "")
+    if not home or not os.access(home, os.W_OK):
+        child["HOME"] = str(paths["home"])  # Lambda: only /tmp is writable
+    return child
+
+
+def _stop_reason() -> str:
+    return "the run was interrupted" if stop_requested() else "the invocation reached its deadline"

@@ -33,7 +33,7 @@ from hypertest.core.dispatcher import Dispatcher  # noqa: E402
 from hypertest.core.models import Unit  # noqa: E402
 from hypertest.providers.aws.clients import AwsClients  # noqa: E402
 from hypertest.providers.aws.invoker import Invoker  # noqa: E402
-from hypertest.providers.aws.settings import AwsSettings  # noqa: E402
+from hypertest.providers.aws.settings import aws_settings  # noqa: E402
 from tests.aws.processes import free_port  # noqa: E402
 
 SCENARIOS = [(5000, 2000, 5.0), (2000, 500, 2.0)]
@@ -65,7 +65,8 @@ def measure(run: Callable[[], int], units: int) -> tuple[float, float, int]:
 
 def hypertest_run(endpoint: str, units: int, concurrency: int) -> Callable[[], int]:
     """The dispatch of units through hypertest's dispatcher and Invoker (clients made beforehand)."""
-    settings = AwsSettings(bucket="bench", region="us-east-1", endpoints={"lambda": endpoint}, timeout_s=60)
+    settings = aws_settings({"bucket": "bench", "region": "us-east-1", "endpoints": {"lambda": endpoint},
+                             "timeout": 60})
     invoker = Invoker(AwsClients(settings, concurrency).client("lambda"), "bench", retries=0)
     fake_units = [Unit(id=f"u{n}", tests=(), selectors=()) for n in range(units)]
     failures = 0

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any, TextIO
 
+from hypertest.core.config import load_schema
+from hypertest.core.schema_defaults import schema_at
 from hypertest.errors import ExitCode, UsageError
 from hypertest.reporters.console import printable
 
@@ -19,7 +21,7 @@ testRunner:
   type: playwright
   config: {playwright_config}
   # projects: [chromium]        # only these Playwright projects
-  granularity: test             # one invocation per test (serial groups stay together) | file
+  granularity: {granularity}             # one invocation per test (serial groups stay together) | file
   # retries: 1                  # default: the Playwright config's retries
   # grep: "@smoke"              # JavaScript regular expression on the full title
   # tags: ["@smoke"]
@@ -30,21 +32,35 @@ provider:
     region: {region}
     functionName: {function}
     bucket: {bucket}        # artifacts, reports and the deploy manifest
-    prefix: hypertest
+    prefix: {prefix}
     # roleArn: arn:aws:iam::123456789012:role/hypertest-function   # lets deploy create the function
     baseImage: {base_image}
-    memory: 4096
-    timeout: 900                # seconds (Lambda's maximum)
-    ephemeralStorage: 2048
-    architecture: x86_64        # x86_64 | arm64
-    drift: warn                 # invoke when local tests differ from the deployed ones: warn | error | ignore
+    memory: {memory}
+    timeout: {timeout}                # seconds (Lambda's maximum)
+    ephemeralStorage: {ephemeralStorage}
+    architecture: {architecture}        # x86_64 | arm64
+    drift: {drift}                 # invoke when local tests differ from the deployed ones: warn | error | ignore
 
 concurrency: ${{HT_CONCURRENCY:-{concurrency}}}
-output: hypertest-results
-reporters: [console, junit, html]
-failOnFlaky: false
-passWithNoTests: false
+output: {output}
+reporters: {reporters}
+failOnFlaky: {failOnFlaky}
+passWithNoTests: {passWithNoTests}
 """
+
+
+def _schema_defaults() -> dict[str, str]:
+    """The starter's values that are the schema's defaults, written as YAML (JSON is YAML)."""
+    schema = load_schema()
+    values = {key: schema_at(schema, *path)["default"] for key, path in (
+        ("granularity", ("testRunner", "granularity")), ("prefix", ("provider", "aws", "prefix")),
+        ("memory", ("provider", "aws", "memory")), ("timeout", ("provider", "aws", "timeout")),
+        ("ephemeralStorage", ("provider", "aws", "ephemeralStorage")),
+        ("architecture", ("provider", "aws", "architecture")), ("drift", ("provider", "aws", "drift")),
+        ("output", ("output",)), ("reporters", ("reporters",)), ("failOnFlaky", ("failOnFlaky",)),
+        ("passWithNoTests", ("passWithNoTests",)))}
+    return {key: value if isinstance(value, str) else json.dumps(value).replace('", "', ", ").replace('"', "")
+            for key, value in values.items()}
 
 
 def _statement(actions: list[str], resources: list[str] | str, **extra: Any) -> dict[str, Any]:
@@ -192,7 +208,8 @@ def run_init(folder: Path, out: TextIO, *, provider: str, function: str, bucket:
     text = STARTER.format(playwright_config=configs[0] if configs else "playwright.config.ts", provider=provider,
                           region=_yaml_string(region), function=_yaml_string(function), bucket=_yaml_string(bucket),
                           concurrency=4 if provider == "local" else 100,
-                          base_image="<account>.dkr.ecr.<region>.amazonaws.com/hypertest-base:latest")
+                          base_image="<account>.dkr.ecr.<region>.amazonaws.com/hypertest-base:latest",
+                          **_schema_defaults())
     try:
         _write(target, text)
         out.write(printable(f"wrote {target}") + "\n")

@@ -14,11 +14,11 @@ import jsonschema
 import yaml
 
 from hypertest.core.env_expand import ExpansionError, expand, has_reference
+from hypertest.core.schema_defaults import with_defaults
 from hypertest.core.yaml_source import JsonPath, ScalarError, SourceDocument, load_yaml, plain_scalar_value
 from hypertest.errors import ConfigError
 
 DEFAULT_CONFIG_NAMES = ("hypertest.yml", "hypertest.yaml")
-PLAYWRIGHT_CONFIG_NAMES = tuple(f"playwright.config.{ext}" for ext in ("ts", "js", "mts", "mjs", "cts", "cjs"))
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "hypertest.schema.json"
 
 
@@ -182,25 +182,23 @@ def _type_name(value: Any) -> str:
 
 def _build(data: dict[str, Any], source: Path | None, base_dir: Path,
            document: SourceDocument | None = None) -> Settings:
-    runner = data.get("testRunner", {})
+    data = with_defaults(data, load_schema())  # every default as the schema documents it
+    runner, provider = data["testRunner"], data["provider"]
 
     def origin(key: str) -> str:
         place = f"{document.where(('testRunner', key))}: " if document is not None else ""
         return f"{place}testRunner.{key}"
 
-    provider = data.get("provider", {})
-    provider_type = provider.get("type", "local")
-    local = provider.get("local", {})
-    default_concurrency = (os.cpu_count() or 2) if provider_type == "local" else 100
+    default_concurrency = (os.cpu_count() or 2) if provider["type"] == "local" else 100
     return Settings(
         source=source,
         base_dir=base_dir,
         test_runner=TestRunnerSettings(
-            type=runner.get("type", "playwright"),
-            config=_playwright_config(runner.get("config"), base_dir, source),
+            type=runner["type"],
+            config=_runner_config(runner["type"], runner.get("config"), base_dir, source),
             projects=tuple(runner.get("projects", ())),
-            granularity=runner.get("granularity", "test"),
-            retries=runner.get("retries"),
+            granularity=runner["granularity"],
+            retries=runner["retries"],
             grep=runner.get("grep"),
             grep_invert=runner.get("grepInvert"),
             grep_origin=origin("grep"),
@@ -211,30 +209,32 @@ def _build(data: dict[str, Any], source: Path | None, base_dir: Path,
             else None,
         ),
         provider=ProviderSettings(
-            type=provider_type,
-            local=LocalProviderSettings(unit_timeout_s=float(local.get("unitTimeout", 900)),
-                                        environment=dict(local.get("environment", {}))),
-            aws=dict(provider.get("aws", {})),
+            type=provider["type"],
+            local=LocalProviderSettings(unit_timeout_s=float(provider["local"]["unitTimeout"]),
+                                        environment=dict(provider["local"]["environment"])),
+            aws=dict(provider["aws"]),
         ),
-        concurrency=int(data.get("concurrency", default_concurrency)),
-        output=resolve_path(base_dir / data.get("output", "hypertest-results"), f"{source}: output" if source
-                            else "output"),
-        reporters=tuple(data.get("reporters", ("console", "junit", "html"))),
-        fail_on_flaky=bool(data.get("failOnFlaky", False)),
-        pass_with_no_tests=bool(data.get("passWithNoTests", False)),
+        concurrency=int(data.get("concurrency", default_concurrency)),  # the schema cannot say "CPU count"
+        output=resolve_path(base_dir / data["output"], f"{source}: output" if source else "output"),
+        reporters=tuple(data["reporters"]),
+        fail_on_flaky=bool(data["failOnFlaky"]),
+        pass_with_no_tests=bool(data["passWithNoTests"]),
     )
 
 
-def _playwright_config(configured: str | None, base_dir: Path, source: Path | None) -> Path:
+def _runner_config(runner_type: str, configured: str | None, base_dir: Path, source: Path | None) -> Path:
+    from hypertest.core.registry import runner_plugin  # the registry's contracts import this module
+
+    plugin = runner_plugin(runner_type)
     where = f"{source}: testRunner.config" if source else "testRunner.config"
     if configured is not None:
         path = resolve_path(base_dir / configured, where)
         if not path.is_file():
-            raise ConfigError(f"{where}: Playwright config {configured} not found (looked at {path})")
+            raise ConfigError(f"{where}: {plugin.config_label} {configured} not found (looked at {path})")
         return path
-    for name in PLAYWRIGHT_CONFIG_NAMES:
+    for name in plugin.config_names:
         if (base_dir / name).is_file():
             return (base_dir / name).resolve()
-    raise ConfigError(f"no Playwright config found in {base_dir} "
-                      f"(looked for {', '.join(PLAYWRIGHT_CONFIG_NAMES)})",
-                      hint="set testRunner.config in hypertest.yml to your Playwright config's path")
+    raise ConfigError(f"no {plugin.config_label} found in {base_dir} "
+                      f"(looked for {', '.join(plugin.config_names)})",
+                      hint=f"set testRunner.config in hypertest.yml to your {plugin.config_label}'s path")

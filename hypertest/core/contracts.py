@@ -99,6 +99,8 @@ class TestRunnerPlugin(Protocol):
     """A test runner hypertest can split and run: Playwright Test, pytest-playwright, ..."""
 
     name: str  # testRunner.type, and the runner's `runner` field in payloads
+    config_label: str  # how messages name its config file ("Playwright config")
+    config_names: tuple[str, ...]  # the config files looked for beside hypertest.yml, in order
 
     def discover(self, settings: TestRunnerSettings, environ: Mapping[str, str]) -> Discovery:
         """Every test the settings select (UsageError naming the file when the suite does not load)."""

@@ -21,6 +21,8 @@ class PlaywrightPlugin:
     """The Playwright Test plugin."""
 
     name = "playwright"
+    config_label = "Playwright config"
+    config_names = tuple(f"playwright.config.{ext}" for ext in ("ts", "js", "mts", "mjs", "cts", "cjs"))
 
     def discover(self, settings: TestRunnerSettings, environ: Mapping[str, str]) -> CoreDiscovery:
         """`playwright test --list` with our list reporter."""

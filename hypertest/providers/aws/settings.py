@@ -3,36 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from hypertest.core.config import load_schema
+from hypertest.core.schema_defaults import schema_at, with_defaults
 from hypertest.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class AwsSettings:
-    """Everything the AWS provider needs; defaults as documented in the schema."""
+    """Everything the AWS provider needs (aws_settings fills in the schema's defaults)."""
 
     bucket: str
-    region: str | None = None
-    profile: str | None = None
-    function_name: str = "hypertest"
-    prefix: str = "hypertest"
-    role_arn: str | None = None
-    repository: str | None = None
-    base_image: str | None = None
-    memory_mb: int = 4096
-    timeout_s: int = 900
-    ephemeral_storage_mb: int = 2048
-    architecture: str = "x86_64"
-    environment: Mapping[str, str] = field(default_factory=dict)
-    presign_expiry_s: int = 604800
-    drift: str = "warn"
-    throttle_retries: int = 8
-    function_error_retries: int = 0
-    endpoints: Mapping[str, str] = field(default_factory=dict)
-    registry: str | None = None
-    build_network: str = "default"
+    region: str | None
+    profile: str | None
+    function_name: str
+    prefix: str
+    role_arn: str | None
+    repository: str | None
+    base_image: str | None
+    memory_mb: int
+    timeout_s: int
+    ephemeral_storage_mb: int
+    architecture: str
+    environment: Mapping[str, str]
+    presign_expiry_s: int
+    drift: str
+    throttle_retries: int
+    function_error_retries: int
+    endpoints: Mapping[str, str]
+    registry: str | None
+    build_network: str
 
     @property
     def repository_name(self) -> str:
@@ -49,25 +51,26 @@ def aws_settings(raw: Mapping[str, Any], source: str = "hypertest.yml") -> AwsSe
     if not raw.get("bucket"):
         raise ConfigError(f"{source}: provider.aws.bucket: required when provider.type is aws",
                           hint="name the S3 bucket for artifacts and reports")
+    raw = with_defaults(raw, schema_at(load_schema(), "provider", "aws"))  # the schema's defaults
     return AwsSettings(
         bucket=raw["bucket"],
         region=raw.get("region"),
         profile=raw.get("profile"),
-        function_name=raw.get("functionName", "hypertest"),
-        prefix=raw.get("prefix", "hypertest"),
+        function_name=raw["functionName"],
+        prefix=raw["prefix"],
         role_arn=raw.get("roleArn"),
         repository=raw.get("repository"),
         base_image=raw.get("baseImage"),
-        memory_mb=int(raw.get("memory", 4096)),
-        timeout_s=int(raw.get("timeout", 900)),
-        ephemeral_storage_mb=int(raw.get("ephemeralStorage", 2048)),
-        architecture=raw.get("architecture", "x86_64"),
-        environment=dict(raw.get("environment", {})),
-        presign_expiry_s=int(raw.get("presignExpiry", 604800)),
-        drift=raw.get("drift", "warn"),
-        throttle_retries=int(raw.get("throttleRetries", 8)),
-        function_error_retries=int(raw.get("functionErrorRetries", 0)),
-        endpoints=dict(raw.get("endpoints", {})),
+        memory_mb=int(raw["memory"]),
+        timeout_s=int(raw["timeout"]),
+        ephemeral_storage_mb=int(raw["ephemeralStorage"]),
+        architecture=raw["architecture"],
+        environment=dict(raw["environment"]),
+        presign_expiry_s=int(raw["presignExpiry"]),
+        drift=raw["drift"],
+        throttle_retries=int(raw["throttleRetries"]),
+        function_error_retries=int(raw["functionErrorRetries"]),
+        endpoints=dict(raw["endpoints"]),
         registry=raw.get("registry"),
-        build_network=raw.get("buildNetwork", "default"),
+        build_network=raw["buildNetwork"],
     )

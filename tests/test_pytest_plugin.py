@@ -355,9 +355,16 @@ def test_an_unrequested_test_is_left_out_and_counted(tmp_path: Path) -> None:
     project = copy_pytest_suite(tmp_path / "suite")
     # A whole class requested by one of its tests' ids would not do: request the class's first test, but
     # ask pytest (through the suite's args) for the second too.
-    unit = unit_payload(project, ["tests/test_ids.py::TestCheckout::test_first"],
+    unit = unit_payload(project, ["tests/test_ids.py::TestCheckout::test_first"], configFile="pytest.ini",
                         args=["tests/test_ids.py::TestCheckout::test_second"])
     result = run_pytest_unit(unit, "run1", "extra", LocalDirectoryStore(tmp_path), time.monotonic() + 120, plain_env())
     assert result["status"] == "ok", result
     assert [(t["titlePath"], t["status"]) for t in result["tests"]] == [(["TestCheckout", "test_first"], "passed")]
     assert result["unrequestedTests"] == 1
+
+
+def test_an_invalid_unit_is_an_error_result_naming_the_field(tmp_path: Path) -> None:
+    result = run_pytest_unit({"projectDir": str(tmp_path), "tests": [{"id": "t0", "nodeId": "tests/test_a.py::t"}]},
+                             "run1", "bad", LocalDirectoryStore(tmp_path), time.monotonic() + 10, plain_env())
+    jsonschema.validate(result, RESULT_SCHEMA)
+    assert (result["status"], result["error"]) == ("error", "invalid pytest unit: tests[0].file: expected a string")

@@ -1,7 +1,8 @@
 """The pytest runner's part of the invocation payload: which node ids of which project one unit runs.
 
-`{"projectDir": "/abs/path" (or relative to HT_PROJECT_ROOT), "tests": [{"id", "nodeId", "file", "line",
-"titlePath"}], "retries": int | null, "args": [str, ...]}`.
+`{"projectDir": "/abs/path" (or relative to HT_PROJECT_ROOT), "configFile": "pytest.ini" (optional, relative
+to projectDir: pytest's -c), "tests": [{"id", "nodeId", "file", "line", "titlePath"}], "retries": int | null,
+"args": [str, ...]}`. Other keys (the runner's own: runId, unitId, artifacts...) are ignored.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class PytestUnit:
     """Everything the pytest runner needs for one unit."""
 
     project_dir: str
+    config_file: str | None
     tests: tuple[RequestedTest, ...]
     retries: int | None
     args: tuple[str, ...]
@@ -43,6 +45,9 @@ def parse_unit(unit: Mapping[str, Any]) -> PytestUnit:
     project_dir = unit.get("projectDir")
     if not isinstance(project_dir, str) or not project_dir or "\0" in project_dir:
         raise UnitPayloadError("projectDir: expected a non-empty path")
+    config_file = unit.get("configFile")
+    if config_file is not None and (not isinstance(config_file, str) or not config_file or "\0" in config_file):
+        raise UnitPayloadError("configFile: expected null or a path relative to projectDir")
     tests = unit.get("tests")
     if not isinstance(tests, list) or not tests:
         raise UnitPayloadError("tests: expected a non-empty list")
@@ -58,7 +63,8 @@ def parse_unit(unit: Mapping[str, Any]) -> PytestUnit:
         args = []
     if not isinstance(args, list) or not all(isinstance(arg, str) and "\0" not in arg for arg in args):
         raise UnitPayloadError("args: expected a list of strings")
-    return PytestUnit(project_dir=project_dir, tests=parsed, retries=retries, args=tuple(args))
+    return PytestUnit(project_dir=project_dir, config_file=config_file, tests=parsed, retries=retries,
+                      args=tuple(args))
 
 
 def _test(entry: Any, index: int) -> RequestedTest:

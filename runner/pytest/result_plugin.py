@@ -41,7 +41,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register the hypertest_together marker and, when HT_PYTEST_RESULTS_OUTPUT is set, the writer."""
     config.addinivalue_line("markers", TOGETHER_MARKER_LINE)
     target = os.environ.get(OUTPUT_VARIABLE)
-    if target:
+    # With pytest-xdist the controller reports every worker's tests: writing on the workers too would
+    # report each phase twice.
+    if target and not hasattr(config, "workerinput"):
         config.pluginmanager.register(ResultWriter(Path(target), config), "hypertest-result-writer")
 
 

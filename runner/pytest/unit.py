@@ -1,9 +1,11 @@
 """Run one unit of a pytest suite: pytest on exactly the requested node ids, then one record per test.
 
-`run_pytest_unit` runs `python -m pytest -p runner.pytest.result_plugin -p no:cacheprovider --output DIR
-[--reruns N] [args] -- NODE_ID...` in the project folder (an argv list, never a shell; node ids are
-arguments, never a -k expression), under the runner's deadline and clean-up, and returns a unit result
-(schema/result.schema.json).
+`run_pytest_unit` runs `python -m pytest [args] -p runner.pytest.result_plugin -p no:cacheprovider
+--rootdir PROJECT [-c CONFIG] [--output DIR] [--reruns N] -- NODE_ID...` in the project folder (an argv
+list, never a shell; node ids are arguments, never a -k expression), under the runner's deadline and
+clean-up, and returns a unit result (schema/result.schema.json). Node ids are relative to the project
+folder (the rootdir collection used). `--output` (pytest-playwright's artifacts folder) and `--reruns`
+(pytest-rerunfailures) are passed only when those plugins are installed.
 """
 
 from __future__ import annotations
@@ -59,10 +61,14 @@ def run_pytest_unit(unit: Mapping[str, Any], run_id: str, unit_id: str, store: A
     return result
 
 
-def pytest_argv(request: PytestUnit, output_dir: Path) -> list[str]:
+def pytest_argv(request: PytestUnit, project_dir: Path, output_dir: Path) -> list[str]:
     """The pytest command line of a unit: the suite's extra args, ours, then the node ids after `--`."""
     argv = [sys.executable, "-m", "pytest", *request.args, "-p", "runner.pytest.result_plugin",
-            "-p", "no:cacheprovider", "--output", str(output_dir)]
+            "-p", "no:cacheprovider", "--rootdir", str(project_dir)]
+    if request.config_file is not None:
+        argv += ["-c", str(project_dir / request.config_file)]
+    if importlib.util.find_spec("pytest_playwright") is not None:
+        argv += ["--output", str(output_dir)]
     if request.retries is not None and importlib.util.find_spec("pytest_rerunfailures") is not None:
         argv += ["--reruns", str(request.retries)]
     node_ids = list(dict.fromkeys(test.node_id for test in request.tests))
@@ -79,7 +85,7 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
         project_dir = writable_copy(project_dir, work / "project")
     paths = _layout(work)
     grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
-    completed = run_with_deadline(pytest_argv(request, paths["output"]), cwd=project_dir,
+    completed = run_with_deadline(pytest_argv(request, project_dir, paths["output"]), cwd=project_dir,
                                   env=_child_env(env, run_id, unit_id, paths), deadline=deadline - grace,
                                   log_path=paths["log"], grace_s=grace / 2)
     reports = parse_result_lines(paths["results"])

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner import RESULT_SCHEMA_VERSION
-from runner.artifacts import UnknownStoreError, store_from_payload
+from runner.artifacts import ArtifactStore, UnknownStoreError
 from runner.cleanup import become_subreaper
-from runner.core import run_unit
 from runner.json_text import utf8_json
-from runner.payload import PayloadError, parse_payload
+from runner.payload import PayloadError
 
 _SUBREAPER = False
 
@@ -28,22 +29,39 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
     if not _SUBREAPER:
         _SUBREAPER = become_subreaper()
     try:
-        payload = parse_payload(event)
-        store = store_from_payload(payload.artifacts)
+        runner, store = _runner_and_store(event)
     except (PayloadError, UnknownStoreError) as exc:
         return _invalid(event, f"invalid payload: {exc}")
     try:
-        result = run_unit(payload, store, deadline=deadline, environ=environ)
+        result = runner(deadline, environ)
     except Exception as exc:
         detail = "".join(traceback.format_exception_only(exc)).strip()
         return _invalid(event, f"the runner failed: {detail}")
     if max_response_bytes is not None:
         text = utf8_json(result, separators=(",", ":")).encode()
         if len(text) > max_response_bytes:
-            key = store.put_bytes(text, f"results/{payload.unit_id}.json", "application/json")
-            return {"schemaVersion": RESULT_SCHEMA_VERSION, "runId": payload.run_id, "unitId": payload.unit_id,
+            key = store.put_bytes(text, f"results/{result['unitId']}.json", "application/json")
+            return {"schemaVersion": RESULT_SCHEMA_VERSION, "runId": result["runId"], "unitId": result["unitId"],
                     "status": result["status"], "resultRef": key, "resultBytes": len(text)}
     return result
+
+
+def _runner_and_store(event: Any) -> tuple[Callable[[float, Mapping[str, str] | None], dict[str, Any]],
+                                           ArtifactStore]:
+    """What runs the unit and its store, from the package of the runner the payload names
+    (`runner`: playwright, the default, or pytest): runner/<name>/entry.py's prepare()."""
+    name = event.get("runner", "playwright") if isinstance(event, Mapping) else "playwright"
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
+        raise PayloadError(f"runner: {name!r} is not a runner name")
+    try:
+        module = importlib.import_module(f"runner.{name}.entry")
+    except ModuleNotFoundError as exc:
+        if exc.name in (f"runner.{name}", f"runner.{name}.entry"):
+            raise PayloadError(f"runner: {name!r} is not a runner this image has") from None
+        raise
+    prepared: tuple[Callable[[float, Mapping[str, str] | None], dict[str, Any]], ArtifactStore] = \
+        module.prepare(event)
+    return prepared
 
 
 def _invalid(event: Any, message: str) -> dict[str, Any]:

@@ -1,0 +1,19 @@
+"""A Playwright unit as the runner's entry sees it: the payload parsed, its store, and how to run it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runner.artifacts import ArtifactStore, store_from_payload
+from runner.core import run_unit
+from runner.payload import parse_payload
+
+UnitRun = Callable[[float, Mapping[str, str] | None], dict[str, Any]]
+
+
+def prepare(event: Any) -> tuple[UnitRun, ArtifactStore]:
+    """The unit's run (deadline, environment → unit result) and its artifact store; PayloadError when bad."""
+    payload = parse_payload(event)
+    store = store_from_payload(payload.artifacts)
+    return (lambda deadline, environ: run_unit(payload, store, deadline=deadline, environ=environ)), store

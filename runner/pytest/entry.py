@@ -1,0 +1,29 @@
+"""A pytest unit as the runner's entry sees it: the payload checked, its store, and how to run it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from runner.artifacts import ArtifactStore, store_from_payload
+from runner.payload import PayloadError
+
+UnitRun = Callable[[float, Mapping[str, str] | None], dict[str, Any]]
+
+
+def prepare(event: Any) -> tuple[UnitRun, ArtifactStore]:
+    """The unit's run (deadline, environment → unit result) and its artifact store; PayloadError when bad."""
+    from runner.pytest.unit import run_pytest_unit
+
+    if not isinstance(event, Mapping) or not isinstance(event.get("runId"), str) \
+            or not isinstance(event.get("unitId"), str):
+        raise PayloadError("runId and unitId: expected strings")
+    artifacts = event.get("artifacts")
+    store = store_from_payload(artifacts if isinstance(artifacts, Mapping) else {})
+
+    def run(deadline: float, environ: Mapping[str, str] | None) -> dict[str, Any]:
+        return run_pytest_unit(event, event["runId"], event["unitId"], store, deadline,
+                               os.environ if environ is None else environ)
+
+    return run, store

@@ -4,6 +4,7 @@ is kept, escaped, instead of failing the write."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 
@@ -15,3 +16,24 @@ def utf8_json(value: Any, **options: Any) -> str:
     except UnicodeEncodeError:
         return json.dumps(value, ensure_ascii=True, **options)
     return text
+
+
+def read_json_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
+    """The JSON objects of a JSON-lines file, and how many lines were not one (a killed writer tears the
+    last); a missing file has none."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return [], 0
+    entries, garbage = [], 0
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            garbage += 1
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+        else:
+            garbage += 1
+    return entries, garbage

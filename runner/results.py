@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.json_text import read_json_lines
 from runner.payload import TestKey, TestRef
 
 STATUSES = ("passed", "failed", "timedOut", "skipped", "interrupted")
@@ -27,17 +27,9 @@ class Parsed:
 def parse_reporter_lines(path: Path) -> Parsed:
     """Read the reporter's JSON-lines file; a torn last line (a killed run) is counted, not fatal."""
     parsed = Parsed()
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return parsed
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            parsed.garbage_lines += 1
-            continue
-        kind = record.get("type") if isinstance(record, dict) else None
+    records, parsed.garbage_lines = read_json_lines(path)
+    for record in records:
+        kind = record.get("type")
         if kind == "testEnd":
             key = (str(record["project"]), str(record["file"]), tuple(record["titlePath"]),
                    int(record.get("repeatEachIndex") or 0))

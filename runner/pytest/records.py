@@ -25,12 +25,12 @@ else `error`), and so has a requested test that was not reported at all. `projec
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.json_text import read_json_lines
 from runner.pytest.payload import RequestedTest
 from runner.results import error_entry
 
@@ -51,17 +51,9 @@ class Reports:
 def parse_result_lines(path: Path) -> Reports:
     """Read the result plugin's JSON-lines file; a torn last line (a killed run) is counted, not fatal."""
     reports = Reports()
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return reports
-    for line in text.splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            reports.garbage_lines += 1
-            continue
-        kind = entry.get("type") if isinstance(entry, dict) else None
+    entries, reports.garbage_lines = read_json_lines(path)
+    for entry in entries:
+        kind = entry.get("type")
         if kind == "report" and isinstance(entry.get("nodeId"), str):
             reports.phases.setdefault(entry["nodeId"], []).append(entry)
         elif kind == "collected" and isinstance(entry.get("nodeIds"), list):

@@ -17,6 +17,7 @@ from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import descendants, kill_descendants
 from runner.environment import child_environment
 from runner.json_text import utf8_json
+from runner.model import error_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
 from runner.process import run_with_deadline, stop_requested
@@ -250,18 +251,7 @@ def _store_custom_artifacts(payload: Payload, records: list[dict[str, Any]], fol
 
 def _failed_unit(payload: Payload, message: str) -> dict[str, Any]:
     records = build_test_records(payload.tests, Parsed(), missing_status="error", missing_message=message)
-    return {
-        "schemaVersion": RESULT_SCHEMA_VERSION,
-        "runId": payload.run_id,
-        "unitId": payload.unit_id,
-        "status": "error",
-        "error": message,
-        "exitCode": None,
-        "tests": records,
-        "blob": None,
-        "unrequestedTests": 0,
-        "outputTail": "",
-    }
+    return dict(error_unit_result(message, run_id=payload.run_id, unit_id=payload.unit_id, tests=records))
 
 
 def result_json(result: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import ArtifactStore, UnknownStoreError
 from runner.cleanup import become_subreaper
 from runner.json_text import utf8_json
+from runner.model import error_unit_result
 from runner.payload import PayloadError
 
 _SUBREAPER = False
@@ -67,20 +68,8 @@ def _runner_and_store(event: Any) -> tuple[Callable[[float, Mapping[str, str] | 
 def _invalid(event: Any, message: str) -> dict[str, Any]:
     run_id = event.get("runId") if isinstance(event, Mapping) else None
     unit_id = event.get("unitId") if isinstance(event, Mapping) else None
-    return {
-        "schemaVersion": RESULT_SCHEMA_VERSION,
-        "runId": run_id if isinstance(run_id, str) else "",
-        "unitId": unit_id if isinstance(unit_id, str) else "",
-        "status": "error",
-        "error": message,
-        "exitCode": None,
-        "tests": [],
-        "blob": None,
-        "unrequestedTests": 0,
-        "outputTail": "",
-        "startedAt": None,
-        "durationMs": 0,
-    }
+    return dict(error_unit_result(message, run_id=run_id if isinstance(run_id, str) else "",
+                                  unit_id=unit_id if isinstance(unit_id, str) else ""))
 
 
 def deadline_from_timeout_ms(timeout_ms: int | None, default_s: float = 900.0) -> float:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.json_text import read_json_lines
+from runner.model import error_info, error_test_record
 from runner.payload import TestKey, TestRef
 
 STATUSES = ("passed", "failed", "timedOut", "skipped", "interrupted")
@@ -43,7 +44,7 @@ def parse_reporter_lines(path: Path) -> Parsed:
 
 def error_entry(message: str, stack: str = "") -> dict[str, Any]:
     """An error in the shape the result schema uses."""
-    return {"message": message, "stack": stack, "location": None}
+    return {**error_info(message), "stack": stack}
 
 
 def build_test_records(tests: Sequence[TestRef], parsed: Parsed, *, missing_status: str,
@@ -94,21 +95,8 @@ def _attempt(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _missing(test: TestRef, status: str, message: str) -> dict[str, Any]:
-    return {
-        "id": test.id,
-        "project": test.project,
-        "file": test.file,
-        "titlePath": list(test.title_path),
-        "line": 0,
-        "column": 0,
-        "status": status,
-        "expectedStatus": "passed",
-        "outcome": "unexpected",
-        "annotations": [],
-        "attempts": [{"retry": 0, "status": status, "durationMs": 0, "startTime": None,
-                      "error": error_entry(message), "errors": [error_entry(message)]}],
-        "artifacts": [],
-    }
+    return dict(error_test_record(test_id=test.id, project=test.project, file=test.file,
+                                  title_path=test.title_path, message=message, status=status))
 
 
 def unrequested(tests: Iterable[TestRef], parsed: Parsed) -> int:

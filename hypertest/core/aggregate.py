@@ -7,6 +7,7 @@ from typing import Any
 
 from hypertest.core.models import OUTCOMES, STATUSES, TestCase, Unit
 from hypertest.errors import ExitCode
+from runner.model import error_test_record
 
 
 def unit_records(unit: Unit, result: Any) -> list[dict[str, Any]]:
@@ -27,17 +28,10 @@ def unit_records(unit: Unit, result: Any) -> list[dict[str, Any]]:
 
 def error_record(test: TestCase, unit_id: str, message: str, status: str = "error") -> dict[str, Any]:
     """A record for a test that produced no valid result (status `error`, or `interrupted`)."""
-    error = {"message": message, "stack": "", "location": None}
-    return {
-        **_identity(test, unit_id),
-        "status": status,
-        "expectedStatus": test.expected_status,
-        "outcome": "unexpected",
-        "annotations": [],
-        "attempts": [{"retry": 0, "status": status, "durationMs": 0, "startTime": None,
-                      "error": error, "errors": [error]}],
-        "artifacts": [],
-    }
+    record = error_test_record(test_id=test.id, project=test.project, file=test.file, title_path=test.title_path,
+                               message=message, status=status, line=test.line, column=test.column,
+                               expected_status=test.expected_status)
+    return {**record, **_identity(test, unit_id)}
 
 
 def not_run_records(unit: Unit, blocking: Sequence[str]) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypertest.core.models import Unit
+from runner.model import error_unit_result
 
 Execute = Callable[[Unit], Mapping[str, Any]]
 Ordering = Callable[[Sequence[Unit]], list[Unit]]
@@ -111,8 +112,7 @@ class Dispatcher:
                 try:
                     result = self._execute(unit)
                 except Exception as exc:
-                    result = {"status": "error", "error": f"the provider failed to run the unit: {exc}",
-                              "tests": []}
+                    result = error_unit_result(f"the provider failed to run the unit: {exc}")
                 outcome = UnitOutcome(unit, result)
                 if self._retry(outcome, attempt):
                     pending.put((unit, attempt + 1))

@@ -16,6 +16,7 @@ from hypertest.core.contracts import Check, Discovery, Provider
 from hypertest.errors import InfrastructureError, UsageError
 from runner.chromium import fallback_chromium, forced_chromium
 from runner.environment import child_environment
+from runner.model import error_unit_result
 from runner.process import run_with_deadline, signal_active
 
 # Time the runner process gets beyond the unit timeout to stop Playwright and store what it has.
@@ -68,12 +69,11 @@ class LocalProvider:
             if completed.stopped_at_deadline or not result_path.is_file():
                 reason = ("did not finish in time" if completed.stopped_at_deadline
                           else f"exited with code {completed.exit_code} without a result")
-                return {"status": "error", "error": f"the runner process {reason}: "
-                        f"{_last_lines(completed.output_tail)}", "tests": []}
+                return error_unit_result(f"the runner process {reason}: {_last_lines(completed.output_tail)}")
             try:
                 result: Mapping[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                return {"status": "error", "error": f"the runner wrote malformed JSON: {exc}", "tests": []}
+                return error_unit_result(f"the runner wrote malformed JSON: {exc}")
             return result
 
     def cancel(self) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.json_text import read_json_lines
+from runner.model import error_test_record
 from runner.pytest.payload import RequestedTest
 from runner.results import error_entry
 
@@ -179,10 +180,8 @@ def _reported(test: RequestedTest, attempts: list[list[dict[str, Any]]], unfinis
 
 
 def _missing(test: RequestedTest, status: str, message: str) -> dict[str, Any]:
-    error = error_entry(message)
-    return _record(test, status, "passed", "unexpected", annotations=[],
-                   attempts=[{"retry": 0, "status": status, "durationMs": 0, "startTime": None,
-                     "error": error, "errors": [error]}])
+    return dict(error_test_record(test_id=test.id, project="", file=test.file, title_path=test.title_path,
+                                  message=message, status=status, line=test.line))
 
 
 def _record(test: RequestedTest, status: str, expected: str, outcome: str, *, annotations: list[dict[str, Any]],

@@ -25,6 +25,7 @@ from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import ArtifactStore
 from runner.cleanup import descendants, kill_descendants
 from runner.environment import child_environment
+from runner.model import error_unit_result
 from runner.process import run_with_deadline, stop_requested
 from runner.project_state import writable_copy
 from runner.pytest.artifacts import store_custom_artifacts, store_output_artifacts
@@ -138,18 +139,7 @@ def unit_status(exit_code: int | None, stopped: bool, reports: Reports, tail: st
 def failed_unit(run_id: str, unit_id: str, tests: tuple[RequestedTest, ...], message: str) -> dict[str, Any]:
     """A unit result in which every requested test is an error with message."""
     records = build_records(tests, Reports(), unfinished_status="error", missing_message=lambda _test: message)
-    return {
-        "schemaVersion": RESULT_SCHEMA_VERSION,
-        "runId": run_id,
-        "unitId": unit_id,
-        "status": "error",
-        "error": message,
-        "exitCode": None,
-        "tests": records,
-        "blob": None,
-        "unrequestedTests": 0,
-        "outputTail": "",
-    }
+    return dict(error_unit_result(message, run_id=run_id, unit_id=unit_id, tests=records))
 
 
 def _layout(work: Path) -> dict[str, Path]:

@@ -13,6 +13,7 @@ from typing import Any
 import botocore.exceptions
 
 from runner.json_text import utf8_json
+from runner.model import error_unit_result
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 # Refusals that come before the function runs: safe to send again after a pause.
@@ -38,7 +39,7 @@ class InvokeResult:
 def error_result(message: str, log_tail: str = "") -> dict[str, Any]:
     """A unit result that carries only an error (aggregation turns it into error records)."""
     text = message if not log_tail else f"{message}\n--- function log (tail) ---\n{log_tail[-LOG_TAIL_CHARS:]}"
-    return {"status": "error", "error": text, "tests": []}
+    return dict(error_unit_result(text))
 
 
 class Invoker:

@@ -1,0 +1,166 @@
+"""The result model host and runner share: a unit result and its test records (schema/result.schema.json),
+the run result of results.json (schema/run-result.schema.json), and the one constructor of each error.
+
+It lives in runner/ because the runner ships alone in the Lambda image; the host imports it from here.
+tests/test_result_model.py keeps these types and the schemas in agreement (tests import this module, not
+its Test* names, which pytest would take for test classes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict, cast
+
+from runner import RESULT_SCHEMA_VERSION
+
+
+class ErrorLocation(TypedDict):
+    """Where an error happened."""
+
+    file: str
+    line: int
+    column: int
+
+
+class ErrorInfo(TypedDict):
+    """An error of an attempt."""
+
+    message: str
+    stack: NotRequired[str]
+    location: NotRequired[ErrorLocation | None]
+
+
+class Attempt(TypedDict):
+    """One run of a test (retries make more)."""
+
+    retry: int
+    status: str
+    durationMs: int
+    startTime: NotRequired[str | None]
+    error: ErrorInfo | None
+    errors: NotRequired[list[ErrorInfo]]
+
+
+class Artifact(TypedDict):
+    """A stored file of a test: trace, screenshot, video, or one the test wrote."""
+
+    name: str
+    path: str
+    contentType: str
+    attempt: NotRequired[int | None]
+    url: NotRequired[str]
+
+
+class TestRecord(TypedDict):
+    """A test's final record."""
+
+    id: str
+    project: str
+    file: str
+    line: int
+    column: int
+    titlePath: list[str]
+    status: str
+    expectedStatus: str
+    outcome: str
+    annotations: list[dict[str, Any]]
+    attempts: list[Attempt]
+    artifacts: list[Artifact]
+    tags: NotRequired[list[str]]  # results.json: required
+    unitId: NotRequired[str]  # results.json: required
+    repeatEachIndex: NotRequired[int]
+
+
+class UnitResult(TypedDict):
+    """What one runner invocation returns."""
+
+    schemaVersion: int
+    runId: str
+    unitId: str
+    status: str  # ok | deadline | error
+    error: str | None
+    exitCode: int | None
+    tests: list[TestRecord]
+    blob: str | None
+    unrequestedTests: int
+    outputTail: str
+    startedAt: str | None
+    durationMs: int
+    state: NotRequired[str]
+
+
+class Stats(TypedDict):
+    """The run's counts."""
+
+    total: int
+    passed: int
+    failed: int
+    flaky: int
+    skipped: int
+    errors: int
+    expected: int
+    unexpected: int
+    expectedFailures: int
+    timedOut: int
+    interrupted: int
+
+
+class UnitSummary(TypedDict):
+    """A unit in results.json."""
+
+    id: str
+    tests: list[str]
+    status: str
+    error: str | None
+    startedAt: NotRequired[str | None]
+    durationMs: int
+    blob: NotRequired[str | None]
+
+
+class RunResult(TypedDict):
+    """results.json."""
+
+    schemaVersion: int
+    runId: str
+    hypertestVersion: str
+    playwrightVersion: str  # the test runner's version (Playwright's, or pytest's)
+    rootDir: NotRequired[str]
+    provider: str
+    providerDetails: NotRequired[dict[str, Any]]
+    concurrency: int
+    startedAt: str
+    durationMs: int
+    conclusion: str
+    exitCode: int
+    stats: Stats
+    units: list[UnitSummary]
+    tests: list[TestRecord]
+    reports: dict[str, str]
+
+
+def error_unit_result(message: str, *, run_id: str = "", unit_id: str = "",
+                      tests: Sequence[Mapping[str, Any]] = ()) -> UnitResult:
+    """A unit that could not run or whose result was lost; tests are its error records, if any were made
+    (aggregation makes them for the unit's tests otherwise)."""
+    return {"schemaVersion": RESULT_SCHEMA_VERSION, "runId": run_id, "unitId": unit_id, "status": "error",
+            "error": message, "exitCode": None, "tests": cast(list[TestRecord], list(tests)), "blob": None,
+            "unrequestedTests": 0,
+            "outputTail": "", "startedAt": None, "durationMs": 0}
+
+
+def error_info(message: str) -> ErrorInfo:
+    """An error with only a message."""
+    return {"message": message, "stack": "", "location": None}
+
+
+def error_test_record(*, test_id: str, project: str, file: str, title_path: Sequence[str], message: str,
+                      status: str = "error", line: int = 0, column: int = 0,
+                      expected_status: str = "passed") -> TestRecord:
+    """A test that has no valid result (status `error`, or `interrupted` when stopped before it finished)."""
+    error = error_info(message)
+    return {"id": test_id, "project": project, "file": file, "line": line, "column": column,
+            "titlePath": list(title_path), "status": status, "expectedStatus": expected_status,
+            "outcome": "unexpected", "annotations": [],
+            "attempts": [{"retry": 0, "status": status, "durationMs": 0, "startTime": None, "error": error,
+                          "errors": [error]}],
+            "artifacts": []}

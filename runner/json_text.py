@@ -18,22 +18,19 @@ def utf8_json(value: Any, **options: Any) -> str:
     return text
 
 
-def read_json_lines(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """The JSON objects of a JSON-lines file, and how many lines were not one (a killed writer tears the
-    last); a missing file has none."""
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file; other lines (a killed writer tears the last) are left out, and a
+    missing file has none."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return [], 0
-    entries, garbage = [], 0
+        return []
+    entries = []
     for line in text.splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
-            garbage += 1
             continue
         if isinstance(entry, dict):
             entries.append(entry)
-        else:
-            garbage += 1
-    return entries, garbage
+    return entries

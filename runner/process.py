@@ -37,7 +37,6 @@ class Completed:
     exit_code: int | None
     stopped_at_deadline: bool
     killed: bool
-    duration_s: float
     output_tail: str
 
 
@@ -48,7 +47,6 @@ def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
     Output (stdout and stderr together) goes to log_path; the last few KiB are returned.
     Every process of the child's group is killed before this returns.
     """
-    started = time.monotonic()
     stopped = killed = False
     with log_path.open("wb") as log:
         child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
@@ -73,7 +71,7 @@ def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
             with _active_lock:
                 _active.discard(child.pid)
     return Completed(exit_code=exit_code, stopped_at_deadline=stopped, killed=killed,
-                     duration_s=time.monotonic() - started, output_tail=read_tail(log_path))
+                     output_tail=read_tail(log_path))
 
 
 def signal_active(sig: signal.Signals = signal.SIGTERM) -> int:

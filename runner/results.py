@@ -22,13 +22,12 @@ class Parsed:
     attempts: dict[TestKey, list[dict[str, Any]]] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
     ended: bool = False
-    garbage_lines: int = 0
 
 
 def parse_reporter_lines(path: Path) -> Parsed:
     """Read the reporter's JSON-lines file; a torn last line (a killed run) is counted, not fatal."""
     parsed = Parsed()
-    records, parsed.garbage_lines = read_json_lines(path)
+    records = read_json_lines(path)
     for record in records:
         kind = record.get("type")
         if kind == "testEnd":

@@ -107,7 +107,7 @@ def test_payload_carries_run_level_choices() -> None:
 
 
 def test_web_server_override_replaces_or_removes_the_configs() -> None:
-    configured = RunLevel(web_servers=(WebServerInfo("npm start", None, 3000, True),), global_setups=("g.ts",))
+    configured = RunLevel(web_servers=(WebServerInfo("npm start", None, 3000),), global_setups=("g.ts",))
     assert with_overrides(configured, None) == configured
     assert with_overrides(configured, False).web_servers == ()
     replaced = with_overrides(configured, {"command": "node s.js", "url": "http://127.0.0.1:1/health"})

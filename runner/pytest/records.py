@@ -45,14 +45,12 @@ class Reports:
     collect_errors: list[dict[str, Any]] = field(default_factory=list)
     started: bool = False
     ended: bool = False
-    exit_status: int | None = None
-    garbage_lines: int = 0
 
 
 def parse_result_lines(path: Path) -> Reports:
     """Read the result plugin's JSON-lines file; a torn last line (a killed run) is counted, not fatal."""
     reports = Reports()
-    entries, reports.garbage_lines = read_json_lines(path)
+    entries = read_json_lines(path)
     for entry in entries:
         kind = entry.get("type")
         if kind == "report" and isinstance(entry.get("nodeId"), str):
@@ -65,10 +63,6 @@ def parse_result_lines(path: Path) -> Reports:
             reports.started = True
         elif kind == "end":
             reports.ended = True
-            status = entry.get("exitStatus")
-            reports.exit_status = status if isinstance(status, int) else None
-        else:
-            reports.garbage_lines += 1
     return reports
 
 

@@ -29,11 +29,9 @@ class Discovery(CoreDiscovery):
 
     playwright_version: str = ""
     chromium_projects: tuple[tuple[str, str | None], ...] = ()
-    serial_mode_visible: bool = False
     project_timeouts_ms: tuple[tuple[str, int], ...] = ()
     projects: tuple[ProjectInfo, ...] = ()
     run_level: RunLevel = field(default_factory=RunLevel)
-    forbid_only: bool = False
 
     @property
     def runner_version(self) -> str:
@@ -170,10 +168,8 @@ def _build(document: Mapping[str, Any], settings: TestRunnerSettings, project_di
         playwright_version=str(document.get("playwrightVersion", "")),
         chromium_projects=tuple((str(p.get("name", "")), p.get("executablePath"))
                                 for p in document.get("projects", []) if p.get("browserName") == "chromium"),
-        serial_mode_visible=bool(document.get("parallelModeVisible", False)),
         project_timeouts_ms=tuple((str(p.get("name", "")), int(p.get("timeout") or 0))
                                   for p in document.get("projects", [])),
         projects=projects,
         run_level=parse_run_level(document.get("runLevel")),
-        forbid_only=bool(document.get("forbidOnly", False)),
     )

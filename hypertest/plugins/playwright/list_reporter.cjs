@@ -31,7 +31,6 @@ function runLevel(config) {
       command: String(server.command || ''),
       url: server.url ? String(server.url) : null,
       port: typeof server.port === 'number' ? server.port : null,
-      reuseExistingServer: !!server.reuseExistingServer,
       name: server.name ? String(server.name) : null,
     })),
     globalSetups: internal && Array.isArray(internal.globalSetups) ? internal.globalSetups : list(config.globalSetup),
@@ -97,7 +96,6 @@ class HypertestListReporter {
       playwrightVersion: this.config ? this.config.version : '',
       rootDir,
       configFile: this.config ? this.config.configFile || null : null,
-      parallelModeVisible: this.suite ? typeof this.suite._parallelMode === 'string' : false,
       projects: this.config ? this.config.projects.map((p) => ({
         name: p.name,
         testDir: p.testDir,
@@ -110,7 +108,6 @@ class HypertestListReporter {
         browserName: (p.use && (p.use.browserName || p.use.defaultBrowserType)) || 'chromium',
         executablePath: (p.use && p.use.launchOptions && p.use.launchOptions.executablePath) || null,
       })) : [],
-      forbidOnly: this.config ? !!this.config.forbidOnly : false,
       runLevel: this.config ? runLevel(this.config) : { webServers: [], globalSetups: [], globalTeardowns: [] },
       tests,
       errors: this.errors,

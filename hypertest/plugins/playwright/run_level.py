@@ -27,7 +27,6 @@ class WebServerInfo:
     command: str
     url: str | None
     port: int | None
-    reuse_existing_server: bool
 
     @property
     def address(self) -> str:
@@ -75,8 +74,7 @@ def parse_run_level(raw: Mapping[str, Any] | None) -> RunLevel:
     if not raw:
         return RunLevel()
     servers = tuple(WebServerInfo(command=str(s.get("command") or ""), url=s.get("url") or None,
-                                  port=s["port"] if isinstance(s.get("port"), int) else None,
-                                  reuse_existing_server=bool(s.get("reuseExistingServer")))
+                                  port=s["port"] if isinstance(s.get("port"), int) else None)
                     for s in raw.get("webServers") or ())
     return RunLevel(web_servers=servers,
                     global_setups=tuple(str(f) for f in raw.get("globalSetups") or ()),
@@ -88,7 +86,7 @@ def with_overrides(run_level: RunLevel, web_server: Any) -> RunLevel:
     if web_server is None:
         return run_level
     entries = [] if web_server is False else (web_server if isinstance(web_server, list) else [web_server])
-    servers = tuple(WebServerInfo(command=str(e.get("command", "")), url=e.get("url"), port=e.get("port"),
-                                  reuse_existing_server=bool(e.get("reuseExistingServer"))) for e in entries)
+    servers = tuple(WebServerInfo(command=str(e.get("command", "")), url=e.get("url"), port=e.get("port"))
+                    for e in entries)
     return RunLevel(web_servers=servers, global_setups=run_level.global_setups,
                     global_teardowns=run_level.global_teardowns)

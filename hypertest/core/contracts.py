@@ -26,6 +26,15 @@ class Check:
 
 
 @dataclass(frozen=True)
+class ImageInputs:
+    """What a cloud image installs before the tests, in a layer of its own: the dependency manifests (file
+    name and content, laid in the build's deps/ folder) and the installer the runner image has for them."""
+
+    files: tuple[tuple[str, bytes], ...]
+    installer: str  # the argument of the image's install-deps: npm | python
+
+
+@dataclass(frozen=True)
 class Discovery:
     """What a plugin found, in terms core reads: the tests with stable ids, and where the project is.
 
@@ -120,6 +129,9 @@ class TestRunnerPlugin(Protocol):
 
     def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
         """What `hypertest doctor` checks for this runner (tools, browsers)."""
+
+    def image_inputs(self, project_dir: Path) -> ImageInputs:
+        """The dependencies an image of the project installs (UsageError naming what is missing)."""
 
     def describe(self, discovery: Discovery, settings: Settings) -> list[str]:
         """Lines `hypertest list` prints before the units: what runs once per run."""

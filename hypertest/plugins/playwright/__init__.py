@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from hypertest.core.config import Settings, TestRunnerSettings
-from hypertest.core.contracts import Check, RunContext, RunHooks
+from hypertest.core.contracts import Check, ImageInputs, RunContext, RunHooks
 from hypertest.core.contracts import Discovery as CoreDiscovery
 from hypertest.core.models import Unit
 from hypertest.core.plan import RunPlan
+from hypertest.errors import UsageError
 
 
 class PlaywrightPlugin:
@@ -89,6 +90,19 @@ class PlaywrightPlugin:
 
         return playwright_checks(settings, environ)
 
+
+    def image_inputs(self, project_dir: Path) -> ImageInputs:
+        """package.json and its lockfile, installed exactly with `npm ci`."""
+        manifest = project_dir / "package.json"
+        if not manifest.is_file():
+            raise UsageError(f"{project_dir}: no package.json, so the image cannot install @playwright/test")
+        locks = [project_dir / name for name in ("package-lock.json", "npm-shrinkwrap.json")
+                 if (project_dir / name).is_file()]
+        if not locks:
+            raise UsageError(f"{project_dir}: no package-lock.json; run `npm install` to create one "
+                             "(deploy installs exactly the locked versions with `npm ci`)")
+        return ImageInputs(files=tuple((path.name, path.read_bytes()) for path in (manifest, *locks)),
+                           installer="npm")
 
     def describe(self, discovery: CoreDiscovery, settings: Settings) -> list[str]:
         """The web servers and global hooks, which run once per run."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hypertest.core.config import Settings, TestRunnerSettings
-from hypertest.core.contracts import Check, Discovery, NoRunHooks, RunContext, RunHooks
+from hypertest.core.contracts import Check, Discovery, ImageInputs, NoRunHooks, RunContext, RunHooks
 from hypertest.core.models import Unit
 from hypertest.core.plan import RunPlan
 
@@ -63,6 +63,12 @@ class PytestPlugin:
             checks.append(Check(package, "ok" if found else "error", "installed" if found else "not installed",
                                 f"pip install {package} (beside hypertest)"))
         return checks
+
+    def image_inputs(self, project_dir: Path) -> ImageInputs:
+        """requirements.txt, else the dependencies pyproject.toml names, installed with pip."""
+        from hypertest.plugins.pytest.requirements import requirements
+
+        return ImageInputs(files=(("requirements.txt", requirements(project_dir)),), installer="python")
 
     def describe(self, discovery: Discovery, settings: Settings) -> list[str]:
         """Nothing runs once per run."""

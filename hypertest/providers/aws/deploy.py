@@ -85,8 +85,9 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
     repository = f"{registry}/{aws.repository_name}"
     with tempfile.TemporaryDirectory(prefix="ht-build-") as scratch:
         base_id = steps.run("base image", lambda: builder.base_id(str(aws.base_image), auth))
+        inputs = plugin.image_inputs(discovery.project_dir)
         context = steps.run("build context", lambda: prepare_context(
-            discovery.project_dir, Path(scratch), base_image=str(aws.base_image), base_id=base_id,
+            discovery.project_dir, Path(scratch), inputs, base_image=str(aws.base_image), base_id=base_id,
             platform=platform, skip=output_skip(settings.output, discovery.project_dir)))
         steps.say(f"{context.files} files, tag {context.tag}")
         reference = f"{repository}:{context.tag}"

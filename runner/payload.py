@@ -74,51 +74,55 @@ class Payload:
     sandbox_server: tuple[Mapping[str, Any], ...] | None = None  # hold the web server in the sandbox: its checks
 
 
-def parse_payload(event: Any) -> Payload:
-    """Validate a decoded JSON event into a Payload, naming the first bad field."""
-    if not isinstance(event, Mapping):
+def parse_payload(envelope: Any) -> Payload:
+    """Validate a decoded JSON envelope (runId, unitId, projectDir, artifacts, timeoutMs, and the Playwright
+    plugin's `unit`) into a Payload, naming the first bad field."""
+    if not isinstance(envelope, Mapping):
         raise PayloadError("the payload must be a JSON object")
-    tests = tuple(_test(item, f"tests[{index}]") for index, item in enumerate(_list(event, "tests")))
+    event = envelope.get("unit")
+    if not isinstance(event, Mapping):
+        raise PayloadError("unit: expected an object (the test runner's part of the payload)")
+    tests = tuple(_test(item, f"unit.tests[{index}]") for index, item in enumerate(_list(event, "tests")))
     if not tests:
-        raise PayloadError("tests: at least one test is required")
-    selectors = tuple(_selector(item, f"selectors[{index}]")
+        raise PayloadError("unit.tests: at least one test is required")
+    selectors = tuple(_selector(item, f"unit.selectors[{index}]")
                       for index, item in enumerate(_list(event, "selectors")))
     if not selectors:
-        raise PayloadError("selectors: at least one selector is required")
+        raise PayloadError("unit.selectors: at least one selector is required")
     retries = event.get("retries")
-    timeout_ms = event.get("timeoutMs")
-    artifacts = event.get("artifacts", {})
+    timeout_ms = envelope.get("timeoutMs")
+    artifacts = envelope.get("artifacts", {})
     if retries is not None and (not isinstance(retries, int) or retries < 0):
-        raise PayloadError("retries: expected a non-negative integer or null")
+        raise PayloadError("unit.retries: expected a non-negative integer or null")
     if timeout_ms is not None and (not isinstance(timeout_ms, int) or timeout_ms <= 0):
         raise PayloadError("timeoutMs: expected a positive integer or null")
     if not isinstance(artifacts, Mapping):
         raise PayloadError("artifacts: expected an object")
     omit = event.get("omit", [])
     if not isinstance(omit, list) or not all(part in RUN_LEVEL_PARTS for part in omit):
-        raise PayloadError(f"omit: expected a list of {', '.join(RUN_LEVEL_PARTS)}")
+        raise PayloadError(f"unit.omit: expected a list of {', '.join(RUN_LEVEL_PARTS)}")
     env = event.get("env", {})
     if not isinstance(env, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
-        raise PayloadError("env: expected an object of strings")
+        raise PayloadError("unit.env: expected an object of strings")
     use_override = event.get("use")
     if use_override is not None and not isinstance(use_override, Mapping):
-        raise PayloadError("use: expected an object or null")
+        raise PayloadError("unit.use: expected an object or null")
     web_server = event.get("webServer")
     if web_server is not None and not isinstance(web_server, (Mapping, list, bool)):
-        raise PayloadError("webServer: expected an object, a list, false or null")
+        raise PayloadError("unit.webServer: expected an object, a list, false or null")
     sandbox = event.get("sandboxServer")
     if sandbox is not None and (not isinstance(sandbox, Mapping) or not isinstance(sandbox.get("checks"), list)
                                 or not all(isinstance(check, Mapping) for check in sandbox["checks"])):
-        raise PayloadError("sandboxServer: expected an object with a list of checks")
+        raise PayloadError("unit.sandboxServer: expected an object with a list of checks")
     return Payload(
         sandbox_server=tuple(sandbox["checks"]) if sandbox is not None else None,
         state=_state(event.get("state")),
-        run_id=_str(event, "runId"),
-        unit_id=_str(event, "unitId"),
+        run_id=_str(envelope, "runId"),
+        unit_id=_str(envelope, "unitId"),
         tests=tests,
         selectors=selectors,
-        project_dir=_str(event, "projectDir"),
-        config_file=_str(event, "configFile"),
+        project_dir=_str(envelope, "projectDir"),
+        config_file=_str(event, "configFile", "unit."),
         retries=retries,
         timeout_ms=timeout_ms,
         artifacts=artifacts,
@@ -141,7 +145,7 @@ def _str(event: Mapping[str, Any], key: str, where: str = "", *, empty: bool = F
 def _list(event: Mapping[str, Any], key: str) -> list[Any]:
     value = event.get(key)
     if not isinstance(value, list):
-        raise PayloadError(f"{key}: expected a list")
+        raise PayloadError(f"unit.{key}: expected a list")
     return value
 
 
@@ -181,11 +185,11 @@ def _state(value: Any) -> StateRequest:
     if value is None:
         return StateRequest()
     if not isinstance(value, Mapping):
-        raise PayloadError("state: expected an object")
+        raise PayloadError("unit.state: expected an object")
     lists = {}
     for key in ("restore", "exclude"):
         items = value.get(key, [])
         if not isinstance(items, list) or not all(isinstance(item, str) and item for item in items):
-            raise PayloadError(f"state.{key}: expected a list of non-empty strings")
+            raise PayloadError(f"unit.state.{key}: expected a list of non-empty strings")
         lists[key] = tuple(items)
     return StateRequest(restore=lists["restore"], capture=value.get("capture") is True, exclude=lists["exclude"])

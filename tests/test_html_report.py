@@ -205,7 +205,7 @@ def test_invoke_puts_a_crashed_unit_in_the_report(tmp_path: Path, chromium: str)
 
     class OneCrash(LocalProvider):
         def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
-            if "has a heading" in " ".join(payload["tests"][0]["titlePath"]):
+            if "has a heading" in " ".join(payload["unit"]["tests"][0]["titlePath"]):
                 return {"status": "error", "error": "the runner process exited with code 137", "tests": []}
             return super().execute(payload)
 

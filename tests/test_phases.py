@@ -91,19 +91,22 @@ def test_repetitions_share_a_unit_and_have_ids_of_their_own() -> None:
 
 
 def test_payload_carries_run_level_choices() -> None:
-    event = {"runId": "r", "unitId": "u", "projectDir": "/p", "configFile": "c.ts",
+    event = {"configFile": "c.ts",
              "tests": [{"id": "i", "project": "p", "file": "f", "titlePath": ["t"], "repeatEachIndex": 2}],
              "selectors": [{"project": "p", "file": "f", "titlePath": ["t"]}],
              "noDeps": True, "omit": ["webServer"], "env": {"A": "1"}, "use": {"baseURL": "http://x"},
              "webServer": False}
-    payload = parse_payload(event)
+    envelope = {"runner": "playwright", "runId": "r", "unitId": "u", "projectDir": "/p", "unit": event}
+    payload = parse_payload(envelope)
     assert payload.tests[0].key == ("p", "f", ("t",), 2)
     assert (payload.no_deps, payload.omit, payload.env) == (True, frozenset({"webServer"}), {"A": "1"})
     assert (payload.use_override, payload.web_server_override) == ({"baseURL": "http://x"}, False)
     for bad, where in (({"omit": ["everything"]}, "omit"), ({"env": {"A": 1}}, "env"),
                        ({"use": "x"}, "use"), ({"webServer": "node x"}, "webServer")):
-        with pytest.raises(PayloadError, match=where):
-            parse_payload({**event, **bad})
+        with pytest.raises(PayloadError, match=f"unit.{where}"):
+            parse_payload({**envelope, "unit": {**event, **bad}})
+    with pytest.raises(PayloadError, match="unit: expected an object"):
+        parse_payload({**envelope, "unit": None})
 
 
 def test_web_server_override_replaces_or_removes_the_configs() -> None:

@@ -70,17 +70,18 @@ def test_a_later_unit_sees_what_an_earlier_unit_wrote(tmp_path: Path) -> None:
         "test('reads', () => { expect(fs.readFileSync('state/token.txt', 'utf8')).toBe('signed in'); });\n")
     store = tmp_path / "store"
     first = payload(original, store, [("carry.spec.ts", ("writes",))])
-    first["state"] = {"capture": True, "restore": [], "exclude": ["test-results"]}
+    first["unit"]["state"] = {"capture": True, "restore": [], "exclude": ["test-results"]}
     copy_env = {**os.environ, "HT_COPY_PROJECT": "1"}
     written = execute(first, deadline=_deadline(), environ=copy_env)
     assert [t["status"] for t in written["tests"]] == ["passed"], written
     assert not (original / "state").exists()  # the invocation wrote into its own copy
     second = payload(original, store, [("carry.spec.ts", ("reads",))])
     second["unitId"] = "unit2"
-    second["state"] = {"restore": [written["state"]]}
+    second["unit"]["state"] = {"restore": [written["state"]]}
     read = execute(second, deadline=_deadline(), environ=copy_env)
     assert [t["status"] for t in read["tests"]] == ["passed"], read
-    without = execute({**second, "unitId": "unit3", "state": {}}, deadline=_deadline(), environ=copy_env)
+    without = execute({**second, "unitId": "unit3", "unit": {**second["unit"], "state": {}}}, deadline=_deadline(),
+                      environ=copy_env)
     assert [t["status"] for t in without["tests"]] == ["failed"]
 
 

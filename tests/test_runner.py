@@ -26,10 +26,10 @@ def payload(project_dir: Path, store: Path, tests: list[tuple[str, tuple[str, ..
             timeout_ms: int = 120_000, project: str = "chromium") -> dict[str, Any]:
     refs = [{"id": f"t{n}", "project": project, "file": file, "titlePath": list(titles)}
             for n, (file, titles) in enumerate(tests)]
-    return {"runId": "run1", "unitId": "unit1", "tests": refs,
-            "selectors": [{k: v for k, v in ref.items() if k != "id"} for ref in refs],
-            "projectDir": str(project_dir), "configFile": "playwright.config.ts", "retries": None,
-            "timeoutMs": timeout_ms, "artifacts": {"kind": "local", "root": str(store)}}
+    return {"runner": "playwright", "runId": "run1", "unitId": "unit1", "projectDir": str(project_dir),
+            "timeoutMs": timeout_ms, "artifacts": {"kind": "local", "root": str(store)},
+            "unit": {"tests": refs, "selectors": [{k: v for k, v in ref.items() if k != "id"} for ref in refs],
+                     "configFile": "playwright.config.ts", "retries": None}}
 
 
 class FakeContext:
@@ -128,7 +128,9 @@ def test_a_broken_config_gives_error_records_for_every_test(tmp_path: Path) -> N
 
 
 def test_invalid_payloads_are_answered_not_raised(tmp_path: Path) -> None:
-    for event, fragment in [(None, "JSON object"), ({"runId": "r"}, "tests: expected a list"),
+    for event, fragment in [(None, "JSON object"), ({"runId": "r"}, "unit: expected an object"),
+                            ({"runId": "r", "unit": {}}, "unit.tests: expected a list"),
+                            ({"runner": "cobol", "unit": {}}, "'cobol' is not a runner this image has"),
                             ({**payload(DEMO, tmp_path, [("a", ("b",))]), "artifacts": {"kind": "ftp"}},
                              "unknown store")]:
         result = execute(event, time.monotonic() + 5)

@@ -52,7 +52,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
 def invocation(project: Path, store: Path, unit: str) -> dict[str, Any]:
     event = payload(project, store, [("visit.spec.ts", ("visits",))])
     event["unitId"] = unit
-    event["sandboxServer"] = {"checks": [{"url": None, "port": int((project / "port").read_text())}]}
+    event["unit"]["sandboxServer"] = {"checks": [{"url": None, "port": int((project / "port").read_text())}]}
     return execute(event, deadline=time.monotonic() + 120)
 
 

@@ -154,8 +154,9 @@ class _InvokeRun:
 
         def execute(unit: Unit) -> Mapping[str, Any]:
             payload = {"runner": self.plugin.name, "runId": self.state.run_id, "unitId": unit.id,
-                       "timeoutMs": None, "artifacts": {},
-                       **self.plugin.unit_part(unit, discovery, self.settings), **self.hooks.unit_extras(unit)}
+                       "projectDir": str(discovery.project_dir), "timeoutMs": None, "artifacts": {},
+                       "unit": {**self.plugin.unit_part(unit, discovery, self.settings),
+                                **self.hooks.unit_extras(unit)}}
             # whatever a test printed or asserted, a known secret goes no further than this
             result = self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
             return self.redactor.value(well_formed(result))

@@ -19,11 +19,14 @@ def prepare(event: Any) -> tuple[UnitRun, ArtifactStore]:
     if not isinstance(event, Mapping) or not isinstance(event.get("runId"), str) \
             or not isinstance(event.get("unitId"), str):
         raise PayloadError("runId and unitId: expected strings")
+    unit = event.get("unit")
+    if not isinstance(unit, Mapping):
+        raise PayloadError("unit: expected an object (the test runner's part of the payload)")
     artifacts = event.get("artifacts")
     store = store_from_payload(artifacts if isinstance(artifacts, Mapping) else {})
 
     def run(deadline: float, environ: Mapping[str, str] | None) -> dict[str, Any]:
-        return run_pytest_unit(event, event["runId"], event["unitId"], store, deadline,
-                               os.environ if environ is None else environ)
+        return run_pytest_unit({**unit, "projectDir": event.get("projectDir")}, event["runId"], event["unitId"],
+                               store, deadline, os.environ if environ is None else environ)
 
     return run, store

@@ -44,7 +44,6 @@ class PlaywrightPlugin:
                        "repeatEachIndex": t.repeat_each_index or 0} for t in unit.tests],
             "selectors": [{"project": s.project, "file": s.file, "titlePath": list(s.title_path)}
                           for s in unit.selectors],
-            "projectDir": str(discovery.project_dir),
             "configFile": os.path.relpath(discovery.config_file, discovery.project_dir),
             "retries": settings.test_runner.retries,
             "use": settings.test_runner.use,

@@ -38,7 +38,6 @@ class PytestPlugin:
         """The node ids the runner passes to pytest, and the tests they are."""
         node_ids = dict(getattr(discovery, "node_ids", ()))
         return {
-            "projectDir": str(discovery.project_dir),
             "configFile": str(discovery.config_file.relative_to(discovery.project_dir)),
             "tests": [{"id": t.id, "nodeId": node_ids[t.id], "file": t.file, "line": t.line,
                        "titlePath": list(t.title_path)} for t in unit.tests],

@@ -17,7 +17,7 @@ RULES: dict[str, tuple[str, ...]] = {
                        "hypertest.cli", "hypertest.doctor", "hypertest.init"),
     "hypertest/plugins": ("hypertest.providers", "hypertest.github", "hypertest.cli"),
     "hypertest/providers": ("hypertest.plugins", "hypertest.github", "hypertest.cli"),
-    "hypertest/reporters": ("hypertest.plugins", "hypertest.providers", "hypertest.github", "hypertest.cli"),
+    "hypertest/reporters": ("hypertest.plugins", "hypertest.providers", "hypertest.cli"),
     "hypertest/github": ("hypertest.cli", "hypertest.plugins", "hypertest.providers.local"),
     "runner": ("hypertest",),
 }

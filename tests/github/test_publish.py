@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hypertest.github.action import outputs_of, publish
 from hypertest.github.comment import MARKER
 from hypertest.github.inputs import read_inputs
+from hypertest.github.reporter import outputs_of, publish
+from tests.conftest import ROOT
 from tests.github.fake_api import FakeGitHub, fake_github
 from tests.github.fixtures import hostile_result
 
@@ -136,3 +140,26 @@ def test_report_renders_from_an_existing_results_json(tmp_path: Path, cli) -> No
     path.write_text("{}")
     broken = cli("report", str(path), cwd=tmp_path)
     assert broken.code == 2 and "not a hypertest results.json" in broken.err
+
+
+@pytest.mark.e2e
+def test_the_github_reporter_publishes_from_a_run_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`reporters: [console, github]` in a workflow's own `run: hypertest invoke` step: summary, annotations
+    and outputs, through the reporters' registry."""
+    from tests.conftest import small_project
+
+    project = small_project(tmp_path / "p", "export default { testDir: './tests' };\n", {
+        "tests/a.spec.ts": "import { test, expect } from '@playwright/test';\n"
+                           "test('passes', () => {});\ntest('fails', () => { expect(1).toBe(2); });\n",
+        "hypertest.yml": "reporters: [console, github]\n"})
+    for key in [k for k in os.environ if k.startswith(("GITHUB_", "INPUT_"))]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "summary.md"))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "outputs"))
+    completed = subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), "invoke", "--output",
+                                str(tmp_path / "out")], cwd=project, capture_output=True, text=True, timeout=300,
+                               check=False)
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert (tmp_path / "summary.md").read_text().startswith("## ❌ hypertest failed: 1 failed, 1 passed")
+    assert "\nfailed\n" in (tmp_path / "outputs").read_text()
+    assert [line for line in completed.stdout.splitlines() if line.startswith("::error file=")]

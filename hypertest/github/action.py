@@ -81,6 +81,8 @@ def _run(inputs: ActionInputs, folder: Path, workspace: Path, env: dict[str, str
     from hypertest.core.invoke import invoke
 
     settings, args = _settings(inputs, "invoke", folder, workspace)
+    # the action publishes once, itself, after the protected region (not as reporters: [github] inside it)
+    settings = dataclasses.replace(settings, reporters=tuple(r for r in settings.reporters if r != "github"))
     group(out, "hypertest invoke")
     try:
         with commands_stopped(out):  # titles, messages and file names are the pull request's

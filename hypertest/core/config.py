@@ -6,7 +6,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ from hypertest.core.yaml_source import JsonPath, ScalarError, SourceDocument, lo
 from hypertest.errors import ConfigError
 
 DEFAULT_CONFIG_NAMES = ("hypertest.yml", "hypertest.yaml")
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "hypertest.schema.json"
 
 
 @dataclass(frozen=True)
@@ -80,12 +78,11 @@ class Settings:
     pass_with_no_tests: bool
 
 
-@cache
 def load_schema() -> dict[str, Any]:
-    """The configuration's JSON Schema."""
-    with SCHEMA_PATH.open(encoding="utf-8") as handle:
-        schema: dict[str, Any] = json.load(handle)
-    return schema
+    """The configuration's JSON Schema (core's part with every plugin's and provider's fragment)."""
+    from hypertest.core.schema_compose import composed_schema
+
+    return composed_schema()
 
 
 def resolve_path(path: Path, where: str) -> Path:

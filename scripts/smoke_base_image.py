@@ -21,6 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from hypertest.core.registry import runner_plugin  # noqa: E402
 from hypertest.errors import HypertestError  # noqa: E402
 from hypertest.providers.aws.image import ImageBuilder, docker_client, prepare_context  # noqa: E402
 
@@ -63,8 +64,9 @@ def build(base: str, network: str, ca_bundle: Path | None) -> tuple[str, Any]:
         base = "hypertest-smoke-base:ca"
     with tempfile.TemporaryDirectory(prefix="ht-smoke-") as scratch:
         base_id = builder.base_id(base, None)
-        context = prepare_context(ROOT / "examples" / "demo", Path(scratch), base_image=base, base_id=base_id,
-                                  platform="linux/amd64")
+        demo = ROOT / "examples" / "demo"
+        context = prepare_context(demo, Path(scratch), runner_plugin("playwright").image_inputs(demo), base_image=base,
+                                  base_id=base_id, platform="linux/amd64")
         reference = f"hypertest-smoke:{context.tag}"
         builder.build(context, reference, "linux/amd64", network)
     return reference, docker

@@ -8,6 +8,6 @@ cd "$ROOT"
 echo "[test] ruff"
 ruff check .
 echo "[test] mypy"
-mypy hypertest runner entrypoint.py benchmarks
+mypy hypertest runner entrypoint.py benchmarks scripts
 echo "[test] pytest"
 exec python -m pytest "$@"

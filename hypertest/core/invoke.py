@@ -27,9 +27,8 @@ from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.core.run_id import new_run_id
 from hypertest.core.strings import well_formed
 from hypertest.errors import ExitCode, UsageError
+from runner import RESULT_SCHEMA_VERSION
 from runner.environment import child_environment
-
-RESULT_SCHEMA_VERSION = 1
 
 
 @dataclass

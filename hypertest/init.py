@@ -63,6 +63,12 @@ def _schema_defaults() -> dict[str, str]:
             for key, value in values.items()}
 
 
+# Lets the Playwright trace viewer (trace.playwright.dev) fetch the traces that presigned links point at.
+BUCKET_CORS: dict[str, Any] = {"CORSRules": [{"AllowedOrigins": ["https://trace.playwright.dev"],
+                                              "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"],
+                                              "MaxAgeSeconds": 3600}]}
+
+
 def _statement(actions: list[str], resources: list[str] | str, **extra: Any) -> dict[str, Any]:
     return {"Effect": "Allow", "Action": sorted(actions), "Resource": resources, **extra}
 
@@ -198,7 +204,9 @@ def run_init(folder: Path, out: TextIO, *, provider: str, function: str, bucket:
     if target.exists() and not force:
         raise UsageError(f"{target} already exists", hint="pass --force to overwrite it")
     iam = folder / "iam"
-    documents = policies(function, bucket, "hypertest", function.lower()) if provider == "aws" else {}
+    documents: dict[str, dict[str, Any]] = {}
+    if provider == "aws":
+        documents = {**policies(function, bucket, "hypertest", function.lower()), "bucket-cors.json": BUCKET_CORS}
     if documents and (iam.is_symlink() or (iam.exists() and not iam.is_dir())):
         raise UsageError(f"{iam}: the iam path exists and is not a folder (the policies go in iam/)",
                          hint="move it away first")
@@ -222,5 +230,7 @@ def run_init(folder: Path, out: TextIO, *, provider: str, function: str, bucket:
         raise UsageError(f"{exc.filename or folder}: cannot write it ({exc.strerror or exc})") from None
     if documents:
         out.write("next: create the function's role with iam/function-trust-policy.json and "
-                  "iam/function-role-policy.json, set provider.aws.roleArn and baseImage, then `hypertest doctor`\n")
+                  "iam/function-role-policy.json, let the trace viewer read traces (aws s3api put-bucket-cors "
+                  "--cors-configuration file://iam/bucket-cors.json), set provider.aws.roleArn and baseImage, then "
+                  "`hypertest doctor`\n")
     return int(ExitCode.OK)

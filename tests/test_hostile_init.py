@@ -197,7 +197,7 @@ def test_no_policy_gets_a_wildcard_from_a_name(cli: Cli, tmp_path: Path, functio
                                                accepted: bool) -> None:
     result = cli(*AWS, "--function-name", function, "--bucket", bucket, cwd=tmp_path)
     assert result.code == (0 if accepted else 2), result.err
-    written = sorted((tmp_path / "iam").glob("*.json")) if (tmp_path / "iam").is_dir() else []
+    written = sorted((tmp_path / "iam").glob("*-policy.json")) if (tmp_path / "iam").is_dir() else []
     assert len(written) == (4 if accepted else 0)
     for path in written:
         document = json.loads(path.read_text())

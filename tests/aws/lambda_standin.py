@@ -16,6 +16,7 @@ import base64
 import collections
 import http.client
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,21 @@ class StandIn:
         self.copies: list[Path] = []  # the project copies made so far (each removed after its invocation)
         self.in_flight = 0
         self.peak_in_flight = 0  # the most handlers that ran at the same time
+        # Scripted control-plane states (moto's functions are always Active): each GetFunctionConfiguration
+        # shows the next one; an Inactive function stays so until an Invoke wakes it (that Invoke fails).
+        self.lifecycle: collections.deque[dict[str, str]] = collections.deque()
+        self.wake_invokes = 0
+        self.early_invokes = 0  # units invoked while the function was not Active/Successful
+
+    def lifecycle_view(self, advance: bool) -> dict[str, str] | None:
+        """The scripted state a configuration read shows now (advancing past it unless it is Inactive)."""
+        with self.lock:
+            if not self.lifecycle:
+                return None
+            head = self.lifecycle[0]
+            if advance and head.get("State") != "Inactive":
+                self.lifecycle.popleft()
+            return head
 
     def script(self, *faults: str) -> None:
         """Faults for the next Invoke requests, in order ("ok" lets one through)."""
@@ -131,7 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._proxy("POST", body)
 
     def do_GET(self) -> None:
-        self._proxy("GET", b"")
+        configuration = re.fullmatch(r"/2015-03-31/functions/[^/]+/configuration", self.path.split("?")[0])
+        self._proxy("GET", b"", overlay=self.server.state.lifecycle_view(True) if configuration else None)
 
     def do_PUT(self) -> None:
         self._proxy("PUT", self.rfile.read(int(self.headers.get("Content-Length", 0))))
@@ -139,7 +156,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._proxy("DELETE", b"")
 
-    def _proxy(self, method: str, body: bytes) -> None:
+    def _proxy(self, method: str, body: bytes, overlay: Mapping[str, str] | None = None) -> None:
         if self.server.state.refuse_all:
             status, code = self.server.state.refuse_all
             return self._error(status, code, f"{code} (scripted by the test)")
@@ -149,6 +166,8 @@ class _Handler(BaseHTTPRequestHandler):
         connection.request(method, self.path, body=body or None, headers=headers)
         response = connection.getresponse()
         data = response.read()
+        if overlay and response.status == 200:
+            data = json.dumps({**json.loads(data), **overlay}).encode()
         self.send_response(response.status)
         for key, value in response.getheaders():
             if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
@@ -176,6 +195,17 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         fault = state.next_fault()
         event = json.loads(body)
+        current = state.lifecycle_view(False)
+        if current and current.get("State") == "Inactive":  # this Invoke wakes it, and fails
+            with state.lock:
+                state.wake_invokes += 1
+                state.lifecycle.popleft()
+            self._error(502, "ResourceNotReadyException", "The function is inactive and its VPC connection is "
+                        "no longer available. Retry the request.")
+            return
+        if current and (current.get("State"), current.get("LastUpdateStatus")) != ("Active", "Successful"):
+            with state.lock:
+                state.early_invokes += 1
         if fault in REFUSALS:  # refused before the function ran
             status, kind, message = REFUSALS[fault]
             self._error(status, kind, message)

@@ -12,6 +12,7 @@ from hypertest.core.contracts import Check
 from hypertest.errors import HypertestError
 
 LAMBDA_CONCURRENCY_QUOTA = "L-B99A9384"
+TRACE_VIEWER_ORIGIN = "https://trace.playwright.dev"
 
 
 def aws_checks(settings: Settings, env: Mapping[str, str]) -> list[Check]:
@@ -30,6 +31,7 @@ def aws_checks(settings: Settings, env: Mapping[str, str]) -> list[Check]:
         ("ECR repository", lambda: _repository(clients, aws)),
         ("Lambda function", lambda: _function(clients, aws)),
         ("S3 bucket", lambda: _bucket(clients, aws)),
+        ("bucket CORS", lambda: _cors(clients, aws)),
         ("concurrency quota", lambda: _quota(clients, settings.concurrency)),
         ("Docker daemon", lambda: _docker(env)),
     ]
@@ -80,6 +82,14 @@ def _function(clients: Any, aws: Any) -> Check:
     actual = {"Timeout": config.get("Timeout"), "MemorySize": config.get("MemorySize"),
               "EphemeralStorage": (config.get("EphemeralStorage") or {}).get("Size")}
     differ = [f"{key} {actual[key]} (config: {value})" for key, value in wanted.items() if actual[key] != value]
+    state, update = config.get("State") or "Active", config.get("LastUpdateStatus") or "Successful"
+    if state == "Failed" or update == "Failed":
+        return Check("Lambda function", "error", f"{aws.function_name}: State {state}, last update {update} "
+                     f"({config.get('StateReason') or config.get('LastUpdateStatusReason')})",
+                     "fix the cause and run `hypertest deploy` again")
+    if (state, update) != ("Active", "Successful"):
+        return Check("Lambda function", "warn", f"{aws.function_name}: State {state}, last update {update}",
+                     "invoke waits for it (and wakes an Inactive function)")
     if differ:
         return Check("Lambda function", "warn", f"{aws.function_name}: " + ", ".join(differ),
                      "`hypertest deploy` applies the configured values")
@@ -101,6 +111,24 @@ def _bucket(clients: Any, aws: Any) -> Check:
         return Check("S3 bucket", "error", f"{aws.bucket} is in {region}, the function in {clients.region}",
                      "use a bucket in the function's region")
     return Check("S3 bucket", "ok", aws.bucket)
+
+
+def _cors(clients: Any, aws: Any) -> Check:
+    """Trace links open in the Playwright trace viewer only if the bucket lets its origin GET them."""
+    fix = (f"aws s3api put-bucket-cors --bucket {aws.bucket} --cors-configuration file://iam/bucket-cors.json "
+           "(written by `hypertest init --provider aws`)")
+    try:
+        rules = clients.client("s3").get_bucket_cors(Bucket=aws.bucket).get("CORSRules", [])
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+            raise
+        rules = []
+    for rule in rules:
+        origins, methods = rule.get("AllowedOrigins", []), rule.get("AllowedMethods", [])
+        if "GET" in methods and any(origin in ("*", TRACE_VIEWER_ORIGIN) for origin in origins):
+            return Check("bucket CORS", "ok", f"{TRACE_VIEWER_ORIGIN} may GET the traces")
+    return Check("bucket CORS", "warn", f"{aws.bucket} does not let {TRACE_VIEWER_ORIGIN} GET objects, so trace "
+                 "links will not open in the trace viewer", fix)
 
 
 def _quota(clients: Any, concurrency: int) -> Check:

@@ -20,6 +20,7 @@ from hypertest.errors import InfrastructureError, UsageError
 from hypertest.providers.aws.clients import AwsClients
 from hypertest.providers.aws.invoker import Invoker, error_result
 from hypertest.providers.aws.manifest import check_drift, read_manifest
+from hypertest.providers.aws.readiness import wait_until_ready
 from hypertest.providers.aws.settings import AwsSettings
 from hypertest.providers.aws.timeouts import timeout_warnings
 
@@ -48,8 +49,7 @@ class AwsProvider:
     def preflight(self, discovery: Discovery) -> None:
         """The function exists, the bucket answers, and the deployed sources match (per drift policy)."""
         with aws_errors(self.settings):
-            function = self.clients.client("lambda").get_function_configuration(
-                FunctionName=self.settings.function_name)
+            function = wait_until_ready(self.clients.client("lambda"), self.settings.function_name, self._say)
             self._check_bucket()
             manifest = read_manifest(self.clients.client("s3"), self.settings)
         deployed = dataclasses.replace(self.settings, timeout_s=int(function.get("Timeout", self.settings.timeout_s)))
@@ -59,6 +59,10 @@ class AwsProvider:
         drift = check_drift(manifest, sources_hash(discovery.project_dir, skip), self.settings.drift)
         if drift:
             self.out.write(f"warning: {drift}\n")
+
+    def _say(self, line: str) -> None:
+        self.out.write(f"{line}…\n")
+        self.out.flush()
 
     def _check_bucket(self) -> None:
         s3 = self.clients.client("s3")

@@ -15,6 +15,7 @@ from runner.cleanup import become_subreaper
 from runner.json_text import utf8_json
 from runner.model import error_unit_result
 from runner.payload import PayloadError
+from runner.resources import ResourceMeter
 
 _SUBREAPER = False
 
@@ -34,7 +35,9 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
     except (PayloadError, UnknownStoreError) as exc:
         return _invalid(event, f"invalid payload: {exc}")
     try:
-        result = runner(deadline, environ)
+        with ResourceMeter() as meter:
+            result = runner(deadline, environ)
+        result["resources"] = meter.peaks()
     except Exception as exc:
         detail = "".join(traceback.format_exception_only(exc)).strip()
         return _invalid(event, f"the runner failed: {detail}")

@@ -71,6 +71,13 @@ class TestRecord(TypedDict):
     repeatEachIndex: NotRequired[int]
 
 
+class Resources(TypedDict):
+    """What a unit used of its sandbox."""
+
+    peakMemoryMb: int
+    peakTmpMb: int | None
+
+
 class UnitResult(TypedDict):
     """What one runner invocation returns."""
 
@@ -87,6 +94,7 @@ class UnitResult(TypedDict):
     startedAt: str | None
     durationMs: int
     state: NotRequired[str]
+    resources: NotRequired[Resources]
 
 
 class Stats(TypedDict):
@@ -115,6 +123,7 @@ class UnitSummary(TypedDict):
     startedAt: NotRequired[str | None]
     durationMs: int
     blob: NotRequired[str | None]
+    resources: NotRequired[Resources]
 
 
 class RunResult(TypedDict):

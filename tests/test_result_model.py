@@ -87,6 +87,7 @@ def test_what_the_playwright_runner_returns_is_in_the_model(tmp_path: Path, chro
                      FakeContext(120_000))
     jsonschema.Draft202012Validator(UNIT_SCHEMA, registry=_registry()).validate(result)
     assert result["tests"] and result["tests"][0]["attempts"]
+    assert result["resources"]["peakMemoryMb"] > 50  # Node.js and Chromium below the runner
     assert_within_model(result)
 
 

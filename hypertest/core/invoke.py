@@ -20,6 +20,7 @@ from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.durations import load_durations, longest_first, save_durations
 from hypertest.core.events import ReporterMultiplexer, RunInfo
 from hypertest.core.models import Unit
+from hypertest.core.peaks import save_peaks
 from hypertest.core.pipeline import Pipeline, Task
 from hypertest.core.plan import Gate, RunPlan, group_of
 from hypertest.core.redaction import Redactor
@@ -247,6 +248,7 @@ class _InvokeRun:
                                                     encoding="utf-8")
         self.provider.publish(state.run_dir)
         save_durations(self.settings.output, self.durations, records)
+        save_peaks(self.settings.output, self.provider.name, result["units"])
         state.result = result
         self.multiplexer.on_end(result)
 
@@ -261,6 +263,7 @@ def _unit_summary(outcome: UnitOutcome) -> dict[str, Any]:
         "startedAt": result.get("startedAt"),
         "durationMs": result.get("durationMs", 0),
         "blob": result.get("blob"),
+        **({"resources": result["resources"]} if isinstance(result.get("resources"), Mapping) else {}),
     }
 
 

@@ -74,3 +74,21 @@ def test_doctor_checks_the_function_state_and_the_bucket_cors(aws: AwsWorld, cli
     again = cli("doctor", cwd=aws.project)
     assert "ok     bucket CORS: https://trace.playwright.dev may GET the traces" in again.out
     assert "ok     Lambda function: hypertest-e2e" in again.out
+
+
+@pytest.mark.e2e
+def test_invoke_warns_when_past_runs_used_more_than_the_function_has(aws: AwsWorld, cli: Cli, tmp_path: Path) -> None:
+    aws.write_config()
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / ".resources.json").write_text(json.dumps({"aws": {"peakMemoryMb": 4000, "peakTmpMb": 600}}))
+    result = cli("invoke", *ONE_TEST, "--output", str(output), cwd=aws.project)
+    assert result.code == 0, result.out + result.err
+    said = result.out + result.err
+    assert "units of past runs used up to 4000 MB of memory, and the function has 4096 MB: raise " \
+           "provider.aws.memory" in said
+    assert "600 MB of ephemeral storage, and the function has 512 MB: raise provider.aws.ephemeralStorage" in said
+    units = load_results(output)["units"]
+    assert units[0]["resources"]["peakMemoryMb"] > 50
+    kept = json.loads((output / ".resources.json").read_text())["aws"]
+    assert kept["peakMemoryMb"] == 4000 and kept["peakTmpMb"] >= 600  # the highest stays

@@ -15,12 +15,13 @@ from typing import Any, TextIO
 import botocore.exceptions
 
 from hypertest.core.contracts import Discovery
+from hypertest.core.peaks import load_peaks
 from hypertest.core.sources import output_skip, sources_hash
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.providers.aws.clients import AwsClients
 from hypertest.providers.aws.invoker import Invoker, error_result
 from hypertest.providers.aws.manifest import check_drift, read_manifest
-from hypertest.providers.aws.readiness import wait_until_ready
+from hypertest.providers.aws.readiness import limit_warnings, wait_until_ready
 from hypertest.providers.aws.settings import AwsSettings
 from hypertest.providers.aws.timeouts import timeout_warnings
 
@@ -53,6 +54,8 @@ class AwsProvider:
             self._check_bucket()
             manifest = read_manifest(self.clients.client("s3"), self.settings)
         deployed = dataclasses.replace(self.settings, timeout_s=int(function.get("Timeout", self.settings.timeout_s)))
+        for warning in limit_warnings(function, load_peaks(self.output, self.name) if self.output else {}):
+            self.out.write(f"warning: {warning}\n")
         for warning in timeout_warnings(discovery, deployed):
             self.out.write(f"warning: {warning}\n")
         skip = output_skip(self.output, discovery.project_dir) if self.output else frozenset()

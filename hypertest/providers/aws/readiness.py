@@ -44,6 +44,21 @@ def wait_until_ready(client: Any, name: str, say: Callable[[str], None], *, time
         sleep(poll_s)
 
 
+def limit_warnings(config: Mapping[str, Any], peaks: Mapping[str, int]) -> list[str]:
+    """Warnings when the function's memory or /tmp leaves less than a tenth of headroom over what units of
+    past runs used at most."""
+    warnings = []
+    limits = (("peakMemoryMb", int(config.get("MemorySize") or 0), "memory", "memory"),
+              ("peakTmpMb", int((config.get("EphemeralStorage") or {}).get("Size") or 0), "ephemeral storage",
+               "ephemeralStorage"))
+    for key, limit, what, setting in limits:
+        peak = peaks.get(key)
+        if peak and limit and peak > limit * 0.9:
+            warnings.append(f"units of past runs used up to {peak} MB of {what}, and the function has {limit} MB: "
+                            f"raise provider.aws.{setting} (then `hypertest deploy`) before tests fail for lack of it")
+    return warnings
+
+
 def _raise_if_failed(name: str, config: Mapping[str, Any], state: str, update: str) -> None:
     if state == "Failed":
         raise InfrastructureError(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hypertest.core.models import Unit
+
+MergeReport = Callable[[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]], "Path | None"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,8 @@ class RunInfo:
     concurrency: int
     provider: str
     output_dir: str
+    # the test runner's merged report of the run, from the units (id, blob) and the records (None: it has none)
+    merge_report: MergeReport | None = None
 
 
 class Reporter:

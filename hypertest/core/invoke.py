@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -148,9 +148,14 @@ class _InvokeRun:
         """Run every phase's units through the provider, reporting each as it finishes."""
         assert self.state.discovery is not None and self.state.run_dir is not None and self.state.plan is not None
         discovery, run_dir, plan = self.state.discovery, self.state.run_dir, self.state.plan
+        def merge_report(units: Sequence[Mapping[str, Any]], records: Sequence[Mapping[str, Any]]) -> Path | None:
+            results = [{"unitId": unit["id"], "blob": unit.get("blob")} for unit in units]
+            return self.plugin.merge_report(discovery, self.context(), results, records, self.started_at)
+
         self.multiplexer.on_begin(RunInfo(
             run_id=self.state.run_id, total_tests=len(discovery.tests), units=self.state.units,
-            concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir)))
+            concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir),
+            merge_report=merge_report))
 
         def execute(unit: Unit) -> Mapping[str, Any]:
             payload = {"runner": self.plugin.name, "runId": self.state.run_id, "unitId": unit.id,
@@ -213,11 +218,6 @@ class _InvokeRun:
             verdict, state.exit_code = "error", ExitCode.INFRASTRUCTURE  # the tests passed; the run did not
         if state.interrupted:
             verdict, state.exit_code = "failed", ExitCode.INTERRUPTED
-        if "html" in self.settings.reporters:
-            results = [{**o.result, "unitId": o.unit.id} for o in state.outcomes if isinstance(o.result, Mapping)]
-            index = self.plugin.merge_report(state.discovery, self.context(), results, records, self.started_at)
-            if index is not None:
-                state.reports["html"] = str(index)
         for record in records:
             for artifact in record["artifacts"]:
                 url = self.provider.artifact_url(artifact["path"])
@@ -241,7 +241,9 @@ class _InvokeRun:
             "tests": records,
             "reports": dict(state.reports),
         }
-        result["reports"].update(self.multiplexer.reports(result, state.run_dir))
+        written = self.multiplexer.reports(result, state.run_dir)  # JUnit, the merged HTML report, ...
+        state.reports.update(written)
+        result["reports"].update(written)
         result["reports"]["results"] = str(state.run_dir / "results.json")
         result["reports"].update(self.provider.report_links(state.run_dir, dict(result["reports"])))
         (state.run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),

@@ -26,9 +26,8 @@ def provider_entry(name: str) -> ProviderEntry:
 
 
 def reporters(names: Sequence[str], out: TextIO) -> list[Reporter]:
-    """The reporters the `reporters` setting names ('html' is the test runner's own merged report, which its
-    plugin makes)."""
-    return [_entry("reporters", name, "REPORTER", "reporters")(out) for name in names if name != "html"]
+    """The reporters the `reporters` setting names, in its order."""
+    return [_entry("reporters", name, "REPORTER", "reporters")(out) for name in names]
 
 
 def _entry(package: str, name: str, attribute: str, key: str) -> Any:

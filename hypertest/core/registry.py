@@ -1,5 +1,6 @@
-"""Plugins and providers by the name the config gives: `testRunner.type: pytest` is the PLUGIN of
-hypertest.plugins.pytest, `provider.type: aws` the PROVIDER of hypertest.providers.aws."""
+"""Plugins, providers and reporters by the names the config gives: `testRunner.type: pytest` is the PLUGIN
+of hypertest.plugins.pytest, `provider.type: aws` the PROVIDER of hypertest.providers.aws, `reporters:
+[junit]` the REPORTER of hypertest.reporters.junit. Core imports none of them by name in its code."""
 
 from __future__ import annotations
 

@@ -11,16 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import descendants, kill_descendants
-from runner.environment import child_environment
+from runner.environment import child_environment, with_writable_home
 from runner.json_text import utf8_json
-from runner.model import error_unit_result
+from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
-from runner.process import run_with_deadline, stop_requested
+from runner.process import run_with_deadline, stop_reason
 from runner.project_state import changed_files, pack, snapshot, unpack, writable_copy
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.sandbox_server import ensure_server, parse_checks
@@ -100,7 +99,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     records = build_test_records(
         payload.tests, parsed,
         missing_status="interrupted" if completed.stopped_at_deadline else "error",
-        missing_message=(_stop_reason() + " before this test finished"
+        missing_message=(stop_reason() + " before this test finished"
                          if completed.stopped_at_deadline else
                          f"Playwright did not run this test: {error or 'no result was reported'}"))
     _store_attachments(payload, records, parsed, store)
@@ -113,18 +112,9 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         if changed:
             state_key = store.put_bytes(pack(project_dir, changed), f"state/{safe_segment(payload.unit_id)}.tar.gz",
                                         "application/gzip")
-    result = {
-        "schemaVersion": RESULT_SCHEMA_VERSION,
-        "runId": payload.run_id,
-        "unitId": payload.unit_id,
-        "status": status,
-        "error": error,
-        "exitCode": completed.exit_code,
-        "tests": records,
-        "blob": blob_key,
-        "unrequestedTests": unrequested(payload.tests, parsed),
-        "outputTail": completed.output_tail,
-    }
+    result = dict(ran_unit_result(run_id=payload.run_id, unit_id=payload.unit_id, status=status, error=error,
+                                  exit_code=completed.exit_code, tests=records, blob=blob_key,
+                                  unrequested=unrequested(payload.tests, parsed), output_tail=completed.output_tail))
     if state_key is not None:
         result["state"] = state_key
     return result
@@ -187,15 +177,12 @@ def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Pat
     child["TMPDIR"] = str(paths["tmp"])
     child.setdefault("NODE_COMPILE_CACHE", str(base_tmp / "hypertest-node-compile-cache"))
     child.setdefault("PLAYWRIGHT_TRANSFORM_CACHE_DIR", str(base_tmp / "hypertest-playwright-transform-cache"))
-    home = child.get("HOME", "")
-    if not home or not os.access(home, os.W_OK):
-        child["HOME"] = str(paths["home"])  # Lambda: only /tmp is writable
-    return child
+    return with_writable_home(child, paths["home"])
 
 
 def _unit_status(exit_code: int | None, stopped: bool, parsed: Parsed, tail: str) -> tuple[str, str | None]:
     if stopped:
-        return "deadline", _stop_reason() + "; Playwright was stopped"
+        return "deadline", stop_reason() + "; Playwright was stopped"
     if parsed.errors:
         first = parsed.errors[0]
         return "error", str(first.get("message") or "Playwright reported an error").strip()
@@ -203,10 +190,6 @@ def _unit_status(exit_code: int | None, stopped: bool, parsed: Parsed, tail: str
         return "ok", None
     last_lines = "\n".join(line for line in tail.strip().splitlines()[-15:])
     return "error", f"Playwright exited with code {exit_code} before reporting the end of the run:\n{last_lines}"
-
-
-def _stop_reason() -> str:
-    return "the run was interrupted" if stop_requested() else "the invocation reached its deadline"
 
 
 def _store_attachments(payload: Payload, records: list[dict[str, Any]], parsed: Parsed,

@@ -6,14 +6,14 @@ import importlib
 import re
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import ArtifactStore, UnknownStoreError
 from runner.cleanup import become_subreaper
 from runner.json_text import utf8_json
-from runner.model import error_unit_result
+from runner.model import UnitRun, error_unit_result
 from runner.payload import PayloadError
 from runner.resources import ResourceMeter
 
@@ -50,8 +50,7 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
     return result
 
 
-def _runner_and_store(event: Any) -> tuple[Callable[[float, Mapping[str, str] | None], dict[str, Any]],
-                                           ArtifactStore]:
+def _runner_and_store(event: Any) -> tuple[UnitRun, ArtifactStore]:
     """What runs the unit and its store, from the package of the runner the payload names
     (`runner`: playwright, the default, or pytest): runner/<name>/entry.py's prepare()."""
     name = event.get("runner", "playwright") if isinstance(event, Mapping) else "playwright"
@@ -63,8 +62,7 @@ def _runner_and_store(event: Any) -> tuple[Callable[[float, Mapping[str, str] | 
         if exc.name in (f"runner.{name}", f"runner.{name}.entry"):
             raise PayloadError(f"runner: {name!r} is not a runner this image has") from None
         raise
-    prepared: tuple[Callable[[float, Mapping[str, str] | None], dict[str, Any]], ArtifactStore] = \
-        module.prepare(event)
+    prepared: tuple[UnitRun, ArtifactStore] = module.prepare(event)
     return prepared
 
 

@@ -8,8 +8,10 @@ naming it in `provider.<type>.environment`; those names reach the runner in HT_P
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 WITHHELD_PREFIXES = ("INPUT_", "ACTIONS_")
 WITHHELD_NAMES = frozenset({
@@ -45,6 +47,14 @@ def child_environment(environ: Mapping[str, str], configured: Mapping[str, str] 
     env.update(configured or {})
     if keep:
         env[PASS_VARIABLE] = ",".join(sorted(keep))
+    return env
+
+
+def with_writable_home(env: dict[str, str], fallback: Path) -> dict[str, str]:
+    """env with HOME at fallback when its HOME is unset or not writable (on Lambda only /tmp is)."""
+    home = env.get("HOME", "")
+    if not home or not os.access(home, os.W_OK):
+        env["HOME"] = str(fallback)
     return env
 
 

@@ -8,7 +8,7 @@ its Test* names, which pytest would take for test classes).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NotRequired, TypedDict, cast
 
 from runner import RESULT_SCHEMA_VERSION
@@ -145,6 +145,19 @@ class RunResult(TypedDict):
     units: list[UnitSummary]
     tests: list[TestRecord]
     reports: dict[str, str]
+
+
+# What runner/<name>/entry.py's prepare() returns the run as: (monotonic deadline, environment) -> result.
+UnitRun = Callable[[float, Mapping[str, str] | None], dict[str, Any]]
+
+
+def ran_unit_result(*, run_id: str, unit_id: str, status: str, error: str | None, exit_code: int | None,
+                    tests: Sequence[Mapping[str, Any]], blob: str | None, unrequested: int,
+                    output_tail: str) -> UnitResult:
+    """A unit whose test runner ran (to its end, or until its deadline or a failure stopped it)."""
+    return {"schemaVersion": RESULT_SCHEMA_VERSION, "runId": run_id, "unitId": unit_id, "status": status,
+            "error": error, "exitCode": exit_code, "tests": cast(list[TestRecord], list(tests)), "blob": blob,
+            "unrequestedTests": unrequested, "outputTail": output_tail, "startedAt": None, "durationMs": 0}
 
 
 def error_unit_result(message: str, *, run_id: str = "", unit_id: str = "",

@@ -30,6 +30,11 @@ def stop_requested() -> bool:
     return _stop_requested.is_set()
 
 
+def stop_reason() -> str:
+    """Why a unit's test process was stopped: the run was interrupted, or the deadline came."""
+    return "the run was interrupted" if stop_requested() else "the invocation reached its deadline"
+
+
 @dataclass(frozen=True)
 class Completed:
     """How a child process ended."""

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from runner.artifacts import ArtifactStore, store_from_payload
 from runner.core import run_unit
+from runner.model import UnitRun
 from runner.payload import parse_payload
-
-UnitRun = Callable[[float, Mapping[str, str] | None], dict[str, Any]]
 
 
 def prepare(event: Any) -> tuple[UnitRun, ArtifactStore]:

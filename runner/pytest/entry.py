@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from runner.artifacts import ArtifactStore, store_from_payload
+from runner.model import UnitRun
 from runner.payload import PayloadError
-
-UnitRun = Callable[[float, Mapping[str, str] | None], dict[str, Any]]
 
 
 def prepare(event: Any) -> tuple[UnitRun, ArtifactStore]:

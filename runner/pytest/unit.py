@@ -21,12 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import ArtifactStore
 from runner.cleanup import descendants, kill_descendants
-from runner.environment import child_environment
-from runner.model import error_unit_result
-from runner.process import run_with_deadline, stop_requested
+from runner.environment import child_environment, with_writable_home
+from runner.model import error_unit_result, ran_unit_result
+from runner.process import run_with_deadline, stop_reason
 from runner.project_state import writable_copy
 from runner.pytest.artifacts import store_custom_artifacts, store_output_artifacts
 from runner.pytest.payload import PytestUnit, RequestedTest, UnitPayloadError, parse_unit
@@ -95,7 +94,7 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
 
     def missing_message(test: RequestedTest) -> str:
         if completed.stopped_at_deadline:
-            return _stop_reason() + " before this test finished"
+            return stop_reason() + " before this test finished"
         if reports.collected is not None and test.node_id not in reports.collected:
             return (f"pytest did not collect this test ({test.node_id}): it was not found, or the suite's own "
                     f"options deselected it{': ' + error if error else ''}")
@@ -107,24 +106,15 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
     store_output_artifacts(records, request.tests, unit_id=unit_id, reports=reports, output_dir=paths["output"],
                            store=store)
     store_custom_artifacts(records, request.tests, unit_id=unit_id, folder=paths["artifacts"], store=store)
-    return {
-        "schemaVersion": RESULT_SCHEMA_VERSION,
-        "runId": run_id,
-        "unitId": unit_id,
-        "status": status,
-        "error": error,
-        "exitCode": completed.exit_code,
-        "tests": records,
-        "blob": None,
-        "unrequestedTests": unrequested(request.tests, reports),
-        "outputTail": completed.output_tail,
-    }
+    return dict(ran_unit_result(run_id=run_id, unit_id=unit_id, status=status, error=error,
+                                exit_code=completed.exit_code, tests=records, blob=None,
+                                unrequested=unrequested(request.tests, reports), output_tail=completed.output_tail))
 
 
 def unit_status(exit_code: int | None, stopped: bool, reports: Reports, tail: str) -> tuple[str, str | None]:
     """ok when pytest ran the tests and reported its end; deadline when stopped; else error and why."""
     if stopped:
-        return "deadline", _stop_reason() + "; pytest was stopped"
+        return "deadline", stop_reason() + "; pytest was stopped"
     if reports.collect_errors:
         first = reports.collect_errors[0]
         return "error", str(first.get("message") or "pytest could not collect the tests").strip()
@@ -174,11 +164,4 @@ def _child_env(env: Mapping[str, str], run_id: str, unit_id: str, paths: Mapping
         # removed afterwards, even when they were killed.
         "TMPDIR": str(paths["tmp"]),
     })
-    home = child.get("HOME", "")
-    if not home or not os.access(home, os.W_OK):
-        child["HOME"] = str(paths["home"])  # Lambda: only /tmp is writable
-    return child
-
-
-def _stop_reason() -> str:
-    return "the run was interrupted" if stop_requested() else "the invocation reached its deadline"
+    return with_writable_home(child, paths["home"])

@@ -65,6 +65,7 @@ class RunContext:
 
     settings: Settings
     run_dir: Path
+    plan: RunPlan
     provider: Provider
     test_env: Mapping[str, str]  # the user's code gets this environment (no machinery secrets)
     out: TextIO

@@ -94,9 +94,9 @@ class _InvokeRun:
 
     def context(self) -> RunContext:
         """What the plugin's run-level hooks and report see of this run."""
-        assert self.state.run_dir is not None
-        return RunContext(settings=self.settings, run_dir=self.state.run_dir, provider=self.provider,
-                          test_env=self.test_env, out=self.out)
+        assert self.state.run_dir is not None and self.state.plan is not None
+        return RunContext(settings=self.settings, run_dir=self.state.run_dir, plan=self.state.plan,
+                          provider=self.provider, test_env=self.test_env, out=self.out)
 
     def discover_tests(self) -> None:
         """List the tests with the test runner's plugin."""

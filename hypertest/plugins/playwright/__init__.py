@@ -52,12 +52,9 @@ class PlaywrightPlugin:
 
     def run_hooks(self, discovery: CoreDiscovery, context: RunContext) -> RunHooks:
         """The run session, the sandbox web server and the state carried between phases."""
-        from hypertest.plugins.playwright.phases import plan_run
         from hypertest.plugins.playwright.run_hooks import PlaywrightRunHooks
 
-        own = _own(discovery)
-        plan = plan_run(own, context.settings.test_runner.granularity)
-        return PlaywrightRunHooks(own, context, plan.phases[-1].units if plan.phases else (), len(plan.phases))
+        return PlaywrightRunHooks(_own(discovery), context)
 
     def merge_report(self, discovery: CoreDiscovery, context: RunContext, results: Sequence[Mapping[str, Any]],
                      records: Sequence[Mapping[str, Any]], started_at: dt.datetime) -> Path | None:

@@ -19,14 +19,13 @@ from runner.session import PlaywrightSession, SessionSpec
 class PlaywrightRunHooks:
     """One run's session and carried state."""
 
-    def __init__(self, discovery: Discovery, context: RunContext, last_phase_units: Sequence[Unit],
-                 phases: int) -> None:
+    def __init__(self, discovery: Discovery, context: RunContext) -> None:
         self.discovery = discovery
         self.context = context
         self.session: PlaywrightSession | None = None
         self.state_keys: list[str] = []  # files earlier phases wrote, for units in their own copies
-        self.last_phase_units = set(last_phase_units)
-        self.phases = phases
+        phases = context.plan.phases
+        self.last_phase_units = set(phases[-1].units) if phases else set()
 
     def start(self) -> None:
         """Start the run-level parts (web servers, global setup) once, where they serve the units."""
@@ -75,7 +74,7 @@ class PlaywrightRunHooks:
             extras["sandboxServer"] = {"checks": [{"url": server.url, "port": server.port} for server in servers]}
         # Where units do not share the project folder, what a phase writes (a saved sign-in) reaches
         # later phases through the store: every unit but the last phase's captures, all restore.
-        if not provider.shares_host and (self.phases > 1 or self.state_keys):
+        if not provider.shares_host and (len(self.context.plan.phases) > 1 or self.state_keys):
             extras["state"] = {"restore": list(self.state_keys), "capture": unit not in self.last_phase_units,
                                "exclude": self.output_dirs()}
         return extras

@@ -11,18 +11,19 @@ T = TypeVar("T")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def map_strings(value: T, change: Callable[[str], str]) -> T:
-    """A copy of a JSON-like value (dicts, lists, strings) with change applied to every string value."""
-    return _walk(value, change)  # type: ignore[no-any-return]
+def map_strings(value: T, change: Callable[[str], str], *, keys: bool = False) -> T:
+    """A copy of a JSON-like value (dicts, lists, strings) with change applied to every string value (and,
+    with keys, to every key)."""
+    return _walk(value, change, keys)  # type: ignore[no-any-return]
 
 
-def _walk(value: Any, change: Callable[[str], str]) -> Any:
+def _walk(value: Any, change: Callable[[str], str], keys: bool) -> Any:
     if isinstance(value, str):
         return change(value)
     if isinstance(value, Mapping):
-        return {key: _walk(item, change) for key, item in value.items()}
+        return {(change(str(key)) if keys else key): _walk(item, change, keys) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_walk(item, change) for item in value]
+        return [_walk(item, change, keys) for item in value]
     return value
 
 
@@ -33,8 +34,4 @@ def encodable(text: str) -> str:
 
 def well_formed(value: T) -> T:
     """A copy of a JSON-like value whose every string (keys too) can be written as UTF-8."""
-    if isinstance(value, Mapping):
-        return {encodable(str(key)): well_formed(item) for key, item in value.items()}  # type: ignore[return-value]
-    if isinstance(value, list | tuple):
-        return [well_formed(item) for item in value]  # type: ignore[return-value]
-    return encodable(value) if isinstance(value, str) else value  # type: ignore[return-value]
+    return map_strings(value, encodable, keys=True)

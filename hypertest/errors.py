@@ -15,6 +15,13 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+def quoted(value: str, limit: int = 80) -> str:
+    """value for an error message: quoted with control characters escaped (repr), cut short when long."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
+
+
 class HypertestError(Exception):
     """An error with a message meant for the user (printed without a traceback)."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypertest import __version__
 from hypertest.core.config import Settings, resolve_path
 from hypertest.core.run_id import check_run_id
-from hypertest.errors import UsageError
+from hypertest.errors import UsageError, quoted
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,14 +64,14 @@ MAX_CONCURRENCY = 10_000  # as the schema's concurrency maximum
 def _concurrency(text: str) -> int:
     value = _integer(text)
     if not 1 <= value <= MAX_CONCURRENCY:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_CONCURRENCY}, got {_shown(text)}")
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to {MAX_CONCURRENCY}, got {quoted(text, 40)}")
     return value
 
 
 def _non_negative(text: str) -> int:
     value = _integer(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {_shown(text)}")
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {quoted(text, 40)}")
     return value
 
 
@@ -81,12 +81,7 @@ def _integer(text: str) -> int:
             raise ValueError(text)  # int() also reads other scripts' digits (²)
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {_shown(text)}") from None
-
-
-def _shown(text: str) -> str:
-    """A flag's value for an error message: quoted, and cut when long."""
-    return repr(text) if len(text) <= 40 else repr(text[:40]) + f"… ({len(text)} characters)"
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {quoted(text, 40)}") from None
 
 
 def _run_id(text: str) -> str:

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hypertest.errors import UsageError
+from hypertest.errors import UsageError, quoted
 
 COMMANDS = ("deploy", "invoke", "deploy-and-invoke", "doctor")
 COMMENT_MODES = ("always", "failures", "off")
@@ -50,9 +50,7 @@ SHOWN_MAX = 80  # characters of an input quoted in an error message
 
 def shown(value: str) -> str:
     """value quoted for an error message: control characters escaped (repr), and cut short when long."""
-    if len(value) <= SHOWN_MAX:
-        return repr(value)
-    return f"{value[:SHOWN_MAX]!r}... ({len(value)} characters)"
+    return quoted(value, SHOWN_MAX)
 
 
 def _has_control(value: str) -> bool:

@@ -3,10 +3,12 @@
 # local provider (the default) run the suite inside the action too.
 ARG BASE=python:3.12-slim
 FROM ${BASE}
-ENV HT_CHROMIUM_PATH=/usr/bin/chromium
+# Chromium and fonts (Latin, CJK, emoji). The first instruction is byte-identical in runner/Dockerfile,
+# so that a daemon building both on one Python image keeps this large layer once (its build cache).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium fonts-liberation ca-certificates \
+ && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-noto-color-emoji fonts-wqy-zenhei ca-certificates \
  && rm -rf /var/lib/apt/lists/*
+ENV HT_CHROMIUM_PATH=/usr/bin/chromium
 COPY requirements/action.txt /opt/hypertest/requirements.txt
 RUN python3 -m pip install --no-cache-dir --requirement /opt/hypertest/requirements.txt
 COPY pyproject.toml README.md entrypoint.py /opt/hypertest/

@@ -1,15 +1,19 @@
-"""Shared fixtures: paths of the example and fixture suites, a Chromium, and a CLI runner."""
+"""Shared fixtures: paths of the example and fixture suites, a Chromium, a CLI runner, a private Docker daemon
+with an offline Python base image and the runner base image built on it."""
 
 from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
@@ -17,9 +21,14 @@ from referencing import Registry, Resource
 
 from hypertest.cli import main
 
+if TYPE_CHECKING:
+    from hypertest.providers.runner_base import RunnerBase
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo"
 SUITE = ROOT / "tests" / "fixtures" / "suite"
+PYTHON_BASE = "hypertest-test-python:bookworm"
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,53 @@ def docker_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     with docker_daemon(tmp_path_factory.mktemp("dockerd")) as host:
         yield host
+
+
+def debian_mirror() -> str:
+    """The Debian mirror this machine's apt uses."""
+    for path in [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]:
+        if path.is_file():
+            match = re.search(r"^(?:URIs:\s*|deb\s+)(\S+)", path.read_text(), re.MULTILINE)
+            if match:
+                return match.group(1)
+    raise RuntimeError("no Debian mirror configured in /etc/apt")
+
+
+@pytest.fixture(scope="session")
+def python_base(docker_host: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A Python image on the private daemon, made offline (no image registry is reachable here): Debian
+    bookworm with python3 and pip from debootstrap, imported as PYTHON_BASE."""
+    folder = tmp_path_factory.mktemp("python-base")
+    rootfs = folder / "rootfs"
+    subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-pip,ca-certificates",
+                    "bookworm", str(rootfs), debian_mirror()], check=True, capture_output=True, timeout=600)
+    shutil.copyfile(CA_BUNDLE, rootfs / "etc/ssl/certs/ca-certificates.crt")  # this machine's registry proxy
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    subprocess.run(["docker", "-H", docker_host, "import", "--change", "ENV PIP_BREAK_SYSTEM_PACKAGES=1",
+                    "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-",
+                    PYTHON_BASE], stdin=tar.stdout, check=True, capture_output=True, timeout=600)
+    tar.wait(timeout=60)
+    shutil.rmtree(rootfs, ignore_errors=True)
+    return PYTHON_BASE
+
+
+@pytest.fixture(scope="session")
+def runner_base(docker_host: str, python_base: str) -> RunnerBase:
+    """The runner base image (runner/Dockerfile) built on python_base for linux/amd64, as deploy builds it
+    (apt and pip reach their registries through the host's network)."""
+    import docker
+
+    from hypertest.providers.runner_base import ensure_runner_base
+
+    started = time.monotonic()
+
+    def say(text: str) -> None:
+        print(f"[runner base +{time.monotonic() - started:.0f}s] {text}", flush=True)
+
+    client = docker.DockerClient(base_url=docker_host, timeout=1200)
+    base = ensure_runner_base(client, say, python_image=python_base, platform="linux/amd64", network="host")
+    say(f"ready: {base.reference}")
+    return base
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,13 @@
 """The action's image, built from the top-level Dockerfile with a real Docker daemon, and the same run
 as GitHub's inside it: INPUT_* variables, the workspace mounted at /github/workspace, the summary and
-outputs files, no network. No image registry is reachable here, so the Python base is made offline
-with debootstrap (Debian bookworm with python3) and imported; the build itself installs Chromium
-and the pinned Python packages from the package registries (--network host)."""
+outputs files, no network. No image registry is reachable here, so the Python base is the offline one
+of tests/conftest.py (python_base: debootstrap, imported); the build itself installs Chromium and the
+pinned Python packages from the package registries (--network host)."""
 
 from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,34 +17,13 @@ import pytest
 from tests.conftest import DEMO, ROOT
 
 pytestmark = pytest.mark.e2e
-CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-
-
-def debian_mirror() -> str:
-    for path in [Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list")]:
-        if path.is_file():
-            match = re.search(r"^(?:URIs:\s*|deb\s+)(\S+)", path.read_text(), re.MULTILINE)
-            if match:
-                return match.group(1)
-    raise RuntimeError("no Debian mirror configured in /etc/apt")
 
 
 @pytest.fixture(scope="session")
-def action_image(docker_host: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("python-base")
-    rootfs = folder / "rootfs"
-    subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-pip,ca-certificates",
-                    "bookworm", str(rootfs), debian_mirror()], check=True, capture_output=True, timeout=600)
-    shutil.copyfile(CA_BUNDLE, rootfs / "etc/ssl/certs/ca-certificates.crt")  # this machine's registry proxy
-    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-    subprocess.run(["docker", "-H", docker_host, "import", "--change", "ENV PIP_BREAK_SYSTEM_PACKAGES=1",
-                    "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-",
-                    "hypertest-test-python:bookworm"], stdin=tar.stdout, check=True, capture_output=True, timeout=600)
-    tar.wait()
-    shutil.rmtree(rootfs, ignore_errors=True)
+def action_image(docker_host: str, python_base: str) -> Iterator[str]:
     client = docker.DockerClient(base_url=docker_host, timeout=1200)
     client.images.build(path=str(ROOT), tag="hypertest-action:test", network_mode="host", rm=True,
-                        buildargs={"BASE": "hypertest-test-python:bookworm"})
+                        buildargs={"BASE": python_base})
     yield "hypertest-action:test"
 
 

@@ -39,7 +39,7 @@ def test_malformed_yaml_exits_2(cli: Cli, demo: Path) -> None:
 
 def test_schema_violation_exits_2(cli: Cli, demo: Path) -> None:
     (demo / "hypertest.yml").write_text("provider:\n  type: gcp\n")
-    assert_clean_error(cli("invoke", cwd=demo), 2, "hypertest.yml:2:9: provider.type", '"aws", "local"')
+    assert_clean_error(cli("invoke", cwd=demo), 2, "hypertest.yml:2:9: provider.type", '"aws", "docker", "local"')
 
 
 def test_missing_config_file_exits_2(cli: Cli, demo: Path) -> None:

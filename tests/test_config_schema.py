@@ -29,7 +29,8 @@ def third_parties(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     """A provider `echo` and a test runner `nose` in their own folders, added to the packages' paths."""
     provider = tmp_path / "providers" / "echo"
     provider.mkdir(parents=True)
-    (provider / "__init__.py").write_text("PROVIDER = 'the echo provider entry'\n")
+    (provider / "__init__.py").write_text("class Entry:\n    def default_concurrency(self):\n        return 3\n\n"
+                                          "PROVIDER = Entry()\n")
     (provider / "schema.json").write_text(json.dumps({"label": "echoes", "options": {
         "type": "object", "additionalProperties": False, "default": {},
         "properties": {"loudness": {"type": "integer", "minimum": 1, "default": 3}}}}))
@@ -47,11 +48,11 @@ def third_parties(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
 
 def test_a_new_provider_and_plugin_need_no_change_to_core(third_parties: Path) -> None:
     schema = schema_compose.composed_schema()
-    assert schema["properties"]["provider"]["properties"]["type"]["enum"] == ["aws", "echo", "local"]
+    assert schema["properties"]["provider"]["properties"]["type"]["enum"] == ["aws", "docker", "echo", "local"]
     assert "echo (echoes)" in schema["properties"]["provider"]["properties"]["type"]["description"]
     assert schema["properties"]["testRunner"]["properties"]["type"]["enum"] == ["nose", "playwright", "pytest"]
     assert "noseArgs" in schema["properties"]["testRunner"]["properties"]
-    assert provider_entry("echo") == "the echo provider entry"
+    assert provider_entry("echo").default_concurrency() == 3
     assert runner_plugin("nose") == "the nose plugin"
     project = third_parties / "project"
     project.mkdir()
@@ -60,6 +61,8 @@ def test_a_new_provider_and_plugin_need_no_change_to_core(third_parties: Path) -
     config.write_text("provider:\n  type: echo\n  echo:\n    loudness: 5\n")
     settings = load_settings(config, project, {})
     assert settings.provider.type == "echo"
+    assert settings.provider.options_of("echo") == {"loudness": 5}  # its own options, for it to read
+    assert settings.concurrency == 3  # the provider's default
     config.write_text("provider:\n  type: echo\n  echo:\n    loudness: 0\n")
     with pytest.raises(ConfigError, match=r"hypertest.yml:4:15: provider.echo.loudness"):
         load_settings(config, project, {})

@@ -49,18 +49,28 @@ class LocalProviderSettings:
 
 @dataclass(frozen=True)
 class ProviderSettings:
-    """Where the tests run; `aws` keeps its raw options until the AWS provider reads them."""
+    """Where the tests run. Every provider's raw options (`provider.<name>`, defaults filled in) stay as they
+    are until that provider reads them; core knows only the local provider's."""
 
     type: str
     local: LocalProviderSettings
-    aws: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def aws(self) -> Mapping[str, Any]:
+        """The raw `provider.aws` options."""
+        return self.options.get("aws", {})
+
+    def options_of(self, name: str) -> Mapping[str, Any]:
+        """The raw `provider.<name>` options."""
+        return self.options.get(name, {})
 
     @property
     def environment(self) -> Mapping[str, str]:
         """The variables the chosen provider's config gives the test processes."""
-        if self.type == "aws":
-            return dict(self.aws.get("environment", {}))
-        return self.local.environment
+        if self.type == "local":
+            return self.local.environment
+        return dict(self.options_of(self.type).get("environment", {}))
 
 
 @dataclass(frozen=True)
@@ -186,7 +196,9 @@ def _build(data: dict[str, Any], source: Path | None, base_dir: Path,
         place = f"{document.where(('testRunner', key))}: " if document is not None else ""
         return f"{place}testRunner.{key}"
 
-    default_concurrency = (os.cpu_count() or 2) if provider["type"] == "local" else 100
+    from hypertest.core.registry import provider_entry  # the entries import this module
+
+    default_concurrency = provider_entry(provider["type"]).default_concurrency()
     return Settings(
         source=source,
         base_dir=base_dir,
@@ -209,9 +221,10 @@ def _build(data: dict[str, Any], source: Path | None, base_dir: Path,
             type=provider["type"],
             local=LocalProviderSettings(unit_timeout_s=float(provider["local"]["unitTimeout"]),
                                         environment=dict(provider["local"]["environment"])),
-            aws=dict(provider["aws"]),
+            options={name: dict(value) for name, value in provider.items() if isinstance(value, dict)},
         ),
-        concurrency=int(data.get("concurrency", default_concurrency)),  # the schema cannot say "CPU count"
+        # the provider says (the schema cannot say "CPU count")
+        concurrency=int(data.get("concurrency", default_concurrency)),
         output=resolve_path(base_dir / data["output"], f"{source}: output" if source else "output"),
         reporters=tuple(data["reporters"]),
         fail_on_flaky=bool(data["failOnFlaky"]),

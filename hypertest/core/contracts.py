@@ -177,11 +177,17 @@ class Provider(Protocol):
     def publish(self, run_dir: Path) -> None:
         """Make the run folder's reports available where the artifacts are (no-op for local)."""
 
+    def close(self) -> None:
+        """Release what the units ran on (sandboxes, connections); called once after the last unit."""
+
 
 class ProviderEntry(Protocol):
     """What a provider registers (hypertest/providers/<name> exposes it as PROVIDER)."""
 
     checks_tests: bool  # `validate` lists the tests for test_warnings (a cost worth paying for this provider)
+
+    def default_concurrency(self) -> int:
+        """How many units run at once when the configuration does not say."""
 
     def create(self, settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
         """The provider for this run."""

@@ -65,7 +65,8 @@ def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | No
     Pipeline([Task("discover", run.discover_tests), Task("units", run.split_units),
               Task("prepare", run.prepare)]).run()
     if run.state.units:
-        Pipeline([Task("session", run.start_session, teardown=run.stop_session),
+        Pipeline([Task("provider", lambda: None, teardown=run.provider.close),
+                  Task("session", run.start_session, teardown=run.stop_session),
                   Task("dispatch", run.dispatch, teardown=run.stop_dispatch),
                   Task("session end", run.stop_session), Task("report", run.report)]).run()
     return run.state

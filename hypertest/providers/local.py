@@ -109,6 +109,9 @@ class LocalProvider:
     def publish(self, run_dir: Path) -> None:
         """Nothing to upload."""
 
+    def close(self) -> None:
+        """Nothing to release: each unit's process ended with it."""
+
 
 def _last_lines(text: str, count: int = 8) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
@@ -119,6 +122,10 @@ class _LocalEntry:
     """The local provider as the registry finds it (provider.type: local)."""
 
     checks_tests = False
+
+    def default_concurrency(self) -> int:
+        """As many units as this machine has CPUs."""
+        return os.cpu_count() or 2
 
     def create(self, settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
         """Local processes, with the environment the tests may have."""

@@ -15,6 +15,10 @@ class _AwsEntry:
 
     checks_tests = True
 
+    def default_concurrency(self) -> int:
+        """Lambda runs many sandboxes at once: 100 (an account's default quota is 1,000)."""
+        return 100
+
     def create(self, settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
         """Lambda invocations, S3 artifacts."""
         _require_sdk()

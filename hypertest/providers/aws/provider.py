@@ -174,6 +174,9 @@ class AwsProvider:
                 s3.upload_file(str(path), self.settings.bucket, f"{self.run_prefix}/{relative}",
                                ExtraArgs={"ContentType": content_type})
 
+    def close(self) -> None:
+        """Nothing held between units: the clients close with the process."""
+
     def _presign(self, key: str) -> str:
         url: str = self.clients.client("s3").generate_presigned_url(
             "get_object", Params={"Bucket": self.settings.bucket, "Key": key},

@@ -59,7 +59,7 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
 
 @pytest.fixture(scope="session")
 def docker_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private dockerd for this test session (vfs, own socket), as DOCKER_HOST."""
+    """A private dockerd for this test session (overlay2, else vfs; own socket), as DOCKER_HOST."""
     from tests.aws.services import docker_daemon
 
     with docker_daemon(tmp_path_factory.mktemp("dockerd")) as host:

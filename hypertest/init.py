@@ -34,7 +34,8 @@ provider:
     bucket: {bucket}        # artifacts, reports and the deploy manifest
     prefix: {prefix}
     # roleArn: arn:aws:iam::123456789012:role/hypertest-function   # lets deploy create the function
-    baseImage: {base_image}
+    # pythonImage: {python_image}   # deploy builds the runner base image (runner/Dockerfile) on it
+    # baseImage: {base_image}   # or a runner base image of your own
     memory: {memory}
     timeout: {timeout}                # seconds (Lambda's maximum)
     ephemeralStorage: {ephemeralStorage}
@@ -57,6 +58,7 @@ def _schema_defaults() -> dict[str, str]:
         ("memory", ("provider", "aws", "memory")), ("timeout", ("provider", "aws", "timeout")),
         ("ephemeralStorage", ("provider", "aws", "ephemeralStorage")),
         ("architecture", ("provider", "aws", "architecture")), ("drift", ("provider", "aws", "drift")),
+        ("python_image", ("provider", "aws", "pythonImage")),
         ("output", ("output",)), ("reporters", ("reporters",)), ("failOnFlaky", ("failOnFlaky",)),
         ("passWithNoTests", ("passWithNoTests",)))}
     return {key: value if isinstance(value, str) else json.dumps(value).replace('", "', ", ").replace('"', "")
@@ -216,7 +218,7 @@ def run_init(folder: Path, out: TextIO, *, provider: str, function: str, bucket:
     text = STARTER.format(playwright_config=configs[0] if configs else "playwright.config.ts", provider=provider,
                           region=_yaml_string(region), function=_yaml_string(function), bucket=_yaml_string(bucket),
                           concurrency=4 if provider == "local" else 100,
-                          base_image="<account>.dkr.ecr.<region>.amazonaws.com/hypertest-base:latest",
+                          base_image="<account>.dkr.ecr.<region>.amazonaws.com/hypertest-base:x86_64",
                           **_schema_defaults())
     try:
         _write(target, text)
@@ -231,6 +233,6 @@ def run_init(folder: Path, out: TextIO, *, provider: str, function: str, bucket:
     if documents:
         out.write("next: create the function's role with iam/function-trust-policy.json and "
                   "iam/function-role-policy.json, let the trace viewer read traces (aws s3api put-bucket-cors "
-                  "--cors-configuration file://iam/bucket-cors.json), set provider.aws.roleArn and baseImage, then "
-                  "`hypertest doctor`\n")
+                  "--cors-configuration file://iam/bucket-cors.json), set provider.aws.roleArn, then "
+                  "`hypertest doctor` and `hypertest deploy` (its first run builds the runner base image)\n")
     return int(ExitCode.OK)

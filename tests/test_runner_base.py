@@ -10,7 +10,13 @@ import docker
 import pytest
 
 from hypertest.errors import InfrastructureError, UsageError
-from hypertest.providers.runner_base import content_hash, ensure_runner_base, input_files, source_root
+from hypertest.providers.runner_base import (
+    DEFAULT_PYTHON_IMAGE,
+    content_hash,
+    ensure_runner_base,
+    input_files,
+    source_root,
+)
 from tests.aws.processes import free_port
 from tests.aws.services import build_test_base
 from tests.conftest import ROOT
@@ -104,6 +110,15 @@ def test_this_checkout_holds_the_inputs() -> None:
             "hypertest/schema/hypertest.schema.json", "schema/hypertest.schema.json", "pyproject.toml",
             "README.md"} <= names
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+
+
+def test_deploy_builds_on_the_dockerfiles_default_python_image() -> None:
+    from hypertest.core.config import load_schema
+    from hypertest.core.schema_defaults import schema_at
+
+    dockerfile = (ROOT / "runner" / "Dockerfile").read_text()
+    assert f"\nARG BASE={DEFAULT_PYTHON_IMAGE}\n" in dockerfile
+    assert schema_at(load_schema(), "provider", "aws", "pythonImage")["default"] == DEFAULT_PYTHON_IMAGE
 
 
 def first_instruction(dockerfile: Path) -> str:

@@ -111,6 +111,19 @@ def python_image_id(docker: docker.DockerClient, python_image: str, say: Callabl
                          hint=f"set {setting} to a Python image the Docker daemon has or can pull") from None
 
 
+def local_reference(digest: str) -> str:
+    """The daemon's tag of the runner base image with this content hash."""
+    return f"{LOCAL_REPOSITORY}:{digest}"
+
+
+def runner_base_hash(docker: docker.DockerClient, say: Callable[[str], None], *, python_image: str, platform: str,
+                     setting: str = "pythonImage") -> str:
+    """The content hash ensure_runner_base would tag the image with, without a build (the Python image is
+    pulled when the daemon does not have it: its id is an input)."""
+    files = input_files(source_root())
+    return content_hash(files, python_image_id(docker, python_image, say, setting=setting), platform)
+
+
 def ensure_runner_base(docker: docker.DockerClient, say: Callable[[str], None], *, python_image: str,
                        platform: str, network: str | None, setting: str = "pythonImage") -> RunnerBase:
     """The runner base image built from runner/Dockerfile FROM python_image, tagged with the content hash of its
@@ -119,25 +132,28 @@ def ensure_runner_base(docker: docker.DockerClient, say: Callable[[str], None], 
     `setting` names the option that chose python_image, in the error when it cannot be pulled."""
     from docker.errors import APIError, ImageNotFound
 
-    files = input_files(source_root())
-    base_id = python_image_id(docker, python_image, say, setting=setting)
-    digest = content_hash(files, base_id, platform)
-    reference = f"{LOCAL_REPOSITORY}:{digest}"
-    try:
-        image_id = str(docker.images.get(reference).id)
-    except ImageNotFound:
-        pass
-    else:
-        say(f"runner base image {reference}: already built, reused")
-        return RunnerBase(reference=reference, content_hash=digest, image_id=image_id)
-    say(f"building the runner base image {reference} from {DOCKERFILE} FROM {python_image} "
-        "(Chromium, Node.js, the runner: minutes the first time)")
+    python_id = python_image_id(docker, python_image, say, setting=setting)
     with tempfile.TemporaryDirectory(prefix="ht-runner-base-") as scratch:
-        for name, path in files:
+        # The context is a copy of the inputs, and the hash is that copy's: the tag names what is built even
+        # when a source changes meanwhile.
+        copied = []
+        for name, path in input_files(source_root()):
             target = Path(scratch, name)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)  # follows links
             shutil.copymode(path, target)
+            copied.append((name, target))
+        digest = content_hash(copied, python_id, platform)
+        reference = local_reference(digest)
+        try:
+            image_id = str(docker.images.get(reference).id)
+        except ImageNotFound:
+            pass
+        else:
+            say(f"runner base image {reference}: already built, reused")
+            return RunnerBase(reference=reference, content_hash=digest, image_id=image_id)
+        say(f"building the runner base image {reference} from {DOCKERFILE} FROM {python_image} "
+            "(Chromium, Node.js, the runner: minutes the first time)")
         try:
             stream = docker.api.build(path=scratch, dockerfile=DOCKERFILE, tag=reference,
                                       buildargs={"BASE": python_image}, platform=platform, network_mode=network,

@@ -2,7 +2,8 @@
 
 ECR's control plane (repository, login token), Lambda's (create, update, waiters) and S3 are moto
 as a server; the image goes to Debian's docker-registry through a real dockerd. The base image is
-made offline, FROM scratch with a static busybox (no image registry is reachable here).
+made offline, FROM scratch with a static busybox (no image registry is reachable here), except for
+the deploy without baseImage, which builds the real runner base on the offline Python image.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import docker
 import pytest
 
 from hypertest.core.sources import sources_hash
+from hypertest.providers.runner_base import RunnerBase
 from tests.aws.conftest import BUCKET, FUNCTION, AwsWorld
 from tests.aws.services import blobs, build_test_base, registry
 from tests.conftest import CliResult
@@ -63,6 +65,11 @@ def image_manifest(registry_host: str, repository: str, tag: str) -> dict[str, A
 
 def manifest_layers(registry_host: str, repository: str, tag: str) -> list[str]:
     return [layer["digest"] for layer in image_manifest(registry_host, repository, tag)["layers"]]
+
+
+def registry_tags(registry_host: str, repository: str) -> set[str]:
+    with urllib.request.urlopen(f"http://{registry_host}/v2/{repository}/tags/list", timeout=10) as response:
+        return set(json.loads(response.read())["tags"])
 
 
 def drift_warning(world: AwsWorld) -> str:
@@ -150,3 +157,63 @@ def test_no_function_and_no_role(deploy_world: AwsWorld, cli: Cli, local_registr
     result = cli("deploy", cwd=deploy_world.project)
     assert result.code == 2, result.out + result.err
     assert f"function '{FUNCTION}' does not exist" in result.err and "roleArn" in result.err
+
+
+NO_DEPENDENCIES = {"package.json": {"name": "e2e", "version": "1.0.0", "private": True},
+                   "package-lock.json": {"name": "e2e", "version": "1.0.0", "lockfileVersion": 3, "requires": True,
+                                         "packages": {"": {"name": "e2e", "version": "1.0.0"}}}}
+
+
+def test_deploy_without_a_base_image_builds_the_runner_base_and_pushes_it_once(
+        deploy_world: AwsWorld, runner_base: RunnerBase, python_base: str, cli: Cli,
+        local_registry: tuple[str, Path]) -> None:
+    host, storage = local_registry
+    # npm ci installs nothing, so the test image builds without a network (discovery uses node_modules)
+    for name, document in NO_DEPENDENCIES.items():
+        (deploy_world.project / name).write_text(json.dumps(document))
+    role = deploy_world.client("iam").get_role(RoleName="hypertest-exec")["Role"]["Arn"]
+    deploy_world.write_config(pythonImage=python_base, registry=host, roleArn=role, buildNetwork="none",
+                              endpoints={"lambda": deploy_world.moto, "s3": deploy_world.moto,
+                                         "ecr": deploy_world.moto, "sts": deploy_world.moto})
+    base_tag = f"base-{runner_base.content_hash}"
+
+    first = cli("deploy", cwd=deploy_world.project)
+    assert first.code == 0, first.out + first.err
+    assert f"base image: built from runner/Dockerfile FROM {python_base} (tag {base_tag})" in first.out
+    # the session's runner_base fixture built the same inputs on this daemon: reused, not built twice
+    assert f"runner base image {runner_base.reference}: already built, reused" in first.out
+    assert f"pushing {base_tag} to {host}/{FUNCTION}" in first.out
+    tag = deployed_tag(first.out)
+    tags = registry_tags(host, FUNCTION)  # the function's own repository (the session's other tests use it too)
+    assert {base_tag, tag} <= tags and {t for t in tags if t.startswith("base-")} == {base_tag}
+    base = image_manifest(host, FUNCTION, base_tag)
+    assert base["config"]["digest"] == runner_base.image_id
+    base_layers = [layer["digest"] for layer in base["layers"]]
+    layers = manifest_layers(host, FUNCTION, tag)
+    # built FROM the pushed base: its layers, then the working folder, dependencies, their install, tests
+    assert layers[:len(base_layers)] == base_layers and len(layers) == len(base_layers) + 4
+    function = deploy_world.client("lambda").get_function(FunctionName=FUNCTION)
+    assert function["Code"]["ImageUri"].startswith(f"{host}/{FUNCTION}@sha256:")
+    base_blobs = {*base_layers, base["config"]["digest"], base["digest"]}
+    before = blobs(storage)
+    assert base_blobs <= before
+
+    second = cli("deploy", cwd=deploy_world.project)
+    assert second.code == 0, second.out + second.err
+    assert f"{base_tag} is already in the registry: reused" in second.out
+    assert "building the runner base image" not in second.out and "pushing base-" not in second.out
+    assert "build and push skipped" in second.out and deployed_tag(second.out) == tag
+    assert blobs(storage) == before  # nothing pushed, the base's blobs included
+    assert image_manifest(host, FUNCTION, base_tag)["digest"] == base["digest"]
+
+
+def test_deploy_without_a_base_image_and_a_python_image_that_cannot_be_pulled(
+        deploy_world: AwsWorld, cli: Cli, local_registry: tuple[str, Path]) -> None:
+    missing = f"{local_registry[0]}/no-such-python:3.12"
+    deploy_world.write_config(pythonImage=missing, registry=local_registry[0], buildNetwork="none",
+                              endpoints={"lambda": deploy_world.moto, "s3": deploy_world.moto,
+                                         "ecr": deploy_world.moto, "sts": deploy_world.moto})
+    result = cli("deploy", cwd=deploy_world.project)
+    assert result.code == 2, result.out + result.err
+    assert f"provider.aws.pythonImage: the Python image {missing} cannot be found or pulled" in result.err
+    assert "Traceback" not in result.err

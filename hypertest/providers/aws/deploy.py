@@ -25,6 +25,13 @@ from hypertest.providers.aws.image import PLATFORMS, ImageBuilder, auth_config, 
 from hypertest.providers.aws.manifest import Manifest, write_manifest
 from hypertest.providers.aws.provider import aws_errors
 from hypertest.providers.aws.settings import AwsSettings, aws_settings
+from hypertest.providers.runner_base import (
+    ensure_runner_base,
+    input_files,
+    local_reference,
+    runner_base_hash,
+    source_root,
+)
 from runner.environment import child_environment
 
 
@@ -69,8 +76,7 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
         raise UsageError("deploy needs provider.type: aws in hypertest.yml (the local provider has nothing to deploy)")
     aws = aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml"))
     if not aws.base_image:
-        raise UsageError("provider.aws.baseImage: required by deploy",
-                         hint="build the runner base image from runner/Dockerfile and push it (see README)")
+        input_files(source_root())  # before any work: can the runner base image be built here?
     steps = _Steps(out)
     clients = AwsClients(aws, settings.concurrency)
     plugin = runner_plugin(settings.test_runner.type)
@@ -82,19 +88,24 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
     docker = steps.run("Docker: connect", lambda: docker_client(env))
     builder = ImageBuilder(docker, steps.say)
     platform = PLATFORMS[aws.architecture]
+    network = None if aws.build_network == "default" else aws.build_network
     repository = f"{registry}/{aws.repository_name}"
+    if aws.base_image:
+        base_image = aws.base_image
+        base_id = steps.run("base image", lambda: builder.base_id(base_image, auth))
+    else:
+        base_image, base_id = steps.run("base image", lambda: _runner_base(
+            builder, aws, repository, auth, platform=platform, network=network))
     with tempfile.TemporaryDirectory(prefix="ht-build-") as scratch:
-        base_id = steps.run("base image", lambda: builder.base_id(str(aws.base_image), auth))
         inputs = plugin.image_inputs(discovery.project_dir)
         context = steps.run("build context", lambda: prepare_context(
-            discovery.project_dir, Path(scratch), inputs, base_image=str(aws.base_image), base_id=base_id,
+            discovery.project_dir, Path(scratch), inputs, base_image=base_image, base_id=base_id,
             platform=platform, skip=output_skip(settings.output, discovery.project_dir)))
         steps.say(f"{context.files} files, tag {context.tag}")
         reference = f"{repository}:{context.tag}"
         digest = builder.remote_digest(reference, auth)
         pushed = digest is None
         if digest is None:
-            network = None if aws.build_network == "default" else aws.build_network
             steps.run("docker build", lambda: builder.build(context, reference, platform, network))
             digest = steps.run("docker push", lambda: builder.push(repository, context.tag, auth))
         else:
@@ -113,6 +124,42 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
               f"manifest s3://{aws.bucket}/{key}\n")
     return DeployResult(image_uri=image_uri, tag=context.tag, pushed=pushed, function=what, manifest_key=key,
                         durations=dict(steps.durations))
+
+
+def _runner_base(builder: ImageBuilder, aws: AwsSettings, repository: str, auth: Mapping[str, str], *,
+                 platform: str, network: str | None) -> tuple[str, str]:
+    """The runner base image in the function's repository as base-<content hash>: built from runner/Dockerfile
+    and pushed, unless the registry has it already; returns its reference and the daemon's id of it."""
+    docker, say = builder.docker, builder.say
+    setting = "provider.aws.pythonImage"
+    digest = runner_base_hash(docker, say, python_image=aws.python_image, platform=platform, setting=setting)
+    tag = f"base-{digest}"
+    reference = f"{repository}:{tag}"
+    say(f"base image: built from runner/Dockerfile FROM {aws.python_image} (tag {tag})")
+    if builder.remote_digest(reference, auth) is not None:
+        say(f"{tag} is already in the registry: reused")
+        local = _local_image(docker, local_reference(digest))
+        if local is not None:
+            local.tag(repository, tag)
+            return reference, str(local.id)
+        return reference, builder.base_id(reference, auth)  # pulled: no build on a new machine
+    base = ensure_runner_base(docker, say, python_image=aws.python_image, platform=platform, network=network,
+                              setting=setting)
+    tag = f"base-{base.content_hash}"  # the same unless a source changed meanwhile: then it names what was built
+    docker.images.get(base.reference).tag(repository, tag)
+    say(f"pushing {tag} to {repository}")
+    builder.push(repository, tag, auth)
+    return f"{repository}:{tag}", base.image_id
+
+
+def _local_image(docker: Any, reference: str) -> Any:
+    """The daemon's image of reference, or None."""
+    from docker.errors import ImageNotFound
+
+    try:
+        return docker.images.get(reference)
+    except ImageNotFound:
+        return None
 
 
 def _registry(clients: AwsClients, aws: AwsSettings) -> tuple[str, dict[str, str]]:

@@ -92,7 +92,8 @@ class ImageBuilder:
             return str(self.docker.images.pull(base_image, auth_config=dict(auth) if auth else None).id)
         except (docker.errors.ImageNotFound, docker.errors.NotFound, docker.errors.APIError) as exc:
             raise UsageError(f"provider.aws.baseImage: the base image {base_image} cannot be found or pulled "
-                             f"({explain(exc)})", hint="build and push it from runner/Dockerfile (see README)"
+                             f"({explain(exc)})", hint="unset baseImage to let deploy build the runner base image, "
+                                                       "or build and push it from runner/Dockerfile (see README)"
                              ) from None
 
     def remote_digest(self, reference: str, auth: Mapping[str, str]) -> str | None:

@@ -23,6 +23,7 @@ class AwsSettings:
     role_arn: str | None
     repository: str | None
     base_image: str | None
+    python_image: str
     memory_mb: int
     timeout_s: int
     ephemeral_storage_mb: int
@@ -61,6 +62,7 @@ def aws_settings(raw: Mapping[str, Any], source: str = "hypertest.yml") -> AwsSe
         role_arn=raw.get("roleArn"),
         repository=raw.get("repository"),
         base_image=raw.get("baseImage"),
+        python_image=raw["pythonImage"],
         memory_mb=int(raw["memory"]),
         timeout_s=int(raw["timeout"]),
         ephemeral_storage_mb=int(raw["ephemeralStorage"]),

@@ -14,6 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from hypertest.providers.runner_base import RunnerBase, content_hash, input_files
 from tests.conftest import DEMO, ROOT
 
 pytestmark = pytest.mark.e2e
@@ -60,3 +61,36 @@ def test_the_action_image_runs_the_suite_like_github_does(action_image: str, doc
     assert re.search(r"conclusion<<(\S+)\npassed\n\1\n", outputs)
     [run] = [p for p in (workspace / "e2e" / "hypertest-results").iterdir() if p.is_dir()]
     assert (run / "report" / "index.html").is_file() and (run / "results.json").is_file()
+
+
+def test_the_action_image_shares_the_runner_bases_chromium_layer(action_image: str, runner_base: RunnerBase,
+                                                                 python_base: str, docker_host: str) -> None:
+    client = docker.DockerClient(base_url=docker_host, timeout=120)
+    [python] = client.images.get(python_base).attrs["RootFS"]["Layers"]
+    action = client.images.get(action_image).attrs["RootFS"]["Layers"]
+    runner = client.images.get(runner_base.reference).attrs["RootFS"]["Layers"]
+    assert action[0] == runner[0] == python
+    assert action[1] == runner[1]  # the apt layer: built once, kept once by the daemon
+    assert action[2] != runner[2]
+
+
+HASH_INSIDE = """
+from hypertest.providers.runner_base import content_hash, input_files, source_root
+files = input_files(source_root())
+print(source_root())
+print(content_hash(files, "sha256:" + "1" * 64, "linux/amd64"))
+print("\\n".join(name for name, _ in files))
+"""
+
+
+def test_the_action_image_can_build_the_runner_base_from_its_own_sources(action_image: str,
+                                                                         docker_host: str) -> None:
+    client = docker.DockerClient(base_url=docker_host, timeout=120)
+    # how entrypoint.py runs: /opt/hypertest first on sys.path
+    output = client.containers.run(action_image, entrypoint=["python3", "-c", HASH_INSIDE], network_mode="none",
+                                   working_dir="/opt/hypertest", remove=True).decode()
+    root, digest, *names = output.split("\n")
+    assert root == "/opt/hypertest"
+    files = input_files(ROOT)
+    assert [name for name in names if name] == [name for name, _ in files]
+    assert digest == content_hash(files, "sha256:" + "1" * 64, "linux/amd64")  # the tag a checkout would build

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -205,6 +206,21 @@ def test_deploy_without_a_base_image_builds_the_runner_base_and_pushes_it_once(
     assert "build and push skipped" in second.out and deployed_tag(second.out) == tag
     assert blobs(storage) == before  # nothing pushed, the base's blobs included
     assert image_manifest(host, FUNCTION, base_tag)["digest"] == base["digest"]
+
+    # A new machine (CI) whose daemon has not got the base: pulled from the registry, not built
+    client = docker.DockerClient(base_url=os.environ["DOCKER_HOST"], timeout=120)
+    for reference in (runner_base.reference, f"{host}/{FUNCTION}:{base_tag}"):
+        client.api.remove_image(reference, noprune=True)  # the tags only: the session's test images use it
+    try:
+        third = cli("deploy", cwd=deploy_world.project)
+    finally:
+        client.api.tag(runner_base.image_id, *runner_base.reference.split(":"))
+    assert third.code == 0, third.out + third.err
+    assert f"{base_tag} is already in the registry: reused" in third.out
+    assert f"pulling the base image {host}/{FUNCTION}:{base_tag}" in third.out
+    assert "building the runner base image" not in third.out and "pushing base-" not in third.out
+    assert deployed_tag(third.out) == tag and blobs(storage) == before
+    assert client.images.get(f"{host}/{FUNCTION}:{base_tag}").id == runner_base.image_id
 
 
 def test_deploy_without_a_base_image_and_a_python_image_that_cannot_be_pulled(

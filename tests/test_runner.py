@@ -64,6 +64,25 @@ def test_handler_runs_exactly_the_requested_test(tmp_path: Path) -> None:
     assert set(descendants()) - processes == set()  # no process left behind
 
 
+def test_attachments_made_from_a_body_are_stored_like_files(tmp_path: Path) -> None:
+    project = small_project(tmp_path / "attach", "import { defineConfig } from '@playwright/test';\n"
+                            "export default defineConfig({ testDir: './tests', projects: [{ name: 'chromium' }] });\n",
+                            {"tests/a.spec.ts": """
+import { test } from '@playwright/test';
+test('attaches', async ({}, testInfo) => {
+  await testInfo.attach('order', { body: JSON.stringify({ id: 7 }), contentType: 'application/json' });
+  await testInfo.attach('note', { body: 'shipped' });
+});
+"""})
+    store = tmp_path / "store"
+    result = execute(payload(project, store, [("a.spec.ts", ("attaches",))]), time.monotonic() + 120)
+    [record] = result["tests"]
+    stored = {artifact["name"]: artifact for artifact in record["artifacts"]}
+    assert json.loads((store / stored["order"]["path"]).read_text()) == {"id": 7}
+    assert stored["order"]["path"].endswith(".json") and stored["order"]["contentType"] == "application/json"
+    assert (store / stored["note"]["path"]).read_text() == "shipped"
+
+
 def slow_project(tmp_path: Path) -> Path:
     """A Playwright project with a quick test, a test that hangs, and one that leaves a process behind."""
     project = small_project(tmp_path / "slow", "import { defineConfig } from '@playwright/test';\n"

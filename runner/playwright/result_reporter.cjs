@@ -5,6 +5,8 @@ const fs = require('fs');
 const path = require('path');
 
 const MAX_MESSAGE = 16 * 1024;
+const EXTENSIONS = { 'image/png': '.png', 'image/jpeg': '.jpg', 'application/json': '.json', 'text/plain': '.txt',
+  'text/html': '.html', 'video/webm': '.webm', 'application/zip': '.zip' };
 
 function clip(text) {
   if (typeof text !== 'string') return '';
@@ -25,6 +27,23 @@ class HypertestResultReporter {
     if (!this.out) throw new Error('HT_RESULTS_OUTPUT is not set');
     this.fd = fs.openSync(this.out, 'a');
     this.rootDir = '';
+    this.bodies = 0;
+  }
+
+  // An attachment made from a body (testInfo.attach(name, { body })) has no file: it gets one beside the results.
+  attachmentFiles(result) {
+    const files = [];
+    for (const attachment of result.attachments || []) {
+      let file = attachment.path;
+      if (!file && attachment.body) {
+        const folder = path.join(path.dirname(this.out), 'attachments');
+        fs.mkdirSync(folder, { recursive: true });
+        file = path.join(folder, `${++this.bodies}${EXTENSIONS[attachment.contentType] || '.bin'}`);
+        fs.writeFileSync(file, attachment.body);
+      }
+      if (file) files.push({ name: attachment.name, path: file, contentType: attachment.contentType });
+    }
+    return files;
   }
 
   printsToStdio() {
@@ -59,7 +78,7 @@ class HypertestResultReporter {
       startTime: result.startTime ? result.startTime.toISOString() : null,
       errors: (result.errors || []).map(describeError),
       annotations: (test.annotations || []).map((a) => ({ type: a.type, description: a.description || '' })),
-      attachments: (result.attachments || []).filter((a) => a.path).map((a) => ({ name: a.name, path: a.path, contentType: a.contentType })),
+      attachments: this.attachmentFiles(result),
     });
   }
 

@@ -21,6 +21,7 @@ SANDBOX_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-breakpad",  # no crash reporter writing minidumps into HOME (/tmp on Lambda)
 )
 
 

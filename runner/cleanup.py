@@ -22,6 +22,15 @@ def become_subreaper() -> bool:
         return False
 
 
+def no_core_dumps() -> None:
+    """Core dumps off for this process and all it starts: a crashing Chromium writes hundreds of MB of them,
+    into a /tmp that warm invocations share."""
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def descendants(root: int | None = None) -> list[int]:
     """Every live process below root (default: this process), found through /proc."""
     root = os.getpid() if root is None else root

@@ -11,7 +11,7 @@ from typing import Any
 
 from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import ArtifactStore, UnknownStoreError
-from runner.cleanup import become_subreaper
+from runner.cleanup import become_subreaper, no_core_dumps
 from runner.json_text import utf8_json
 from runner.model import UnitRun, error_unit_result
 from runner.payload import PayloadError
@@ -30,6 +30,7 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
     global _SUBREAPER  # noqa: PLW0603 - set once per process
     if not _SUBREAPER:
         _SUBREAPER = become_subreaper()
+        no_core_dumps()
     try:
         runner, store = _runner_and_store(event)
     except (PayloadError, UnknownStoreError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -59,7 +60,13 @@ def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
 
 @pytest.fixture(scope="session")
 def docker_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private dockerd for this test session (overlay2, else vfs; own socket), as DOCKER_HOST."""
+    """A private dockerd for this test session (overlay2, else vfs; own socket), as DOCKER_HOST.
+
+    For working on the Docker tests, HT_TEST_DOCKER_HOST=unix:///path/docker.sock uses a daemon that is
+    already running instead (it keeps its images and build cache between sessions)."""
+    if os.environ.get("HT_TEST_DOCKER_HOST"):
+        yield os.environ["HT_TEST_DOCKER_HOST"]
+        return
     from tests.aws.services import docker_daemon
 
     with docker_daemon(tmp_path_factory.mktemp("dockerd")) as host:
@@ -79,14 +86,22 @@ def debian_mirror() -> str:
 @pytest.fixture(scope="session")
 def python_base(docker_host: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A Python image on the private daemon, made offline (no image registry is reachable here): Debian
-    bookworm with python3 and pip from debootstrap, imported as PYTHON_BASE."""
+    bookworm with python3 and pip from debootstrap, imported as PYTHON_BASE. HT_TEST_PYTHON_BASE names one
+    the daemon of HT_TEST_DOCKER_HOST already has instead."""
+    if os.environ.get("HT_TEST_PYTHON_BASE"):
+        return os.environ["HT_TEST_PYTHON_BASE"]
     folder = tmp_path_factory.mktemp("python-base")
     rootfs = folder / "rootfs"
     subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-pip,ca-certificates",
                     "bookworm", str(rootfs), debian_mirror()], check=True, capture_output=True, timeout=600)
     shutil.copyfile(CA_BUNDLE, rootfs / "etc/ssl/certs/ca-certificates.crt")  # this machine's registry proxy
+    # Node.js has its own CA list: npm ci in image builds on this base trusts the proxy through this copy,
+    # which apt's ca-certificates (installed later by the Dockerfiles) does not rewrite.
+    (rootfs / "opt" / "build-ca").mkdir(parents=True)
+    shutil.copyfile(CA_BUNDLE, rootfs / "opt" / "build-ca" / "ca.crt")
     tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
     subprocess.run(["docker", "-H", docker_host, "import", "--change", "ENV PIP_BREAK_SYSTEM_PACKAGES=1",
+                    "--change", "ENV NODE_EXTRA_CA_CERTS=/opt/build-ca/ca.crt",
                     "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-",
                     PYTHON_BASE], stdin=tar.stdout, check=True, capture_output=True, timeout=600)
     tar.wait(timeout=60)

@@ -10,12 +10,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from hypertest.providers.docker.runtime_api import Invocation, RuntimeApi
+from hypertest.providers.docker.runtime_api import Invocation, RuntimeApi, RuntimeOutcome
 
 HANDLERS = '''
 import json, os
@@ -40,15 +40,18 @@ class Runtime:
         self.api = api
         self.process = process
 
-    def call(self, event: object, timeout_s: float = 30) -> object:
+    def call(self, event: object, timeout_s: float = 30) -> RuntimeOutcome | None:
         request_id = str(uuid.uuid4())
         self.api.offer(Invocation(request_id, json.dumps(event).encode(), int((time.time() + 60) * 1000),
                                   "arn:aws:lambda:eu-west-1:000000000000:function:shop"))
         return self.api.wait(request_id, time.monotonic() + timeout_s, lambda: self.process.poll() is None)
 
 
+Start = Callable[[str], "Runtime"]
+
+
 @pytest.fixture
-def start(tmp_path: Path) -> Iterator[object]:
+def start(tmp_path: Path) -> Iterator[Callable[[str], Runtime]]:
     (tmp_path / "handlers.py").write_text(HANDLERS)
     started: list[Runtime] = []
 
@@ -70,7 +73,7 @@ def start(tmp_path: Path) -> Iterator[object]:
         runtime.api.close()
 
 
-def test_the_runtime_gets_the_event_and_lambdas_headers_and_answers(start) -> None:  # type: ignore[no-untyped-def]
+def test_the_runtime_gets_the_event_and_lambdas_headers_and_answers(start: Start) -> None:
     runtime = start("handlers.echo")
     for order in range(3):  # warm: one runtime process, invocation after invocation
         outcome = runtime.call({"order": order})
@@ -84,16 +87,17 @@ def test_the_runtime_gets_the_event_and_lambdas_headers_and_answers(start) -> No
     assert runtime.api.asked_next >= 3
 
 
-def test_a_raised_error_comes_back_with_its_type_and_message(start) -> None:  # type: ignore[no-untyped-def]
+def test_a_raised_error_comes_back_with_its_type_and_message(start: Start) -> None:
     runtime = start("handlers.fail")
     outcome = runtime.call({"order": 7})
     assert outcome is not None and outcome.kind == "error"
     assert outcome.error_type == "ValueError"
     assert json.loads(outcome.body)["errorMessage"] == "no such order: 7"
-    assert runtime.call({"order": 8}).kind == "error"  # the runtime goes on
+    again = runtime.call({"order": 8})
+    assert again is not None and again.kind == "error"  # the runtime goes on
 
 
-def test_a_handler_that_cannot_load_is_an_init_error(start) -> None:  # type: ignore[no-untyped-def]
+def test_a_handler_that_cannot_load_is_an_init_error(start: Start) -> None:
     runtime = start("missing_module.handler")
     assert runtime.call({}) is None
     assert runtime.api.init_error is not None
@@ -101,7 +105,7 @@ def test_a_handler_that_cannot_load_is_an_init_error(start) -> None:  # type: ig
     assert "missing_module" in json.loads(runtime.api.init_error.body)["errorMessage"]
 
 
-def test_a_response_over_six_megabytes_is_refused(start) -> None:  # type: ignore[no-untyped-def]
+def test_a_response_over_six_megabytes_is_refused(start: Start) -> None:
     runtime = start("handlers.huge")
     outcome = runtime.call({})
     assert outcome is not None and outcome.kind == "oversized"

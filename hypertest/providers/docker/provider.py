@@ -1,0 +1,200 @@
+"""The docker provider: every unit runs in a Lambda sandbox emulated with Docker, from the image deploy builds.
+
+Before the first unit, the test image is built as `deploy` builds it (the runner base from
+runner/Dockerfile unless baseImage names one, then the project's dependencies and tests), but kept on
+the daemon instead of pushed. Units are then invoked through the image's own runtime client in warm
+sandboxes (emulator.py). Artifacts, blobs and large results land in the run folder, which every
+sandbox has mounted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from hypertest.core.config import Settings
+from hypertest.core.contracts import Discovery
+from hypertest.core.registry import runner_plugin
+from hypertest.core.sources import output_skip
+from hypertest.errors import InfrastructureError
+from hypertest.providers.aws.image import PLATFORMS, TASK_ROOT, ImageBuilder, docker_client, prepare_context
+from hypertest.providers.docker.emulator import LambdaEmulator, Observer
+from hypertest.providers.docker.sandbox import SandboxError, SandboxSpec, host_user
+from hypertest.providers.docker.settings import DockerSettings
+from hypertest.providers.runner_base import ensure_runner_base
+from runner.environment import PASS_VARIABLE
+from runner.model import error_unit_result
+
+RUN_FOLDER = "/opt/hypertest-run"  # where a sandbox sees the run folder
+FUNCTION_NAME = "hypertest-docker"
+PLATFORM = PLATFORMS["x86_64"]
+LOG_LINES = 12
+
+
+class DockerProvider:
+    """Runs units in emulated Lambda sandboxes of the test image on the Docker daemon."""
+
+    name = "docker"
+    shares_host = False  # each sandbox has its own network and its own copy of the project, as on Lambda
+
+    def __init__(self, settings: DockerSettings, run_settings: Settings, concurrency: int, out: TextIO,
+                 environ: Mapping[str, str], *, observe: Observer | None = None) -> None:
+        self.settings = settings
+        self.observe = observe  # looks into each sandbox after each invocation (the soak test's probe)
+        self.run_settings = run_settings
+        self.concurrency = concurrency
+        self.out = out
+        self.environ = dict(environ)
+        self.client: Any = None
+        self.image: str | None = None
+        self.emulator: LambdaEmulator | None = None
+        self.run_dir: Path | None = None
+
+    # --- before the units ------------------------------------------------------------------------------
+
+    def preflight(self, discovery: Discovery) -> None:
+        """Connect to the daemon and build the test image (each layer reused when unchanged)."""
+        self.client = docker_client(self.environ)
+        self.image = self.build_image(discovery)
+
+    def build_image(self, discovery: Discovery) -> str:
+        """The test image's tag on the daemon, built as deploy builds it."""
+        def say(text: str) -> None:
+            self.out.write(f"  {text}\n")
+            self.out.flush()
+
+        settings = self.settings
+        if settings.base_image:
+            base, base_id = settings.base_image, ImageBuilder(self.client, say).base_id(settings.base_image, None)
+        else:
+            built = ensure_runner_base(self.client, say, python_image=settings.python_image, platform=PLATFORM,
+                                       network=settings.network, setting="provider.docker.pythonImage")
+            base, base_id = built.reference, built.image_id
+        plugin = runner_plugin(self.run_settings.test_runner.type)
+        with tempfile.TemporaryDirectory(prefix="ht-build-") as scratch:
+            context = prepare_context(discovery.project_dir, Path(scratch), plugin.image_inputs(discovery.project_dir),
+                                      base_image=base, base_id=base_id, platform=PLATFORM,
+                                      skip=output_skip(self.run_settings.output, discovery.project_dir))
+            reference = f"hypertest-test:{context.tag}"
+            try:
+                self.client.images.get(reference)
+                say(f"test image {reference}: unchanged, reused")
+            except Exception:
+                say(f"building the test image {reference} ({context.files} files)")
+                ImageBuilder(self.client, say).build(context, reference, PLATFORM, settings.network)
+        return reference
+
+    def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
+        """The image's project folder, the run folder as the sandbox sees it, the function's timeout."""
+        self.run_dir = run_dir
+        return {**payload, "projectDir": f"{TASK_ROOT}/project", "artifacts": {"kind": "local", "root": RUN_FOLDER},
+                "timeoutMs": self.settings.timeout_s * 1000}
+
+    # --- the units ---------------------------------------------------------------------------------------
+
+    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+        """One invocation in a warm sandbox; what went wrong in the sandbox becomes an `error` result."""
+        try:
+            result = self._emulator().invoke(json.dumps(payload).encode())
+        except SandboxError as exc:
+            return error_unit_result(str(exc))
+        if result.error_type is not None:
+            return error_unit_result(self._explain(result.error_type, result.message, result.body, result.log_tail))
+        try:
+            answer: Mapping[str, Any] = json.loads(result.body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return error_unit_result(f"the function answered malformed JSON: {exc}")
+        if isinstance(answer, Mapping) and isinstance(answer.get("resultRef"), str) and self.run_dir is not None:
+            try:
+                loaded: Mapping[str, Any] = json.loads((self.run_dir / str(answer["resultRef"])).read_bytes())
+            except (OSError, ValueError) as exc:
+                return error_unit_result(f"the unit's stored result cannot be read: {exc}")
+            return loaded
+        return answer
+
+    def _explain(self, error_type: str, message: str, body: bytes, log_tail: str) -> str:
+        if error_type == "Runtime.OutOfMemory":
+            message += f" (provider.docker.memory is {self.settings.memory_mb} MB: raise it)"
+        elif error_type == "Sandbox.Timedout":
+            message += f" (provider.docker.timeout is {self.settings.timeout_s} s)"
+        elif not message or message.startswith("the handler") or message.startswith("the function failed"):
+            try:
+                detail = json.loads(body).get("errorMessage", "")
+            except (ValueError, AttributeError):
+                detail = body[:500].decode(errors="replace")
+            message = f"{message}: {error_type}: {detail}"
+        lines = [line for line in log_tail.strip().splitlines() if line.strip()][-LOG_LINES:]
+        return message + ("\nthe sandbox's last output:\n" + "\n".join(lines) if lines else "")
+
+    def _emulator(self) -> LambdaEmulator:
+        if self.emulator is None:
+            if self.image is None or self.run_dir is None:
+                raise InfrastructureError("the docker provider ran a unit before its preflight")
+            user = host_user()
+            if user.startswith("993:"):
+                self.run_dir.chmod(0o777)  # the sandbox's user writes the artifacts; root reads them anyway
+            environment = {**self.settings.environment, "HT_FUNCTION": FUNCTION_NAME}
+            if self.settings.environment:
+                environment[PASS_VARIABLE] = ",".join(sorted(self.settings.environment))
+            spec = SandboxSpec(image=self.image, function_name=FUNCTION_NAME, memory_mb=self.settings.memory_mb,
+                               ephemeral_storage_mb=self.settings.ephemeral_storage_mb,
+                               timeout_s=float(self.settings.timeout_s), environment=environment,
+                               mounts={str(self.run_dir): RUN_FOLDER}, user=user, cpus=_daemon_cpus(self.client))
+            self.emulator = LambdaEmulator(self.client, spec, self.concurrency, observe=self.observe)
+        return self.emulator
+
+    def cancel(self) -> None:
+        """Kill every sandbox: their units end as errors, and the run reports what finished."""
+        if self.emulator is not None:
+            self.emulator.cancel()
+
+    def close(self) -> None:
+        """Remove the sandboxes."""
+        if self.emulator is not None:
+            self.emulator.close()
+            self.emulator = None
+
+    # --- after the units -------------------------------------------------------------------------------
+
+    def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
+        """The sandboxes wrote their blobs into the run folder."""
+        folder = run_dir / "blobs"
+        if not folder.is_dir():
+            raise InfrastructureError(f"no blob reports in {folder}")
+        return folder
+
+    def artifact_url(self, key: str) -> str | None:
+        """Artifacts are files in the run folder: no link."""
+        return None
+
+    def report_links(self, run_dir: Path, reports: Mapping[str, str]) -> dict[str, str]:
+        """Reports are files: no links."""
+        return {}
+
+    def details(self) -> Mapping[str, Any]:
+        """The sandboxes' image and contract, and how many cold starts the run had."""
+        return {"image": self.image, "memoryMb": self.settings.memory_mb,
+                "ephemeralStorageMb": self.settings.ephemeral_storage_mb, "timeoutS": self.settings.timeout_s,
+                "coldStarts": self.emulator.started if self.emulator is not None else 0}
+
+    def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
+        """Write data below the run folder, which the sandboxes see."""
+        target = run_dir / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        target.chmod(0o644)
+        return key
+
+    def publish(self, run_dir: Path) -> None:
+        """Nothing to upload."""
+
+
+def _daemon_cpus(client: Any) -> float:
+    try:
+        return float(client.info().get("NCPU") or os.cpu_count() or 1)
+    except Exception:
+        return float(os.cpu_count() or 1)

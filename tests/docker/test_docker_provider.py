@@ -1,0 +1,99 @@
+"""`provider: docker` end to end: the README's demo suite through the image deploy builds, run by the
+image's own runtime client in emulated Lambda sandboxes on a real daemon; and a warm-reuse soak of one
+sandbox through fifty invocations that pass, fail, time out and crash."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypertest.core.config import load_settings
+from hypertest.core.invoke import invoke
+from hypertest.providers.docker.provider import DockerProvider
+from hypertest.providers.docker.sandbox import Sandbox, SandboxResult
+from hypertest.providers.docker.settings import docker_settings
+from hypertest.providers.runner_base import RunnerBase
+from tests.conftest import DEMO, ROOT, CliResult, copy_suite, load_results
+
+pytestmark = pytest.mark.e2e
+SOAK = ROOT / "tests" / "fixtures" / "soak_suite"
+MB = 1024 * 1024
+
+
+def docker_config(project: Path, base: RunnerBase, concurrency: int, **docker: Any) -> Path:
+    settings = {"baseImage": base.reference, "buildNetwork": "host", "memory": 2048, "timeout": 120, **docker}
+    path = project / "hypertest.yml"
+    path.write_text(json.dumps({"provider": {"type": "docker", "docker": settings}, "concurrency": concurrency}))
+    return path
+
+
+def test_invoke_with_provider_docker_runs_the_demo_suite(cli: Any, docker_host: str, runner_base: RunnerBase,
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = copy_suite(DEMO, tmp_path / "demo")
+    docker_config(project, runner_base, 2)
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    result: CliResult = cli("invoke", cwd=project)
+    assert result.code == 0, result.out + result.err
+    assert "PASSED: 8 passed" in result.out
+    assert "building the test image hypertest-test:ht-" in result.out
+    document = load_results(project / "hypertest-results")
+    assert document["provider"] == "docker"
+    details = document["providerDetails"]
+    assert details["image"].startswith("hypertest-test:ht-") and details["memoryMb"] == 2048
+    assert 1 <= details["coldStarts"] <= 2  # two sandboxes at most, reused warm for the eight units
+    assert {test["status"] for test in document["tests"]} == {"passed"}
+    again: CliResult = cli("invoke", cwd=project)
+    assert again.code == 0 and "unchanged, reused" in again.out  # nothing rebuilt
+
+
+def test_no_docker_daemon_is_a_clear_error(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = copy_suite(DEMO, tmp_path / "demo")
+    (project / "hypertest.yml").write_text("provider:\n  type: docker\n")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
+    result: CliResult = cli("invoke", cwd=project)
+    assert result.code == 3, result.out + result.err
+    assert "the Docker daemon is not reachable" in result.err and "Traceback" not in result.err
+
+
+def test_one_warm_sandbox_runs_fifty_invocations_and_stays_clean(docker_host: str, runner_base: RunnerBase,
+                                                                 tmp_path: Path) -> None:
+    project = copy_suite(SOAK, tmp_path / "soak")
+    config = docker_config(project, runner_base, 1, memory=2048, ephemeralStorage=1024)
+    environ = {**os.environ, "DOCKER_HOST": docker_host}
+    settings = load_settings(config, project, environ)
+    seen: list[tuple[str, int, list[str]]] = []
+
+    def observe(sandbox: Sandbox, result: SandboxResult) -> None:
+        seen.append((sandbox.name, sandbox.tmp_used_bytes(), sandbox.processes()))
+
+    out = io.StringIO()
+    provider = DockerProvider(docker_settings(settings.provider.options_of("docker")), settings, 1, out, environ,
+                              observe=observe)
+    state = invoke(settings, stream=out, environ=environ, provider=provider)
+    assert state.result is not None, out.getvalue()
+    statuses = {tuple(test["titlePath"])[-1]: test["status"] for test in state.result["tests"]}
+    assert len(statuses) == 50 and len(seen) == 50, out.getvalue()
+    # What plain Playwright reports for each kind (a killed renderer hangs the test to its timeout; a
+    # killed test process fails its test), except fonts: this machine has no CJK or emoji font, the image has.
+    verdicts = {"passes": "passed", "fails": "failed", "times": "timedOut", "crashes the renderer": "timedOut",
+                "crashes the worker": "failed", "renders": "passed"}
+    for title, status in statuses.items():
+        expected = next(verdict for kind, verdict in verdicts.items() if title.startswith(kind))
+        assert status == expected, (title, status, out.getvalue())
+    assert {name for name, _, _ in seen} == {seen[0][0]}  # one sandbox, warm for all fifty
+    assert state.result["providerDetails"]["coldStarts"] == 1
+    tmp = [used for _, used, _ in seen]
+    assert max(tmp[5:]) - tmp[4] < 4 * MB, tmp  # /tmp stays flat once warm
+    for _, _, processes in seen:  # nothing an invocation started outlives it
+        assert all("agent.py" in line or "awslambdaric" in line for line in processes), processes
+    [run] = [path for path in (project / "hypertest-results").iterdir() if path.is_dir()]
+    for test in state.result["tests"]:  # the fonts tests' screenshots came back from the sandbox
+        if test["titlePath"][-1].startswith("renders"):
+            script = test["titlePath"][-1].split()[1]
+            [shot] = [artifact for artifact in test["artifacts"] if artifact["name"] == script]
+            assert (run / shot["path"]).read_bytes().startswith(b"\x89PNG")

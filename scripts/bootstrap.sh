@@ -42,7 +42,7 @@ install_python_packages() {
 
 install_npm_packages() {
   local dir
-  for dir in "$ROOT/examples/demo" "$ROOT/tests/fixtures/suite" "$ROOT/benchmarks/suite" "$ROOT/benchmarks/runlevel_suite" "$ROOT/tests/fixtures/runlevel"; do
+  for dir in "$ROOT/examples/demo" "$ROOT/tests/fixtures/suite" "$ROOT/benchmarks/suite" "$ROOT/benchmarks/runlevel_suite" "$ROOT/tests/fixtures/runlevel" "$ROOT/tests/fixtures/soak_suite"; do
     if [ -f "$dir/node_modules/.package-lock.json" ] && \
        [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
       continue

@@ -14,7 +14,7 @@ from typing import Any
 from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import descendants, kill_descendants
-from runner.environment import child_environment, with_writable_home
+from runner.environment import child_environment, project_folder, with_writable_home
 from runner.json_text import utf8_json
 from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
@@ -52,7 +52,7 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
 
 def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
          env: dict[str, str]) -> dict[str, Any]:
-    project_dir = Path(env.get("HT_PROJECT_ROOT", "."), payload.project_dir).resolve()
+    project_dir = project_folder(env, payload.project_dir)
     if project_dir.is_dir() and (env.get("HT_COPY_PROJECT") == "1" or not _writable(project_dir)):
         # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
         project_dir = writable_copy(project_dir, work / "project")
@@ -122,7 +122,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
 
 def _hold_sandbox_server(payload: Payload, env: Mapping[str, str]) -> str | None:
     """Start the sandbox's web server, or check and reuse the one a warm sandbox has; an error, if any."""
-    project_dir = Path(env.get("HT_PROJECT_ROOT", "."), payload.project_dir).resolve()
+    project_dir = project_folder(env, payload.project_dir)
     spec = SessionSpec(web_server=True, global_hooks=False, use_override=payload.use_override,
                        web_server_override=payload.web_server_override, wait_for_worker=True)
     try:

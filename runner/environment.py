@@ -50,6 +50,13 @@ def child_environment(environ: Mapping[str, str], configured: Mapping[str, str] 
     return env
 
 
+def project_folder(env: Mapping[str, str], project_dir: str) -> Path:
+    """The payload's project folder: relative ones are below HT_PROJECT_ROOT, else Lambda's task root
+    (LAMBDA_TASK_ROOT, whatever the image's working folder is), else the working folder."""
+    base = env.get("HT_PROJECT_ROOT") or env.get("LAMBDA_TASK_ROOT") or "."
+    return Path(base, project_dir).resolve()
+
+
 def with_writable_home(env: dict[str, str], fallback: Path) -> dict[str, str]:
     """env with HOME at fallback when its HOME is unset or not writable (on Lambda only /tmp is)."""
     home = env.get("HOME", "")

@@ -238,3 +238,16 @@ def test_the_merged_report_is_built_across_file_systems(tmp_path: Path, monkeypa
     monkeypatch.setattr(html_report.os, "link", cross_device)
     index = html_report.merge_html_report(tmp_path / "run" / "blobs", tmp_path / "report", DEMO)
     assert index.is_file() and index.stat().st_size > 1000
+
+
+def test_a_relative_project_folder_is_below_the_task_root_whatever_the_working_folder(tmp_path: Path,
+                                                                                      monkeypatch: pytest.MonkeyPatch
+                                                                                      ) -> None:
+    from runner.environment import project_folder
+
+    monkeypatch.chdir(tmp_path)  # an image's WORKDIR, which Lambda keeps as the working folder
+    assert project_folder({"LAMBDA_TASK_ROOT": "/var/task"}, "project") == Path("/var/task/project")
+    assert project_folder({"LAMBDA_TASK_ROOT": "/var/task", "HT_PROJECT_ROOT": "/copy"}, "project") == Path(
+        "/copy/project")
+    assert project_folder({}, "project") == tmp_path.resolve() / "project"
+    assert project_folder({"LAMBDA_TASK_ROOT": "/var/task"}, "/abs/project") == Path("/abs/project")

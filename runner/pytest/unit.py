@@ -23,7 +23,7 @@ from typing import Any
 
 from runner.artifacts import ArtifactStore
 from runner.cleanup import descendants, kill_descendants
-from runner.environment import child_environment, with_writable_home
+from runner.environment import child_environment, project_folder, with_writable_home
 from runner.model import error_unit_result, ran_unit_result
 from runner.process import run_with_deadline, stop_reason
 from runner.project_state import writable_copy
@@ -77,7 +77,7 @@ def pytest_argv(request: PytestUnit, project_dir: Path, output_dir: Path) -> lis
 
 def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore, deadline: float,
          env: dict[str, str], work: Path) -> dict[str, Any]:
-    project_dir = Path(env.get("HT_PROJECT_ROOT", "."), request.project_dir).resolve()
+    project_dir = project_folder(env, request.project_dir)
     if not project_dir.is_dir():
         return failed_unit(run_id, unit_id, request.tests, f"the project folder does not exist: {project_dir}")
     if env.get("HT_COPY_PROJECT") == "1" or not os.access(project_dir, os.W_OK):

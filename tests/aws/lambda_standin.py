@@ -51,7 +51,13 @@ FUNCTION_ERRORS = {
 
 
 class StandIn:
-    """Shared state of the server: scripted faults and counters."""
+    """Shared state of the server: scripted faults and counters.
+
+    By default the handler runs in a process on the host (fast). After `run_images(docker_client)`, every
+    Invoke runs the function's deployed image instead: pulled from the registry its ImageUri names and
+    run by its own runtime client in the docker provider's Lambda emulator, with the function's memory,
+    timeout, /tmp size and environment.
+    """
 
     def __init__(self, moto_url: str, project_root: Path, env: Mapping[str, str], timeout_s: float) -> None:
         self.moto = urllib.parse.urlsplit(moto_url)
@@ -75,6 +81,52 @@ class StandIn:
         self.lifecycle: collections.deque[dict[str, str]] = collections.deque()
         self.wake_invokes = 0
         self.early_invokes = 0  # units invoked while the function was not Active/Successful
+        self.docker: Any = None  # set by run_images
+        self.emulator: Any = None  # the LambdaEmulator of the image deployed now
+        self.emulated_image = ""
+
+    def run_images(self, docker_client: Any) -> None:
+        """From now on, run the deployed image for every Invoke (see the class's docstring)."""
+        self.docker = docker_client
+
+    def close(self) -> None:
+        """Remove the emulator's sandboxes."""
+        with self.lock:
+            emulator, self.emulator = self.emulator, None
+        if emulator is not None:
+            emulator.close()
+
+    def invoke_image(self, body: bytes, function_name: str) -> Any:
+        """Run body through the deployed image in the emulator; its SandboxResult."""
+        import boto3
+
+        from hypertest.providers.docker.emulator import LambdaEmulator
+        from hypertest.providers.docker.sandbox import Endpoint, SandboxSpec
+
+        moto = urllib.parse.urlunsplit(self.moto)
+        client = boto3.client("lambda", endpoint_url=moto, region_name=self.env.get("AWS_REGION", "us-east-1"))
+        function = client.get_function(FunctionName=function_name)
+        configuration = function["Configuration"]
+        image = function["Code"]["ImageUri"]
+        with self.lock:
+            if self.emulator is not None and self.emulated_image != image:
+                self.emulator.close()
+                self.emulator = None
+            if self.emulator is None:
+                self.docker.images.pull(image)  # the pushed image, from the registry
+                credentials = {key: self.env[key] for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                                              "AWS_SESSION_TOKEN") if key in self.env}
+                spec = SandboxSpec(
+                    image=image, function_name=configuration["FunctionName"],
+                    memory_mb=int(configuration["MemorySize"]), timeout_s=float(configuration["Timeout"]),
+                    ephemeral_storage_mb=int(configuration.get("EphemeralStorage", {}).get("Size", 512)),
+                    region=client.meta.region_name,
+                    environment={**credentials, **configuration.get("Environment", {}).get("Variables", {})},
+                    endpoints=(Endpoint(self.moto.hostname or "127.0.0.1", int(self.moto.port or 80)),))
+                self.emulator = LambdaEmulator(self.docker, spec, concurrency=4)
+                self.emulated_image = image
+            emulator = self.emulator
+        return emulator.invoke(body)
 
     def lifecycle_view(self, advance: bool) -> dict[str, str] | None:
         """The scripted state a configuration read shows now (advancing past it unless it is Inactive)."""
@@ -220,6 +272,16 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(float(state.env.get("STANDIN_HANG_S", "5")))
             self._reply(200, json.dumps({"status": "ok", "tests": []}).encode())
             return
+        if state.docker is not None:
+            name = urllib.parse.unquote(self.path.split("?")[0].split("/functions/")[1].split("/")[0])
+            result = state.invoke_image(body, name)
+            tail = log + result.log_tail
+            if result.error_type is not None:
+                self._function_error(json.loads(result.body), tail)
+            else:
+                self._reply(200, result.body, {"X-Amz-Executed-Version": "$LATEST",
+                                               "X-Amz-Log-Result": base64.b64encode(tail[-4000:].encode()).decode()})
+            return
         stdout, stderr, code = state.run_handler(event)
         log += stderr[-3000:]
         if code != 0:
@@ -250,5 +312,6 @@ def lambda_standin(moto_url: str, project_root: Path, env: Mapping[str, str], ti
             state.url = url
             yield state
     finally:
+        state.close()
         if mount_point is not None:
             shutil.rmtree(mount_point, ignore_errors=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hypertest.core.config import Settings, find_config, load_settings
+from hypertest.core.packing import plan_run
 from hypertest.core.registry import provider_entry, runner_plugin
 from hypertest.crash import debugging, run_guarded
 from hypertest.errors import ExitCode, HypertestError
@@ -66,7 +67,9 @@ def _list(settings: Settings, args: argparse.Namespace) -> int:
 
     plugin = runner_plugin(settings.test_runner.type)
     discovery = plugin.discover(settings.test_runner, child_environment(os.environ))
-    plan = plugin.plan(discovery, settings.test_runner.granularity)
+    plan, packing = plan_run(plugin, discovery, settings)
+    if packing is not None:
+        print(packing.describe())
     for line in plugin.describe(discovery, settings):
         print(printable(line))
     for number, phase in enumerate(plan.phases, start=1):

@@ -126,6 +126,13 @@ class UnitSummary(TypedDict):
     resources: NotRequired[Resources]
 
 
+class Packed(TypedDict):
+    """What granularity auto packed."""
+
+    packs: int
+    packedTests: int
+
+
 class RunResult(TypedDict):
     """results.json."""
 
@@ -145,6 +152,7 @@ class RunResult(TypedDict):
     units: list[UnitSummary]
     tests: list[TestRecord]
     reports: dict[str, str]
+    packing: NotRequired[Packed]
 
 
 # What runner/<name>/entry.py's prepare() returns the run as: (monotonic deadline, environment) -> result.

@@ -102,7 +102,7 @@ def test_wrong_type_unknown_key_and_bad_enum_are_all_reported(tmp_path: Path) ->
 concurrency: "many"
 """)
     text = error_of(path)
-    assert f'{path}:2:16: testRunner.granularity: "suite" is not one of "test", "file"' in text
+    assert f'{path}:2:16: testRunner.granularity: "suite" is not one of "test", "file", "auto"' in text
     assert f"{path}:3:3: testRunner.colour: unknown key; expected one of: config, granularity" in text
     assert f'{path}:4:14: concurrency: expected integer, got a string "many"' in text
 

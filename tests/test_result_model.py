@@ -44,7 +44,9 @@ def keys_of_schema(schema: dict[str, Any], *extensions: dict[str, Any]) -> tuple
     (model.RunResult, RUN_SCHEMA, ()),
     (model.Stats, RUN_SCHEMA["properties"]["stats"], ()),
     (model.UnitSummary, RUN_SCHEMA["properties"]["units"]["items"], ()),
-], ids=["unit result", "attempt", "artifact", "error", "test record", "run result", "stats", "unit summary"])
+    (model.Packed, RUN_SCHEMA["properties"]["packing"], ()),
+], ids=["unit result", "attempt", "artifact", "error", "test record", "run result", "stats", "unit summary",
+        "packing"])
 def test_the_model_and_the_schema_have_the_same_keys(typed: Any, schema: dict[str, Any],
                                                      extensions: tuple[dict[str, Any], ...]) -> None:
     assert keys_of(typed) == keys_of_schema(schema, *extensions)

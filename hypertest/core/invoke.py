@@ -20,6 +20,7 @@ from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.durations import load_durations, longest_first, save_durations
 from hypertest.core.events import ReporterMultiplexer, RunInfo
 from hypertest.core.models import Unit
+from hypertest.core.packing import Packing, plan_run
 from hypertest.core.peaks import save_peaks
 from hypertest.core.pipeline import Pipeline, Task
 from hypertest.core.plan import Gate, RunPlan, group_of
@@ -47,6 +48,7 @@ class InvokeState:
     result: dict[str, Any] | None = None
     exit_code: ExitCode = ExitCode.OK
     interrupted: bool = False
+    packing: Packing | None = None  # what granularity auto packed
     teardown_error: str | None = None  # the run's global teardown failed (Playwright fails such a run)
 
 
@@ -106,7 +108,10 @@ class _InvokeRun:
     def split_units(self) -> None:
         """Split the tests into units in phases; no tests at all is an error unless passWithNoTests."""
         assert self.state.discovery is not None
-        self.state.plan = self.plugin.plan(self.state.discovery, self.settings.test_runner.granularity)
+        self.state.plan, packing = plan_run(self.plugin, self.state.discovery, self.settings)
+        if packing is not None:
+            self.state.packing = packing
+            self.out.write(f"{packing.describe()}\n")
         self.state.units = self.state.plan.units
         if not self.state.units:
             message = f"no tests found by {self.settings.test_runner.config}" + _filters_text(self.settings)
@@ -242,6 +247,8 @@ class _InvokeRun:
             "tests": records,
             "reports": dict(state.reports),
         }
+        if state.packing is not None:
+            result["packing"] = {"packs": state.packing.packs, "packedTests": state.packing.packed_tests}
         written = self.multiplexer.reports(result, state.run_dir)  # JUnit, the merged HTML report, ...
         state.reports.update(written)
         result["reports"].update(written)

@@ -77,8 +77,12 @@ def facts_table(result: Mapping[str, Any]) -> str:
     if counts.get("interrupted"):
         cells.append(("Interrupted", str(counts["interrupted"])))
     cells += [("Flaky", str(counts["flaky"])), ("Skipped", str(counts["skipped"])), ("Errors", str(counts["errors"])),
-              ("Wall time", duration(result["durationMs"])), ("Concurrency", str(result["concurrency"])),
-              ("Provider", inline(str(result["provider"])))]
+              ("Wall time", duration(result["durationMs"])), ("Concurrency", str(result["concurrency"]))]
+    packing = result.get("packing")
+    if packing:
+        cells.append(("Units", f"{len(result['units'])} ({packing['packs']} packed: {packing['packedTests']} short "
+                               "tests)"))
+    cells.append(("Provider", inline(str(result["provider"]))))
     cost = estimated_cost(result)
     if cost:
         cells.append(("Est. Lambda cost", cost))

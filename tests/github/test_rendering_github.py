@@ -19,6 +19,14 @@ def test_summary_golden() -> None:
     check_golden("summary.md", render_summary(hostile_result(), CONTEXT))
 
 
+def test_the_summary_says_how_many_units_granularity_auto_packed() -> None:
+    result = hostile_result()
+    assert "| Units |" not in render_summary(result, CONTEXT)  # nothing packed: no cell
+    result["packing"] = {"packs": 3, "packedTests": 11}
+    facts = render_summary(result, CONTEXT).split("\n\n")[1]
+    assert "| Units |" in facts and f"| {len(result['units'])} (3 packed: 11 short tests) |" in facts
+
+
 def test_comment_golden() -> None:
     text = render_comment(hostile_result(), CONTEXT)
     check_golden("comment.md", text)

@@ -1,0 +1,118 @@
+"""`granularity: auto`: short tests packed into small units by their past durations.
+
+Every unit pays a start-up (a runner, the test framework, a browser: about two seconds, see the
+README's unit phases) before its first test. A test that takes less than that start-up costs more in
+overhead than in testing, so under `auto` such tests of the same project and file share a unit: a
+pack grows until its tests take a few start-ups (PACK_FACTOR), never beyond the run's lower bound on
+the makespan, max(longest test, total / concurrency), so packing does not lengthen the run. Long
+tests, tests with no past duration, and units the test runner already groups (serial groups) are
+kept as they are; a short serial group may join a pack whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from hypertest.core.config import Settings
+from hypertest.core.contracts import Discovery, TestRunnerPlugin
+from hypertest.core.durations import load_durations
+from hypertest.core.models import Selector, Unit, make_unit_id
+from hypertest.core.plan import Phase, RunPlan
+
+UNIT_OVERHEAD_MS = 2200  # one unit's start-up on the machines measured (README: "One unit's phases")
+PACK_FACTOR = 3  # a pack's tests take about this many start-ups
+
+
+@dataclass(frozen=True)
+class Packing:
+    """A plan with short tests packed, and how many units and tests the packing made."""
+
+    plan: RunPlan
+    packs: int  # units made of several units' tests
+    packed_tests: int  # tests in those units
+
+    def describe(self) -> str:
+        """One line for the console and the summary."""
+        if not self.packs:
+            return "granularity auto: no short tests with past durations to pack"
+        return (f"granularity auto: {self.packed_tests} short tests packed into {self.packs} units "
+                "(by their past durations)")
+
+
+def plan_run(plugin: TestRunnerPlugin, discovery: Discovery, settings: Settings) -> tuple[RunPlan, Packing | None]:
+    """The run's units as the settings' granularity asks; under `auto`, one unit per test, then packed."""
+    granularity = settings.test_runner.granularity
+    if granularity != "auto":
+        return plugin.plan(discovery, granularity), None
+    packing = pack_plan(plugin.plan(discovery, "test"), load_durations(settings.output), settings.concurrency)
+    return packing.plan, packing
+
+
+def pack_plan(plan: RunPlan, durations: Mapping[str, int], concurrency: int,
+              overhead_ms: int = UNIT_OVERHEAD_MS) -> Packing:
+    """plan with the short tests of each phase packed by (project, file); see the module's docstring."""
+    phases: list[Phase] = []
+    packs = packed_tests = 0
+    number = 0
+    for phase in plan.phases:
+        groups = _pack_phase(phase.units, durations, concurrency, overhead_ms)
+        units = []
+        for group in groups:
+            tests = tuple(test for unit in group for test in unit.tests)
+            if len(group) == 1:
+                units.append(Unit(id=make_unit_id(number, tests), tests=tests, selectors=group[0].selectors))
+            else:
+                units.append(Unit(id=make_unit_id(number, tests), tests=tests, selectors=_merged_selectors(group)))
+                packs += 1
+                packed_tests += len(tests)
+            number += 1
+        phases.append(Phase(units=tuple(units)))
+    return Packing(plan=RunPlan(phases=tuple(phases), requires=plan.requires), packs=packs,
+                   packed_tests=packed_tests)
+
+
+def _expected_ms(unit: Unit, durations: Mapping[str, int]) -> int | None:
+    known = [durations.get(test.id) for test in unit.tests]
+    return None if any(value is None for value in known) else sum(value or 0 for value in known)
+
+
+def _place(unit: Unit) -> tuple[str, str] | None:
+    places = {(test.project, test.file) for test in unit.tests}
+    return next(iter(places)) if len(places) == 1 else None
+
+
+def _pack_phase(units: Sequence[Unit], durations: Mapping[str, int], concurrency: int,
+                overhead_ms: int) -> list[list[Unit]]:
+    expected = {unit.id: _expected_ms(unit, durations) for unit in units}
+    known = [value for value in expected.values() if value is not None]
+    if not known:
+        return [[unit] for unit in units]
+    bound = max(*known, sum(known) / max(1, concurrency))  # the makespan cannot be shorter
+    target = min(PACK_FACTOR * overhead_ms, bound)
+    groups: list[list[Unit]] = []
+    open_packs: dict[tuple[str, str], int] = {}  # (project, file) -> index of its pack still filling
+    filled: dict[int, int] = {}  # pack index -> expected ms of its tests
+    for unit in units:
+        time_ms, place = expected[unit.id], _place(unit)
+        if time_ms is None or place is None or time_ms >= overhead_ms:
+            groups.append([unit])  # long, unknown, or spanning files: alone
+            continue
+        index = open_packs.get(place)
+        if index is not None and filled[index] + time_ms <= target:
+            groups[index].append(unit)
+            filled[index] += time_ms
+        else:
+            groups.append([unit])
+            open_packs[place] = len(groups) - 1
+            filled[len(groups) - 1] = time_ms
+    return groups
+
+
+def _merged_selectors(group: Sequence[Unit]) -> tuple[Selector, ...]:
+    seen: dict[Selector, None] = {}
+    for unit in group:
+        for selector in unit.selectors:
+            seen.setdefault(selector, None)
+    return tuple(seen)
+

@@ -1,0 +1,124 @@
+"""granularity auto: short tests of one project and file share a unit by their past durations; long,
+unknown and cross-file units stay alone; packs never outgrow the makespan's lower bound; and a heavy-tailed
+suite keeps its makespan while paying far fewer start-ups (list scheduling as the dispatcher does it)."""
+
+from __future__ import annotations
+
+import heapq
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypertest.core.models import Selector, TestCase, Unit, make_unit_id
+from hypertest.core.packing import PACK_FACTOR, UNIT_OVERHEAD_MS, pack_plan
+from hypertest.core.plan import Phase, RunPlan
+from tests.conftest import DEMO, copy_suite
+
+OVERHEAD = UNIT_OVERHEAD_MS
+
+
+def case(name: str, file: str = "a.spec.ts", project: str = "chromium") -> TestCase:
+    return TestCase(id=f"{project}-{file}-{name}", project=project, file=file, line=1, column=1,
+                    title_path=(name,), tags=(), expected_status="passed", serial_group=None)
+
+
+def unit(number: int, *tests: TestCase) -> Unit:
+    return Unit(id=make_unit_id(number, tests), tests=tests,
+                selectors=tuple(Selector(t.project, t.file, t.title_path) for t in tests))
+
+
+def one_phase(*units: Unit) -> RunPlan:
+    return RunPlan(phases=(Phase(units=units),))
+
+
+def titles(plan: RunPlan) -> list[list[str]]:
+    return [[test.title_path[0] for test in u.tests] for u in plan.units]
+
+
+def test_short_tests_of_one_file_share_units_and_the_rest_stay_alone() -> None:
+    short = [case(f"s{i}") for i in range(8)]
+    other_file = [case(f"o{i}", file="b.spec.ts") for i in range(2)]
+    long, unknown = case("long"), case("unknown")
+    plan = one_phase(*(unit(i, t) for i, t in enumerate([*short, long, unknown, *other_file])))
+    durations = {t.id: 1000 for t in short + other_file} | {long.id: 30_000}
+    packing = pack_plan(plan, durations, concurrency=2)
+    assert titles(packing.plan) == [["s0", "s1", "s2", "s3", "s4", "s5"], ["s6", "s7"], ["long"], ["unknown"],
+                                    ["o0", "o1"]]
+    assert (packing.packs, packing.packed_tests) == (3, 10)
+    assert "10 short tests packed into 3 units" in packing.describe()
+    [first] = [u for u in packing.plan.units if len(u.tests) == 6]
+    assert [s.title_path for s in first.selectors] == [(f"s{i}",) for i in range(6)]  # each test still selected
+
+
+def test_a_serial_group_joins_a_pack_whole_and_projects_are_never_mixed() -> None:
+    serial = (case("g1"), case("g2"))
+    firefox = case("f", project="firefox")
+    plan = one_phase(unit(0, case("s")), unit(1, *serial), unit(2, firefox))
+    packing = pack_plan(plan, {t.id: 500 for t in [case("s"), *serial, firefox]}, concurrency=1)
+    assert titles(packing.plan) == [["s", "g1", "g2"], ["f"]]
+
+
+def test_without_history_nothing_is_packed() -> None:
+    plan = one_phase(*(unit(i, case(f"s{i}")) for i in range(4)))
+    packing = pack_plan(plan, {}, concurrency=2)
+    assert titles(packing.plan) == [["s0"], ["s1"], ["s2"], ["s3"]] and packing.packs == 0
+    assert "no short tests" in packing.describe()
+
+
+def test_a_pack_never_outgrows_the_makespans_lower_bound() -> None:
+    tests = [case(f"s{i}") for i in range(40)]
+    plan = one_phase(*(unit(i, t) for i, t in enumerate(tests)))
+    durations = {t.id: 500 for t in tests}  # 20 s in all
+    wide = pack_plan(plan, durations, concurrency=20)  # lower bound 1 s: packs of two
+    assert {len(u.tests) for u in wide.plan.units} == {2}
+    narrow = pack_plan(plan, durations, concurrency=1)  # lower bound 20 s: packs of PACK_FACTOR start-ups
+    assert max(len(u.tests) for u in narrow.plan.units) == PACK_FACTOR * OVERHEAD // 500
+
+
+def makespan(plan: RunPlan, durations: dict[str, int], concurrency: int) -> tuple[int, int]:
+    """(makespan, sum of unit times) when each unit costs a start-up plus its tests, longest first."""
+    costs = sorted((OVERHEAD + sum(durations[t.id] for t in u.tests) for u in plan.units), reverse=True)
+    slots = [0] * concurrency
+    for cost in costs:
+        heapq.heappush(slots, heapq.heappop(slots) + cost)
+    return max(slots), sum(costs)
+
+
+def test_a_heavy_tailed_suite_keeps_its_makespan_and_pays_far_fewer_start_ups() -> None:
+    draw = random.Random(7)
+    tests = [case(f"t{i}", file=f"f{i // 25}.spec.ts") for i in range(1500)]
+    durations = {t.id: int(min(120_000, 200 + draw.paretovariate(1.3) * 300)) for t in tests}
+    plan = one_phase(*(unit(i, t) for i, t in enumerate(tests)))
+    packing = pack_plan(plan, durations, concurrency=100)
+    before, before_cost = makespan(plan, durations, 100)
+    after, after_cost = makespan(packing.plan, durations, 100)
+    lower = max(*durations.values(), sum(durations.values()) / 100)
+    assert sorted(t.id for t in packing.plan.units for t in t.tests) == sorted(t.id for t in tests)  # none lost
+    assert after <= before  # packing never lengthens the run
+    assert after <= 1.05 * (lower + OVERHEAD)
+    assert after_cost < 0.75 * before_cost  # far fewer start-ups paid
+
+
+@pytest.mark.e2e
+def test_auto_packs_the_demos_short_tests_on_the_second_run(cli: Any, tmp_path: Path) -> None:
+    project = copy_suite(DEMO, tmp_path / "demo")
+    (project / "hypertest.yml").write_text("testRunner:\n  granularity: auto\nconcurrency: 2\n")
+    first = cli("invoke", cwd=project)
+    assert first.code == 0, first.out + first.err
+    assert "no short tests with past durations to pack" in first.out
+    assert "8 tests in 8 units" in first.out
+    second = cli("invoke", cwd=project)
+    assert second.code == 0, second.out + second.err
+    packed = re.search(r"granularity auto: (\d+) short tests packed into (\d+) units", second.out)
+    assert packed is not None, second.out
+    tests, packs = int(packed.group(1)), int(packed.group(2))
+    assert tests > packs >= 1
+    units = int(re.search(r"8 tests in (\d+) units", second.out).group(1))  # type: ignore[union-attr]
+    assert units == 8 - tests + packs
+    assert "PASSED: 8 passed" in second.out  # the same verdicts as one test per unit
+    listed = cli("list", cwd=project)  # the units the next run would have (history now holds both runs)
+    found = re.search(r"granularity auto: (\d+) short tests packed into (\d+) units", listed.out)
+    assert found is not None and f"8 tests in {8 - int(found.group(1)) + int(found.group(2))} units" in listed.out

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from hypertest.core.registry import runner_plugin  # noqa: E402
 from hypertest.errors import HypertestError  # noqa: E402
-from hypertest.providers.aws.image import ImageBuilder, docker_client, prepare_context  # noqa: E402
+from hypertest.providers.test_image import ImageBuilder, docker_client, prepare_context  # noqa: E402
 
 CONTAINER_TMP = "/tmp"  # noqa: S108 - inside the container, where Lambda gives only /tmp
 TESTS: list[dict[str, Any]] = [

@@ -9,7 +9,7 @@ import pytest
 
 from hypertest.core.registry import runner_plugin
 from hypertest.errors import UsageError
-from hypertest.providers.aws.image import prepare_context
+from hypertest.providers.test_image import prepare_context
 
 
 def context(project: Path, folder: Path, runner: str) -> tuple[str, str]:

@@ -17,6 +17,9 @@ RULES: dict[str, tuple[str, ...]] = {
                        "hypertest.cli", "hypertest.doctor", "hypertest.init"),
     "hypertest/plugins": ("hypertest.providers", "hypertest.github", "hypertest.cli"),
     "hypertest/providers": ("hypertest.plugins", "hypertest.github", "hypertest.cli"),
+    # providers share only the modules beside them (test_image, runner_base, image_stream)
+    "hypertest/providers/aws": ("hypertest.providers.docker", "hypertest.providers.local"),
+    "hypertest/providers/docker": ("hypertest.providers.aws", "hypertest.providers.local"),
     "hypertest/reporters": ("hypertest.plugins", "hypertest.providers", "hypertest.cli"),
     "hypertest/github": ("hypertest.cli", "hypertest.plugins", "hypertest.providers.local"),
     "runner": ("hypertest",),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -60,3 +61,11 @@ class AwsClients:
                           signature_version="s3v4", s3={"addressing_style": "path"}
                           if self.settings.endpoints.get("s3") else None)
         return Config(retries={"max_attempts": 5, "mode": "standard"})
+
+
+def auth_config(token_data: Mapping[str, Any]) -> dict[str, str]:
+    """docker auth from ECR's GetAuthorizationToken answer."""
+    import base64
+
+    user, _, password = base64.b64decode(token_data["authorizationToken"]).decode().partition(":")
+    return {"username": user, "password": password, "serveraddress": str(token_data["proxyEndpoint"])}

@@ -19,9 +19,8 @@ from hypertest.core.contracts import Discovery
 from hypertest.core.registry import runner_plugin
 from hypertest.core.sources import output_skip
 from hypertest.errors import UsageError
-from hypertest.providers.aws.clients import AwsClients
+from hypertest.providers.aws.clients import AwsClients, auth_config
 from hypertest.providers.aws.function import deploy_function
-from hypertest.providers.aws.image import PLATFORMS, ImageBuilder, auth_config, docker_client, prepare_context
 from hypertest.providers.aws.manifest import Manifest, write_manifest
 from hypertest.providers.aws.provider import aws_errors
 from hypertest.providers.aws.settings import AwsSettings, aws_settings
@@ -32,6 +31,7 @@ from hypertest.providers.runner_base import (
     runner_base_hash,
     source_root,
 )
+from hypertest.providers.test_image import PLATFORMS, ImageBuilder, docker_client, prepare_context
 from runner.environment import child_environment
 
 

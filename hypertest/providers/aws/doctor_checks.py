@@ -149,7 +149,7 @@ def _quota(clients: Any, concurrency: int) -> Check:
 
 
 def _docker(env: Mapping[str, str]) -> Check:
-    from hypertest.providers.aws.image import docker_client
+    from hypertest.providers.test_image import docker_client
 
     try:
         client = docker_client(env)

@@ -37,7 +37,7 @@ class _DockerEntry:
 
         try:
             _require_sdk()
-            from hypertest.providers.aws.image import docker_client
+            from hypertest.providers.test_image import docker_client
 
             version = docker_client(environ).version().get("Version", "?")
         except HypertestError as exc:

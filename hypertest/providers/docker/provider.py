@@ -21,11 +21,11 @@ from hypertest.core.contracts import Discovery
 from hypertest.core.registry import runner_plugin
 from hypertest.core.sources import output_skip
 from hypertest.errors import InfrastructureError
-from hypertest.providers.aws.image import PLATFORMS, TASK_ROOT, ImageBuilder, docker_client, prepare_context
 from hypertest.providers.docker.emulator import LambdaEmulator, Observer
 from hypertest.providers.docker.sandbox import SandboxError, SandboxSpec, host_user
 from hypertest.providers.docker.settings import DockerSettings
 from hypertest.providers.runner_base import ensure_runner_base
+from hypertest.providers.test_image import PLATFORMS, TASK_ROOT, ImageBuilder, docker_client, prepare_context
 from runner.environment import PASS_VARIABLE
 from runner.model import error_unit_result
 

@@ -11,6 +11,7 @@ deadline it is killed.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
@@ -295,8 +296,6 @@ class Sandbox:
         return self._error("Runtime.ExitError", message, cold, elapsed, since)
 
     def _error(self, error_type: str, message: str, cold: bool, elapsed: float, since: float) -> SandboxResult:
-        import json
-
         body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
         return SandboxResult(body, error_type, message, self._logs(since), cold, elapsed)
 

@@ -144,11 +144,3 @@ def docker_client(environ: Mapping[str, str]) -> Any:
         raise InfrastructureError(f"the Docker daemon is not reachable ({explain(exc)})",
                                   hint="start Docker, or set DOCKER_HOST to its socket") from None
     return client
-
-
-def auth_config(token_data: Mapping[str, Any]) -> dict[str, str]:
-    """docker auth from ECR's GetAuthorizationToken answer."""
-    import base64
-
-    user, _, password = base64.b64decode(token_data["authorizationToken"]).decode().partition(":")
-    return {"username": user, "password": password, "serveraddress": str(token_data["proxyEndpoint"])}

@@ -20,7 +20,7 @@ from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
 from runner.process import run_with_deadline, stop_reason
-from runner.project_state import changed_files, pack, snapshot, unpack, writable_copy
+from runner.project_state import changed_files, pack, snapshot, task_root_copy, unpack, writable_copy
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.sandbox_server import ensure_server, parse_checks
 from runner.session import SessionError, SessionSpec
@@ -55,7 +55,8 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     project_dir = project_folder(env, payload.project_dir)
     if project_dir.is_dir() and (env.get("HT_COPY_PROJECT") == "1" or not _writable(project_dir)):
         # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
-        project_dir = writable_copy(project_dir, work / "project")
+        project_dir = (writable_copy(project_dir, work / "project") if env.get("HT_COPY_PROJECT") == "1"
+                       else task_root_copy(project_dir))
     config = (project_dir / payload.config_file).resolve()
     try:
         node = find_node(env)

@@ -11,6 +11,7 @@ import io
 import os
 import shutil
 import tarfile
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -73,6 +74,19 @@ def unpack(data: bytes, root: Path) -> list[str]:
                 shutil.copyfileobj(source, handle)
             written.append(member.name)
     return written
+
+
+def task_root_copy(project_dir: Path) -> Path:
+    """A fresh writable copy of a read-only project (Lambda's task root) at one fixed path in the temp folder.
+
+    Every unit of every sandbox then runs its tests from the same folder, which merging the units' blobs
+    into one HTML report needs: Playwright refuses blobs whose test folders differ. A sandbox runs one
+    unit at a time; the copy replaces the previous unit's.
+    """
+    target = Path(tempfile.gettempdir()) / "hypertest-project" / project_dir.name
+    shutil.rmtree(target.parent, ignore_errors=True)
+    target.parent.mkdir(parents=True)
+    return writable_copy(project_dir, target)
 
 
 def writable_copy(project_dir: Path, target: Path) -> Path:

@@ -26,7 +26,7 @@ from runner.cleanup import descendants, kill_descendants
 from runner.environment import child_environment, project_folder, with_writable_home
 from runner.model import error_unit_result, ran_unit_result
 from runner.process import run_with_deadline, stop_reason
-from runner.project_state import writable_copy
+from runner.project_state import task_root_copy, writable_copy
 from runner.pytest.artifacts import store_custom_artifacts, store_output_artifacts
 from runner.pytest.payload import PytestUnit, RequestedTest, UnitPayloadError, parse_unit
 from runner.pytest.records import Reports, build_records, parse_result_lines, unrequested
@@ -82,7 +82,8 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
         return failed_unit(run_id, unit_id, request.tests, f"the project folder does not exist: {project_dir}")
     if env.get("HT_COPY_PROJECT") == "1" or not os.access(project_dir, os.W_OK):
         # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
-        project_dir = writable_copy(project_dir, work / "project")
+        project_dir = (writable_copy(project_dir, work / "project") if env.get("HT_COPY_PROJECT") == "1"
+                       else task_root_copy(project_dir))
     paths = _layout(work)
     grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
     completed = run_with_deadline(pytest_argv(request, project_dir, paths["output"]), cwd=project_dir,

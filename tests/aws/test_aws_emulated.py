@@ -49,6 +49,7 @@ def test_deploy_then_invoke_runs_the_pushed_image_in_the_lambda_emulator(
     assert 1 <= aws.standin.emulator.started <= 2  # warm sandboxes served the eight units
     document = load_results(aws.project / "hypertest-results")
     assert {test["status"] for test in document["tests"]} == {"passed"}
+    assert Path(document["reports"]["html"]).is_file()  # one test folder in every sandbox: the blobs merge
     keys = aws.keys(f"hypertest/{document['runId']}/")
     assert any(key.endswith("results.json") for key in keys)  # the sandboxes reached S3 (moto) through the relay
     assert any("/blobs/" in key for key in keys)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
 
 from hypertest.core.config import load_settings
@@ -47,6 +48,9 @@ def test_invoke_with_provider_docker_runs_the_demo_suite(cli: Any, docker_host: 
     assert details["image"].startswith("hypertest-test:ht-") and details["memoryMb"] == 2048
     assert 1 <= details["coldStarts"] <= 2  # two sandboxes at most, reused warm for the eight units
     assert {test["status"] for test in document["tests"]} == {"passed"}
+    assert Path(document["reports"]["html"]).is_file()  # the units' blobs merged: one test folder in every sandbox
+    client = docker.DockerClient(base_url=docker_host)
+    assert not client.containers.list(all=True, filters={"label": "hypertest.emulator"})  # sandboxes removed
     again: CliResult = cli("invoke", cwd=project)
     assert again.code == 0 and "unchanged, reused" in again.out  # nothing rebuilt
 

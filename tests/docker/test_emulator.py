@@ -44,7 +44,7 @@ def emulate(client: docker.DockerClient) -> Iterator[Any]:
     yield make
     for emulator in started:
         emulator.close()
-    assert not client.containers.list(all=True, filters={"label": "hypertest.emulator"})  # all removed
+        assert not client.containers.list(all=True, filters={"label": f"hypertest.emulator={emulator.label}"})
 
 
 def call(emulator: LambdaEmulator, event: dict[str, Any]) -> Any:

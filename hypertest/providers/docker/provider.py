@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
@@ -53,6 +54,8 @@ class DockerProvider:
         self.image: str | None = None
         self.emulator: LambdaEmulator | None = None
         self.run_dir: Path | None = None
+        self._lock = threading.Lock()
+        self.cold_starts = 0
 
     # --- before the units ------------------------------------------------------------------------------
 
@@ -131,6 +134,10 @@ class DockerProvider:
         return message + ("\nthe sandbox's last output:\n" + "\n".join(lines) if lines else "")
 
     def _emulator(self) -> LambdaEmulator:
+        with self._lock:  # the first units ask for it at the same time
+            return self._make_emulator()
+
+    def _make_emulator(self) -> LambdaEmulator:
         if self.emulator is None:
             if self.image is None or self.run_dir is None:
                 raise InfrastructureError("the docker provider ran a unit before its preflight")
@@ -154,9 +161,11 @@ class DockerProvider:
 
     def close(self) -> None:
         """Remove the sandboxes."""
-        if self.emulator is not None:
-            self.emulator.close()
-            self.emulator = None
+        with self._lock:
+            emulator, self.emulator = self.emulator, None
+        if emulator is not None:
+            self.cold_starts = emulator.started
+            emulator.close()
 
     # --- after the units -------------------------------------------------------------------------------
 
@@ -179,7 +188,7 @@ class DockerProvider:
         """The sandboxes' image and contract, and how many cold starts the run had."""
         return {"image": self.image, "memoryMb": self.settings.memory_mb,
                 "ephemeralStorageMb": self.settings.ephemeral_storage_mb, "timeoutS": self.settings.timeout_s,
-                "coldStarts": self.emulator.started if self.emulator is not None else 0}
+                "coldStarts": self.emulator.started if self.emulator is not None else self.cold_starts}
 
     def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
         """Write data below the run folder, which the sandboxes see."""

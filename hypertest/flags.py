@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     report.add_argument("--annotations", action="store_true", help="print the workflow-command annotations")
     init = commands.add_parser("init", help="write a starter hypertest.yml (and IAM policies for aws)")
-    init.add_argument("--provider", choices=("local", "aws"), default="local")
+    init.add_argument("--provider", choices=("local", "aws", "docker"), default="local")
     init.add_argument("--function-name", default="hypertest")
     init.add_argument("--bucket", default="my-hypertest-artifacts")
     init.add_argument("--region", default="us-east-1")

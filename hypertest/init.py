@@ -21,13 +21,14 @@ testRunner:
   type: playwright
   config: {playwright_config}
   # projects: [chromium]        # only these Playwright projects
-  granularity: {granularity}             # one invocation per test (serial groups stay together) | file
+  granularity: {granularity}             # one invocation per test (serial groups stay together) | file | auto
   # retries: 1                  # default: the Playwright config's retries
   # grep: "@smoke"              # JavaScript regular expression on the full title
   # tags: ["@smoke"]
 
 provider:
   type: {provider}                   # local: processes on this machine | aws: one Lambda invocation per unit
+  #                                 | docker: Lambda's runtime contract on this machine, with deploy's image
   aws:
     region: {region}
     functionName: {function}
@@ -41,6 +42,10 @@ provider:
     ephemeralStorage: {ephemeralStorage}
     architecture: {architecture}        # x86_64 | arm64
     drift: {drift}                 # invoke when local tests differ from the deployed ones: warn | error | ignore
+  docker:                       # the image aws would run, in emulated Lambda sandboxes on this Docker daemon
+    memory: {memory}
+    timeout: {timeout}
+    ephemeralStorage: {ephemeralStorage}
 
 concurrency: ${{HT_CONCURRENCY:-{concurrency}}}
 output: {output}
@@ -217,7 +222,7 @@ def run_init(folder: Path, out: TextIO, *, provider: str, function: str, bucket:
     configs = sorted(p.name for p in folder.glob("playwright.config.*") if _PLAYWRIGHT_CONFIG.fullmatch(p.name))
     text = STARTER.format(playwright_config=configs[0] if configs else "playwright.config.ts", provider=provider,
                           region=_yaml_string(region), function=_yaml_string(function), bucket=_yaml_string(bucket),
-                          concurrency=4 if provider == "local" else 100,
+                          concurrency=100 if provider == "aws" else 4,
                           base_image="<account>.dkr.ecr.<region>.amazonaws.com/hypertest-base:x86_64",
                           **_schema_defaults())
     try:

@@ -104,6 +104,15 @@ def test_demo_suite_runs_green_in_parallel(cli: Cli, demo: Path, tmp_path: Path)
     assert set(load_durations(output)) == {t["id"] for t in document["tests"]}  # the next run starts longest first
 
 
+def test_init_for_the_docker_provider(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    assert cli("init", "--provider", "docker", cwd=tmp_path).code == 0
+    validated = cli("validate", cwd=tmp_path)
+    assert validated.code == 0, validated.err
+    assert "provider: docker, concurrency: 4" in validated.out
+    assert not (tmp_path / "iam").exists()  # no AWS policies for a local daemon
+
+
 def test_init_writes_a_valid_starter_and_policies(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "playwright.config.ts").write_text("export default {};\n")
     result = cli("init", "--provider", "aws", "--bucket", "team-artifacts", "--function-name", "e2e", cwd=tmp_path)

@@ -1,0 +1,110 @@
+"""Sixty tests of about half a second each: hypertest (local) against `playwright test --workers N`.
+
+Most real suites are full of short tests, where each unit's start-up (runner, Playwright, worker,
+browser) weighs most. The suite is generated in a temporary folder (six files of ten tests, each
+test opening a page and waiting ~0.5 s), using the demo's node_modules. Side by side, in one run:
+
+* `playwright test --workers N` (the anchor);
+* `hypertest invoke --concurrency N` with `granularity: test` (one unit per test);
+* `hypertest invoke --concurrency N --granularity auto`, on the history the previous run left.
+
+Printed per way: wall seconds, CPU seconds of all processes (user + system, children included), and
+both as ratios to the anchor. Targets (issue 12): <= 1.3x wall and <= 1.5x CPU with granularity test.
+
+Usage: python benchmarks/short_tests.py [--workers 2] [--tests-per-file 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from runner.node import find_node, find_playwright_cli  # noqa: E402 - after the path is set
+
+DEMO = ROOT / "examples" / "demo"
+FILES = 6
+CONFIG = """import { defineConfig } from '@playwright/test';
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: true,
+  reporter: 'dot',
+  use: { headless: true, launchOptions: process.env.BENCH_CHROMIUM
+    ? { executablePath: process.env.BENCH_CHROMIUM, args: ['--disable-gpu', '--disable-dev-shm-usage'] } : {} },
+  projects: [{ name: 'chromium' }],
+});
+"""
+SPEC = """import { test, expect } from '@playwright/test';
+for (let i = 0; i < %d; i++) {
+  test(`order %d-${i}`, async ({ page }) => {
+    await page.setContent(`<h1>order ${i}</h1>`);
+    await page.waitForTimeout(450);
+    await expect(page.getByRole('heading')).toHaveText(`order ${i}`);
+  });
+}
+"""
+
+
+def make_suite(folder: Path, per_file: int) -> Path:
+    """The generated suite in folder."""
+    (folder / "tests").mkdir(parents=True)
+    (folder / "node_modules").symlink_to(DEMO / "node_modules")
+    (folder / "playwright.config.ts").write_text(CONFIG, encoding="utf-8")
+    for number in range(FILES):
+        (folder / "tests" / f"orders{number}.spec.ts").write_text(SPEC % (per_file, number), encoding="utf-8")
+    return folder
+
+
+def measure(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """(wall s, CPU s of the command and all its children) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    subprocess.run(list(argv), cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=1800)
+    wall = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> int:
+    """Print the table."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--tests-per-file", type=int, default=10)
+    args = parser.parse_args()
+    chromium = shutil.which("chromium")
+    if not chromium:
+        print("error: the benchmark needs /usr/bin/chromium (scripts/bootstrap.sh installs it)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="ht-short-") as scratch:
+        suite = make_suite(Path(scratch) / "suite", args.tests_per_file)
+        output = Path(scratch) / "results"
+        env = {**os.environ, "FORCE_COLOR": "0"}
+        playwright = [find_node(env), str(find_playwright_cli(suite)), "test", f"--workers={args.workers}"]
+        hypertest = [sys.executable, str(ROOT / "entrypoint.py"), "invoke", f"--concurrency={args.workers}",
+                     f"--output={output}"]
+        rows = [("playwright test", measure(playwright, suite, {**env, "BENCH_CHROMIUM": chromium})),
+                ("hypertest, granularity test", measure(hypertest, suite, env)),
+                ("hypertest, granularity auto (history)", measure([*hypertest, "--granularity", "auto"], suite, env))]
+    anchor_wall, anchor_cpu = rows[0][1]
+    tests = FILES * args.tests_per_file
+    print(f"{tests} tests of ~0.5 s, {args.workers} workers / concurrency {args.workers}, {os.cpu_count()} CPUs\n")
+    print("| way | wall | CPU | wall ratio | CPU ratio |")
+    print("|---|---|---|---|---|")
+    for name, (wall, cpu) in rows:
+        print(f"| {name} | {wall:.1f} s | {cpu:.1f} s | **{wall / anchor_wall:.2f}** | **{cpu / anchor_cpu:.2f}** |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from runner import browser_server
 from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import descendants, kill_descendants
@@ -38,10 +39,20 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
     started_at = dt.datetime.now(dt.UTC)
     started = time.monotonic()
     problem = _hold_sandbox_server(payload, env) if payload.sandbox_server is not None else None
-    keep = frozenset(descendants())  # the sandbox's web server outlives the unit; nothing else does
+    warm = _warm_browser(payload, env) if problem is None else None
+    # The sandbox's web server and warm browser outlive the unit; nothing else does.
+    keep = frozenset(descendants())
     work = Path(tempfile.mkdtemp(prefix="ht-unit-"))
     try:
-        result = _failed_unit(payload, problem) if problem else _run(payload, store, work, deadline, env)
+        if problem:
+            result = _failed_unit(payload, problem)
+        elif warm is None:
+            result = _run(payload, store, work, deadline, env, warm=None)
+        else:
+            with browser_server.DeathWatch(warm) as watch:
+                result = _run(payload, store, work, deadline, env, warm=warm)
+            if watch.died_at is not None:
+                browser_server.mark_died(result["tests"], watch.died_at, warm)
     finally:
         kill_descendants(keep)
         shutil.rmtree(work, ignore_errors=True)
@@ -51,7 +62,7 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
 
 
 def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
-         env: dict[str, str]) -> dict[str, Any]:
+         env: dict[str, str], *, warm: browser_server.Endpoint | None) -> dict[str, Any]:
     project_dir = project_folder(env, payload.project_dir)
     if project_dir.is_dir() and (env.get("HT_COPY_PROJECT") == "1" or not _writable(project_dir)):
         # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
@@ -75,7 +86,8 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         output_dir_in_place=os.access(config.parent, os.W_OK),
         omit_web_server="webServer" in payload.omit or payload.sandbox_server is not None,
         omit_global_hooks="globalHooks" in payload.omit,
-        use_override=payload.use_override, web_server_override=payload.web_server_override)),
+        use_override=payload.use_override, web_server_override=payload.web_server_override,
+        warm_browser=warm.wrapper_settings() if warm is not None else None)),
         encoding="utf-8")
     paths["list"].write_text("".join(s.line() + "\n" for s in payload.selectors), encoding="utf-8")
     try:
@@ -134,6 +146,27 @@ def _hold_sandbox_server(payload: Payload, env: Mapping[str, str]) -> str | None
     return None
 
 
+def _warm_browser(payload: Payload, env: Mapping[str, str]) -> browser_server.Endpoint | None:
+    """The warm browser this unit's Chromium projects may connect to: the one the local provider names,
+    or the one this process holds between invocations (Lambda); None: every project launches its own."""
+    if not browser_server.enabled(env):
+        return None
+    given = browser_server.endpoint_from_environment(env)
+    if given is not None:
+        return given if given.alive() else None
+    executable = forced_chromium(env) or fallback_chromium(env)
+    if executable is None:
+        return None
+    try:
+        # The project as deployed, not a unit's copy of it: the key stays the same from unit to unit.
+        cli = find_playwright_cli(project_folder(env, payload.project_dir))
+        key = browser_server.LaunchKey(node=find_node(env), cli=str(cli), executable_path=executable,
+                                       args=chromium_args(env))
+    except ToolMissingError:
+        return None
+    return browser_server.held_endpoint(key, env)
+
+
 def _writable(folder: Path) -> bool:
     try:
         with tempfile.TemporaryFile(dir=folder):
@@ -161,6 +194,8 @@ def _layout(work: Path) -> dict[str, Path]:
 
 def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Path]) -> dict[str, str]:
     child = child_environment(env)  # the function's credentials stay with the runner
+    for name in browser_server.VARIABLES:  # the runner's, not the tests'
+        child.pop(name, None)
     child.update(payload.env)  # what the run's globalSetup put into its environment
     child.update({
         "HT_RUN_ID": payload.run_id,

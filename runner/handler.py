@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
+from runner.browser_server import hold_between_invocations
 from runner.entry import execute
 
 # A synchronous Invoke response may hold 6 MB; larger results go to the artifact store instead.
@@ -23,6 +24,7 @@ class LambdaContext(Protocol):
 
 def handler(event: Any, context: LambdaContext | None) -> dict[str, Any]:
     """Run one unit inside Lambda and return its result (the Invoke response body)."""
+    hold_between_invocations()  # a warm sandbox runs unit after unit: its browser server stays (HT_WARM_BROWSER)
     remaining_s = context.get_remaining_time_in_millis() / 1000 if context is not None else 900.0
     reserve = min(MAX_RESERVE_S, max(MIN_RESERVE_S, remaining_s * 0.1))
     return execute(event, time.monotonic() + max(1.0, remaining_s - reserve), max_response_bytes=MAX_RESPONSE_BYTES)

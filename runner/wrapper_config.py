@@ -26,6 +26,9 @@ class WrapperSettings:
     omit_global_hooks: bool = False
     use_override: Mapping[str, Any] | None = None
     web_server_override: Any = None
+    # A warm browser server (runner/browser_server.py Endpoint.wrapper_settings()): Chromium projects whose
+    # effective launch options are the server's connect to it instead of launching; None: all launch.
+    warm_browser: Mapping[str, Any] | None = None
 
 
 # Paths in a Playwright config are relative to the config's folder; the wrapper lives elsewhere
@@ -52,5 +55,6 @@ def render_wrapper_config(settings: WrapperSettings) -> str:
         "omitGlobalHooks": settings.omit_global_hooks,
         "useOverride": dict(settings.use_override) if settings.use_override is not None else None,
         "webServerOverride": settings.web_server_override,
+        "warmBrowser": dict(settings.warm_browser) if settings.warm_browser is not None else None,
     }
     return TEMPLATE.read_text(encoding="utf-8").replace("__SETTINGS__", json.dumps(values, ensure_ascii=True))

@@ -22,7 +22,31 @@ function withChromium(use, inherited) {
   }
   const args = [...(launch.args || [])];
   for (const flag of settings.chromiumArgs) if (!args.includes(flag)) args.push(flag);
-  return { ...(use || {}), headless: true, launchOptions: { ...launch, executablePath, args } };
+  const launchOptions = { ...launch, executablePath, args };
+  const connectOptions = warmConnection(use, inherited, launchOptions);
+  return { ...(use || {}), headless: true, launchOptions, ...(connectOptions ? { connectOptions } : {}) };
+}
+
+// A warm browser serves a project only when it would launch exactly that browser: no channel, no
+// connectOptions of the user's, no launch option but these, the server's executable and flags.
+const SERVABLE_LAUNCH_OPTIONS = new Set(['executablePath', 'args', 'headless', 'timeout',
+  'handleSIGINT', 'handleSIGTERM', 'handleSIGHUP']);
+
+function warmConnection(use, inherited, launchOptions) {
+  const warm = settings.warmBrowser;
+  if (!warm) return undefined;
+  for (const source of [inherited, use]) {
+    if (source && (source.connectOptions || source.channel)) return undefined;
+  }
+  if (Object.keys(launchOptions).some((key) => launchOptions[key] !== undefined && !SERVABLE_LAUNCH_OPTIONS.has(key))) {
+    return undefined;
+  }
+  if (launchOptions.headless === false) return undefined;
+  const sorted = (list) => [...list].map(String).sort().join('\n');
+  if (launchOptions.executablePath !== warm.executablePath || sorted(launchOptions.args) !== sorted(warm.args)) {
+    return undefined;
+  }
+  return { wsEndpoint: warm.wsEndpoint, timeout: warm.timeout };
 }
 
 // Playwright empties every project's outputDir when a run starts, so units running at the same time

@@ -1,0 +1,410 @@
+"""A warm browser: one Chromium kept running across units, served by Playwright's public browser-server API.
+
+A small Node script (runner/playwright/browser_server.cjs) calls the project's own playwright-core's
+`chromium.launchServer` and prints its `wsEndpoint`; a unit's wrapper config then gives its Chromium
+projects `use.connectOptions` instead of launching, when their effective launch options are the
+server's (its executable, its flags, headless). Each test still gets its own browser context, as
+Playwright gives it; a client that disconnects (a worker that ended, or was killed) has the contexts
+it made closed by the server (Playwright's launchServer isolates each connection's contexts).
+
+Who holds the server: a Lambda sandbox holds one in this module across warm invocations (the
+handler turns holding on); the local provider holds one per slot and names it to the runner through
+HT_BROWSER_* variables. Before each unit the holder checks it (its processes live, a WebSocket
+connect within CONNECT_TIMEOUT_S, the RSS of its process tree below HT_BROWSER_MAX_RSS_MB) and starts
+a fresh one otherwise. HT_WARM_BROWSER=0 turns all of it off: every unit launches its own browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from runner.cleanup import descendants
+from runner.environment import child_environment, with_writable_home
+
+SCRIPT = Path(__file__).resolve().parent / "playwright" / "browser_server.cjs"
+START_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 5.0  # the health check's WebSocket connect
+CLIENT_CONNECT_TIMEOUT_MS = 15_000  # connectOptions.timeout: a worker never waits longer on a dead endpoint
+DEFAULT_MAX_RSS_MB = 1024
+WATCH_INTERVAL_S = 0.1
+# What the local provider hands the runner: the endpoint, the server's pids and its launch options.
+ENDPOINT_VARIABLE = "HT_BROWSER_WS_ENDPOINT"
+PIDS_VARIABLE = "HT_BROWSER_PIDS"
+LAUNCH_VARIABLE = "HT_BROWSER_LAUNCH"
+VARIABLES = (ENDPOINT_VARIABLE, PIDS_VARIABLE, LAUNCH_VARIABLE)
+MARKER_VARIABLE = "HT_BROWSER_SERVER"
+
+
+def enabled(environ: Mapping[str, str]) -> bool:
+    """Whether units may use a warm browser (HT_WARM_BROWSER: 1 on, 0 off; unset: off, the default)."""
+    return environ.get("HT_WARM_BROWSER", "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def max_rss_mb(environ: Mapping[str, str]) -> int:
+    """HT_BROWSER_MAX_RSS_MB: past this RSS of its process tree the server is replaced before the next unit."""
+    try:
+        return max(64, int(environ.get("HT_BROWSER_MAX_RSS_MB", "")))
+    except ValueError:
+        return DEFAULT_MAX_RSS_MB
+
+
+@dataclass(frozen=True)
+class LaunchKey:
+    """What a server is launched with; a project whose effective launch options differ launches its own."""
+
+    node: str
+    cli: str  # the project's Playwright CLI: the server uses the playwright-core beside it
+    executable_path: str
+    args: tuple[str, ...]
+    headless: bool = True
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A running server as a unit sees it: where to connect, its processes, and its launch options."""
+
+    ws_endpoint: str
+    pids: tuple[int, ...]  # the Node server, then the browser
+    executable_path: str
+    args: tuple[str, ...]
+
+    def wrapper_settings(self) -> dict[str, Any]:
+        """What the generated config needs to send matching Chromium projects to this server."""
+        return {"wsEndpoint": self.ws_endpoint, "timeout": CLIENT_CONNECT_TIMEOUT_MS,
+                "executablePath": self.executable_path, "args": list(self.args)}
+
+    def alive(self) -> bool:
+        """Whether the server's processes all still run."""
+        return all(pid_alive(pid) for pid in self.pids)
+
+    def environment(self) -> dict[str, str]:
+        """The HT_BROWSER_* variables that name this server to a runner process."""
+        return {ENDPOINT_VARIABLE: self.ws_endpoint, PIDS_VARIABLE: ",".join(map(str, self.pids)),
+                LAUNCH_VARIABLE: json.dumps({"executablePath": self.executable_path, "args": list(self.args)})}
+
+
+def endpoint_from_environment(environ: Mapping[str, str]) -> Endpoint | None:
+    """The server the local provider named in HT_BROWSER_* variables, if any (and well formed)."""
+    try:
+        launch = json.loads(environ[LAUNCH_VARIABLE])
+        pids = tuple(int(text) for text in environ[PIDS_VARIABLE].split(","))
+        return Endpoint(environ[ENDPOINT_VARIABLE], pids, str(launch["executablePath"]),
+                        tuple(str(arg) for arg in launch["args"]))
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+class BrowserServerError(RuntimeError):
+    """The browser server did not start; the message says why."""
+
+
+@dataclass
+class BrowserServer:
+    """One browser server process (Node + Chromium) and the folder it writes into."""
+
+    key: LaunchKey
+    environ: Mapping[str, str]
+    endpoint: Endpoint | None = None
+    starts: int = 0
+    _child: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _folder: Path | None = field(default=None, repr=False)
+
+    def start(self) -> Endpoint:
+        """Launch the server and wait (bounded) for its endpoint; BrowserServerError when it fails."""
+        self.stop()
+        folder = self._folder = Path(tempfile.mkdtemp(prefix="ht-browser-"))
+        (folder / "tmp").mkdir()
+        env = with_writable_home(child_environment(self.environ), folder / "home")
+        (folder / "home").mkdir(exist_ok=True)
+        for name in VARIABLES:
+            env.pop(name, None)
+        env["TMPDIR"] = str(folder / "tmp")  # the browser's profile, removed with the server
+        # Every process of the server inherits this, also those Chromium detaches from itself (its
+        # crash handlers are re-parented to the nearest subreaper): processes() finds them all by it.
+        env[MARKER_VARIABLE] = str(folder)
+        options = {"cli": self.key.cli, "executablePath": self.key.executable_path, "args": list(self.key.args),
+                   "headless": self.key.headless, "launchTimeoutMs": int(START_TIMEOUT_S * 1000)}
+        try:
+            with (folder / "server.log").open("wb") as log:
+                child = self._child = subprocess.Popen(
+                    [self.key.node, str(SCRIPT), json.dumps(options)], cwd=folder, env=env, stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+        except OSError as exc:
+            self.stop()
+            raise BrowserServerError(f"the browser server did not start: {exc}") from None
+        line = _first_line(child, time.monotonic() + START_TIMEOUT_S)
+        try:
+            announced = json.loads(line)
+            endpoint = Endpoint(str(announced["wsEndpoint"]), (child.pid, int(announced["browserPid"])),
+                                self.key.executable_path, self.key.args)
+        except (ValueError, KeyError, TypeError):
+            tail = (folder / "server.log").read_text(encoding="utf-8", errors="replace").strip()[-2000:]
+            self.stop()
+            raise BrowserServerError(f"the browser server did not start: {tail or 'no output'}") from None
+        self.endpoint = endpoint
+        self.starts += 1
+        return endpoint
+
+    def problem(self, max_rss: int) -> str | None:
+        """Why this server cannot serve the next unit (dead, not answering, too big), or None."""
+        endpoint = self.endpoint
+        if endpoint is None or self._child is None:
+            return "no server"
+        if self._child.poll() is not None or not endpoint.alive():
+            return "its process ended"
+        if not connects(endpoint.ws_endpoint, CONNECT_TIMEOUT_S):
+            return f"it did not accept a connection within {CONNECT_TIMEOUT_S:.0f} s"
+        rss = rss_mb(self.processes())
+        if rss > max_rss:
+            return f"its processes use {rss} MB, more than HT_BROWSER_MAX_RSS_MB ({max_rss} MB)"
+        return None
+
+    def processes(self) -> list[int]:
+        """Every live process of this server: Node, its browser, and all the browser started."""
+        if self._folder is None:
+            return []
+        marker = f"{MARKER_VARIABLE}={self._folder}".encode() + b"\0"
+        found = set(descendants(self._child.pid)) if self._child is not None else set()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and int(entry.name) not in found:
+                with contextlib.suppress(OSError):
+                    if marker in (entry / "environ").read_bytes():
+                        found.add(int(entry.name))
+        if self._child is not None and pid_alive(self._child.pid):
+            found.add(self._child.pid)
+        return sorted(pid for pid in found if pid_alive(pid))
+
+    def stop(self) -> None:
+        """End the server and its browser (their whole process trees), and remove its folder."""
+        child, folder = self._child, self._folder
+        if child is not None:
+            pids = [child.pid, *(self.endpoint.pids[1:] if self.endpoint else ()), *self.processes()]
+            if child.stdin is not None:
+                with contextlib.suppress(OSError):
+                    child.stdin.close()  # the server closes its browser and exits
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=3)
+            for pid in [*pids, *self.processes()]:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=5)
+            if child.stdout is not None:
+                child.stdout.close()
+            _reap(pids)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._child = self._folder = None
+        self.endpoint = None
+
+
+def ensure(server: BrowserServer | None, key: LaunchKey, environ: Mapping[str, str]) -> BrowserServer:
+    """A healthy server for key: server itself when it passes the checks, else a fresh one (the old one stopped).
+
+    Raises BrowserServerError when a fresh one does not start.
+    """
+    if server is not None and server.key == key and server.problem(max_rss_mb(environ)) is None:
+        return server
+    if server is not None:
+        server.stop()
+    fresh = BrowserServer(key, dict(environ), starts=server.starts if server is not None else 0)
+    fresh.start()
+    return fresh
+
+
+# A Lambda sandbox's server, kept between warm invocations of this process.
+_holding = False
+_held: BrowserServer | None = None
+
+
+def hold_between_invocations() -> None:
+    """This process runs unit after unit (the Lambda handler): keep a browser server between them."""
+    global _holding  # noqa: PLW0603 - set once per process
+    _holding = True
+
+
+def held_server() -> BrowserServer | None:
+    """The server this process holds, if any."""
+    return _held
+
+
+def held_endpoint(key: LaunchKey, environ: Mapping[str, str]) -> Endpoint | None:
+    """The endpoint of this process's server for key, checked or started; None when not holding one."""
+    global _held  # noqa: PLW0603 - one server per sandbox, kept between invocations
+    if not _holding:
+        return None
+    try:
+        _held = ensure(_held, key, environ)
+    except (BrowserServerError, OSError):
+        _held = None
+        return None  # the unit launches its own browser, and reports what goes wrong with it
+    return _held.endpoint
+
+
+def stop_held() -> None:
+    """Stop this process's server, if it holds one, and hold none until told again."""
+    global _held, _holding  # noqa: PLW0603
+    _holding = False
+    if _held is not None:
+        _held.stop()
+        _held = None
+
+
+class DeathWatch:
+    """Notices, while a unit runs, the moment a server's processes end (polled, bounded by stop())."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.died_at: float | None = None  # wall time (time.time()) the server was first seen dead
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="hypertest-browser-watch", daemon=True)
+
+    def __enter__(self) -> DeathWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if self.died_at is None and not self.endpoint.alive():
+            self.died_at = time.time()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(WATCH_INTERVAL_S):
+            if not self.endpoint.alive():
+                self.died_at = time.time()
+                return
+
+
+def mark_died(records: Sequence[MutableMapping[str, Any]], died_at: float, endpoint: Endpoint) -> int:
+    """Turn the records of tests the server's death spoiled into `error` records that say so; how many.
+
+    A test is spoiled when it did not pass (or skip) and its last attempt ended after the server died
+    (or has no time): its failure is the browser's, not its own.
+    """
+    reason = (f"the shared browser (server pid {endpoint.pids[0]}, browser pid {endpoint.pids[-1]}) "
+              "ended while this unit ran; the next unit gets a fresh browser")
+    marked = 0
+    for record in records:
+        if record.get("status") in ("passed", "skipped"):
+            continue
+        attempts = record.get("attempts") or []
+        last = attempts[-1] if attempts else {}
+        ended = _attempt_end(last)
+        if ended is not None and ended < died_at - 1.0:
+            continue
+        own = (last.get("error") or {}).get("message") or ""
+        message = reason + (f"\nthe test's own error: {own}" if own else "")
+        error = {"message": message, "stack": "", "location": None}
+        record["status"] = "error"
+        record["outcome"] = "unexpected"
+        if last:
+            last["status"] = "error"
+            last["error"] = error
+            last["errors"] = [error, *(last.get("errors") or [])]
+        else:
+            record["attempts"] = [{"retry": 0, "status": "error", "durationMs": 0, "startTime": None,
+                                   "error": error, "errors": [error]}]
+        marked += 1
+    return marked
+
+
+def _attempt_end(attempt: Mapping[str, Any]) -> float | None:
+    started = attempt.get("startTime")
+    if not isinstance(started, str):
+        return None
+    try:
+        from datetime import datetime
+
+        begin = datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+    return begin + int(attempt.get("durationMs") or 0) / 1000
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether pid runs (a zombie does not)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return False
+    fields = stat[stat.rfind(")") + 2:].split()
+    return bool(fields) and fields[0] not in ("Z", "X")
+
+
+def rss_mb(pids: Sequence[int]) -> int:
+    """The resident memory, in MB, of these processes together (from /proc)."""
+    total_kb = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError):
+            for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total_kb += int(line.split()[1])
+                    break
+    return total_kb // 1024
+
+
+def connects(ws_endpoint: str, timeout_s: float) -> bool:
+    """Whether the endpoint completes a WebSocket handshake within timeout_s (then the socket is closed)."""
+    parts = urlsplit(ws_endpoint)
+    if parts.scheme != "ws" or not parts.hostname or not parts.port:
+        return False
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    deadline = time.monotonic() + timeout_s
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout_s) as sock:
+            sock.sendall(request.encode())
+            answer = b""
+            while b"\r\n" not in answer and len(answer) < 4096:
+                sock.settimeout(max(0.05, deadline - time.monotonic()))
+                chunk = sock.recv(1024)
+                if not chunk:
+                    break
+                answer += chunk
+            return answer.startswith(b"HTTP/1.1 101")
+    except OSError:
+        return False
+
+
+def _first_line(child: subprocess.Popen[bytes], deadline: float) -> str:
+    """The child's first line of output, read until the deadline or its exit ('' when none came)."""
+    assert child.stdout is not None
+    fd = child.stdout.fileno()
+    data = b""
+    while b"\n" not in data and len(data) < 65536:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
+        if ready:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            data += chunk
+        elif child.poll() is not None:
+            break
+    return data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+
+
+def _reap(pids: Sequence[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)

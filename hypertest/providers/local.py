@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest.core.config import LocalProviderSettings, Settings
 from hypertest.core.contracts import Check, Discovery, Provider
 from hypertest.errors import InfrastructureError, UsageError
-from runner.chromium import fallback_chromium, forced_chromium
-from runner.environment import child_environment
+from runner import browser_server
+from runner.chromium import chromium_args, fallback_chromium, forced_chromium
+from runner.environment import child_environment, project_folder
 from runner.model import error_unit_result
+from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.process import run_with_deadline, signal_active
 
 # Time the runner process gets beyond the unit timeout to stop Playwright and store what it has.
@@ -35,6 +39,10 @@ class LocalProvider:
         self.environ = dict(os.environ if environ is None else environ)
         self.python = python
         self._repo_root = Path(__file__).resolve().parents[2]
+        # Warm browsers (HT_WARM_BROWSER): one per busy slot, taken for a unit and given back after it.
+        self._idle_browsers: list[browser_server.BrowserServer] = []
+        self._browsers_lock = threading.Lock()
+        self._closed = False
 
     def preflight(self, discovery: Discovery) -> None:
         """Fail early when tests launch Chromium and there is none to launch."""
@@ -60,11 +68,14 @@ class LocalProvider:
             (folder / "payload.json").write_text(json.dumps(payload), encoding="utf-8")
             env = dict(self.environ)
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self._repo_root), env.get("PYTHONPATH")]))
-            completed = run_with_deadline(
-                [self.python, "-m", "runner", "--payload", str(folder / "payload.json"),
-                 "--result", str(folder / "result.json")],
-                cwd=folder, env=env, deadline=time.monotonic() + timeout_s + EXIT_GRACE_S,
-                log_path=folder / "runner.log", grace_s=5.0)
+            with self._warm_browser(payload) as warm:
+                if warm is not None:
+                    env.update(warm.environment())
+                completed = run_with_deadline(
+                    [self.python, "-m", "runner", "--payload", str(folder / "payload.json"),
+                     "--result", str(folder / "result.json")],
+                    cwd=folder, env=env, deadline=time.monotonic() + timeout_s + EXIT_GRACE_S,
+                    log_path=folder / "runner.log", grace_s=5.0)
             result_path = folder / "result.json"
             if completed.stopped_at_deadline or not result_path.is_file():
                 reason = ("did not finish in time" if completed.stopped_at_deadline
@@ -75,6 +86,44 @@ class LocalProvider:
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 return error_unit_result(f"the runner wrote malformed JSON: {exc}")
             return result
+
+    @contextlib.contextmanager
+    def _warm_browser(self, payload: Mapping[str, Any]) -> Iterator[browser_server.Endpoint | None]:
+        """A checked warm browser for a Playwright unit, held by this slot while it runs (None: launch)."""
+        key = self._browser_key(payload)
+        if key is None:
+            yield None
+            return
+        with self._browsers_lock:
+            server = self._idle_browsers.pop() if self._idle_browsers else None
+        try:
+            server = browser_server.ensure(server, key, self.environ)
+        except (browser_server.BrowserServerError, OSError):
+            server = None  # the unit launches its own browser, and reports what goes wrong with it
+        try:
+            yield server.endpoint if server is not None else None
+        finally:
+            if server is not None:
+                with self._browsers_lock:
+                    closed = self._closed
+                    if not closed:
+                        self._idle_browsers.append(server)
+                if closed:
+                    server.stop()
+
+    def _browser_key(self, payload: Mapping[str, Any]) -> browser_server.LaunchKey | None:
+        if not browser_server.enabled(self.environ) or payload.get("runner", "playwright") != "playwright":
+            return None
+        executable = forced_chromium(self.environ) or fallback_chromium(self.environ)
+        project_dir = payload.get("projectDir")
+        if executable is None or not isinstance(project_dir, str):
+            return None
+        try:
+            cli = find_playwright_cli(project_folder(self.environ, project_dir))
+            return browser_server.LaunchKey(node=find_node(self.environ), cli=str(cli), executable_path=executable,
+                                            args=chromium_args(self.environ))
+        except ToolMissingError:
+            return None
 
     def cancel(self) -> None:
         """Ask every runner process to stop; each kills its Playwright and cleans up before exiting."""
@@ -110,7 +159,12 @@ class LocalProvider:
         """Nothing to upload."""
 
     def close(self) -> None:
-        """Nothing to release: each unit's process ended with it."""
+        """Stop the slots' warm browsers (each unit's process ended with it)."""
+        with self._browsers_lock:
+            self._closed = True
+            servers, self._idle_browsers = self._idle_browsers, []
+        for server in servers:
+            server.stop()
 
 
 def _last_lines(text: str, count: int = 8) -> str:

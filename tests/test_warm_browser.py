@@ -1,0 +1,335 @@
+"""The warm browser (issue 12 item 2) on real Playwright and Chromium: one browser server kept across units.
+
+A test finds out where its browser runs by looking for a Chromium whose parent is its own worker
+process: with a plain launch there is one, with the warm browser there is none (the server's Chromium
+is the server's child).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from runner import browser_server
+from runner.cleanup import descendants
+from runner.entry import execute
+from runner.node import find_node
+from runner.wrapper_config import WrapperSettings, render_wrapper_config
+from tests.conftest import ROOT, load_results, small_project
+
+pytestmark = pytest.mark.e2e
+
+RESULT_SCHEMA = json.loads((ROOT / "schema" / "result.schema.json").read_text())
+
+CONFIG = """import { defineConfig } from '@playwright/test';
+export default defineConfig({ testDir: './tests', timeout: 20000, projects: [{ name: 'chromium' }] });
+"""
+WHERE = """
+import * as fs from 'fs';
+import * as path from 'path';
+
+// How many Chromium processes are children of this worker: one when it launched its own browser.
+export function ownChromiums(): number {
+  let count = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent === process.pid && /chrom/i.test(name)) count++;
+    } catch {}
+  }
+  return count;
+}
+
+export function record(values: object): void {
+  fs.writeFileSync(path.join(process.env.HT_TEST_ARTIFACTS_OUTPUT_PATH!, 'where.json'), JSON.stringify(values));
+}
+"""
+SPEC = """
+import { test, expect } from '@playwright/test';
+import * as fs from 'fs';
+import { ownChromiums, record } from './where';
+
+test('clicks', async ({ page, browser }) => {
+  await page.setContent('<button onclick="this.textContent = \\'done\\'">go</button>');
+  await page.getByRole('button').click();
+  await expect(page.getByRole('button')).toHaveText('done');
+  record({ own: ownChromiums(), contexts: browser.contexts().length });
+});
+
+test('fails', async ({ page }) => {
+  await page.setContent('<p>actual</p>');
+  record({ own: ownChromiums() });
+  await expect(page.locator('p')).toHaveText('expected', { timeout: 500 });
+});
+
+test('leaves a pinging page', async ({ browser }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.setContent(`<script>setInterval(() => fetch('${process.env.PING_URL}', { mode: 'no-cors' })
+    .catch(() => {}), 100);</script>`);
+  await expect.poll(() => fs.existsSync(process.env.PINGED_FILE!), { timeout: 10000 }).toBe(true);
+  record({ own: ownChromiums() });
+  if (process.env.KILL_OWN_WORKER === '1') process.kill(process.pid, 'SIGKILL');  // nobody closes it
+});
+
+test('loses its browser', async ({ page }) => {
+  await page.setContent('<p>one</p>');
+  fs.writeFileSync(process.env.READY_FILE!, 'ready');
+  for (let n = 0; n < 200; n++) {  // the server is killed meanwhile: the page goes with it
+    await page.setContent(`<p>${n}</p>`);
+    await page.waitForTimeout(100);
+  }
+});
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return small_project(tmp_path / "project", CONFIG, {"tests/where.ts": WHERE, "tests/warm.spec.ts": SPEC})
+
+
+@pytest.fixture
+def held() -> Iterator[None]:
+    """This process holds a warm browser between units, as the Lambda handler makes it do."""
+    browser_server.hold_between_invocations()
+    try:
+        yield
+    finally:
+        browser_server.stop_held()
+
+
+def warm_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "HT_WARM_BROWSER": "1", **extra}
+
+
+def unit(project: Path, store: Path, title: str, unit_id: str, *,
+         config: str = "playwright.config.ts") -> dict[str, Any]:
+    ref = {"project": "chromium", "file": "warm.spec.ts", "titlePath": [title]}
+    return {"runner": "playwright", "runId": "run1", "unitId": unit_id, "projectDir": str(project),
+            "timeoutMs": 120_000, "artifacts": {"kind": "local", "root": str(store)},
+            "unit": {"tests": [{**ref, "id": f"t-{unit_id}"}], "selectors": [ref], "configFile": config,
+                     "retries": None}}
+
+
+def run(project: Path, store: Path, title: str, unit_id: str, env: dict[str, str],
+        **options: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One unit of one test through the runner; its result and what the test recorded about its browser."""
+    result = execute(unit(project, store, title, unit_id, **options), time.monotonic() + 120, env)
+    jsonschema.validate(result, RESULT_SCHEMA)
+    where = store / f"t-{unit_id}" / "custom" / "where.json"
+    return result, (json.loads(where.read_text()) if where.is_file() else {})
+
+
+def statuses(result: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(test["status"], test["outcome"]) for test in result["tests"]]
+
+
+def server_tree() -> set[int]:
+    server = browser_server.held_server()
+    return set(server.processes()) if server is not None else set()
+
+
+def test_units_in_one_process_share_one_server_and_keep_their_results(project: Path, tmp_path: Path,
+                                                                      held: None) -> None:
+    processes = set(descendants())
+    warm, plain = [], []
+    pids = []
+    for n, title in enumerate(["clicks", "fails", "clicks", "fails"]):
+        warm.append(run(project, tmp_path / "warm", title, f"w{n}", warm_env()))
+        server = browser_server.held_server()
+        assert server is not None and server.endpoint is not None
+        pids.append(server.endpoint.pids)
+        # Nothing of the unit is left but the server (and its browser's processes).
+        assert set(descendants()) - processes - server_tree() == set()
+    assert len(set(pids)) == 1 and browser_server.held_server().starts == 1  # type: ignore[union-attr]
+    for n, title in enumerate(["clicks", "fails"]):
+        plain.append(run(project, tmp_path / "plain", title, f"p{n}", warm_env(HT_WARM_BROWSER="0")))
+    assert [statuses(result) for result, _ in warm] == [[("passed", "expected")], [("failed", "unexpected")]] * 2
+    assert [statuses(result) for result, _ in plain] == [statuses(result) for result, _ in warm[:2]]
+    assert [where["own"] for _, where in warm] == [0, 0, 0, 0]  # served by the warm browser
+    assert [where["own"] for _, where in plain] == [1, 1]  # HT_WARM_BROWSER=0: each launched its own
+    assert warm[0][1]["contexts"] == plain[0][1]["contexts"] == 1  # its own context, as Playwright gives it
+    failure = warm[1][0]["tests"][0]["attempts"][0]["error"]["message"]
+    assert "expected" in failure and "shared browser" not in failure
+
+
+def test_a_server_killed_between_units_is_replaced(project: Path, tmp_path: Path, held: None) -> None:
+    env = warm_env()
+    for victim in (0, 1):  # the Node server, then the browser itself
+        first, _ = run(project, tmp_path / "s", "clicks", f"a{victim}", env)
+        server = browser_server.held_server()
+        assert server is not None and server.endpoint is not None
+        old = server.endpoint.pids
+        os.kill(old[victim], signal.SIGKILL)
+        second, where = run(project, tmp_path / "s", "clicks", f"b{victim}", env)
+        assert statuses(first) == statuses(second) == [("passed", "expected")]
+        assert where["own"] == 0
+        replaced = browser_server.held_server()
+        assert replaced is not None and replaced.endpoint is not None and replaced.endpoint.pids != old
+        assert not any(browser_server.pid_alive(pid) for pid in old)  # nothing of the old one is left
+    assert browser_server.held_server().starts == 3  # type: ignore[union-attr]
+
+
+def test_a_server_that_dies_mid_unit_gives_error_records_and_the_next_unit_a_fresh_browser(
+        project: Path, tmp_path: Path, held: None) -> None:
+    ready = tmp_path / "ready"
+    env = warm_env(READY_FILE=str(ready))
+    run(project, tmp_path / "s", "clicks", "warmup", env)
+    server = browser_server.held_server()
+    assert server is not None and server.endpoint is not None
+    browser_pid = server.endpoint.pids[1]
+
+    def kill_when_ready() -> None:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(browser_pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_ready, daemon=True)
+    killer.start()
+    started = time.monotonic()
+    result, _ = run(project, tmp_path / "s", "loses its browser", "dies", env)
+    killer.join(timeout=5)
+    assert time.monotonic() - started < 60  # never waits out the test's 20 s loop, let alone hangs
+    [record] = result["tests"]
+    assert record["status"] == "error", record
+    message = record["attempts"][-1]["error"]["message"]
+    assert "shared browser" in message and str(browser_pid) in message
+    after, where = run(project, tmp_path / "s", "clicks", "after", env)
+    assert statuses(after) == [("passed", "expected")] and where["own"] == 0
+    assert browser_server.held_server().endpoint.pids[1] != browser_pid  # type: ignore[union-attr]
+
+
+class Pings(http.server.BaseHTTPRequestHandler):
+    count = 0
+
+    def do_GET(self) -> None:
+        type(self).count += 1
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("kill_worker", [False, True], ids=["worker-ends", "worker-killed"])
+def test_no_context_or_page_outlives_its_unit(project: Path, tmp_path: Path, held: None, kill_worker: bool) -> None:
+    """A test opens a page in a context it never closes; the page pings a server until it is closed.
+    When its worker is killed, no client closes anything: the server drops the dead client's contexts."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pings)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    pinged = tmp_path / "pinged"
+    watcher_stop = threading.Event()
+
+    def note_pings() -> None:
+        while not watcher_stop.wait(0.05):
+            if Pings.count:
+                pinged.write_text("yes")
+                return
+
+    threading.Thread(target=note_pings, daemon=True).start()
+    try:
+        env = warm_env(PING_URL=f"http://127.0.0.1:{httpd.server_address[1]}/ping", PINGED_FILE=str(pinged),
+                       KILL_OWN_WORKER="1" if kill_worker else "0")
+        result, where = run(project, tmp_path / "s", "leaves a pinging page", "leaves", env)
+        assert where["own"] == 0 and pinged.exists()
+        assert result["tests"][0]["status"] == ("failed" if kill_worker else "passed")
+        deadline = time.monotonic() + 10
+        settled = -1
+        while time.monotonic() < deadline:  # the server closes the contexts once it sees the client go
+            before = Pings.count
+            time.sleep(1.0)
+            if Pings.count == before:
+                settled = before
+                break
+        assert settled >= 0, "the page kept pinging after its unit ended"
+        time.sleep(1.0)
+        assert Pings.count == settled
+        server = browser_server.held_server()
+        assert server is not None and server.problem(browser_server.DEFAULT_MAX_RSS_MB) is None  # still serves
+    finally:
+        watcher_stop.set()
+        httpd.shutdown()
+
+
+def test_projects_a_shared_browser_cannot_serve_launch_their_own(tmp_path: Path) -> None:
+    """The generated config, evaluated by Node: which projects get connectOptions."""
+    user = tmp_path / "user.config.cjs"
+    user.write_text("""module.exports = { testDir: 'tests', use: { viewport: { width: 800, height: 600 } }, projects: [
+  { name: 'plain' },
+  { name: 'own args', use: { launchOptions: { args: ['--lang=de'] } } },
+  { name: 'executable', use: { launchOptions: { executablePath: '/opt/other/chrome' } } },
+  { name: 'channel', use: { channel: 'chrome' } },
+  { name: 'env', use: { launchOptions: { env: { A: '1' } } } },
+  { name: 'firefox', use: { browserName: 'firefox' } },
+  { name: 'connects', use: { connectOptions: { wsEndpoint: 'ws://elsewhere:1/x' } } },
+  { name: 'same flags, other order', use: { launchOptions: { args: ['--no-sandbox', '--disable-gpu'] } } },
+] };
+""")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    warm = {"wsEndpoint": "ws://127.0.0.1:9/abc", "timeout": 15000, "executablePath": chromium,
+            "args": ["--disable-gpu", "--no-sandbox"]}
+    text = render_wrapper_config(WrapperSettings(
+        user_config=user, output_dir=tmp_path / "out", blob_dir=tmp_path / "blob", blob_name="b.zip",
+        result_reporter=tmp_path / "reporter.cjs", forced_chromium=None, fallback_chromium=chromium,
+        chromium_args=("--disable-gpu", "--no-sandbox"), warm_browser=warm))
+    (tmp_path / "wrapper.cjs").write_text(text)
+    shown = subprocess.run(
+        [find_node(os.environ), "-e", "const c = require(process.argv[1]); console.log(JSON.stringify("
+         "c.projects.map((p) => [p.name, p.use.connectOptions ? p.use.connectOptions.wsEndpoint : null])))",
+         str(tmp_path / "wrapper.cjs")], capture_output=True, text=True, check=True, timeout=60)
+    assert dict(json.loads(shown.stdout)) == {
+        "plain": "ws://127.0.0.1:9/abc", "own args": None, "executable": None, "channel": None, "env": None,
+        "firefox": None, "connects": "ws://elsewhere:1/x", "same flags, other order": "ws://127.0.0.1:9/abc"}
+
+
+def test_a_project_with_its_own_launch_options_launches_its_own_browser(tmp_path: Path, held: None) -> None:
+    project = small_project(tmp_path / "own", CONFIG.replace(
+        "projects: [{ name: 'chromium' }]",
+        "projects: [{ name: 'chromium', use: { launchOptions: { args: ['--lang=de-DE'] } } }]"),
+        {"tests/where.ts": WHERE, "tests/warm.spec.ts": SPEC})
+    result, where = run(project, tmp_path / "s", "clicks", "own", warm_env())
+    assert statuses(result) == [("passed", "expected")]
+    assert where["own"] == 1  # launched its own, with its flag
+
+
+def test_warm_browser_off_launches_per_unit(project: Path, tmp_path: Path, held: None) -> None:
+    result, where = run(project, tmp_path / "s", "clicks", "off", warm_env(HT_WARM_BROWSER="0"))
+    assert statuses(result) == [("passed", "expected")] and where["own"] == 1
+    assert browser_server.held_server() is None
+
+
+def test_local_slots_keep_one_browser_each(tmp_path: Path) -> None:
+    """hypertest invoke on the local provider: each slot's units share its server; nothing is left after."""
+    spec = SPEC.replace("test('clicks'", "for (const n of [1, 2, 3, 4]) test(`clicks ${n}`")
+    project = small_project(tmp_path / "local", CONFIG, {"tests/where.ts": WHERE, "tests/warm.spec.ts": spec})
+    processes = set(descendants())
+    output = tmp_path / "results"
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "entrypoint.py"), "invoke", "--output", str(output), "--concurrency", "2",
+         "--grep", "clicks"], cwd=project, env=warm_env(), capture_output=True, text=True, timeout=600,
+        check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    document = load_results(output)
+    assert [test["status"] for test in document["tests"]] == ["passed"] * 4
+    run_dir = output / document["runId"]
+    for test in document["tests"]:
+        [where] = [a for a in test["artifacts"] if a["name"] == "where.json"]
+        assert json.loads((run_dir / where["path"]).read_text())["own"] == 0
+    assert set(descendants()) - processes == set()  # the slots' servers ended with the run

@@ -53,6 +53,7 @@ def hog(event, context):
 
 def child_hog(event, context):
     subprocess.run([sys.executable, "-c", f"data = b'x' * ({event['mb']} * 1024 * 1024); import time; time.sleep(5)"])
+    time.sleep(2)  # as the runner goes on for seconds after Chromium dies: the daemon's oom event comes first
     return {"child": "done"}
 
 def exit_now(event, context):

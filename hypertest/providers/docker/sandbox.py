@@ -239,8 +239,10 @@ class Sandbox:
                                   deadline_ms=int((time.time() + self.spec.timeout_s) * 1000)))
         outcome = self.api.wait(request_id, until, self.alive)
         elapsed = time.monotonic() - began
-        if outcome is not None and outcome.kind == "response":
+        if outcome is not None and outcome.kind == "response" and not self.oom.is_set():
             return SandboxResult(outcome.body, None, "", "", cold, elapsed)
+        if self.oom.is_set():  # Lambda ends the whole sandbox when any of its processes runs out of memory
+            outcome = None
         return self._failure(outcome, cold, elapsed, since)
 
     def pause(self) -> None:

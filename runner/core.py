@@ -160,7 +160,7 @@ def _warm_browser(payload: Payload, env: Mapping[str, str]) -> browser_server.En
     try:
         # The project as deployed, not a unit's copy of it: the key stays the same from unit to unit.
         cli = find_playwright_cli(project_folder(env, payload.project_dir))
-        key = browser_server.LaunchKey(node=find_node(env), cli=str(cli), executable_path=executable,
+        key = browser_server.LaunchKey(node=find_node(env), cli=str(cli.resolve()), executable_path=executable,
                                        args=chromium_args(env))
     except ToolMissingError:
         return None

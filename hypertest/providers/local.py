@@ -120,8 +120,8 @@ class LocalProvider:
             return None
         try:
             cli = find_playwright_cli(project_folder(self.environ, project_dir))
-            return browser_server.LaunchKey(node=find_node(self.environ), cli=str(cli), executable_path=executable,
-                                            args=chromium_args(self.environ))
+            return browser_server.LaunchKey(node=find_node(self.environ), cli=str(cli.resolve()),
+                                            executable_path=executable, args=chromium_args(self.environ))
         except ToolMissingError:
             return None
 

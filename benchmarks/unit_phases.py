@@ -3,8 +3,11 @@ machine by running growing pieces of it and taking differences (medians of --rep
 
 Phases: runner start (Python imports), Playwright CLI and config load (TS transform), worker start,
 browser launch, the test itself, and hypertest's own rest (payload, wrapper config, artifacts, blob,
-result). The anchor is the same test under plain `playwright test`. Usage:
-python benchmarks/unit_phases.py [--repeat N]
+result). The anchor is the same test under plain `playwright test`. Then the warm browser (issue 12 item 2):
+units run one after another in one process, as in a warm Lambda sandbox (the handler's holding on), each
+alternately launching its own Chromium (HT_WARM_BROWSER=0) and connecting to the process's browser server
+(=1); CPU counts the process, its children and, for the latter, the server's processes. Usage:
+python benchmarks/unit_phases.py [--repeat N] [--warm-only]
 """
 
 from __future__ import annotations
@@ -82,15 +85,93 @@ def unit_payload(folder: Path, store: Path, title: str, run: int) -> Path:
     return path
 
 
+def _process_cpu_s(pid: int) -> float:
+    """User + system seconds of pid and of its reaped children (0 when it is gone)."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rfind(")") + 2:].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def units_in_one_process(folder: Path, store: Path, pairs: int) -> dict[str, list[Measure]]:
+    """Run one-test units one after another in this process (a warm sandbox), alternately launching their
+    own Chromium (HT_WARM_BROWSER=0) and using the process's browser server (=1), after a warm-up unit of
+    each; wall and CPU of each measured unit, by kind. The server's CPU is counted in the units that use it."""
+    from runner import browser_server
+    from runner.entry import execute
+
+    browser_server.hold_between_invocations()
+
+    def server_cpu() -> float:
+        server = browser_server.held_server()
+        return sum(_process_cpu_s(pid) for pid in server.processes()) if server is not None else 0.0
+
+    measures: dict[str, list[Measure]] = {"plain": [], "warm": []}
+    try:
+        for run in range(2 * (pairs + 1)):
+            kind = ("warm", "plain")[(run + run // 2) % 2]  # warm, plain, plain, warm, warm, plain, ...
+            event = json.loads(unit_payload(folder, store, "a short test", run).read_text())
+            env = {**os.environ, "HT_WARM_BROWSER": "1" if kind == "warm" else "0"}
+            before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            server_before, started = server_cpu(), time.monotonic()
+            result = execute(event, time.monotonic() + 120, env)
+            wall = time.monotonic() - started
+            after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu = sum((a.ru_utime - b.ru_utime) + (a.ru_stime - b.ru_stime) for a, b in zip(after, before, strict=True))
+            if result["tests"][0]["status"] != "passed":
+                raise RuntimeError(f"the benchmark's test did not pass: {result['tests'][0]}")
+            if run >= 2:  # the first of each kind is a warm-up (the server starts in the first)
+                measures[kind].append((wall, cpu + (server_cpu() - server_before if kind == "warm" else 0.0)))
+    finally:
+        browser_server.stop_held()
+    return measures
+
+
+def warm_comparison(folder: Path, scratch: Path, repeat: int) -> dict[str, Measure]:
+    """Median per-unit wall and CPU of repeat units of each kind, alternating in one process."""
+    completed = subprocess.run(
+        [sys.executable, __file__, "--units-in-one-process", str(folder), str(repeat)],
+        cwd=scratch, check=True, capture_output=True, text=True, timeout=1200,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HT_CHROMIUM_PATH": shutil.which("chromium") or ""})
+    runs = json.loads(completed.stdout)
+    return {name: (statistics.median(r[0] for r in measured), statistics.median(r[1] for r in measured))
+            for name, measured in runs.items()}
+
+
+def print_warm(figures: dict[str, Measure], repeat: int) -> None:
+    """The warm comparison as a small table."""
+    print(f"\nunits one after another in one process (a warm sandbox), alternating; medians of {repeat} of each")
+    print(f"{'':<52} {'wall s':>7} {'CPU s':>7}")
+    for name, label in (("plain", "each unit launches its Chromium (HT_WARM_BROWSER=0)"),
+                        ("warm", "one browser server for all (HT_WARM_BROWSER=1)")):
+        print(f"{label:<52} {figures[name][0]:7.2f} {figures[name][1]:7.2f}")
+    saved = figures["plain"][0] - figures["warm"][0], figures["plain"][1] - figures["warm"][1]
+    print(f"{'saved per unit':<52} {saved[0]:7.2f} {saved[1]:7.2f}")
+
+
 def main() -> int:
     """Measure each piece, print the phases side by side with plain Playwright's run of the same test."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--warm-only", action="store_true", help="only the warm-browser comparison")
+    parser.add_argument("--units-in-one-process", nargs=2, metavar=("FOLDER", "PAIRS"),
+                        help=argparse.SUPPRESS)  # the child process of the warm comparison
     args = parser.parse_args()
+    if args.units_in_one_process:
+        folder, pairs = args.units_in_one_process
+        print(json.dumps(units_in_one_process(Path(folder), Path(folder).parent / "store-in-process", int(pairs))))
+        return 0
     chromium = shutil.which("chromium")
     if not chromium:
         print("error: the benchmark needs /usr/bin/chromium (scripts/bootstrap.sh installs it)", file=sys.stderr)
         return 2
+    if args.warm_only:
+        with tempfile.TemporaryDirectory(prefix="ht-phases-") as scratch:
+            folder = project(Path(scratch) / "project")
+            print_warm(warm_comparison(folder, Path(scratch), args.repeat), args.repeat)
+        return 0
     with tempfile.TemporaryDirectory(prefix="ht-phases-") as scratch:
         folder = project(Path(scratch) / "project")
         env = {**os.environ, "BENCH_CHROMIUM": chromium, "HT_CHROMIUM_PATH": chromium, "FORCE_COLOR": "0"}
@@ -116,6 +197,7 @@ def main() -> int:
             "a short test": median_of(args.repeat, lambda: playwright("a short test")),
             "unit": median_of(args.repeat, hypertest_unit),
         }
+        warm = warm_comparison(folder, Path(scratch), args.repeat)
 
     def minus(a: str, b: str) -> Measure:
         return pieces[a][0] - pieces[b][0], pieces[a][1] - pieces[b][1]
@@ -139,6 +221,7 @@ def main() -> int:
     print(f"{'hypertest unit (python -m runner), total':<52} {unit_wall:7.2f} {unit_cpu:7.2f}")
     print(f"{'plain playwright test -g (same test), total':<52} {anchor_wall:7.2f} {anchor_cpu:7.2f}")
     print(f"ratio: wall {unit_wall / anchor_wall:.2f}x, CPU {unit_cpu / anchor_cpu:.2f}x")
+    print_warm(warm, args.repeat)
     return 0
 
 

@@ -16,6 +16,7 @@ a fresh one otherwise. HT_WARM_BROWSER=0 turns all of it off: every unit launche
 
 from __future__ import annotations
 
+import atexit
 import base64
 import contextlib
 import json
@@ -230,13 +231,17 @@ def ensure(server: BrowserServer | None, key: LaunchKey, environ: Mapping[str, s
 
 # A Lambda sandbox's server, kept between warm invocations of this process.
 _holding = False
+_exit_registered = False
 _held: BrowserServer | None = None
 
 
 def hold_between_invocations() -> None:
     """This process runs unit after unit (the Lambda handler): keep a browser server between them."""
-    global _holding  # noqa: PLW0603 - set once per process
+    global _holding, _exit_registered  # noqa: PLW0603 - set once per process
     _holding = True
+    if not _exit_registered:  # a process that ends normally takes its server and the server's folder along
+        atexit.register(stop_held)
+        _exit_registered = True
 
 
 def held_server() -> BrowserServer | None:

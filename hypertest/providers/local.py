@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from hypertest.core.config import LocalProviderSettings, Settings
 from hypertest.core.contracts import Check, Discovery, Provider
 from hypertest.errors import InfrastructureError, UsageError
+from hypertest.providers.run_folder import RunFolderStore
 from runner import browser_server
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.environment import child_environment, project_folder
@@ -27,7 +28,7 @@ from runner.process import run_with_deadline, signal_active
 EXIT_GRACE_S = 30.0
 
 
-class LocalProvider:
+class LocalProvider(RunFolderStore):
     """Runs units as local processes that execute the same runner code as the cloud."""
 
     name = "local"
@@ -129,34 +130,9 @@ class LocalProvider:
         """Ask every runner process to stop; each kills its Playwright and cleans up before exiting."""
         signal_active()
 
-    def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
-        """Blobs are already in the run folder."""
-        folder = run_dir / "blobs"
-        if not folder.is_dir():
-            raise InfrastructureError(f"no blob reports in {folder}")
-        return folder
-
-    def artifact_url(self, key: str) -> str | None:
-        """Local artifacts are files beside results.json: no link."""
-        return None
-
-    def report_links(self, run_dir: Path, reports: Mapping[str, str]) -> dict[str, str]:
-        """Local reports are files: no links."""
-        return {}
-
     def details(self) -> Mapping[str, Any]:
         """Nothing to add for local processes."""
         return {}
-
-    def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
-        """Write data below the run folder."""
-        target = run_dir / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        return key
-
-    def publish(self, run_dir: Path) -> None:
-        """Nothing to upload."""
 
     def close(self) -> None:
         """Stop the slots' warm browsers (each unit's process ended with it)."""

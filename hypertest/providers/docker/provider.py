@@ -25,6 +25,7 @@ from hypertest.errors import InfrastructureError
 from hypertest.providers.docker.emulator import LambdaEmulator, Observer
 from hypertest.providers.docker.sandbox import SandboxError, SandboxSpec, host_user
 from hypertest.providers.docker.settings import DockerSettings
+from hypertest.providers.run_folder import RunFolderStore
 from hypertest.providers.runner_base import ensure_runner_base
 from hypertest.providers.test_image import PLATFORMS, TASK_ROOT, ImageBuilder, docker_client, prepare_context
 from runner.environment import PASS_VARIABLE
@@ -36,7 +37,7 @@ PLATFORM = PLATFORMS["x86_64"]
 LOG_LINES = 12
 
 
-class DockerProvider:
+class DockerProvider(RunFolderStore):
     """Runs units in emulated Lambda sandboxes of the test image on the Docker daemon."""
 
     name = "docker"
@@ -169,21 +170,6 @@ class DockerProvider:
 
     # --- after the units -------------------------------------------------------------------------------
 
-    def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
-        """The sandboxes wrote their blobs into the run folder."""
-        folder = run_dir / "blobs"
-        if not folder.is_dir():
-            raise InfrastructureError(f"no blob reports in {folder}")
-        return folder
-
-    def artifact_url(self, key: str) -> str | None:
-        """Artifacts are files in the run folder: no link."""
-        return None
-
-    def report_links(self, run_dir: Path, reports: Mapping[str, str]) -> dict[str, str]:
-        """Reports are files: no links."""
-        return {}
-
     def details(self) -> Mapping[str, Any]:
         """The sandboxes' image and contract, and how many cold starts the run had."""
         return {"image": self.image, "memoryMb": self.settings.memory_mb,
@@ -191,15 +177,10 @@ class DockerProvider:
                 "coldStarts": self.emulator.started if self.emulator is not None else self.cold_starts}
 
     def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
-        """Write data below the run folder, which the sandboxes see."""
-        target = run_dir / key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        target.chmod(0o644)
+        """Write data below the run folder, readable by the sandboxes' user."""
+        key = super().put_run_file(run_dir, key, data)
+        (run_dir / key).chmod(0o644)
         return key
-
-    def publish(self, run_dir: Path) -> None:
-        """Nothing to upload."""
 
 
 def _daemon_cpus(client: Any) -> float:

@@ -108,7 +108,8 @@ class _InvokeRun:
     def split_units(self) -> None:
         """Split the tests into units in phases; no tests at all is an error unless passWithNoTests."""
         assert self.state.discovery is not None
-        self.state.plan, packing = plan_run(self.plugin, self.state.discovery, self.settings)
+        self.durations = load_durations(self.settings.output)  # read once: packing and the dispatch order
+        self.state.plan, packing = plan_run(self.plugin, self.state.discovery, self.settings, self.durations)
         if packing is not None:
             self.state.packing = packing
             self.out.write(f"{packing.describe()}\n")
@@ -177,7 +178,6 @@ class _InvokeRun:
             self.state.records_by_unit[outcome.unit.id] = records
             self.multiplexer.on_unit_end(outcome.unit, records)
 
-        self.durations = load_durations(self.settings.output)
         self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
                                      on_end=finished, ordering=longest_first(self.durations))
         gate = Gate(plan.requires)

@@ -40,12 +40,15 @@ class Packing:
                 "(by their past durations)")
 
 
-def plan_run(plugin: TestRunnerPlugin, discovery: Discovery, settings: Settings) -> tuple[RunPlan, Packing | None]:
-    """The run's units as the settings' granularity asks; under `auto`, one unit per test, then packed."""
+def plan_run(plugin: TestRunnerPlugin, discovery: Discovery, settings: Settings,
+             durations: Mapping[str, int] | None = None) -> tuple[RunPlan, Packing | None]:
+    """The run's units as the settings' granularity asks; under `auto`, one unit per test, then packed by
+    durations (default: the history in the output folder)."""
     granularity = settings.test_runner.granularity
     if granularity != "auto":
         return plugin.plan(discovery, granularity), None
-    packing = pack_plan(plugin.plan(discovery, "test"), load_durations(settings.output), settings.concurrency)
+    history = load_durations(settings.output) if durations is None else durations
+    packing = pack_plan(plugin.plan(discovery, "test"), history, settings.concurrency)
     return packing.plan, packing
 
 

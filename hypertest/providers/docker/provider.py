@@ -84,10 +84,12 @@ class DockerProvider(RunFolderStore):
                                       base_image=base, base_id=base_id, platform=PLATFORM,
                                       skip=output_skip(self.run_settings.output, discovery.project_dir))
             reference = f"hypertest-test:{context.tag}"
+            import docker.errors
+
             try:
                 self.client.images.get(reference)
                 say(f"test image {reference}: unchanged, reused")
-            except Exception:
+            except docker.errors.ImageNotFound:
                 say(f"building the test image {reference} ({context.files} files)")
                 ImageBuilder(self.client, say).build(context, reference, PLATFORM, settings.network)
         return reference

@@ -25,6 +25,7 @@ from hypertest.errors import InfrastructureError
 from hypertest.providers.docker.emulator import LambdaEmulator, Observer
 from hypertest.providers.docker.sandbox import SandboxError, SandboxSpec, host_user
 from hypertest.providers.docker.settings import DockerSettings
+from hypertest.providers.image_stream import explain
 from hypertest.providers.run_folder import RunFolderStore
 from hypertest.providers.runner_base import ensure_runner_base
 from hypertest.providers.test_image import PLATFORMS, TASK_ROOT, ImageBuilder, docker_client, prepare_context
@@ -92,6 +93,9 @@ class DockerProvider(RunFolderStore):
             except docker.errors.ImageNotFound:
                 say(f"building the test image {reference} ({context.files} files)")
                 ImageBuilder(self.client, say).build(context, reference, PLATFORM, settings.network)
+            except docker.errors.APIError as exc:
+                raise InfrastructureError(f"the Docker daemon cannot look up the test image {reference}: "
+                                          f"{explain(exc)}") from None
         return reference
 
     def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:

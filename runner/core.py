@@ -25,7 +25,7 @@ from runner.project_state import changed_files, pack, snapshot, task_root_copy, 
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.sandbox_server import ensure_server, parse_checks
 from runner.session import SessionError, SessionSpec
-from runner.wrapper_config import WrapperSettings, render_wrapper_config
+from runner.wrapper_config import SETTINGS_VARIABLE, WRAPPER_CONFIG, WrapperSettings, render_wrapper_settings
 
 HERE = Path(__file__).resolve().parent
 RESULT_REPORTER = HERE / "playwright" / "result_reporter.cjs"
@@ -78,8 +78,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         return _failed_unit(payload, f"Playwright config not found: {config}")
     paths = _layout(work)
     blob_name = f"{safe_segment(payload.unit_id)}.zip"
-    (work / "package.json").write_text('{"type": "commonjs"}\n', encoding="utf-8")
-    paths["config"].write_text(render_wrapper_config(WrapperSettings(
+    paths["settings"].write_text(render_wrapper_settings(WrapperSettings(
         user_config=config, output_dir=paths["output"], blob_dir=paths["blob"], blob_name=blob_name,
         result_reporter=RESULT_REPORTER, forced_chromium=forced_chromium(env),
         fallback_chromium=fallback_chromium(env), chromium_args=chromium_args(env),
@@ -96,7 +95,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     except Exception as exc:  # a store or archive fault: no test of this unit can run as intended
         return _failed_unit(payload, f"could not restore the files earlier phases wrote ({key}): {exc}")
     before = snapshot(project_dir, payload.state.exclude) if payload.state.capture else None
-    argv = [node, str(cli), "test", "-c", str(paths["config"]), "--test-list", str(paths["list"])]
+    argv = [node, str(cli), "test", "-c", str(WRAPPER_CONFIG), "--test-list", str(paths["list"])]
     if payload.no_deps:
         argv.append("--no-deps")
     if payload.retries is not None:
@@ -177,7 +176,7 @@ def _writable(folder: Path) -> bool:
 
 def _layout(work: Path) -> dict[str, Path]:
     paths = {
-        "config": work / "hypertest.config.ts",
+        "settings": work / "wrapper-settings.json",
         "list": work / "tests.txt",
         "results": work / "results.jsonl",
         "log": work / "playwright.log",
@@ -201,6 +200,7 @@ def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Pat
         "HT_RUN_ID": payload.run_id,
         "HT_UNIT_ID": payload.unit_id,
         "HT_RESULTS_OUTPUT": str(paths["results"]),
+        SETTINGS_VARIABLE: str(paths["settings"]),
         "HT_TEST_ARTIFACTS_OUTPUT_PATH": str(paths["artifacts"]),
         "FORCE_COLOR": "0",
         "PLAYWRIGHT_HTML_OPEN": "never",

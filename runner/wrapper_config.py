@@ -1,4 +1,5 @@
-"""The Playwright config the runner generates around the user's own: reporters, paths, one worker, Chromium."""
+"""The Playwright config the runner puts around the user's own (reporters, paths, one worker, Chromium) and its
+per-unit settings."""
 
 from __future__ import annotations
 
@@ -31,15 +32,17 @@ class WrapperSettings:
     warm_browser: Mapping[str, Any] | None = None
 
 
-# Paths in a Playwright config are relative to the config's folder; the wrapper lives elsewhere
-# (a writable temp folder: Lambda's task root is read-only), so the template makes them absolute.
-TEMPLATE = Path(__file__).resolve().parent / "playwright" / "wrapper.config.template.ts"
+# One file for every unit, so Playwright transpiles it once (its transform cache is keyed on a file's path
+# and text); the unit's settings come from a JSON file named by SETTINGS_VARIABLE. Paths in a Playwright
+# config are relative to the config's folder and the wrapper lives elsewhere, so it makes them absolute.
+WRAPPER_CONFIG = Path(__file__).resolve().parent / "playwright" / "wrapper.config.cjs"
+SETTINGS_VARIABLE = "HT_WRAPPER_SETTINGS"
 # Loading the user's config and applying hypertest.yml's overrides: shared with the run session's config.
 USER_CONFIG_MODULE = Path(__file__).resolve().parent / "playwright" / "user_config.cjs"
 
 
-def render_wrapper_config(settings: WrapperSettings) -> str:
-    """The text of the wrapper config (a CommonJS-compatible TypeScript file Playwright transpiles)."""
+def render_wrapper_settings(settings: WrapperSettings) -> str:
+    """The JSON text of one unit's settings, which the wrapper config (WRAPPER_CONFIG) reads."""
     values = {
         "userConfig": str(settings.user_config),
         "userConfigModule": str(USER_CONFIG_MODULE),
@@ -57,4 +60,4 @@ def render_wrapper_config(settings: WrapperSettings) -> str:
         "webServerOverride": settings.web_server_override,
         "warmBrowser": dict(settings.warm_browser) if settings.warm_browser is not None else None,
     }
-    return TEMPLATE.read_text(encoding="utf-8").replace("__SETTINGS__", json.dumps(values, ensure_ascii=True))
+    return json.dumps(values, ensure_ascii=True)

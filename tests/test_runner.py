@@ -195,9 +195,9 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
                                stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "HT_TEST_MARKER": str(tmp_path)})
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not processes_mentioning("hypertest.config.ts", marker):
+    while time.monotonic() < deadline and not processes_mentioning("wrapper.config.cjs", marker):
         time.sleep(0.2)
-    assert processes_mentioning("hypertest.config.ts", marker), "Playwright never started"
+    assert processes_mentioning("wrapper.config.cjs", marker), "Playwright never started"
     time.sleep(1.5)  # into the hanging test
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
@@ -208,7 +208,7 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
     assert result["exitCode"] == 130
     assert (result["stats"]["failed"], result["stats"]["interrupted"]) == (0, 1)  # interrupted, not failed
     assert "FAILED: 0 passed, 0 failed, 1 interrupted of 1 test in " in out
-    assert {pid: describe(pid) for pid in processes_mentioning("hypertest.config.ts", marker)} == {}
+    assert {pid: describe(pid) for pid in processes_mentioning("wrapper.config.cjs", marker)} == {}
     # hypertest waited for its runners to clean up before it exited (none was orphaned)
     assert {pid: describe(pid) for pid in processes_mentioning("-m runner --payload", marker)} == {}
     assert (project / "hooks.log").read_text().split() == ["setup", "returned", "teardown"]

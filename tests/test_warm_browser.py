@@ -27,7 +27,7 @@ from runner import browser_server
 from runner.cleanup import descendants
 from runner.entry import execute
 from runner.node import find_node
-from runner.wrapper_config import WrapperSettings, render_wrapper_config
+from runner.wrapper_config import SETTINGS_VARIABLE, WRAPPER_CONFIG, WrapperSettings, render_wrapper_settings
 from tests.conftest import ROOT, load_results, small_project
 
 pytestmark = pytest.mark.e2e
@@ -288,15 +288,16 @@ def test_projects_a_shared_browser_cannot_serve_launch_their_own(tmp_path: Path)
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     warm = {"wsEndpoint": "ws://127.0.0.1:9/abc", "timeout": 15000, "executablePath": chromium,
             "args": ["--disable-gpu", "--no-sandbox"]}
-    text = render_wrapper_config(WrapperSettings(
+    text = render_wrapper_settings(WrapperSettings(
         user_config=user, output_dir=tmp_path / "out", blob_dir=tmp_path / "blob", blob_name="b.zip",
         result_reporter=tmp_path / "reporter.cjs", forced_chromium=None, fallback_chromium=chromium,
         chromium_args=("--disable-gpu", "--no-sandbox"), warm_browser=warm))
-    (tmp_path / "wrapper.cjs").write_text(text)
+    (tmp_path / "settings.json").write_text(text)
     shown = subprocess.run(
         [find_node(os.environ), "-e", "const c = require(process.argv[1]); console.log(JSON.stringify("
          "c.projects.map((p) => [p.name, p.use.connectOptions ? p.use.connectOptions.wsEndpoint : null])))",
-         str(tmp_path / "wrapper.cjs")], capture_output=True, text=True, check=True, timeout=60)
+         str(WRAPPER_CONFIG)], capture_output=True, text=True, check=True, timeout=60,
+        env={**os.environ, SETTINGS_VARIABLE: str(tmp_path / "settings.json")})
     assert dict(json.loads(shown.stdout)) == {
         "plain": "ws://127.0.0.1:9/abc", "own args": None, "executable": None, "channel": None, "env": None,
         "firefox": None, "connects": "ws://elsewhere:1/x", "same flags, other order": "ws://127.0.0.1:9/abc"}

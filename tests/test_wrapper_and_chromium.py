@@ -10,7 +10,7 @@ from typing import Any
 
 from runner.chromium import SANDBOX_ARGS, fallback_chromium, forced_chromium
 from runner.node import find_node
-from runner.wrapper_config import WrapperSettings, render_wrapper_config
+from runner.wrapper_config import SETTINGS_VARIABLE, WRAPPER_CONFIG, WrapperSettings, render_wrapper_settings
 
 
 def evaluate(tmp_path: Path, user_config: str, *, forced: str | None, fallback: str | None,
@@ -21,13 +21,14 @@ def evaluate(tmp_path: Path, user_config: str, *, forced: str | None, fallback: 
     (project / "playwright.config.cjs").write_text(user_config)
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    wrapper = work / "hypertest.config.cjs"
-    wrapper.write_text(render_wrapper_config(WrapperSettings(
+    settings = work / "settings.json"
+    settings.write_text(render_wrapper_settings(WrapperSettings(
         user_config=project / "playwright.config.cjs", output_dir=work / "out", blob_dir=work / "blob",
         blob_name="u.zip", result_reporter=Path("/r.cjs"), forced_chromium=forced, fallback_chromium=fallback,
         chromium_args=SANDBOX_ARGS, **options)))
-    script = f"process.stdout.write(JSON.stringify(require({json.dumps(str(wrapper))})))"
+    script = f"process.stdout.write(JSON.stringify(require({json.dumps(str(WRAPPER_CONFIG))})))"
     env = {k: v for k, v in os.environ.items() if k != "TEST_WORKER_INDEX"}
+    env[SETTINGS_VARIABLE] = str(settings)
     if worker:
         env["TEST_WORKER_INDEX"] = "0"
     completed = subprocess.run([find_node(os.environ), "-e", script], capture_output=True, text=True, check=True,

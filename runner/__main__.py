@@ -1,4 +1,5 @@
-"""`python -m runner`: run one unit locally; the payload is read from a file or stdin, the result written."""
+"""`python -m runner`: run one unit locally (the payload is read from a file or stdin, the result written), or
+serve unit after unit over a socket (--serve-fd, runner/serve.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from runner.core import result_json
 from runner.entry import deadline_from_timeout_ms, execute
 from runner.process import request_stop, stop_requested
+from runner.serve import serve
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -24,10 +26,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m runner", description=__doc__)
     parser.add_argument("--payload", help="payload JSON file (default: standard input)")
     parser.add_argument("--result", help="where to write the result JSON (default: standard output)")
+    parser.add_argument("--serve-fd", type=int, help="serve units over the socket on this file descriptor")
     args = parser.parse_args(argv)
     # Stopped by the orchestrator: stop Playwright as at a deadline and still write what finished;
     # a second SIGTERM unwinds at once through the clean-up (Playwright's group, orphans, temp files).
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if args.serve_fd is not None:
+        return serve(args.serve_fd)
     try:
         text = Path(args.payload).read_text(encoding="utf-8") if args.payload else sys.stdin.read()
         event = json.loads(text)

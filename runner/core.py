@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runner import browser_server
+from runner import browser_server, warm_host
 from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import descendants, kill_descendants
@@ -20,7 +20,7 @@ from runner.json_text import utf8_json
 from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
-from runner.process import run_with_deadline, stop_reason
+from runner.process import stop_reason
 from runner.project_state import changed_files, pack, snapshot, task_root_copy, unpack, writable_copy
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.sandbox_server import ensure_server, parse_checks
@@ -40,7 +40,7 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
     started = time.monotonic()
     problem = _hold_sandbox_server(payload, env) if payload.sandbox_server is not None else None
     warm = _warm_browser(payload, env) if problem is None else None
-    # The sandbox's web server and warm browser outlive the unit; nothing else does.
+    # The sandbox's web server, warm browser and warm Playwright host outlive the unit; nothing else does.
     keep = frozenset(descendants())
     work = Path(tempfile.mkdtemp(prefix="ht-unit-"))
     try:
@@ -54,7 +54,7 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
             if watch.died_at is not None:
                 browser_server.mark_died(result["tests"], watch.died_at, warm)
     finally:
-        kill_descendants(keep)
+        kill_descendants(keep | warm_host.held_pids())
         shutil.rmtree(work, ignore_errors=True)
     result["startedAt"] = started_at.isoformat().replace("+00:00", "Z")
     result["durationMs"] = int((time.monotonic() - started) * 1000)
@@ -95,16 +95,13 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     except Exception as exc:  # a store or archive fault: no test of this unit can run as intended
         return _failed_unit(payload, f"could not restore the files earlier phases wrote ({key}): {exc}")
     before = snapshot(project_dir, payload.state.exclude) if payload.state.capture else None
-    argv = [node, str(cli), "test", "-c", str(WRAPPER_CONFIG), "--test-list", str(paths["list"])]
-    if payload.no_deps:
-        argv.append("--no-deps")
-    if payload.retries is not None:
-        argv += ["--retries", str(payload.retries)]
+    unit = warm_host.PlaywrightRun(node=node, cli=cli, config=WRAPPER_CONFIG, test_list=paths["list"],
+                                   no_deps=payload.no_deps, retries=payload.retries)
     child_env = _child_env(env, payload, paths)
     # Keep time to stop Playwright (it reports what ran, then writes its blob) and to store artifacts.
     grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
-    completed = run_with_deadline(argv, cwd=project_dir, env=child_env, deadline=deadline - grace,
-                                  log_path=paths["log"], grace_s=grace / 2)
+    completed = warm_host.run_playwright(unit, cwd=project_dir, env=child_env, deadline=deadline - grace,
+                                         log_path=paths["log"], grace_s=grace / 2)
     parsed = parse_reporter_lines(paths["results"])
     status, error = _unit_status(completed.exit_code, completed.stopped_at_deadline, parsed,
                                  completed.output_tail)

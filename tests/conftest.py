@@ -21,6 +21,7 @@ import pytest
 from referencing import Registry, Resource
 
 from hypertest.cli import main
+from runner import warm_host
 
 if TYPE_CHECKING:
     from hypertest.providers.runner_base import RunnerBase
@@ -39,6 +40,14 @@ class CliResult:
     code: int
     out: str
     err: str
+
+
+@pytest.fixture(autouse=True)
+def _no_warm_host_between_tests() -> Iterator[None]:
+    """A test that runs units in this process (as a warm sandbox) may leave its warm Playwright host held;
+    it ends with the test, so the next test starts as a cold sandbox does."""
+    yield
+    warm_host.stop_held()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The local provider when its runner process misbehaves: hangs, crashes, or writes garbage.
+"""The local provider when its runner process misbehaves: hangs, crashes, or writes garbage; and its warm
+runner processes, one per busy slot.
 
 A stand-in "python" (a shell script written by the test) replaces the interpreter, so the
 provider's own handling is what is tested.
@@ -20,7 +21,7 @@ from tests.test_units import case
 
 def fake_python(tmp_path: Path, body: str) -> str:
     script = tmp_path / "fake-python"
-    script.write_text("#!/bin/sh\n" + body + "\n")
+    script.write_text("#!/bin/bash\n" + body + "\n")
     script.chmod(0o755)
     return str(script)
 
@@ -43,8 +44,10 @@ def test_a_crashing_runner_gives_error_records(tmp_path: Path) -> None:
 
 
 def test_garbage_output_gives_error_records(tmp_path: Path) -> None:
-    # the arguments are: -m runner --payload P --result R, so the result file is $6
-    outcome = run_unit(tmp_path, 'printf "{not json" > "$6"')
+    # the arguments are: -m runner --serve-fd N; the request on N names the result file
+    outcome = run_unit(tmp_path, 'read -r line <&"$4"\n'
+                                 'result=$(printf %s "$line" | sed \'s/.*"result": "\\([^"]*\\)".*/\\1/\')\n'
+                                 'printf "{not json" > "$result"\necho \'{"done": true}\' >&"$4"\nsleep 5')
     assert outcome["record"]["status"] == "error"
     assert "malformed JSON" in outcome["record"]["attempts"][0]["error"]["message"]
 

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from runner import warm_host
 from runner.cleanup import descendants
 from runner.entry import execute
 from runner.handler import handler
@@ -60,8 +61,13 @@ def test_handler_runs_exactly_the_requested_test(tmp_path: Path) -> None:
         (["completing", "marks a todo done"], "passed", "expected")]
     assert result["unrequestedTests"] == 0
     assert (tmp_path / result["blob"]).is_file()
-    assert unit_dirs() - before == set()  # nothing left in /tmp
-    assert set(descendants()) - processes == set()  # no process left behind
+    # Only the warm Playwright host outlives the invocation, as in a warm sandbox: its process and its folder.
+    [host] = warm_host.held_pids()
+    assert set(descendants()) - processes == {host}
+    assert {name[:len("ht-warm-host-")] for name in unit_dirs() - before} == {"ht-warm-host-"}
+    warm_host.stop_held()
+    assert unit_dirs() - before == set()  # nothing else left in /tmp
+    assert set(descendants()) - processes == set()  # no other process left behind
 
 
 def test_attachments_made_from_a_body_are_stored_like_files(tmp_path: Path) -> None:
@@ -173,6 +179,11 @@ def processes_mentioning(text: str, marker: str = "") -> list[int]:
     return found
 
 
+def playwright_processes(marker: str) -> list[int]:
+    """Playwright's main processes of this run: a warm host, or the command line with the wrapper config."""
+    return processes_mentioning("warm_host.cjs", marker) + processes_mentioning("wrapper.config.cjs", marker)
+
+
 def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> None:
     import signal
     import subprocess
@@ -195,9 +206,9 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
                                stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "HT_TEST_MARKER": str(tmp_path)})
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not processes_mentioning("wrapper.config.cjs", marker):
+    while time.monotonic() < deadline and not playwright_processes(marker):
         time.sleep(0.2)
-    assert processes_mentioning("wrapper.config.cjs", marker), "Playwright never started"
+    assert playwright_processes(marker), "Playwright never started"
     time.sleep(1.5)  # into the hanging test
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
@@ -208,9 +219,9 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
     assert result["exitCode"] == 130
     assert (result["stats"]["failed"], result["stats"]["interrupted"]) == (0, 1)  # interrupted, not failed
     assert "FAILED: 0 passed, 0 failed, 1 interrupted of 1 test in " in out
-    assert {pid: describe(pid) for pid in processes_mentioning("wrapper.config.cjs", marker)} == {}
+    assert {pid: describe(pid) for pid in playwright_processes(marker)} == {}
     # hypertest waited for its runners to clean up before it exited (none was orphaned)
-    assert {pid: describe(pid) for pid in processes_mentioning("-m runner --payload", marker)} == {}
+    assert {pid: describe(pid) for pid in processes_mentioning("-m runner --serve-fd", marker)} == {}
     assert (project / "hooks.log").read_text().split() == ["setup", "returned", "teardown"]
     assert {pid: describe(pid) for pid in processes_mentioning("hypertest-run-session", marker)} == {}
 

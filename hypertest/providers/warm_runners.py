@@ -1,0 +1,228 @@
+"""Warm runner processes for the local provider: one `python -m runner --serve-fd N` per busy slot.
+
+A slot's runner runs its units one after another, as a warm Lambda sandbox does (runner/serve.py): it
+keeps its warm Playwright host (and browser server) between them, so a unit does not start Python,
+Node and Playwright again. A runner that misbehaves (no answer in time, a crash, a stop) is ended with
+everything below it, and the slot's next unit gets a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from runner.cleanup import descendants
+from runner.model import error_unit_result
+
+POLL_S = 0.2
+TAIL_BYTES = 8 * 1024
+STOP_GRACE_S = 5.0
+
+
+class RunnerProcess:
+    """One serving runner process and the socket to it."""
+
+    def __init__(self, python: str, env: Mapping[str, str], folder: Path) -> None:
+        self.folder = folder
+        self.log = folder / "runner.log"
+        self._stopping = False
+        self._log_offset = 0  # where the log's lines of the next unit begin
+        ours, theirs = socket.socketpair()
+        self._socket = ours
+        try:
+            with self.log.open("ab") as log:
+                self._child = subprocess.Popen(
+                    [python, "-m", "runner", "--serve-fd", str(theirs.fileno())], cwd=folder, env=dict(env),
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
+                    start_new_session=True)
+        finally:
+            theirs.close()
+
+    def alive(self) -> bool:
+        """Whether the process still runs."""
+        return self._child.poll() is None
+
+    def run(self, payload: Mapping[str, Any], deadline: float) -> tuple[Mapping[str, Any], bool]:
+        """The unit's result (an error result when the runner fails it) and whether the runner may serve again."""
+        try:
+            return self._run(payload, deadline)
+        finally:
+            self._log_offset = self._log_size()
+
+    def _run(self, payload: Mapping[str, Any], deadline: float) -> tuple[Mapping[str, Any], bool]:
+        with tempfile.TemporaryDirectory(prefix="ht-local-", dir=self.folder) as scratch:
+            payload_path, result_path = Path(scratch, "payload.json"), Path(scratch, "result.json")
+            payload_path.write_text(json.dumps(payload), encoding="utf-8")
+            request = {"payload": str(payload_path), "result": str(result_path)}
+            start = self._log_offset
+            answer = self._ask(request, deadline)
+            if answer == "late":
+                self.terminate()  # as at a deadline: the unit stops and its result is still written
+                answer = self._wait_for_answer(time.monotonic() + STOP_GRACE_S)
+                if answer != "answered":
+                    self.stop()
+                    return error_unit_result(f"the runner process did not finish in time: {self._tail(start)}"), False
+            if answer != "answered" or not result_path.is_file():
+                self.stop()
+                code = self._child.returncode
+                return error_unit_result(
+                    f"the runner process exited with code {code} without a result: {self._tail(start)}"), False
+            try:
+                result: Mapping[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                self.stop()
+                return error_unit_result(f"the runner wrote malformed JSON: {exc}"), False
+            return result, self.alive() and not self._stopping
+
+    def terminate(self) -> None:
+        """Ask the runner to stop its unit as at a deadline (it writes the result, then ends)."""
+        self._stopping = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(self._child.pid, signal.SIGTERM)
+
+    def stop(self) -> None:
+        """End the runner and every process below it (its warm host, browsers, anything a unit left)."""
+        below = descendants(self._child.pid)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._child.pid, signal.SIGKILL)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._child.wait(timeout=10)
+        self._socket.close()
+
+    def close(self) -> None:
+        """Let the runner end by itself (it stops its host and browser), or end it after a grace period."""
+        self._socket.close()
+        try:
+            self._child.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            self.stop()
+
+    def _ask(self, request: Mapping[str, str], deadline: float) -> str:
+        try:
+            self._socket.sendall(json.dumps(request).encode() + b"\n")
+        except OSError:
+            return "ended"
+        return self._wait_for_answer(deadline)
+
+    def _wait_for_answer(self, deadline: float) -> str:
+        """"answered", "late" (the deadline came first) or "ended" (the runner closed its end or exited)."""
+        received = b""
+        while b"\n" not in received:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "late"
+            readable, _, _ = select.select([self._socket], [], [], min(remaining, POLL_S))
+            if not readable:
+                if not self.alive():
+                    return "ended"
+                continue
+            try:
+                chunk = self._socket.recv(4096)
+            except OSError:
+                return "ended"
+            if not chunk:
+                return "ended"
+            received += chunk
+        return "answered"
+
+    def _log_size(self) -> int:
+        try:
+            return self.log.stat().st_size
+        except OSError:
+            return 0
+
+    def _tail(self, start: int) -> str:
+        """The last lines the runner wrote to its log since offset start (during this unit)."""
+        try:
+            with self.log.open("rb") as log:
+                log.seek(max(start, log.seek(0, os.SEEK_END) - TAIL_BYTES))
+                text = log.read().decode(errors="replace")
+        except OSError:
+            text = ""
+        lines = [line for line in text.strip().splitlines() if line.strip()]
+        return "\n".join(lines[-8:]) or "(no output)"
+
+
+class RunnerPool:
+    """The slots' runner processes: taken for a unit, given back after it; at most one per busy slot."""
+
+    def __init__(self, python: str, env: Mapping[str, str]) -> None:
+        self.python = python
+        self.env = dict(env)
+        self._folder: Path | None = None  # made for the first runner
+        self._idle: list[RunnerProcess] = []
+        self._busy: set[RunnerProcess] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._count = 0
+
+    def run(self, payload: Mapping[str, Any], deadline: float) -> Mapping[str, Any]:
+        """Run the unit in an idle runner (or a new one) and give the runner back if it may serve again."""
+        runner = self._take()
+        try:
+            result, reusable = runner.run(payload, deadline)
+        finally:
+            with self._lock:
+                self._busy.discard(runner)
+        with self._lock:
+            keep = reusable and not self._closed
+            if keep:
+                self._idle.append(runner)
+        if not keep:
+            runner.close()
+        return result
+
+    def cancel(self) -> None:
+        """Ask every busy runner to stop its unit (each still writes what finished)."""
+        with self._lock:
+            busy = list(self._busy)
+        for runner in busy:
+            runner.terminate()
+
+    def close(self) -> None:
+        """End every idle runner (the busy ones end when their unit does)."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for runner in idle:
+            runner.close()
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def _take(self) -> RunnerProcess:
+        """An idle runner that still runs (dead ones are cleaned away), or a new one."""
+        while True:
+            with self._lock:
+                idle = self._idle.pop() if self._idle else None
+                if idle is None:
+                    self._count += 1
+                    if self._folder is None:
+                        self._folder = Path(tempfile.mkdtemp(prefix="ht-runners-"))
+                    folder = self._folder / f"slot-{self._count}"
+            if idle is None:
+                break
+            if idle.alive():
+                with self._lock:
+                    self._busy.add(idle)
+                return idle
+            idle.stop()
+        folder.mkdir()
+        runner = RunnerProcess(self.python, self.env, folder)
+        with self._lock:
+            self._busy.add(runner)
+        return runner

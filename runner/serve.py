@@ -1,0 +1,42 @@
+"""`python -m runner --serve-fd N`: a warm runner process, unit after unit, as a warm Lambda sandbox runs them.
+
+The local provider keeps one per busy slot. Over the socket on file descriptor N it sends one JSON line
+per unit, {"payload": file, "result": file}; the runner runs the unit, writes the result file and answers
+{"done": true}. Between units it keeps what a warm sandbox keeps: its warm Playwright host and, with
+HT_WARM_BROWSER=1, its browser server. It ends when the socket closes, or after a unit it was asked to
+stop (SIGTERM: the unit stops as at its deadline and its result is still written).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from runner.browser_server import hold_between_invocations, stop_held
+from runner.core import result_json
+from runner.entry import deadline_from_timeout_ms, execute
+from runner.process import stop_requested
+from runner.warm_host import stop_held as stop_warm_host
+
+
+def serve(fd: int) -> int:
+    """Run the units asked for on the socket fd until it closes or a stop is requested; the exit status."""
+    hold_between_invocations()
+    channel = socket.socket(fileno=fd)
+    reader = channel.makefile("rb")
+    try:
+        for line in reader:
+            request = json.loads(line)
+            event = json.loads(Path(request["payload"]).read_text(encoding="utf-8"))
+            timeout = event.get("timeoutMs") if isinstance(event, dict) else None
+            result = execute(event, deadline_from_timeout_ms(timeout if isinstance(timeout, int) else None))
+            Path(request["result"]).write_text(result_json(result), encoding="utf-8")
+            channel.sendall(b'{"done": true}\n')
+            if stop_requested():
+                break
+    finally:
+        stop_warm_host()
+        stop_held()
+        channel.close()
+    return 0

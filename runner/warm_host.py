@@ -1,0 +1,304 @@
+"""A warm Playwright host: one Node process that runs unit after unit, kept by a warm runner process.
+
+`playwright test` spends most of a short unit starting: Node, Playwright's modules, the config and the
+test files are loaded again for every unit. A warm process (a Lambda sandbox between invocations, a
+local slot's `python -m runner --serve`) keeps one host (runner/playwright/warm_host.cjs) instead, and
+sends it each unit: the same wrapper config, test list and options the command line gets, with the
+unit's own environment and working folder. Each unit still gets a fresh Playwright worker and browser
+(contexts), as with the command line.
+
+The host calls Playwright's internals, so it checks the project's Playwright version first; when it
+refuses (or cannot start), units run Playwright's command line as before. HT_WARM_RUNNER=0 turns the
+host off. A host is replaced when the environment its units need differs (another run's global-setup
+variables), after an interrupted or failed start of a run, past HT_WARM_RUNNER_MAX_RSS_MB of memory,
+and after MAX_UNITS units.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.cleanup import descendants
+from runner.process import Completed, read_tail, run_with_deadline, stop_requested
+
+SCRIPT = Path(__file__).resolve().parent / "playwright" / "warm_host.cjs"
+START_TIMEOUT_S = 60.0
+POLL_S = 0.2
+MAX_UNITS = 200
+DEFAULT_MAX_RSS_MB = 1024
+# What differs from unit to unit of one run; a host serves units whose other variables are the same.
+PER_UNIT_VARIABLES = frozenset({"HT_UNIT_ID", "HT_RESULTS_OUTPUT", "HT_TEST_ARTIFACTS_OUTPUT_PATH",
+                                "HT_WRAPPER_SETTINGS", "TMPDIR", "HOME"})
+
+
+def enabled(environ: Mapping[str, str]) -> bool:
+    """Whether units may run in a warm host (HT_WARM_RUNNER: 1 on, the default; 0 off)."""
+    return environ.get("HT_WARM_RUNNER", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def max_rss_mb(environ: Mapping[str, str]) -> int:
+    """HT_WARM_RUNNER_MAX_RSS_MB: past this RSS of its own process the host is replaced before the next unit."""
+    try:
+        return max(64, int(environ.get("HT_WARM_RUNNER_MAX_RSS_MB", "")))
+    except ValueError:
+        return DEFAULT_MAX_RSS_MB
+
+
+@dataclass(frozen=True)
+class PlaywrightRun:
+    """One unit's `playwright test`: what the command line gets, and what the host gets instead."""
+
+    node: str
+    cli: Path
+    config: Path
+    test_list: Path
+    no_deps: bool
+    retries: int | None
+
+    def argv(self) -> list[str]:
+        """The command line that runs the unit without a host."""
+        argv = [self.node, str(self.cli), "test", "-c", str(self.config), "--test-list", str(self.test_list)]
+        if self.no_deps:
+            argv.append("--no-deps")
+        if self.retries is not None:
+            argv += ["--retries", str(self.retries)]
+        return argv
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """What a host was started for: units with another key get another host."""
+
+    node: str
+    package_dir: str
+    environment: tuple[tuple[str, str], ...]
+
+
+class HostUnavailable(RuntimeError):
+    """The host refused (an unknown Playwright version) or did not start; the message says why."""
+
+
+class WarmHost:
+    """One running host process and the socket the runner talks to it through."""
+
+    def __init__(self, key: HostKey, env: Mapping[str, str], cwd: Path) -> None:
+        self.key = key
+        self.units = 0
+        self.version = ""
+        self._folder = Path(tempfile.mkdtemp(prefix="ht-warm-host-"))
+        self._log = self._folder / "host.log"
+        ours, theirs = socket.socketpair()
+        self._socket = ours
+        try:
+            with self._log.open("wb") as log:
+                self._child = subprocess.Popen(
+                    [key.node, str(SCRIPT), str(theirs.fileno()), key.package_dir], cwd=cwd, env=dict(env),
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
+                    start_new_session=True)
+        finally:
+            theirs.close()
+        self._buffer = b""
+        ready = self._read_line(time.monotonic() + START_TIMEOUT_S)
+        if ready is None or not ready.get("ready"):
+            reason = (str(ready.get("reason")) if ready else
+                      f"it did not start: {read_tail(self._log, 2000).strip() or 'no output'}")
+            self.stop()
+            raise HostUnavailable(reason)
+        self.version = str(ready.get("version") or "")
+
+    @property
+    def pid(self) -> int:
+        """The host's process id."""
+        return self._child.pid
+
+    def alive(self) -> bool:
+        """Whether the host process still runs."""
+        return self._child.poll() is None
+
+    def fits(self, key: HostKey, environ: Mapping[str, str]) -> bool:
+        """Whether this host may run a unit of key: the same key, alive, not too big, not too old."""
+        return (self.key == key and self.alive() and self.units < MAX_UNITS
+                and _rss_mb(self.pid) < max_rss_mb(environ))
+
+    def run(self, unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], deadline: float, grace_s: float,
+            log_path: Path) -> tuple[Completed, bool]:
+        """Run the unit as `playwright test` would, stopping it at the deadline as the command line is
+        stopped (SIGINT, SIGKILL after grace_s); how it ended, and whether the host may serve again."""
+        self.units += 1
+        request = {"cwd": str(cwd), "env": dict(env), "config": str(unit.config), "testList": str(unit.test_list),
+                   "noDeps": unit.no_deps, "retries": unit.retries, "log": str(log_path)}
+        log_path.touch()
+        try:
+            self._socket.sendall(json.dumps(request).encode() + b"\n")
+        except OSError:
+            return self._ended(log_path, stopped=False, killed=False), False
+        reply = self._read_line(deadline, stoppable=True)
+        stopped = killed = False
+        if reply is None and self.alive():
+            stopped = True
+            self._signal(signal.SIGINT)
+            reply = self._read_line(time.monotonic() + grace_s)
+            if reply is None:
+                killed = True
+                self.stop()
+        if reply is None:
+            return self._ended(log_path, stopped=stopped, killed=killed), False
+        code = reply.get("exitCode")
+        completed = Completed(exit_code=code if isinstance(code, int) else 1, stopped_at_deadline=stopped,
+                              killed=False, output_tail=read_tail(log_path))
+        reusable = not stopped and not reply.get("threw") and reply.get("status") != "interrupted"
+        return completed, reusable
+
+    def kill_leftovers(self) -> None:
+        """Kill what a unit left below the host (its workers end with the run; anything else must not stay)."""
+        for pid in descendants(self.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        """End the host and everything below it."""
+        self._signal(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._child.wait(timeout=10)
+        self._socket.close()
+        with contextlib.suppress(OSError):
+            for entry in self._folder.iterdir():
+                entry.unlink()
+            self._folder.rmdir()
+
+    def _ended(self, log_path: Path, *, stopped: bool, killed: bool) -> Completed:
+        """The host died during the unit (or was killed at the deadline): report it as a process that ended."""
+        if self.alive():
+            self.stop()
+        code = self._child.returncode
+        tail = read_tail(log_path) + read_tail(self._log, 2000)
+        return Completed(exit_code=code, stopped_at_deadline=stopped, killed=killed, output_tail=tail)
+
+    def _signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._child.pid, sig)
+
+    def _read_line(self, deadline: float, *, stoppable: bool = False) -> dict[str, object] | None:
+        """The host's next JSON line, or None at the deadline, on a stop request, or when the host ended."""
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (stoppable and stop_requested()):
+                return None
+            readable, _, _ = select.select([self._socket], [], [], min(remaining, POLL_S))
+            if not readable:
+                if self._child.poll() is not None:
+                    return None
+                continue
+            try:
+                chunk = self._socket.recv(65536)
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            return None
+        return message if isinstance(message, dict) else None
+
+
+_held: WarmHost | None = None
+_refused: dict[HostKey, str] = {}
+
+
+def run_playwright(unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], deadline: float, grace_s: float,
+                   log_path: Path) -> Completed:
+    """Run the unit in this process's warm host (started or replaced as needed), or through Playwright's
+    command line when the host is off or refused; either way as run_with_deadline runs the command."""
+    global _held  # noqa: PLW0603 - one host per warm process
+    host = _host_for(unit, env, cwd) if enabled(env) else None
+    if host is None:
+        return run_with_deadline(unit.argv(), cwd=cwd, env=env, deadline=deadline, log_path=log_path, grace_s=grace_s)
+    try:
+        completed, reusable = host.run(unit, cwd=cwd, env=env, deadline=deadline, grace_s=grace_s, log_path=log_path)
+    finally:
+        if host.alive():
+            host.kill_leftovers()
+    if not reusable:
+        host.stop()
+        _held = None
+    return completed
+
+
+def held_pids() -> frozenset[int]:
+    """The process of the host this process keeps between units, if any (it outlives a unit on purpose)."""
+    return frozenset({_held.pid}) if _held is not None and _held.alive() else frozenset()
+
+
+def _host_for(unit: PlaywrightRun, env: Mapping[str, str], cwd: Path) -> WarmHost | None:
+    """The warm host for this unit: the held one if it fits, else a new one; None when refused."""
+    global _held  # noqa: PLW0603 - one host per warm process
+    package = _playwright_package(unit.cli)
+    if package is None:
+        return None
+    key = HostKey(node=unit.node, package_dir=str(package),
+                  environment=tuple(sorted((k, v) for k, v in env.items() if k not in PER_UNIT_VARIABLES)))
+    if key in _refused:
+        return None
+    if _held is not None and _held.fits(key, env):
+        return _held
+    if _held is not None:
+        _held.stop()
+        _held = None
+    try:
+        _held = WarmHost(key, env, cwd)
+    except (HostUnavailable, OSError) as exc:
+        _refused[key] = str(exc)
+        return None
+    return _held
+
+
+def stop_held() -> None:
+    """Stop the held host (at the end of a warm process)."""
+    global _held  # noqa: PLW0603 - one host per warm process
+    if _held is not None:
+        _held.stop()
+        _held = None
+
+
+atexit.register(stop_held)
+
+
+def _playwright_package(cli: Path) -> Path | None:
+    """The `playwright` package the project's command line runs (beside @playwright/test, or hoisted)."""
+    if cli.parent.name == "playwright" and (cli.parent / "package.json").is_file():
+        return cli.parent.resolve()
+    for folder in (cli.parent, *cli.parents):
+        candidate = folder / "node_modules" / "playwright"
+        if (candidate / "package.json").is_file():
+            return candidate.resolve()
+    return None
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
+def unsupported_reasons() -> Sequence[str]:
+    """Why hosts were refused in this process (for diagnostics)."""
+    return list(_refused.values())

@@ -1,0 +1,182 @@
+"""The warm runner (issue 12 item 3): a warm process's Node host runs unit after unit as `playwright test`
+would, each unit with its own environment, results and artifacts; it falls back to the command line when
+the host refuses the project's Playwright, and is replaced after a deadline, a death or another environment.
+Real Playwright and Chromium throughout; each test's units run in this process, as in a warm sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner import warm_host
+from runner.cleanup import descendants
+from runner.entry import execute
+from tests.conftest import DEMO, ROOT, load_results, small_project
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = """import { defineConfig } from '@playwright/test';
+export default defineConfig({ testDir: './tests', retries: 0, projects: [{ name: 'chromium' }] });
+"""
+# Each test records which process ran it (the worker's parent is Playwright's main process: the warm host,
+# or a command line) and what its environment says; then it clicks through a page.
+SPEC = """import { test, expect } from '@playwright/test';
+import * as fs from 'fs';
+function record(name: string) {
+  fs.writeFileSync(`${process.env.HT_TEST_ARTIFACTS_OUTPUT_PATH}/who.json`, JSON.stringify({
+    test: name, main: process.ppid, unit: process.env.HT_UNIT_ID, flavour: process.env.FLAVOUR ?? null }));
+}
+for (const name of ['one', 'two', 'three']) {
+  test(name, async ({ page }) => {
+    record(name);
+    await page.setContent('<button onclick="this.textContent = \\'done\\'">go</button>');
+    await page.getByRole('button').click();
+    await expect(page.getByRole('button')).toHaveText('done');
+  });
+}
+test('fails', async () => { record('fails'); expect(1).toBe(2); });
+test('hangs', async () => { record('hangs'); await new Promise(() => {}); });
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return small_project(tmp_path / "project", CONFIG, {"tests/warm.spec.ts": SPEC})
+
+
+def run(project: Path, store: Path, title: str, unit: str, *, env: dict[str, str] | None = None,
+        deadline_s: float = 120, unit_env: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run one test as a unit in this process; its result and what the test recorded."""
+    ref = {"project": "chromium", "file": "warm.spec.ts", "titlePath": [title]}
+    event = {"runner": "playwright", "runId": "run1", "unitId": unit, "projectDir": str(project),
+             "timeoutMs": int(deadline_s * 1000), "artifacts": {"kind": "local", "root": str(store)},
+             "unit": {"tests": [{**ref, "id": f"t-{unit}"}], "selectors": [ref], "configFile": "playwright.config.ts",
+                      "retries": None, "env": unit_env or {}}}
+    result = execute(event, time.monotonic() + deadline_s, {**os.environ, **(env or {})})
+    [record] = result["tests"]
+    [who] = [a for a in record["artifacts"] if a["name"] == "who.json"] or [None]
+    return result, json.loads((store / who["path"]).read_text()) if who else {}
+
+
+def status(result: dict[str, Any]) -> str:
+    return str(result["tests"][0]["status"])
+
+
+def test_units_in_one_process_share_one_host_and_keep_their_own_results(project: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    seen = [run(project, store, title, f"u{n}") for n, title in enumerate(["one", "fails", "two", "three"])]
+    assert [status(result) for result, _ in seen] == ["passed", "failed", "passed", "passed"]
+    [host] = warm_host.held_pids()
+    assert {who["main"] for _, who in seen} == {host}  # one Playwright main process ran them all
+    assert [who["unit"] for _, who in seen] == ["u0", "u1", "u2", "u3"]  # each with its own environment
+    assert [who["test"] for _, who in seen] == ["one", "fails", "two", "three"]  # and its own artifacts
+    blobs = [result["blob"] for result, _ in seen]
+    assert len(set(blobs)) == 4 and all((store / blob).is_file() for blob in blobs)
+    failure = re.sub(r"\x1b\[[0-9;]*m", "", seen[1][0]["tests"][0]["attempts"][0]["error"]["message"])
+    assert "expect(received).toBe(expected)" in failure  # Playwright's message (colours as on the command line)
+    assert set(descendants(host)) == set()  # the workers ended with their units
+
+
+def test_warm_runner_off_runs_each_unit_through_the_command_line(project: Path, tmp_path: Path) -> None:
+    seen = [run(project, tmp_path / "store", title, f"u{n}", env={"HT_WARM_RUNNER": "0"})
+            for n, title in enumerate(["one", "two"])]
+    assert [status(result) for result, _ in seen] == ["passed", "passed"]
+    assert warm_host.held_pids() == frozenset()
+    assert len({who["main"] for _, who in seen}) == 2  # a Playwright process each
+
+
+def test_an_unknown_playwright_version_runs_units_through_the_command_line(tmp_path: Path) -> None:
+    """The host reads the version of the `playwright` package beside the project's command line; one it was
+    not checked against is refused, and every unit runs `playwright test` as without a host."""
+    project = small_project(tmp_path / "old", CONFIG, {"tests/warm.spec.ts": SPEC})
+    (project / "node_modules").unlink()
+    modules = project / "node_modules"
+    modules.mkdir()
+    for name in ("@playwright", "playwright-core"):
+        (modules / name).symlink_to(DEMO / "node_modules" / name)
+    (modules / "playwright").mkdir()  # the command line still loads the real one (through @playwright/test)
+    (modules / "playwright" / "package.json").write_text(json.dumps({"name": "playwright", "version": "1.10.0"}))
+    seen = [run(project, tmp_path / "store", title, f"u{n}") for n, title in enumerate(["one", "two"])]
+    assert [status(result) for result, _ in seen] == ["passed", "passed"]
+    assert warm_host.held_pids() == frozenset()
+    assert any("Playwright 1.10.0 is not a version the warm runner knows" in reason
+               for reason in warm_host.unsupported_reasons())
+
+
+def test_a_unit_stopped_at_its_deadline_leaves_the_next_unit_a_new_host(project: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    first, _ = run(project, store, "one", "u0")
+    [host] = warm_host.held_pids()
+    hung, _ = run(project, store, "hangs", "u1", deadline_s=12)
+    assert (hung["status"], status(hung)) == ("deadline", "interrupted")
+    assert warm_host.held_pids() == frozenset()  # an interrupted host is not trusted again
+    with pytest.raises(ProcessLookupError):
+        os.kill(host, 0)
+    after, who = run(project, store, "two", "u2")
+    assert (status(first), status(after)) == ("passed", "passed")
+    assert warm_host.held_pids() == {who["main"]} != {host}
+
+
+def test_a_host_that_dies_mid_unit_gives_error_records_and_the_next_unit_a_new_host(
+        project: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    run(project, store, "one", "u0")
+    [host] = warm_host.held_pids()
+
+    def kill_when_hanging() -> None:
+        for _ in range(300):  # the hanging test writes who.json into its unit's folder as it starts
+            if list(Path(tempfile.gettempdir()).glob("ht-unit-*/artifacts/who.json")):
+                time.sleep(0.5)
+                os.kill(host, signal.SIGKILL)
+                return
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_when_hanging)
+    killer.start()
+    died, _ = run(project, store, "hangs", "u1", deadline_s=60)
+    killer.join()
+    assert status(died) == "error"
+    assert "Playwright exited with code" in died["tests"][0]["attempts"][0]["error"]["message"]
+    after, who = run(project, store, "two", "u2")
+    assert status(after) == "passed" and who["main"] != host
+
+
+def test_another_environment_gets_another_host(project: Path, tmp_path: Path) -> None:
+    """Units of another run (another global setup's variables) must not see the first run's host."""
+    store = tmp_path / "store"
+    _, plain = run(project, store, "one", "u0", unit_env={"FLAVOUR": "vanilla"})
+    _, other = run(project, store, "two", "u1", unit_env={"FLAVOUR": "mint"})
+    assert (plain["flavour"], other["flavour"]) == ("vanilla", "mint")
+    assert plain["main"] != other["main"]
+
+
+def test_local_slots_keep_one_runner_and_host_each(tmp_path: Path) -> None:
+    """hypertest invoke on the local provider: each slot's units run in its warm runner's host; nothing is
+    left after the run."""
+    project = small_project(tmp_path / "local", CONFIG, {"tests/warm.spec.ts": SPEC})
+    processes = set(descendants())
+    output = tmp_path / "results"
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "entrypoint.py"), "invoke", "--output", str(output), "--concurrency", "2",
+         "--grep", "one|two|three"], cwd=project, capture_output=True, text=True, timeout=600, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    document = load_results(output)
+    assert [test["status"] for test in document["tests"]] == ["passed"] * 3
+    run_dir = output / document["runId"]
+    mains = set()
+    for test in document["tests"]:
+        [who] = [a for a in test["artifacts"] if a["name"] == "who.json"]
+        mains.add(json.loads((run_dir / who["path"]).read_text())["main"])
+    assert 1 <= len(mains) <= 2  # three units, at most one host per slot
+    assert set(descendants()) - processes == set()  # the slots' runners and hosts ended with the run

@@ -23,7 +23,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from runner import browser_server
+from runner import browser_server, warm_host
 from runner.cleanup import descendants
 from runner.entry import execute
 from runner.node import find_node
@@ -155,8 +155,8 @@ def test_units_in_one_process_share_one_server_and_keep_their_results(project: P
         server = browser_server.held_server()
         assert server is not None and server.endpoint is not None
         pids.append(server.endpoint.pids)
-        # Nothing of the unit is left but the server (and its browser's processes).
-        assert set(descendants()) - processes - server_tree() == set()
+        # Nothing of the unit is left but the server (and its browser's processes) and the warm host.
+        assert set(descendants()) - processes - server_tree() - warm_host.held_pids() == set()
     assert len(set(pids)) == 1 and browser_server.held_server().starts == 1  # type: ignore[union-attr]
     for n, title in enumerate(["clicks", "fails"]):
         plain.append(run(project, tmp_path / "plain", title, f"p{n}", warm_env(HT_WARM_BROWSER="0")))

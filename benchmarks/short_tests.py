@@ -1,12 +1,17 @@
-"""Sixty tests of about half a second each: hypertest (local) against `playwright test --workers N`.
+"""Sixty tests of about half a second each (or the demo suite): hypertest (local) against `playwright test
+--workers N`.
 
 Most real suites are full of short tests, where each unit's start-up (runner, Playwright, worker,
 browser) weighs most. The suite is generated in a temporary folder (six files of ten tests, each
-test opening a page and waiting ~0.5 s), using the demo's node_modules. Side by side, in one run:
+test opening a page and waiting ~0.5 s), using the demo's node_modules; `--suite demo` runs the demo's
+eight tests instead (with the demo's settings and Chromium named in the config). Side by side, in one run:
 
 * `playwright test --workers N` (the anchor);
-* `hypertest invoke --concurrency N` with `granularity: test` (one unit per test);
-* `hypertest invoke --concurrency N --granularity auto`, on the history the previous run left.
+* `hypertest invoke --concurrency N`, one unit per test, each unit a cold `playwright test`
+  (HT_WARM_RUNNER=0: the plain path);
+* the same with the warm runner (the default: each slot's runner keeps a Playwright host);
+* the same with the warm runner and a warm browser (HT_WARM_BROWSER=1);
+* `--granularity auto`, on the history the previous runs left.
 
 Printed per way: wall seconds, CPU seconds of all processes (user + system, children included), and
 both as ratios to the anchor. Targets (issue 12): <= 1.3x wall and <= 1.5x CPU with granularity test.
@@ -55,6 +60,27 @@ for (let i = 0; i < %d; i++) {
 """
 
 
+DEMO_CONFIG = """import { defineConfig, devices } from '@playwright/test';
+export default defineConfig({
+  testDir: './tests',
+  fullyParallel: true,
+  reporter: 'dot',
+  use: { trace: 'retain-on-failure', launchOptions: process.env.BENCH_CHROMIUM
+    ? { executablePath: process.env.BENCH_CHROMIUM, args: ['--disable-gpu', '--disable-dev-shm-usage'] } : {} },
+  projects: [{ name: 'chromium', use: { ...devices['Desktop Chrome'] } }],
+});
+"""
+
+
+def make_demo(folder: Path) -> Path:
+    """The demo's tests and app in folder, with the demo's settings and the benchmark's Chromium."""
+    folder.mkdir(parents=True)
+    for name in ("tests", "app", "node_modules"):
+        (folder / name).symlink_to(DEMO / name)
+    (folder / "playwright.config.ts").write_text(DEMO_CONFIG, encoding="utf-8")
+    return folder
+
+
 def make_suite(folder: Path, per_file: int) -> Path:
     """The generated suite in folder."""
     (folder / "tests").mkdir(parents=True)
@@ -81,24 +107,30 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--tests-per-file", type=int, default=10)
+    parser.add_argument("--suite", choices=("short", "demo"), default="short")
     args = parser.parse_args()
     chromium = shutil.which("chromium")
     if not chromium:
         print("error: the benchmark needs /usr/bin/chromium (scripts/bootstrap.sh installs it)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="ht-short-") as scratch:
-        suite = make_suite(Path(scratch) / "suite", args.tests_per_file)
+        suite = (make_demo(Path(scratch) / "suite") if args.suite == "demo"
+                 else make_suite(Path(scratch) / "suite", args.tests_per_file))
         output = Path(scratch) / "results"
         env = {**os.environ, "FORCE_COLOR": "0"}
         playwright = [find_node(env), str(find_playwright_cli(suite)), "test", f"--workers={args.workers}"]
         hypertest = [sys.executable, str(ROOT / "entrypoint.py"), "invoke", f"--concurrency={args.workers}",
                      f"--output={output}"]
         rows = [("playwright test", measure(playwright, suite, {**env, "BENCH_CHROMIUM": chromium})),
-                ("hypertest, granularity test", measure(hypertest, suite, env)),
-                ("hypertest, granularity auto (history)", measure([*hypertest, "--granularity", "auto"], suite, env))]
+                ("hypertest, one unit per test, cold units", measure(hypertest, suite, {**env, "HT_WARM_RUNNER": "0"})),
+                ("hypertest, one unit per test, warm runner", measure(hypertest, suite, env)),
+                ("hypertest, one unit per test, warm runner and browser",
+                 measure(hypertest, suite, {**env, "HT_WARM_BROWSER": "1"})),
+                ("hypertest, granularity auto (history), warm runner",
+                 measure([*hypertest, "--granularity", "auto"], suite, env))]
     anchor_wall, anchor_cpu = rows[0][1]
-    tests = FILES * args.tests_per_file
-    print(f"{tests} tests of ~0.5 s, {args.workers} workers / concurrency {args.workers}, {os.cpu_count()} CPUs\n")
+    what = ("the demo's 8 tests" if args.suite == "demo" else f"{FILES * args.tests_per_file} tests of ~0.5 s")
+    print(f"{what}, {args.workers} workers / concurrency {args.workers}, {os.cpu_count()} CPUs\n")
     print("| way | wall | CPU | wall ratio | CPU ratio |")
     print("|---|---|---|---|---|")
     for name, (wall, cpu) in rows:

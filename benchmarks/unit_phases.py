@@ -3,10 +3,11 @@ machine by running growing pieces of it and taking differences (medians of --rep
 
 Phases: runner start (Python imports), Playwright CLI and config load (TS transform), worker start,
 browser launch, the test itself, and hypertest's own rest (payload, wrapper config, artifacts, blob,
-result). The anchor is the same test under plain `playwright test`. Then the warm browser (issue 12 item 2):
-units run one after another in one process, as in a warm Lambda sandbox (the handler's holding on), each
-alternately launching its own Chromium (HT_WARM_BROWSER=0) and connecting to the process's browser server
-(=1); CPU counts the process, its children and, for the latter, the server's processes. Usage:
+result), of a cold unit (a new `python -m runner` running `playwright test`, HT_WARM_RUNNER=0). The anchor is
+the same test under plain `playwright test`. Then the warm runner and browser (issue 12 items 2 and 3):
+units run one after another in one process, as in a warm Lambda sandbox or a local slot's runner, in turn
+cold (HT_WARM_RUNNER=0), in the process's warm Playwright host, and in the host with the process's browser
+server (HT_WARM_BROWSER=1); CPU counts the process, its children, the host's and the server's processes. Usage:
 python benchmarks/unit_phases.py [--repeat N] [--warm-only]
 """
 
@@ -95,42 +96,57 @@ def _process_cpu_s(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def units_in_one_process(folder: Path, store: Path, pairs: int) -> dict[str, list[Measure]]:
-    """Run one-test units one after another in this process (a warm sandbox), alternately launching their
-    own Chromium (HT_WARM_BROWSER=0) and using the process's browser server (=1), after a warm-up unit of
-    each; wall and CPU of each measured unit, by kind. The server's CPU is counted in the units that use it."""
-    from runner import browser_server
+# The kinds of unit the warm comparison alternates, and their switches.
+KINDS = {
+    "cold": ("each unit a cold `playwright test` (HT_WARM_RUNNER=0)", {"HT_WARM_RUNNER": "0", "HT_WARM_BROWSER": "0"}),
+    "runner": ("warm runner: the process's Playwright host", {"HT_WARM_RUNNER": "1", "HT_WARM_BROWSER": "0"}),
+    "both": ("warm runner and warm browser (HT_WARM_BROWSER=1)", {"HT_WARM_RUNNER": "1", "HT_WARM_BROWSER": "1"}),
+}
+
+
+def units_in_one_process(folder: Path, store: Path, rounds: int) -> dict[str, list[Measure]]:
+    """Run one-test units one after another in this process (a warm sandbox), the kinds of KINDS in turn
+    (the order rotating each round), after a warm-up unit of each; wall and CPU of each measured unit, by
+    kind. CPU counts this process, its reaped children, and the warm host's and browser server's processes."""
+    from runner import browser_server, warm_host
     from runner.entry import execute
 
     browser_server.hold_between_invocations()
 
-    def server_cpu() -> float:
+    def kept_cpu() -> float:
         server = browser_server.held_server()
-        return sum(_process_cpu_s(pid) for pid in server.processes()) if server is not None else 0.0
+        pids = [*(server.processes() if server is not None else []), *warm_host.held_pids()]
+        return sum(_process_cpu_s(pid) for pid in pids)
 
-    measures: dict[str, list[Measure]] = {"plain": [], "warm": []}
+    measures: dict[str, list[Measure]] = {kind: [] for kind in KINDS}
+    names = list(KINDS)
     try:
-        for run in range(2 * (pairs + 1)):
-            kind = ("warm", "plain")[(run + run // 2) % 2]  # warm, plain, plain, warm, warm, plain, ...
-            event = json.loads(unit_payload(folder, store, "a short test", run).read_text())
-            env = {**os.environ, "HT_WARM_BROWSER": "1" if kind == "warm" else "0"}
-            before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-            server_before, started = server_cpu(), time.monotonic()
-            result = execute(event, time.monotonic() + 120, env)
-            wall = time.monotonic() - started
-            after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = sum((a.ru_utime - b.ru_utime) + (a.ru_stime - b.ru_stime) for a, b in zip(after, before, strict=True))
-            if result["tests"][0]["status"] != "passed":
-                raise RuntimeError(f"the benchmark's test did not pass: {result['tests'][0]}")
-            if run >= 2:  # the first of each kind is a warm-up (the server starts in the first)
-                measures[kind].append((wall, cpu + (server_cpu() - server_before if kind == "warm" else 0.0)))
+        for round_number in range(rounds + 1):
+            order = names[round_number % len(names):] + names[:round_number % len(names)]
+            for kind in order:
+                run = len(measures[kind]) + round_number * 10
+                event = json.loads(unit_payload(folder, store, "a short test", run).read_text())
+                event["runId"] = "bench"  # one run: its units may share a host
+                env = {**os.environ, **KINDS[kind][1]}
+                before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+                kept_before, started = kept_cpu(), time.monotonic()
+                result = execute(event, time.monotonic() + 120, env)
+                wall = time.monotonic() - started
+                after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = sum((a.ru_utime - b.ru_utime) + (a.ru_stime - b.ru_stime)
+                          for a, b in zip(after, before, strict=True))
+                if result["tests"][0]["status"] != "passed":
+                    raise RuntimeError(f"the benchmark's test did not pass: {result['tests'][0]}")
+                if round_number > 0:  # the first round warms up (the host and the server start in it)
+                    measures[kind].append((wall, cpu + max(0.0, kept_cpu() - kept_before)))
     finally:
+        warm_host.stop_held()
         browser_server.stop_held()
     return measures
 
 
 def warm_comparison(folder: Path, scratch: Path, repeat: int) -> dict[str, Measure]:
-    """Median per-unit wall and CPU of repeat units of each kind, alternating in one process."""
+    """Median per-unit wall and CPU of repeat units of each kind, in turn in one process."""
     completed = subprocess.run(
         [sys.executable, __file__, "--units-in-one-process", str(folder), str(repeat)],
         cwd=scratch, check=True, capture_output=True, text=True, timeout=1200,
@@ -142,26 +158,26 @@ def warm_comparison(folder: Path, scratch: Path, repeat: int) -> dict[str, Measu
 
 def print_warm(figures: dict[str, Measure], repeat: int) -> None:
     """The warm comparison as a small table."""
-    print(f"\nunits one after another in one process (a warm sandbox), alternating; medians of {repeat} of each")
-    print(f"{'':<52} {'wall s':>7} {'CPU s':>7}")
-    for name, label in (("plain", "each unit launches its Chromium (HT_WARM_BROWSER=0)"),
-                        ("warm", "one browser server for all (HT_WARM_BROWSER=1)")):
-        print(f"{label:<52} {figures[name][0]:7.2f} {figures[name][1]:7.2f}")
-    saved = figures["plain"][0] - figures["warm"][0], figures["plain"][1] - figures["warm"][1]
-    print(f"{'saved per unit':<52} {saved[0]:7.2f} {saved[1]:7.2f}")
+    print(f"\none-test units one after another in one process (a warm sandbox); medians of {repeat} of each")
+    print(f"{'':<56} {'wall s':>7} {'CPU s':>7}")
+    for kind, (label, _) in KINDS.items():
+        print(f"{label:<56} {figures[kind][0]:7.2f} {figures[kind][1]:7.2f}")
+    for kind in ("runner", "both"):
+        saved = figures["cold"][0] - figures[kind][0], figures["cold"][1] - figures[kind][1]
+        print(f"{'saved per unit: ' + kind:<56} {saved[0]:7.2f} {saved[1]:7.2f}")
 
 
 def main() -> int:
     """Measure each piece, print the phases side by side with plain Playwright's run of the same test."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--warm-only", action="store_true", help="only the warm-browser comparison")
-    parser.add_argument("--units-in-one-process", nargs=2, metavar=("FOLDER", "PAIRS"),
+    parser.add_argument("--warm-only", action="store_true", help="only the warm runner and browser comparison")
+    parser.add_argument("--units-in-one-process", nargs=2, metavar=("FOLDER", "ROUNDS"),
                         help=argparse.SUPPRESS)  # the child process of the warm comparison
     args = parser.parse_args()
     if args.units_in_one_process:
-        folder, pairs = args.units_in_one_process
-        print(json.dumps(units_in_one_process(Path(folder), Path(folder).parent / "store-in-process", int(pairs))))
+        folder, rounds = args.units_in_one_process
+        print(json.dumps(units_in_one_process(Path(folder), Path(folder).parent / "store-in-process", int(rounds))))
         return 0
     chromium = shutil.which("chromium")
     if not chromium:
@@ -186,7 +202,7 @@ def main() -> int:
             payload = unit_payload(folder, Path(scratch) / "store", "a short test", next(counter))
             return measured([sys.executable, "-m", "runner", "--payload", str(payload), "--result",
                              str(payload.with_suffix(".result.json"))], Path(scratch),
-                            {**env, "PYTHONPATH": str(ROOT)})
+                            {**env, "PYTHONPATH": str(ROOT), "HT_WARM_RUNNER": "0"})
 
         pieces = {
             "runner imports": median_of(args.repeat, lambda: measured(

@@ -26,23 +26,45 @@ RULES: dict[str, tuple[str, ...]] = {
 }
 
 
-def imports_of(path: Path) -> list[tuple[int, str]]:
-    """(line, module) of every import in a Python file, lazy ones inside functions included."""
+def imports_in(source: str, package: str) -> list[tuple[int, str]]:
+    """(line, module) of every import in Python source whose own package is `package` (dotted), lazy ones
+    inside functions included. `from a import b` counts as both `a` and `a.b` (b may be a module), and a
+    relative import is resolved against the package."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join([*parts[:len(parts) - node.level + 1], *([base] if base else [])])
+            if node.module:
+                found.append((node.lineno, base))
+            found.extend((node.lineno, f"{base}.{alias.name}") for alias in node.names if alias.name != "*")
     return found
 
 
+def package_of(path: Path) -> str:
+    """The dotted package a file below the repository belongs to (a package's __init__.py: the package)."""
+    return ".".join(path.relative_to(ROOT).parent.parts)
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import in a Python file below the repository."""
+    return imports_in(path.read_text(encoding="utf-8"), package_of(path))
+
+
 def violations(package: str, forbidden: tuple[str, ...]) -> list[str]:
-    """Every import below package of a module in forbidden."""
+    """Every import below package of a module in forbidden (`from a import b` once, as `a` when a is)."""
     problems = []
     for path in sorted((ROOT / package).rglob("*.py")):
+        reported: list[tuple[int, str]] = []
         for line, module in imports_of(path):
+            if any(line == seen and module.startswith(name + ".") for seen, name in reported):
+                continue
             if any(module == name or module.startswith(name + ".") for name in forbidden):
+                reported.append((line, module))
                 problems.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
     return problems
 
@@ -57,3 +79,29 @@ def test_the_checker_finds_a_forbidden_import(tmp_path: Path, monkeypatch: pytes
     (tmp_path / "core" / "bad.py").write_text("def f():\n    from hypertest.plugins.playwright import PLUGIN\n")
     monkeypatch.setattr("tests.test_import_layers.ROOT", tmp_path)
     assert violations("core", ("hypertest.plugins",)) == ["core/bad.py:2 imports hypertest.plugins.playwright"]
+
+
+@pytest.mark.parametrize(("source", "package", "found"), [
+    ("from hypertest import cli\n", "hypertest.github", "hypertest.cli"),
+    ("from hypertest import providers\n", "hypertest.core", "hypertest.providers"),
+    ("from hypertest.providers import local as lp\n", "hypertest.github", "hypertest.providers.local"),
+    ("from ..reporters import console\n", "hypertest.core", "hypertest.reporters.console"),
+    ("from .. import plugins\n", "hypertest.core", "hypertest.plugins"),
+    ("from ..cli import main\n", "hypertest.github", "hypertest.cli"),
+])
+def test_the_checker_sees_every_form_of_import(source: str, package: str, found: str) -> None:
+    assert found in [module for _, module in imports_in(source, package)]
+
+
+def test_relative_imports_resolve_against_the_files_package(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "hypertest" / "core").mkdir(parents=True)
+    (tmp_path / "hypertest" / "github").mkdir()
+    (tmp_path / "hypertest" / "core" / "bad.py").write_text("from ..reporters import console\n")
+    (tmp_path / "hypertest" / "github" / "bad.py").write_text("from hypertest import cli\n")
+    (tmp_path / "hypertest" / "github" / "fine.py").write_text("from . import markdown\nfrom ..core import models\n")
+    monkeypatch.setattr("tests.test_import_layers.ROOT", tmp_path)
+    assert violations("hypertest/core", RULES["hypertest/core"]) == [
+        "hypertest/core/bad.py:1 imports hypertest.reporters"]
+    assert violations("hypertest/github", RULES["hypertest/github"]) == [
+        "hypertest/github/bad.py:1 imports hypertest.cli"]

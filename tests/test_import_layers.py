@@ -30,7 +30,7 @@ def imports_in(source: str, package: str) -> list[tuple[int, str]]:
     """(line, module) of every import in Python source whose own package is `package` (dotted), lazy ones
     inside functions included. `from a import b` counts as both `a` and `a.b` (b may be a module), and a
     relative import is resolved against the package."""
-    found = []
+    found: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)

@@ -38,9 +38,11 @@ START_TIMEOUT_S = 60.0
 POLL_S = 0.2
 MAX_UNITS = 200
 DEFAULT_MAX_RSS_MB = 1024
-# What differs from unit to unit of one run; a host serves units whose other variables are the same.
+# What differs from unit to unit of one run, and hypertest's own switches: a host serves units whose other
+# variables are the same (each unit still runs with exactly its own environment).
 PER_UNIT_VARIABLES = frozenset({"HT_UNIT_ID", "HT_RESULTS_OUTPUT", "HT_TEST_ARTIFACTS_OUTPUT_PATH",
                                 "HT_WRAPPER_SETTINGS", "TMPDIR", "HOME"})
+SWITCH_PREFIXES = ("HT_WARM_", "HT_BROWSER_")
 
 
 def enabled(environ: Mapping[str, str]) -> bool:
@@ -251,7 +253,8 @@ def _host_for(unit: PlaywrightRun, env: Mapping[str, str], cwd: Path) -> WarmHos
     if package is None:
         return None
     key = HostKey(node=unit.node, package_dir=str(package),
-                  environment=tuple(sorted((k, v) for k, v in env.items() if k not in PER_UNIT_VARIABLES)))
+                  environment=tuple(sorted((k, v) for k, v in env.items()
+                                           if k not in PER_UNIT_VARIABLES and not k.startswith(SWITCH_PREFIXES))))
     if key in _refused:
         return None
     if _held is not None and _held.fits(key, env):

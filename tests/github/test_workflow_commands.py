@@ -93,3 +93,47 @@ def test_an_args_input_is_not_echoed_raw(tmp_path: Path) -> None:
     assert [name for name, _ in runner_commands(completed.stdout)] == ["error"]
     assert runner_commands(completed.stderr) == []
     assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize("args", ["'##[error]legacy' --y", "'::error::x' --y", "--y '  ::warning::x ##[notice]y'"])
+def test_an_args_input_without_control_characters_is_not_echoed_raw(tmp_path: Path, args: str) -> None:
+    """argparse's own message (usage and `unrecognized arguments: ...`) never reaches the log: the input
+    is quoted only inside hypertest's one escaped `::error` command."""
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    completed = run_action(tmp_path, {"GITHUB_WORKSPACE": str(tmp_path), "INPUT_COMMAND": "doctor",
+                                      "INPUT_ARGS": args})
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    [(name, line)] = runner_commands(completed.stdout + completed.stderr)
+    assert name == "error" and line.startswith("::error title=hypertest::") and "input args" in line
+    assert "usage:" not in completed.stdout + completed.stderr
+
+
+def _hostile_workspace(tmp_path: Path) -> tuple[Path, str]:
+    """A workspace whose project folder is named like workflow commands, which doctor echoes in its checks."""
+    workspace = tmp_path / "workspace"
+    folder = "##[error]x ::error::x"
+    (workspace / folder).mkdir(parents=True)
+    (workspace / folder / "playwright.config.ts").write_text("export default {};\n")
+    (workspace / folder / "hypertest.yml").write_text("concurrency: 1\n")
+    return workspace, folder
+
+
+def test_doctor_output_in_the_action_injects_no_workflow_command(tmp_path: Path) -> None:
+    workspace, folder = _hostile_workspace(tmp_path)
+    completed = run_action(workspace, {"GITHUB_WORKSPACE": str(workspace), "INPUT_COMMAND": "doctor",
+                                       "INPUT_WORKING_DIRECTORY": folder})
+    assert completed.returncode == 3, completed.stdout + completed.stderr  # no @playwright/test installed there
+    assert f"/{folder}" in completed.stdout  # the hostile text did reach the log
+    assert [name for name, _ in runner_commands(completed.stdout)] == ["stop-commands", "resume"]
+    assert runner_commands(completed.stderr) == []
+
+
+def test_deploy_in_the_action_writes_only_its_own_commands(tmp_path: Path) -> None:
+    """The local provider has nothing to deploy: a usage error, reported once after the protected region."""
+    workspace, folder = _hostile_workspace(tmp_path)
+    completed = run_action(workspace, {"GITHUB_WORKSPACE": str(workspace), "INPUT_COMMAND": "deploy",
+                                       "INPUT_WORKING_DIRECTORY": folder})
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert [name for name, _ in runner_commands(completed.stdout)] == [
+        "group", "stop-commands", "resume", "endgroup", "error"]
+    assert runner_commands(completed.stderr) == []

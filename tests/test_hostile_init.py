@@ -88,6 +88,9 @@ CASES: list[tuple[str, tuple[str, ...], Setup, str]] = [
     ("function too long", (*AWS, "--function-name", "f" * 65), _nothing, "--function-name"),
     ("function with a space", (*AWS, "--function-name", "my fn"), _nothing, "--function-name"),
     ("function with a slash", (*AWS, "--function-name", "fn/../admin"), _nothing, "--function-name"),
+    # valid ECR repository names (a namespace, a dot), so only the Lambda rule refuses them
+    ("function with a namespace slash", (*AWS, "--function-name", "team/fn"), _nothing, "--function-name 'team/fn'"),
+    ("function with a dot", (*AWS, "--function-name", "my.fn"), _nothing, "--function-name 'my.fn'"),
     ("function is an ARN", (*AWS, "--function-name", "arn:aws:lambda:us-east-1:123456789012:function:x"),
      _nothing, "--function-name"),
     ("function with NUL", (*AWS, "--function-name", "fn\x00"), _nothing, "--function-name"),

@@ -111,7 +111,8 @@ def unit_time_per_test(output: Path, known: set[Path]) -> float:
     [run] = [folder for folder in output.iterdir() if folder.is_dir() and folder not in known]
     known.add(run)
     document = json.loads((run / "results.json").read_text(encoding="utf-8"))
-    return sum(unit["durationMs"] for unit in document["units"]) / 1000 / max(1, len(document["tests"]))
+    total_ms = sum(int(unit["durationMs"]) for unit in document["units"])
+    return total_ms / 1000 / max(1, len(document["tests"]))
 
 
 def main() -> int:

@@ -14,8 +14,6 @@ from pathlib import Path
 
 TAIL_BYTES = 8 * 1024
 
-_active: set[int] = set()
-_active_lock = threading.Lock()
 _stop_requested = threading.Event()
 POLL_S = 0.2
 
@@ -56,8 +54,6 @@ def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
     with log_path.open("wb") as log:
         child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        with _active_lock:
-            _active.add(child.pid)
         try:
             exit_code = _wait(child, deadline, stoppable=True)
             if exit_code is None:
@@ -73,19 +69,8 @@ def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
                 _signal_group(child.pid, signal.SIGKILL)
                 child.wait()
             _signal_group(child.pid, signal.SIGKILL)  # orphans left in the group (browsers, servers)
-            with _active_lock:
-                _active.discard(child.pid)
     return Completed(exit_code=exit_code, stopped_at_deadline=stopped, killed=killed,
                      output_tail=read_tail(log_path))
-
-
-def signal_active(sig: signal.Signals = signal.SIGTERM) -> int:
-    """Send sig to the process group of every child run_with_deadline is running; how many there were."""
-    with _active_lock:
-        groups = list(_active)
-    for pgid in groups:
-        _signal_group(pgid, sig)
-    return len(groups)
 
 
 def _wait(child: subprocess.Popen[bytes], deadline: float, *, stoppable: bool) -> int | None:

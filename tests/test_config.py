@@ -72,6 +72,16 @@ def test_variables_are_expanded_and_typed(tmp_path: Path) -> None:
     assert load_settings(path, tmp_path, {"OUT": "r", "CONC": "9"}).concurrency == 9
 
 
+def test_only_a_value_that_is_exactly_one_reference_is_typed(tmp_path: Path) -> None:
+    """Text around a reference keeps the value a string: `1${N}` is "12", which an integer key refuses."""
+    path = write(tmp_path, "concurrency: 1${N}\n")
+    assert f'{path}:1:14: concurrency: expected integer, got a string "12"' in error_of(path, {"N": "2"})
+    path = write(tmp_path, "testRunner:\n  grep: ${A}rue\n")
+    assert load_settings(path, tmp_path, {"A": "t"}).test_runner.grep == "true"
+    path = write(tmp_path, "concurrency: ${N:-4}\n")
+    assert load_settings(path, tmp_path, {"N": "12"}).concurrency == 12
+
+
 def test_expansion_rules() -> None:
     env = {"A": "1", "EMPTY": ""}
     assert expand("${A}-${B:-two}-$${A}", env) == "1-two-${A}"

@@ -39,6 +39,7 @@ CASES: list[tuple[str, str, dict[str, str], str, int | None]] = [
      "expected integer", 2),
     ("flow mapping from env", "concurrency: ${N}\n", {"N": "{a: 1}"}, "expected integer", 1),
     ("nan from env", "concurrency: ${N}\n", {"N": ".nan"}, "not a finite number", 1),
+    ("text around a reference", "concurrency: 1${N}\n", {"N": "2"}, 'expected integer, got a string "12"', 1),
     ("nested reference", "output: ${A:-${B}}\n", {}, "nested references are not supported", 1),
     ("unset variable", "output: ${NOT_SET_ANYWHERE}\n", {}, "NOT_SET_ANYWHERE is not set", 1),
     ("malformed reference", "output: ${1x}\n", {}, "malformed reference", 1),

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from hypertest.core.env_expand import ExpansionError, expand, has_reference
+from hypertest.core.env_expand import ExpansionError, expand, has_reference, is_whole_reference
 from hypertest.core.schema_defaults import with_defaults
 from hypertest.core.yaml_source import JsonPath, ScalarError, SourceDocument, load_yaml, plain_scalar_value
 from hypertest.errors import ConfigError
@@ -136,8 +136,10 @@ def load_settings(path: Path | None, cwd: Path, environ: Mapping[str, str] | Non
 def _expanding_hook(env: Mapping[str, str]) -> Any:
     def hook(file: str, node: yaml.ScalarNode, at: JsonPath) -> Any:
         try:
-            text = expand(node.value, env) if has_reference(node.value) else node.value
-            return plain_scalar_value(node, text)
+            if not has_reference(node.value):
+                return plain_scalar_value(node, node.value)
+            # typed only when the value is exactly one reference: `1${N}` stays the string it expands to
+            return plain_scalar_value(node, expand(node.value, env), typed=is_whole_reference(node.value))
         except (ExpansionError, ScalarError) as exc:
             line, column = node.start_mark.line + 1, node.start_mark.column + 1
             raise ConfigError(f"{file}:{line}:{column}: {_dotted(at)}: {exc}") from None

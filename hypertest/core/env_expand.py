@@ -39,3 +39,11 @@ def expand(text: str, environ: Mapping[str, str]) -> str:
 def has_reference(text: str) -> bool:
     """Whether text contains anything expand() would change."""
     return "${" in text
+
+
+_WHOLE_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}$]*)?\}")
+
+
+def is_whole_reference(text: str) -> bool:
+    """Whether text is exactly one `${VAR}` or `${VAR:-default}`, with nothing around it (`1${N}` is not)."""
+    return _WHOLE_REFERENCE.fullmatch(text) is not None

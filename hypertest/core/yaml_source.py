@@ -141,8 +141,9 @@ def _where(path: Path, node: yaml.Node) -> str:
     return f"{path}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
 
 
-def plain_scalar_value(node: yaml.ScalarNode, text: str) -> Any:
-    """The value of text as this node's kind of scalar: typed by YAML's plain rules if plain, else a string.
+def plain_scalar_value(node: yaml.ScalarNode, text: str, *, typed: bool = True) -> Any:
+    """The value of text as this node's kind of scalar: typed by YAML's plain rules if plain (and typed),
+    else a string.
 
     Only null, booleans, integers and finite floats are typed; everything else stays the string it is
     (text is never parsed as YAML). Raises ScalarError for NaN, infinity, control characters, and line
@@ -152,7 +153,7 @@ def plain_scalar_value(node: yaml.ScalarNode, text: str) -> Any:
         raise ScalarError("control characters are not allowed in a config value")
     if node.style not in ("|", ">") and _LINE_BREAK.search(text):
         raise ScalarError("line breaks are allowed only in block scalars (| or >)")
-    if node.style is not None:  # quoted or block: always a string
+    if node.style is not None or not typed:  # quoted or block: always a string
         return text
     tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag not in _TYPED_TAGS:

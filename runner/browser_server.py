@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 from runner.cleanup import descendants
 from runner.environment import child_environment, with_writable_home
+from runner.model import error_info, make_attempt
 
 SCRIPT = Path(__file__).resolve().parent / "playwright" / "browser_server.cjs"
 START_TIMEOUT_S = 60.0
@@ -316,7 +317,7 @@ def mark_died(records: Sequence[MutableMapping[str, Any]], died_at: float, endpo
             continue
         own = (last.get("error") or {}).get("message") or ""
         message = reason + (f"\nthe test's own error: {own}" if own else "")
-        error = {"message": message, "stack": "", "location": None}
+        error = error_info(message)
         record["status"] = "error"
         record["outcome"] = "unexpected"
         if last:
@@ -324,8 +325,7 @@ def mark_died(records: Sequence[MutableMapping[str, Any]], died_at: float, endpo
             last["error"] = error
             last["errors"] = [error, *(last.get("errors") or [])]
         else:
-            record["attempts"] = [{"retry": 0, "status": "error", "durationMs": 0, "startTime": None,
-                                   "error": error, "errors": [error]}]
+            record["attempts"] = [make_attempt(status="error", errors=[error])]
         marked += 1
     return marked
 

@@ -178,19 +178,25 @@ def error_unit_result(message: str, *, run_id: str = "", unit_id: str = "",
             "outputTail": "", "startedAt": None, "durationMs": 0}
 
 
-def error_info(message: str) -> ErrorInfo:
-    """An error with only a message."""
-    return {"message": message, "stack": "", "location": None}
+def error_info(message: str, *, stack: str = "", location: ErrorLocation | None = None) -> ErrorInfo:
+    """An error: its message, and its stack and location when known."""
+    return {"message": message, "stack": stack, "location": location}
+
+
+def make_attempt(*, status: str, retry: int = 0, duration_ms: int = 0, start_time: str | None = None,
+                 errors: Sequence[ErrorInfo] = ()) -> Attempt:
+    """One run of a test; its `error` is the first of its errors (None without any)."""
+    listed = list(errors)
+    return {"retry": retry, "status": status, "durationMs": duration_ms, "startTime": start_time,
+            "error": listed[0] if listed else None, "errors": listed}
 
 
 def error_test_record(*, test_id: str, project: str, file: str, title_path: Sequence[str], message: str,
                       status: str = "error", line: int = 0, column: int = 0,
                       expected_status: str = "passed") -> TestRecord:
     """A test that has no valid result (status `error`, or `interrupted` when stopped before it finished)."""
-    error = error_info(message)
     return {"id": test_id, "project": project, "file": file, "line": line, "column": column,
             "titlePath": list(title_path), "status": status, "expectedStatus": expected_status,
             "outcome": "unexpected", "annotations": [],
-            "attempts": [{"retry": 0, "status": status, "durationMs": 0, "startTime": None, "error": error,
-                          "errors": [error]}],
+            "attempts": [make_attempt(status=status, errors=[error_info(message)])],
             "artifacts": []}

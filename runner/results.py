@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.json_text import read_json_lines
-from runner.model import error_info, error_test_record
+from runner.model import error_test_record, make_attempt
 from runner.payload import TestKey, TestRef
 
 STATUSES = ("passed", "failed", "timedOut", "skipped", "interrupted")
@@ -39,11 +39,6 @@ def parse_reporter_lines(path: Path) -> Parsed:
         elif kind == "end":
             parsed.ended = True
     return parsed
-
-
-def error_entry(message: str, stack: str = "") -> dict[str, Any]:
-    """An error in the shape the result schema uses."""
-    return {**error_info(message), "stack": stack}
 
 
 def build_test_records(tests: Sequence[TestRef], parsed: Parsed, *, missing_status: str,
@@ -82,15 +77,10 @@ def _reported(test: TestRef, attempts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _attempt(record: dict[str, Any]) -> dict[str, Any]:
-    errors = record.get("errors") or []
-    return {
-        "retry": int(record.get("retry", 0)),
-        "status": record.get("status") if record.get("status") in STATUSES else "failed",
-        "durationMs": max(0, int(record.get("duration", 0))),
-        "startTime": record.get("startTime"),
-        "error": errors[0] if errors else None,
-        "errors": errors,
-    }
+    status = record.get("status")
+    return dict(make_attempt(retry=int(record.get("retry", 0)), status=status if status in STATUSES else "failed",
+                             duration_ms=max(0, int(record.get("duration", 0))), start_time=record.get("startTime"),
+                             errors=record.get("errors") or []))
 
 
 def _missing(test: TestRef, status: str, message: str) -> dict[str, Any]:

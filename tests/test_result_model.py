@@ -4,6 +4,7 @@ reporters, through the runner) uses no key the model does not have."""
 
 from __future__ import annotations
 
+import ast
 import json
 import typing
 from pathlib import Path
@@ -60,6 +61,34 @@ def test_the_error_constructors_make_valid_results() -> None:
     assert result["tests"][0]["attempts"][0]["error"] == {"message": "the unit crashed", "stack": "",
                                                          "location": None}
     jsonschema.validate(model.error_unit_result("lost"), UNIT_SCHEMA)
+
+
+def spelled_out(keys: set[str]) -> list[str]:
+    """Where Python code below hypertest/ and runner/ (runner/model.py aside) writes a dict literal with
+    all of keys: an error or an attempt made by hand instead of by the model's constructors."""
+    found = []
+    for path in sorted([*(ROOT / "hypertest").rglob("*.py"), *(ROOT / "runner").rglob("*.py")]):
+        if path == ROOT / "runner" / "model.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict) and keys <= {k.value for k in node.keys if isinstance(k, ast.Constant)}:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+@pytest.mark.parametrize("keys", [{"message", "location"}, {"retry", "status", "durationMs", "error"}],
+                         ids=["error", "attempt"])
+def test_errors_and_attempts_are_made_by_the_model_constructors(keys: set[str]) -> None:
+    assert spelled_out(keys) == []
+
+
+def test_the_attempt_constructor_takes_the_first_error() -> None:
+    first, second = model.error_info("first"), model.error_info("second", stack="at x", location=None)
+    made = model.make_attempt(status="failed", retry=1, duration_ms=7, errors=[first, second])
+    assert made == {"retry": 1, "status": "failed", "durationMs": 7, "startTime": None, "error": first,
+                    "errors": [first, second]}
+    assert model.make_attempt(status="skipped")["error"] is None
+    jsonschema.validate(made, {**UNIT_SCHEMA["$defs"]["attempt"], "$defs": UNIT_SCHEMA["$defs"]})
 
 
 def _registry() -> Registry:

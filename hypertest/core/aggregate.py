@@ -7,7 +7,7 @@ from typing import Any
 
 from hypertest.core.models import OUTCOMES, STATUSES, TestCase, Unit
 from hypertest.errors import ExitCode
-from runner.model import error_test_record
+from runner.model import error_test_record, make_attempt
 
 
 def unit_records(unit: Unit, result: Any) -> list[dict[str, Any]]:
@@ -43,8 +43,7 @@ def not_run_records(unit: Unit, blocking: Sequence[str]) -> list[dict[str, Any]]
         "expectedStatus": test.expected_status,
         "outcome": "skipped",
         "annotations": [{"type": "skip", "description": reason}],
-        "attempts": [{"retry": 0, "status": "skipped", "durationMs": 0, "startTime": None, "error": None,
-                      "errors": []}],
+        "attempts": [make_attempt(status="skipped")],
         "artifacts": [],
     } for test in unit.tests]
 

@@ -31,9 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.json_text import read_json_lines
-from runner.model import error_test_record
+from runner.model import ErrorInfo, ErrorLocation, error_info, error_test_record, make_attempt
 from runner.pytest.payload import RequestedTest
-from runner.results import error_entry
 
 
 @dataclass
@@ -87,7 +86,7 @@ class AttemptResult:
 
     status: str
     expected_status: str
-    errors: list[dict[str, Any]]
+    errors: list[ErrorInfo]
     annotations: list[dict[str, Any]]
     duration_ms: int
     start_time: str | None
@@ -104,7 +103,7 @@ def attempt_result(phases: Sequence[dict[str, Any]], *, unfinished_status: str,
     wasxfail = next((p.get("wasxfail") for p in phases if p.get("wasxfail") is not None), None)
     if "teardown" not in by_phase:
         status = unfinished_status
-        errors.append(error_entry(unfinished_message))
+        errors.append(error_info(unfinished_message))
     elif errors:
         status = "failed"
         if call is not None and call.get("xpassStrict"):
@@ -168,8 +167,8 @@ def _reported(test: RequestedTest, attempts: list[list[dict[str, Any]]], unfinis
     else:
         outcome = "unexpected"
     return _record(test, last.status, last.expected_status, outcome, annotations=last.annotations, attempts=[
-        {"retry": retry, "status": r.status, "durationMs": r.duration_ms, "startTime": r.start_time,
-         "error": r.errors[0] if r.errors else None, "errors": r.errors}
+        dict(make_attempt(retry=retry, status=r.status, duration_ms=r.duration_ms, start_time=r.start_time,
+                          errors=r.errors))
         for retry, r in enumerate(results)])
 
 
@@ -196,17 +195,17 @@ def _record(test: RequestedTest, status: str, expected: str, outcome: str, *, an
     }
 
 
-def _error(phase: dict[str, Any]) -> dict[str, Any]:
+def _error(phase: dict[str, Any]) -> ErrorInfo:
     found = phase.get("crash")
     crash: dict[str, Any] = found if isinstance(found, dict) else {}
     message = str(crash.get("message") or phase.get("longrepr") or "failed")
     when = phase.get("phase")
     if when in ("setup", "teardown"):
         message = f"error in {when}: {message}"
-    location = None
+    location: ErrorLocation | None = None
     if crash.get("path") and isinstance(crash.get("line"), int):
         location = {"file": str(crash["path"]), "line": int(crash["line"]), "column": 0}
-    return {"message": message, "stack": str(phase.get("longrepr") or ""), "location": location}
+    return error_info(message, stack=str(phase.get("longrepr") or ""), location=location)
 
 
 def _xpass_reason(call: dict[str, Any]) -> str:

@@ -65,3 +65,18 @@ def test_a_playwright_image_installs_the_lockfile_with_npm_ci(tmp_path: Path) ->
     _, dockerfile = context(project, tmp_path / "c", "playwright")
     assert 'RUN ["/opt/hypertest/bin/install-deps", "npm"]' in dockerfile
     assert sorted(p.name for p in (tmp_path / "c" / "deps").iterdir()) == ["package-lock.json", "package.json"]
+
+
+def test_the_base_images_header_names_every_installer_install_deps_has() -> None:
+    import itertools
+    import re
+
+    from tests.conftest import ROOT
+
+    installers = re.findall(r"^  (\w+)\) exec ", (ROOT / "runner" / "install-deps").read_text(), re.MULTILINE)
+    lines = (ROOT / "runner" / "Dockerfile").read_text().splitlines(keepends=True)
+    header = "".join(itertools.takewhile(lambda line: line.startswith("#"), lines))  # its leading comment
+    assert installers == ["npm", "python"]
+    for installer in installers:
+        assert f"`install-deps {installer}`" in header
+    assert "requirements.txt" in header and "pyproject.toml" in header

@@ -8,8 +8,10 @@ import dataclasses
 from pathlib import Path
 
 from hypertest import __version__
-from hypertest.core.config import Settings, resolve_path
+from hypertest.core.config import Settings, load_schema, resolve_path
+from hypertest.core.registry import provider_names
 from hypertest.core.run_id import check_run_id
+from hypertest.core.schema_defaults import schema_at
 from hypertest.errors import UsageError, quoted
 
 
@@ -41,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--junit", metavar="FILE", help="write JUnit XML here")
     report.add_argument("--annotations", action="store_true", help="print the workflow-command annotations")
     init = commands.add_parser("init", help="write a starter hypertest.yml (and IAM policies for aws)")
-    init.add_argument("--provider", choices=("local", "aws", "docker"), default="local")
+    init.add_argument("--provider", choices=provider_names(),
+                      default=schema_at(load_schema(), "provider", "type")["default"])
     init.add_argument("--function-name", default="hypertest")
     init.add_argument("--bucket", default="my-hypertest-artifacts")
     init.add_argument("--region", default="us-east-1")

@@ -1,4 +1,5 @@
-"""`hypertest init`: a commented starter hypertest.yml and least-privilege IAM policy documents."""
+"""`hypertest init`: a commented starter hypertest.yml, and the documents the chosen provider adds (aws: its
+least-privilege IAM policies)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from hypertest.core.config import load_schema
+from hypertest.core.registry import provider_starter
 from hypertest.core.schema_defaults import schema_at
 from hypertest.errors import ExitCode, UsageError
+from hypertest.providers.aws.iam import BUCKET_CORS, policies  # noqa: F401  (their old place; tests import them)
 from hypertest.reporters.console import printable
 
 STARTER = """# hypertest configuration. Check it with `hypertest validate`; every key is optional and documented
@@ -68,56 +71,6 @@ def _schema_defaults() -> dict[str, str]:
         ("passWithNoTests", ("passWithNoTests",)))}
     return {key: value if isinstance(value, str) else json.dumps(value).replace('", "', ", ").replace('"', "")
             for key, value in values.items()}
-
-
-# Lets the Playwright trace viewer (trace.playwright.dev) fetch the traces that presigned links point at.
-BUCKET_CORS: dict[str, Any] = {"CORSRules": [{"AllowedOrigins": ["https://trace.playwright.dev"],
-                                              "AllowedMethods": ["GET", "HEAD"], "AllowedHeaders": ["*"],
-                                              "MaxAgeSeconds": 3600}]}
-
-
-def _statement(actions: list[str], resources: list[str] | str, **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": sorted(actions), "Resource": resources, **extra}
-
-
-def policies(function: str, bucket: str, prefix: str, repository: str) -> dict[str, dict[str, Any]]:
-    """The IAM documents, by file name: deploy, invoke, and the function's own role and trust."""
-    function_arn = f"arn:aws:lambda:*:*:function:{function}"
-    objects = f"arn:aws:s3:::{bucket}/{prefix}/*"
-    role_arn = f"arn:aws:iam::*:role/{function}-function"
-
-    def document(*statements: dict[str, Any]) -> dict[str, Any]:
-        return {"Version": "2012-10-17", "Statement": list(statements)}
-
-    return {
-        "deploy-policy.json": document(
-            _statement(["ecr:GetAuthorizationToken"], "*"),
-            _statement(["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
-                        "ecr:CreateRepository", "ecr:DescribeRepositories", "ecr:GetDownloadUrlForLayer",
-                        "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"],
-                       f"arn:aws:ecr:*:*:repository/{repository}"),
-            _statement(["lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration",
-                        "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"], function_arn),
-            _statement(["iam:PassRole"], role_arn,
-                       Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
-            _statement(["s3:PutObject"], f"arn:aws:s3:::{bucket}/{prefix}/manifests/*"),
-        ),
-        "invoke-policy.json": document(
-            _statement(["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"], function_arn),
-            _statement(["s3:GetObject", "s3:PutObject"], objects),
-            _statement(["s3:ListBucket"], f"arn:aws:s3:::{bucket}",
-                       Condition={"StringLike": {"s3:prefix": [f"{prefix}/*"]}}),
-            _statement(["lambda:GetAccountSettings", "servicequotas:GetServiceQuota"], "*"),
-        ),
-        "function-role-policy.json": document(
-            _statement(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                       f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}:*"),
-            _statement(["s3:PutObject"], objects),
-        ),
-        "function-trust-policy.json": document(
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},
-        ),
-    }
 
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -210,34 +163,30 @@ def run_init(folder: Path, out: TextIO, *, provider: str, function: str, bucket:
     _check_writable(target, "hypertest.yml")
     if target.exists() and not force:
         raise UsageError(f"{target} already exists", hint="pass --force to overwrite it")
-    iam = folder / "iam"
-    documents: dict[str, dict[str, Any]] = {}
-    if provider == "aws":
-        documents = {**policies(function, bucket, "hypertest", function.lower()), "bucket-cors.json": BUCKET_CORS}
-    if documents and (iam.is_symlink() or (iam.exists() and not iam.is_dir())):
-        raise UsageError(f"{iam}: the iam path exists and is not a folder (the policies go in iam/)",
-                         hint="move it away first")
+    starter = provider_starter(provider, function=function, bucket=bucket)
+    documents = starter.documents
+    extra = folder / (starter.folder or ".")
+    if documents and (extra.is_symlink() or (extra.exists() and not extra.is_dir())):
+        raise UsageError(f"{extra}: the {starter.folder} path exists and is not a folder (the policies go in "
+                         f"{starter.folder}/)", hint="move it away first")
     for name in documents:
-        _check_writable(iam / name, f"iam/{name}")
+        _check_writable(extra / name, f"{starter.folder}/{name}")
     configs = sorted(p.name for p in folder.glob("playwright.config.*") if _PLAYWRIGHT_CONFIG.fullmatch(p.name))
     text = STARTER.format(playwright_config=configs[0] if configs else "playwright.config.ts", provider=provider,
                           region=_yaml_string(region), function=_yaml_string(function), bucket=_yaml_string(bucket),
-                          concurrency=100 if provider == "aws" else 4,
+                          concurrency=starter.concurrency,
                           base_image="<account>.dkr.ecr.<region>.amazonaws.com/hypertest-base:x86_64",
                           **_schema_defaults())
     try:
         _write(target, text)
         out.write(printable(f"wrote {target}") + "\n")
         if documents:
-            iam.mkdir(exist_ok=True)
+            extra.mkdir(exist_ok=True)
         for name, document in documents.items():
-            _write(iam / name, json.dumps(document, indent=2) + "\n")
-            out.write(printable(f"wrote {iam / name}") + "\n")
+            _write(extra / name, json.dumps(document, indent=2) + "\n")
+            out.write(printable(f"wrote {extra / name}") + "\n")
     except OSError as exc:
         raise UsageError(f"{exc.filename or folder}: cannot write it ({exc.strerror or exc})") from None
-    if documents:
-        out.write("next: create the function's role with iam/function-trust-policy.json and "
-                  "iam/function-role-policy.json, let the trace viewer read traces (aws s3api put-bucket-cors "
-                  "--cors-configuration file://iam/bucket-cors.json), set provider.aws.roleArn, then "
-                  "`hypertest doctor` and `hypertest deploy` (its first run builds the runner base image)\n")
+    if documents and starter.next_steps:
+        out.write(starter.next_steps + "\n")
     return int(ExitCode.OK)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -179,6 +179,24 @@ class Provider(Protocol):
 
     def close(self) -> None:
         """Release what the units ran on (sandboxes, connections); called once after the last unit."""
+
+
+@dataclass(frozen=True)
+class Starter:
+    """What `hypertest init` writes for a provider besides the common starter hypertest.yml."""
+
+    concurrency: int = 4  # the starter's ${HT_CONCURRENCY:-n}
+    folder: str = ""  # where documents go, beside hypertest.yml
+    documents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # file name -> JSON document
+    next_steps: str = ""  # what init prints after writing the documents
+
+
+class ProviderStarter(Protocol):
+    """A provider entry with more to write at `hypertest init` than a starter hypertest.yml (optional: an
+    entry without `starter` gets Starter())."""
+
+    def starter(self, *, function: str, bucket: str) -> Starter:
+        """The starter's parts for this provider (function and bucket: init's --function-name and --bucket)."""
 
 
 class ProviderEntry(Protocol):

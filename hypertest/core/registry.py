@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, TextIO, cast
 
-from hypertest.core.contracts import ProviderEntry, TestRunnerPlugin
+from hypertest.core.contracts import ProviderEntry, ProviderStarter, Starter, TestRunnerPlugin
 from hypertest.core.events import Reporter
 from hypertest.errors import UsageError
 
@@ -24,6 +24,21 @@ def runner_plugin(name: str) -> TestRunnerPlugin:
 def provider_entry(name: str) -> ProviderEntry:
     """The provider registered under name."""
     return cast(ProviderEntry, _entry("providers", name, "PROVIDER", "provider.type"))
+
+
+def provider_names() -> tuple[str, ...]:
+    """Every provider's name, as provider.type accepts them (those whose schema fragment ships), by name."""
+    from hypertest.core.schema_compose import fragments
+
+    return tuple(name for name, _ in fragments("providers"))
+
+
+def provider_starter(name: str, *, function: str, bucket: str) -> Starter:
+    """What `hypertest init` writes for the provider registered under name."""
+    entry = provider_entry(name)
+    if not callable(getattr(entry, "starter", None)):
+        return Starter()
+    return cast(ProviderStarter, entry).starter(function=function, bucket=bucket)
 
 
 def reporters(names: Sequence[str], out: TextIO) -> list[Reporter]:

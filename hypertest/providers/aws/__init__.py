@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from hypertest.core.config import Settings
-    from hypertest.core.contracts import Check, Discovery, Provider
+    from hypertest.core.contracts import Check, Discovery, Provider, Starter
 
 
 class _AwsEntry:
@@ -43,6 +43,18 @@ class _AwsEntry:
 
         return timeout_warnings(discovery, aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml")))
 
+
+    def starter(self, *, function: str, bucket: str) -> Starter:
+        """A concurrency of 100, and in iam/ the least-privilege policies and the bucket's CORS rules."""
+        from hypertest.core.contracts import Starter
+        from hypertest.providers.aws.iam import BUCKET_CORS, policies
+
+        documents = {**policies(function, bucket, "hypertest", function.lower()), "bucket-cors.json": BUCKET_CORS}
+        return Starter(concurrency=100, folder="iam", documents=documents, next_steps=(
+            "next: create the function's role with iam/function-trust-policy.json and "
+            "iam/function-role-policy.json, let the trace viewer read traces (aws s3api put-bucket-cors "
+            "--cors-configuration file://iam/bucket-cors.json), set provider.aws.roleArn, then "
+            "`hypertest doctor` and `hypertest deploy` (its first run builds the runner base image)"))
 
     def deploy(self, settings: Settings, out: TextIO, environ: Mapping[str, str]) -> None:
         """The test image to ECR, the function pointed at it, the manifest to S3."""

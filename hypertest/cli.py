@@ -4,28 +4,57 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hypertest.core.config import Settings, find_config, load_settings
+from hypertest.core.events import Reporter
 from hypertest.core.packing import plan_run
-from hypertest.core.registry import provider_entry, runner_plugin
+from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.crash import debugging, run_guarded
 from hypertest.errors import ExitCode, HypertestError
 from hypertest.flags import apply_flags, build_parser
+from hypertest.github.workflow import commands_stopped
 from runner.environment import child_environment
+
+# The commands whose output can carry a pull request's text (titles, messages, file names, config values).
+# `report` and `init` print what their flags ask for; report's annotations are workflow commands on purpose.
+PROTECTED_IN_ACTIONS = ("validate", "list", "invoke", "deploy", "doctor")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the return value is the process exit code."""
     args = build_parser().parse_args(argv)
-    return run_guarded(lambda: _command(args, Path.cwd()), err=sys.stderr,
-                       debug=args.debug or debugging(os.environ))
+    debug = args.debug or debugging(os.environ)
+    if os.environ.get("GITHUB_ACTIONS") == "true" and args.command in PROTECTED_IN_ACTIONS:
+        return _in_workflow_step(args, debug)
+    return run_guarded(lambda: _command(args, Path.cwd()), err=sys.stderr, debug=debug)
 
 
-def _command(args: argparse.Namespace, cwd: Path) -> int:
+def _in_workflow_step(args: argparse.Namespace, debug: bool) -> int:
+    """In a workflow's `run:` step the runner reads this log for workflow commands (`::error::`, `##[error]`):
+    everything the command and its errors print goes between `::stop-commands::TOKEN` and `::TOKEN::`, as in
+    the action. A `github` reporter publishes after that region: its annotations are commands on purpose."""
+    after: list[Callable[[], None]] = []
+    with commands_stopped(sys.stdout):
+        code = run_guarded(lambda: _command(args, Path.cwd(), after), err=sys.stderr, debug=debug)
+        sys.stderr.flush()  # the error, if any, inside the region
+    for publish in after:
+        published = run_guarded(functools.partial(_done, publish), err=sys.stderr, debug=debug)
+        code = code or published
+    return code
+
+
+def _done(action: Callable[[], None]) -> int:
+    action()
+    return int(ExitCode.OK)
+
+
+def _command(args: argparse.Namespace, cwd: Path, after: list[Callable[[], None]] | None = None) -> int:
     if args.command == "report":
         from hypertest.github.report import run_report
 
@@ -37,6 +66,8 @@ def _command(args: argparse.Namespace, cwd: Path) -> int:
         return run_init(cwd, sys.stdout, provider=args.provider, function=args.function_name,
                         bucket=args.bucket, region=args.region, force=args.force)
     settings = apply_flags(load_settings(find_config(args.config, cwd), cwd), args, cwd)
+    if args.command == "invoke":
+        return _invoke(settings, args, after)
     return COMMANDS[args.command](settings, args)
 
 
@@ -98,10 +129,18 @@ def _doctor(settings: Settings, args: argparse.Namespace) -> int:
     return run_doctor(settings, sys.stdout)
 
 
-def _invoke(settings: Settings, args: argparse.Namespace) -> int:
+def _invoke(settings: Settings, args: argparse.Namespace, after: list[Callable[[], None]] | None) -> int:
+    """Run the suite; given `after` (in a workflow step), a github reporter publishes after the protected log."""
     from hypertest.core.invoke import invoke
 
+    publishers: list[Reporter] = []
+    if after is not None and "github" in settings.reporters:
+        publishers = reporters(["github"], sys.stdout)  # made now: a bad INPUT_* is an error before the run
+        settings = dataclasses.replace(settings, reporters=tuple(r for r in settings.reporters if r != "github"))
     state = invoke(settings, run_id=args.run_id, environ=os.environ)
+    result = state.result
+    if result is not None and after is not None:
+        after.extend(functools.partial(publisher.on_end, result) for publisher in publishers)
     return int(state.exit_code)
 
 
@@ -110,5 +149,4 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
     "list": _list,
     "deploy": _deploy,
     "doctor": _doctor,
-    "invoke": _invoke,
 }

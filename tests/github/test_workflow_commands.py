@@ -4,14 +4,17 @@ action prints for a hostile suite, and finds only the commands hypertest meant t
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from hypertest.github.annotations import workflow_commands
 from hypertest.github.context import GitHubContext
-from tests.conftest import small_project
+from tests.conftest import ROOT, small_project
 from tests.github.fake_api import fake_github
 from tests.github.test_action import run_action
 
@@ -137,3 +140,64 @@ def test_deploy_in_the_action_writes_only_its_own_commands(tmp_path: Path) -> No
     assert [name for name, _ in runner_commands(completed.stdout)] == [
         "group", "stop-commands", "resume", "endgroup", "error"]
     assert runner_commands(completed.stderr) == []
+
+
+def run_cli(project: Path, *args: str, actions: bool = True) -> subprocess.CompletedProcess[str]:
+    """`hypertest ARGS` in a workflow's own `run:` step: stdout and stderr in one log, as the runner reads it."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+    return subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), *args], cwd=project, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600, check=False,
+                          env={**base, "GITHUB_ACTIONS": "true"} if actions else base)
+
+
+def _hostile_project(tmp_path: Path, config: str = "concurrency: 2\n") -> Path:
+    return small_project(tmp_path / "e2e", "export default { testDir: './tests', projects: [{ name: 'p' }] };\n",
+                         {"tests/##[error]evil.spec.ts": HOSTILE_SPEC, "hypertest.yml": config})
+
+
+def test_list_in_a_workflow_step_injects_no_workflow_command(tmp_path: Path) -> None:
+    project = _hostile_project(tmp_path)
+    completed = run_cli(project, "list")
+    assert completed.returncode == 0, completed.stdout
+    assert "##[warning]legacy title" in completed.stdout  # the hostile text did reach the log, as it is
+    assert [name for name, _ in runner_commands(completed.stdout)] == ["stop-commands", "resume"]
+    assert [name for name, _ in runner_commands(re.sub(r"(?m)^::stop-commands::.*$", "", completed.stdout))
+            ] != ["resume"], "the hostile suite no longer exercises the protection"
+
+
+def test_list_on_a_terminal_or_outside_actions_is_unchanged(tmp_path: Path) -> None:
+    project = _hostile_project(tmp_path)
+    inside, outside = run_cli(project, "list"), run_cli(project, "list", actions=False)
+    assert "stop-commands" not in outside.stdout
+    assert [line for line in inside.stdout.splitlines() if line and not line.startswith("::")] == \
+        outside.stdout.splitlines()
+
+
+def test_an_error_in_a_workflow_step_is_inside_the_protected_region(tmp_path: Path) -> None:
+    """A config error quotes the pull request's YAML (an unknown key here): printed before the region ends."""
+    project = _hostile_project(tmp_path, "'##[error]key': 1\n")
+    completed = run_cli(project, "validate")
+    assert completed.returncode == 2, completed.stdout
+    assert "##[error]key" in completed.stdout and "Traceback" not in completed.stdout
+    assert [name for name, _ in runner_commands(completed.stdout)] == ["stop-commands", "resume"]
+
+
+@pytest.mark.e2e
+def test_invoke_in_a_workflow_step_injects_no_workflow_command(tmp_path: Path) -> None:
+    project = _hostile_project(tmp_path, "concurrency: 2\noutput: out\nreporters: [console, github]\n")
+    completed = run_cli(project, "invoke")
+    assert completed.returncode == 1, completed.stdout
+    assert "   ::notice::indented pwned" in completed.stdout  # the summary's error lines reached the log
+    found = runner_commands(completed.stdout)
+    # the github reporter's annotations (commands on purpose) come after the protected region
+    assert [name for name, _ in found[:2]] == ["stop-commands", "resume"]
+    assert found[2:] and all(name in ("error", "warning", "notice") for name, _ in found[2:])
+    assert not [line for _, line in found if "pwned" in line and "title=" not in line]
+
+
+def test_doctor_in_a_workflow_step_injects_no_workflow_command(tmp_path: Path) -> None:
+    workspace, folder = _hostile_workspace(tmp_path)
+    completed = run_cli(workspace / folder, "doctor")
+    assert completed.returncode == 3, completed.stdout  # no @playwright/test installed there
+    assert f"/{folder}" in completed.stdout
+    assert [name for name, _ in runner_commands(completed.stdout)] == ["stop-commands", "resume"]

@@ -105,3 +105,15 @@ def test_relative_imports_resolve_against_the_files_package(tmp_path: Path,
         "hypertest/core/bad.py:1 imports hypertest.reporters"]
     assert violations("hypertest/github", RULES["hypertest/github"]) == [
         "hypertest/github/bad.py:1 imports hypertest.cli"]
+
+
+def test_github_names_no_provider() -> None:
+    """The GitHub side shows what a provider recorded (providerDetails); it branches on no provider's name."""
+    from hypertest.core.registry import provider_names
+
+    names = set(provider_names())
+    found = [f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}"
+             for path in sorted((ROOT / "hypertest" / "github").rglob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Constant) and node.value in names]
+    assert found == []

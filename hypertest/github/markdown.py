@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -11,9 +12,6 @@ from hypertest.github.escape import attribute, code_block, inline
 
 ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "flaky": "⚠️", "skipped": "⏭️", "timedOut": "⏱️",
          "interrupted": "⛔"}
-# Lambda prices per GB-second (us-east-1; other regions differ slightly) and per request.
-GB_SECOND_USD = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
-REQUEST_USD = 0.0000002
 TRACE_VIEWER = "https://trace.playwright.dev/?trace="
 
 
@@ -57,17 +55,17 @@ def headline(result: Mapping[str, Any]) -> str:
             f"in {duration(result['durationMs'])}")
 
 
-def estimated_cost(result: Mapping[str, Any]) -> str:
-    """The Lambda cost estimate of a run on AWS ('' for other providers)."""
+def estimated_cost(result: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(column name, amount) of the cost estimate the provider recorded in providerDetails, if it made one."""
     details = result.get("providerDetails") or {}
-    memory = details.get("memoryMb")
-    usable = isinstance(memory, int | float) and not isinstance(memory, bool) and memory > 0
-    if result.get("provider") != "aws" or not usable:
-        return ""
-    seconds = sum(unit.get("durationMs", 0) for unit in result["units"]) / 1000
-    price = GB_SECOND_USD.get(str(details.get("architecture")), GB_SECOND_USD["x86_64"])
-    usd = seconds * memory / 1024 * price + len(result["units"]) * REQUEST_USD
-    return f"${usd:.4f}"
+    cost = details.get("estimatedCost") if isinstance(details, Mapping) else None
+    if not isinstance(cost, Mapping):
+        return None
+    label, usd = cost.get("label"), cost.get("usd")
+    if not isinstance(label, str) or not label or not isinstance(usd, int | float) or isinstance(usd, bool) \
+            or not math.isfinite(usd) or usd < 0:
+        return None
+    return inline(label), f"${usd:.4f}"
 
 
 def facts_table(result: Mapping[str, Any]) -> str:
@@ -85,7 +83,7 @@ def facts_table(result: Mapping[str, Any]) -> str:
     cells.append(("Provider", inline(str(result["provider"]))))
     cost = estimated_cost(result)
     if cost:
-        cells.append(("Est. Lambda cost", cost))
+        cells.append(cost)
     return ("| " + " | ".join(name for name, _ in cells) + " |\n|" + "---|" * len(cells) + "\n| "
             + " | ".join(value for _, value in cells) + " |")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hypertest.github.context import GitHubContext
+from hypertest.providers.aws.cost import estimated_cost, lambda_cost_usd
 
 CONTEXT = GitHubContext(server_url="https://github.com", repository="octo/shop", sha="0123abcd", workspace="/ws",
                         run_id="4242")
@@ -57,7 +58,9 @@ def hostile_result(extra_tests: int = 0, message_size: int = 0) -> dict[str, Any
     return {
         "schemaVersion": 1, "runId": "20261125T100000Z-abc123", "hypertestVersion": "0.1.0",
         "playwrightVersion": "1.65.1", "rootDir": "/ws/e2e/tests", "provider": "aws",
-        "providerDetails": {"memoryMb": 4096, "architecture": "arm64"}, "concurrency": 500,
+        "providerDetails": {"memoryMb": 4096, "architecture": "arm64", "estimatedCost": estimated_cost(lambda_cost_usd(
+            memory_mb=4096, architecture="arm64", duration_ms=sum(u["durationMs"] for u in units),
+            invocations=len(units)))}, "concurrency": 500,
         "startedAt": "2026-11-25T10:00:00Z", "durationMs": 95_400, "conclusion": "failed", "exitCode": 1,
         "stats": {"total": len(tests), "passed": sum(1 for t in tests if t["status"] == "passed"
                                                      and t["outcome"] == "expected"),

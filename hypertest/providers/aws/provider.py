@@ -19,6 +19,7 @@ from hypertest.core.peaks import load_peaks
 from hypertest.core.sources import output_skip, sources_hash
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.providers.aws.clients import AwsClients
+from hypertest.providers.aws.cost import CostMeter, estimated_cost, lambda_cost_usd
 from hypertest.providers.aws.invoker import Invoker, error_result
 from hypertest.providers.aws.manifest import check_drift, read_manifest
 from hypertest.providers.aws.readiness import limit_warnings, wait_until_ready
@@ -45,6 +46,7 @@ class AwsProvider:
                                retries=settings.throttle_retries)
         self._cancelled = threading.Event()
         self.run_prefix = ""
+        self.meter = CostMeter()
 
     # --- before the run -------------------------------------------------------------------------
     def preflight(self, discovery: Discovery) -> None:
@@ -105,13 +107,16 @@ class AwsProvider:
         if self._cancelled.is_set():
             return error_result("the run was interrupted before this unit started")
         outcome = self.invoker.invoke(payload)
+        invocations = 1
         for _ in range(self.settings.function_error_retries):
             if not outcome.function_error or self._cancelled.is_set():
                 break
             outcome = self.invoker.invoke(payload)
+            invocations += 1
         result = outcome.result
         if isinstance(result.get("resultRef"), str):
             result = self._fetch_result(str(result["resultRef"]))
+        self.meter.add(invocations, result)
         return result
 
     def _fetch_result(self, key: str) -> Mapping[str, Any]:
@@ -151,9 +156,12 @@ class AwsProvider:
         return links
 
     def details(self) -> Mapping[str, Any]:
-        """Memory and architecture of the function: the inputs of a cost estimate."""
+        """The function, its memory and architecture, and the run's estimated cost (from its invocations)."""
+        usd = lambda_cost_usd(memory_mb=self.settings.memory_mb, architecture=self.settings.architecture,
+                              duration_ms=self.meter.duration_ms, invocations=self.meter.invocations)
         return {"functionName": self.settings.function_name, "memoryMb": self.settings.memory_mb,
-                "architecture": self.settings.architecture, "region": self.clients.region}
+                "architecture": self.settings.architecture, "region": self.clients.region,
+                "estimatedCost": estimated_cost(usd)}
 
     def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
         """Upload data below the run's prefix (units read it through their S3 store)."""

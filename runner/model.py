@@ -133,13 +133,21 @@ class Packed(TypedDict):
     packedTests: int
 
 
+class RunnerInfo(TypedDict):
+    """The test runner of a run: its plugin's name (testRunner.type) and its version."""
+
+    name: str
+    version: str
+
+
 class RunResult(TypedDict):
     """results.json."""
 
     schemaVersion: int
     runId: str
     hypertestVersion: str
-    playwrightVersion: str  # the test runner's version (Playwright's, or pytest's)
+    runner: NotRequired[RunnerInfo]  # always written; files of older versions have only playwrightVersion
+    playwrightVersion: NotRequired[str]  # Playwright runs only: runner.version, under its older name
     rootDir: NotRequired[str]
     provider: str
     providerDetails: NotRequired[dict[str, Any]]

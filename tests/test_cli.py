@@ -97,6 +97,8 @@ def test_demo_suite_runs_green_in_parallel(cli: Cli, demo: Path, tmp_path: Path)
     document = load_results(output)
     assert document["stats"]["total"] == document["stats"]["passed"] >= 4
     assert document["concurrency"] == 2
+    assert document["runner"]["name"] == "playwright" and document["runner"]["version"].startswith("1.")
+    assert document["playwrightVersion"] == document["runner"]["version"]  # its older name, for its readers
     assert "PASSED:" in result.out
     assert Path(document["reports"]["html"]).is_file()
     from hypertest.core.durations import load_durations

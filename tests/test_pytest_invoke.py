@@ -50,7 +50,15 @@ def test_invoke_on_a_pytest_suite_matches_plain_pytest(tmp_path: Path, chromium:
     assert records == expected
     # The same meaning: plain pytest fails (1) because of the same tests hypertest reports unexpected.
     assert plain.returncode == completed.returncode == 1, completed.stdout[-3000:] + completed.stderr
-    assert result["stats"]["flaky"] == 1 and result["playwrightVersion"]  # the runner's version: pytest's
+    assert result["stats"]["flaky"] == 1
+    assert result["runner"] == {"name": "pytest", "version": plain_pytest_version(plain_dir)}
+    assert "playwrightVersion" not in result  # Playwright runs only
     junit_xml = (Path(result["reports"]["junit"])).read_text()
     assert junit_xml.count("<testcase") == 25
     assert json.dumps(result).count("custom") >= 1  # the test's custom artifact is listed
+
+
+def plain_pytest_version(project: Path) -> str:
+    """The version of the pytest that runs the suite."""
+    return subprocess.run([sys.executable, "-c", "import pytest; print(pytest.__version__)"], cwd=project,
+                          env=plain_env(), capture_output=True, text=True, timeout=60, check=True).stdout.strip()

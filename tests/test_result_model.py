@@ -46,8 +46,9 @@ def keys_of_schema(schema: dict[str, Any], *extensions: dict[str, Any]) -> tuple
     (model.Stats, RUN_SCHEMA["properties"]["stats"], ()),
     (model.UnitSummary, RUN_SCHEMA["properties"]["units"]["items"], ()),
     (model.Packed, RUN_SCHEMA["properties"]["packing"], ()),
+    (model.RunnerInfo, RUN_SCHEMA["properties"]["runner"], ()),
 ], ids=["unit result", "attempt", "artifact", "error", "test record", "run result", "stats", "unit summary",
-        "packing"])
+        "packing", "runner"])
 def test_the_model_and_the_schema_have_the_same_keys(typed: Any, schema: dict[str, Any],
                                                      extensions: tuple[dict[str, Any], ...]) -> None:
     assert keys_of(typed) == keys_of_schema(schema, *extensions)
@@ -89,6 +90,34 @@ def test_the_attempt_constructor_takes_the_first_error() -> None:
                     "errors": [first, second]}
     assert model.make_attempt(status="skipped")["error"] is None
     jsonschema.validate(made, {**UNIT_SCHEMA["$defs"]["attempt"], "$defs": UNIT_SCHEMA["$defs"]})
+
+
+@pytest.mark.parametrize(("change", "runner"), [
+    ({}, "playwright"),
+    ({"runner": {"name": "pytest", "version": "8.4.2"}, "playwrightVersion": None}, "pytest"),
+    ({"runner": None}, None),  # a results.json of a version before `runner`: playwrightVersion only
+], ids=["playwright run", "pytest run", "older file"])
+def test_results_name_their_runner_and_older_files_still_load(tmp_path: Path, change: dict[str, Any],
+                                                             runner: str | None) -> None:
+    from hypertest.github.results_file import load_result
+    from tests.github.fixtures import hostile_result
+
+    document = {**hostile_result(), **change}
+    document = {key: value for key, value in document.items() if value is not None}
+    (tmp_path / "results.json").write_text(json.dumps(document), encoding="utf-8")
+    loaded = load_result(tmp_path / "results.json")
+    assert (loaded.get("runner") or {}).get("name") == runner
+
+
+def test_only_playwright_adds_playwright_version() -> None:
+    from hypertest.plugins.playwright.discovery import Discovery as PlaywrightDiscovery
+    from hypertest.plugins.pytest.discovery import PytestDiscovery
+
+    where = {"tests": (), "root_dir": ROOT, "config_file": ROOT / "x", "project_dir": ROOT}
+    playwright = PlaywrightDiscovery(**where, playwright_version="1.65.1")  # type: ignore[arg-type]
+    assert (playwright.runner_version, playwright.result_fields()) == ("1.65.1", {"playwrightVersion": "1.65.1"})
+    pytest_run = PytestDiscovery(**where, pytest_version="8.4.2")  # type: ignore[arg-type]
+    assert (pytest_run.runner_version, pytest_run.result_fields()) == ("8.4.2", {})
 
 
 def _registry() -> Registry:

@@ -47,8 +47,12 @@ class Discovery:
 
     @property
     def runner_version(self) -> str:
-        """The test runner's version (results.json records it)."""
+        """The test runner's version (results.json records it as runner.version)."""
         return ""
+
+    def result_fields(self) -> dict[str, Any]:
+        """Top-level keys this runner adds to results.json beside core's (each in schema/run-result.schema.json)."""
+        return {}
 
     def projects_needing_chromium(self) -> tuple[str, ...]:
         """Projects whose tests launch Chromium without an executable of their own."""

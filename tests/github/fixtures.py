@@ -57,7 +57,8 @@ def hostile_result(extra_tests: int = 0, message_size: int = 0) -> dict[str, Any
     failed = sum(1 for t in tests if t["outcome"] == "unexpected" and t["status"] not in ("error", "interrupted"))
     return {
         "schemaVersion": 1, "runId": "20261125T100000Z-abc123", "hypertestVersion": "0.1.0",
-        "playwrightVersion": "1.65.1", "rootDir": "/ws/e2e/tests", "provider": "aws",
+        "runner": {"name": "playwright", "version": "1.65.1"}, "playwrightVersion": "1.65.1",
+        "rootDir": "/ws/e2e/tests", "provider": "aws",
         "providerDetails": {"memoryMb": 4096, "architecture": "arm64", "estimatedCost": estimated_cost(lambda_cost_usd(
             memory_mb=4096, architecture="arm64", duration_ms=sum(u["durationMs"] for u in units),
             invocations=len(units)))}, "concurrency": 500,

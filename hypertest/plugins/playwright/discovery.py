@@ -38,6 +38,10 @@ class Discovery(CoreDiscovery):
         """Playwright's version."""
         return self.playwright_version
 
+    def result_fields(self) -> dict[str, Any]:
+        """playwrightVersion, which results.json had before runner.version (kept for its readers)."""
+        return {"playwrightVersion": self.playwright_version}
+
     def projects_needing_chromium(self) -> tuple[str, ...]:
         """Chromium projects with tests and no executablePath of their own."""
         used = {test.project for test in self.tests}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import typing
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from referencing import Registry, Resource
 
 from runner import model
-from tests.conftest import DEMO, ROOT
+from tests.conftest import ROOT
 
 UNIT_SCHEMA = json.loads((ROOT / "schema" / "result.schema.json").read_text(encoding="utf-8"))
 RUN_SCHEMA = json.loads((ROOT / "schema" / "run-result.schema.json").read_text(encoding="utf-8"))
@@ -125,30 +126,67 @@ def _registry() -> Registry:
                                       (RUN_SCHEMA["$id"], Resource.from_contents(RUN_SCHEMA))])
 
 
+MODEL = {"record": model.TestRecord, "attempt": model.Attempt, "error": model.ErrorInfo,
+         "location": model.ErrorLocation, "artifact": model.Artifact}
+ADDED_BY_HOST = {"record": {"tags", "unitId", "repeatEachIndex"},  # results.json's additions
+                 "artifact": {"url"}}  # a link to the stored artifact, where the store has links
+
+
+def keys_seen(result: dict[str, Any]) -> dict[str, set[str]]:
+    """Every key a unit result's records, attempts, errors, error locations and artifacts use, by kind."""
+    seen: dict[str, set[str]] = {kind: set() for kind in MODEL}
+    for record in result["tests"]:
+        seen["record"] |= set(record)
+        for attempt in record["attempts"]:
+            seen["attempt"] |= set(attempt)
+            for error in [attempt["error"], *attempt.get("errors", [])]:
+                seen["error"] |= set(error or {})
+                seen["location"] |= set((error or {}).get("location") or {})
+        for artifact in record["artifacts"]:
+            seen["artifact"] |= set(artifact)
+    return seen
+
+
 def assert_within_model(result: dict[str, Any]) -> None:
     """Every key of a real unit result, record, attempt, error and artifact is one the model has."""
     assert set(result) <= keys_of(model.UnitResult)[1]
-    for record in result["tests"]:
-        assert set(record) <= keys_of(model.TestRecord)[1], set(record) - keys_of(model.TestRecord)[1]
-        for attempt in record["attempts"]:
-            assert set(attempt) <= keys_of(model.Attempt)[1]
-            for error in [attempt["error"], *attempt.get("errors", [])]:
-                assert error is None or set(error) <= keys_of(model.ErrorInfo)[1]
-        for artifact in record["artifacts"]:
-            assert set(artifact) <= keys_of(model.Artifact)[1]
+    for kind, keys in keys_seen(result).items():
+        assert keys <= keys_of(MODEL[kind])[1], (kind, keys - keys_of(MODEL[kind])[1])
+
+
+FAILING_CONFIG = """import { defineConfig } from '@playwright/test';
+export default defineConfig({ testDir: './tests', retries: 1, use: { trace: 'on' }, projects: [{ name: 'chromium' }] });
+"""
+FAILING_TEST = """import { test, expect } from '@playwright/test';
+test('fails with an attachment', async ({ page }, testInfo) => {
+  await testInfo.attach('note', { body: 'hello', contentType: 'text/plain' });
+  await page.setContent('<p>hi</p>');
+  expect(1).toBe(2);
+});
+"""
 
 
 @pytest.mark.e2e
 def test_what_the_playwright_runner_returns_is_in_the_model(tmp_path: Path, chromium: str) -> None:
     from runner.handler import handler
+    from tests.conftest import small_project
     from tests.test_runner import FakeContext, payload
 
-    result = handler(payload(DEMO, tmp_path, [("todo.spec.ts", ("completing", "marks a todo done"))]),
+    # A failing test retried once, with a trace per attempt and an attachment: errors, their locations,
+    # retries and artifacts all reach the check, not only a passing test's keys.
+    project = small_project(tmp_path / "project", FAILING_CONFIG, {"tests/a.spec.ts": FAILING_TEST})
+    result = handler(payload(project, tmp_path / "store", [("a.spec.ts", ("fails with an attachment",))]),
                      FakeContext(120_000))
     jsonschema.Draft202012Validator(UNIT_SCHEMA, registry=_registry()).validate(result)
-    assert result["tests"] and result["tests"][0]["attempts"]
+    [record] = result["tests"]
+    assert [(a["retry"], a["status"]) for a in record["attempts"]] == [(0, "failed"), (1, "failed")]
+    assert all(a["error"] and a["error"]["location"] for a in record["attempts"])
+    assert {(a["name"], a["attempt"]) for a in record["artifacts"]} >= {("note", 0), ("note", 1), ("trace", 0),
+                                                                        ("trace", 1)}
     assert result["resources"]["peakMemoryMb"] > 50  # Node.js and Chromium below the runner
     assert_within_model(result)
+    assert keys_seen(result) == {kind: keys_of(typed)[1] - ADDED_BY_HOST.get(kind, set())
+                                 for kind, typed in MODEL.items()}  # and the model has no key it never writes
 
 
 @pytest.mark.e2e
@@ -163,3 +201,102 @@ def test_what_the_pytest_runner_returns_is_in_the_model(tmp_path: Path, chromium
     jsonschema.validate(result, UNIT_SCHEMA)
     assert len(result["tests"]) == 2 and any(r["artifacts"] for r in result["tests"])
     assert_within_model(result)
+
+
+LISTING = {"listing": "Listing", "test": "ListedTest", "project": "ListedProject", "runLevel": "ListedRunLevel",
+           "webServer": "ListedWebServer", "error": "ListedError", "location": "ListedLocation"}
+
+
+def listing_keys_seen(document: dict[str, Any]) -> dict[str, set[str]]:
+    """Every key the list reporter's document uses, by kind."""
+    run_level = document.get("runLevel") or {}
+    errors = document.get("errors") or []
+    return {"listing": set(document),
+            "test": set().union(*map(set, document.get("tests") or [])),
+            "project": set().union(*map(set, document.get("projects") or [])),
+            "runLevel": set(run_level),
+            "webServer": set().union(*map(set, run_level.get("webServers") or [])),
+            "error": set().union(*map(set, errors)),
+            "location": set().union(*(set(e.get("location") or {}) for e in errors))}
+
+
+def listing_model() -> dict[str, set[str]]:
+    """The keys of hypertest/plugins/playwright/listing.py's types, by kind."""
+    from hypertest.plugins.playwright import listing
+
+    return {kind: keys_of(getattr(listing, name))[1] for kind, name in LISTING.items()}
+
+
+def keys_read(path: Path, functions: set[str]) -> set[str]:
+    """The string keys the named functions of a module read: x.get("key") and x["key"]."""
+    found: set[str] = set()
+    for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(function, ast.FunctionDef) or function.name not in functions:
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                found.add(node.args[0].value)
+            elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+                    and isinstance(node.slice.value, str):
+                found.add(node.slice.value)
+    return found
+
+
+def test_the_discovery_readers_read_exactly_the_listing_model() -> None:
+    plugin = ROOT / "hypertest" / "plugins" / "playwright"
+    read = (keys_read(plugin / "discovery.py", {"_read_listing", "_render_error", "_build"})
+            | keys_read(plugin / "run_level.py", {"parse_projects", "parse_run_level"}))
+    assert read == set().union(*listing_model().values())
+
+
+LISTED_CONFIG = """import { defineConfig } from '@playwright/test';
+export default defineConfig({
+  testDir: './tests',
+  globalSetup: './setup.ts',
+  webServer: { command: 'node -e "setInterval(() => {}, 1000)"', url: 'http://127.0.0.1:9/' },
+  projects: [{ name: 'setup', testMatch: /auth\\.setup\\.ts/, teardown: 'cleanup' },
+             { name: 'cleanup', testMatch: /clean\\.teardown\\.ts/ },
+             { name: 'chromium', dependencies: ['setup'], testIgnore: /(setup|teardown)\\.ts/ }],
+});
+"""
+LISTED_FILES = {
+    "setup.ts": "export default async () => {};\n",
+    "tests/auth.setup.ts": "import { test } from '@playwright/test';\ntest('log in', async () => {});\n",
+    "tests/clean.teardown.ts": "import { test } from '@playwright/test';\ntest('log out', async () => {});\n",
+    "tests/a.spec.ts": "import { test } from '@playwright/test';\n"
+                       "test.describe.serial('in order', () => {\n  test('one @fast', async () => {});\n"
+                       "  test('two', async () => {});\n});\n",
+}
+
+
+@pytest.mark.e2e
+def test_what_the_list_reporter_writes_is_the_listing_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypertest.core.config import TestRunnerSettings
+    from hypertest.errors import UsageError
+    from hypertest.plugins.playwright import discovery
+    from tests.conftest import small_project
+
+    documents: list[dict[str, Any]] = []
+    read_listing = discovery._read_listing
+
+    def capture(output: Path, *args: Any) -> Any:
+        documents.append(json.loads(output.read_text(encoding="utf-8")))
+        return read_listing(output, *args)
+
+    monkeypatch.setattr(discovery, "_read_listing", capture)
+
+    def discover(project: Path) -> Any:
+        return discovery.discover(TestRunnerSettings(
+            type="playwright", config=project / "playwright.config.ts", projects=(), granularity="test",
+            retries=None, grep=None, grep_invert=None, tags=()), {**os.environ})
+
+    found = discover(small_project(tmp_path / "good", LISTED_CONFIG, LISTED_FILES))
+    assert len(found.tests) == 4 and found.run_level.web_servers and found.run_level.global_setups
+    broken = small_project(tmp_path / "broken", "export default { testDir: './tests' };\n",
+                           {"tests/b.spec.ts": "import { test } from '@playwright/test';\ntest('x', () => {\n"})
+    with pytest.raises(UsageError, match="could not load the tests"):
+        discover(broken)
+    good, bad = (listing_keys_seen(document) for document in documents)
+    seen = {kind: good[kind] | bad[kind] for kind in LISTING}
+    assert seen == listing_model()

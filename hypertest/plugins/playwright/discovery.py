@@ -9,12 +9,13 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from hypertest.core.config import TestRunnerSettings
 from hypertest.core.contracts import Discovery as CoreDiscovery
 from hypertest.core.models import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
+from hypertest.plugins.playwright.listing import ListedError, Listing
 from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level
 from runner.environment import child_environment
 from runner.node import ToolMissingError, find_node, find_playwright_cli
@@ -88,12 +89,12 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = N
     return _build(document, settings, project_dir)
 
 
-def _read_listing(output: Path, completed: subprocess.CompletedProcess[str], config: Path) -> dict[str, Any]:
+def _read_listing(output: Path, completed: subprocess.CompletedProcess[str], config: Path) -> Listing:
     failed = f"Playwright could not list the tests of {config} (exit code {completed.returncode}):\n"
     if not output.is_file():
         raise UsageError(failed + _tail(completed.stderr or completed.stdout))
     try:
-        document: dict[str, Any] = json.loads(output.read_text(encoding="utf-8"))
+        document = cast(Listing, json.loads(output.read_text(encoding="utf-8")))
     except json.JSONDecodeError as exc:
         raise InfrastructureError(f"the test listing is not valid JSON: {exc}") from None
     if document.get("errors"):
@@ -122,8 +123,8 @@ def _escaped(pattern: str) -> str:
     return pattern[1:pattern.rindex("/")] if pattern.startswith("/") and pattern.count("/") > 1 else pattern
 
 
-def _render_error(error: Mapping[str, Any]) -> str:
-    location = error.get("location") or {}
+def _render_error(error: ListedError) -> str:
+    location = error.get("location")
     where = f"{location.get('file')}:{location.get('line')}:{location.get('column')}: " if location else ""
     message = str(error.get("message") or "").strip()
     return "  " + where + "\n  ".join(message.splitlines()[:12])
@@ -135,7 +136,7 @@ def _tail(text: str, lines: int = 20) -> str:
     return "\n".join("  " + line for line in kept) or "  (no output)"
 
 
-def _build(document: Mapping[str, Any], settings: TestRunnerSettings, project_dir: Path) -> Discovery:
+def _build(document: Listing, settings: TestRunnerSettings, project_dir: Path) -> Discovery:
     wanted_tags = set(settings.tags)
     projects = parse_projects(document.get("projects", []))
     repeating = {p.name for p in projects if p.repeat_each > 1}

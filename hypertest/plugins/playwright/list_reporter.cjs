@@ -1,6 +1,7 @@
 // hypertest discovery reporter: used with `playwright test --list`. It writes one JSON document
-// describing every test (project, file, location, title path, tags, annotations, serial group)
-// to the file named by HT_LIST_OUTPUT. Loaded by Playwright from an absolute path.
+// describing every test (project, file, location, title path, tags, serial group) to the file named
+// by HT_LIST_OUTPUT. Loaded by Playwright from an absolute path. Its keys are listing.py's types,
+// exactly: what it writes is what discovery reads.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -31,7 +32,6 @@ function runLevel(config) {
       command: String(server.command || ''),
       url: server.url ? String(server.url) : null,
       port: typeof server.port === 'number' ? server.port : null,
-      name: server.name ? String(server.name) : null,
     })),
     globalSetups: internal && Array.isArray(internal.globalSetups) ? internal.globalSetups : list(config.globalSetup),
     globalTeardowns: internal && Array.isArray(internal.globalTeardowns) ? internal.globalTeardowns : list(config.globalTeardown),
@@ -82,23 +82,18 @@ class HypertestListReporter {
           column: test.location.column,
           titlePath: titlesBelowFile(test),
           tags: test.tags || [],
-          annotations: (test.annotations || []).map((a) => ({ type: a.type, description: a.description || '' })),
           expectedStatus: test.expectedStatus,
-          retries: test.retries,
-          timeout: test.timeout,
           repeatEachIndex: test.repeatEachIndex || 0,
           serialGroup: serial ? JSON.stringify([...serial.titlePath().slice(2), serial.location ? serial.location.line : 0]) : null,
         });
       }
     }
     const doc = {
-      version: 1,
       playwrightVersion: this.config ? this.config.version : '',
       rootDir,
       configFile: this.config ? this.config.configFile || null : null,
       projects: this.config ? this.config.projects.map((p) => ({
         name: p.name,
-        testDir: p.testDir,
         outputDir: p.outputDir,
         dependencies: p.dependencies || [],
         teardown: p.teardown || null,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hypertest.plugins.playwright.listing import ListedProject, ListedRunLevel
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class RunLevel:
         return not self.web_servers and not self.has_global_hooks
 
 
-def parse_projects(raw: Sequence[Mapping[str, Any]]) -> tuple[ProjectInfo, ...]:
+def parse_projects(raw: Sequence[ListedProject]) -> tuple[ProjectInfo, ...]:
     """Projects from the list reporter's document."""
     projects = []
     for item in raw:
@@ -69,7 +71,7 @@ def parse_projects(raw: Sequence[Mapping[str, Any]]) -> tuple[ProjectInfo, ...]:
     return tuple(projects)
 
 
-def parse_run_level(raw: Mapping[str, Any] | None) -> RunLevel:
+def parse_run_level(raw: ListedRunLevel | None) -> RunLevel:
     """Web servers and global hooks from the list reporter's document."""
     if not raw:
         return RunLevel()

@@ -68,7 +68,7 @@ def hypertest_run(endpoint: str, units: int, concurrency: int) -> Callable[[], i
     settings = aws_settings({"bucket": "bench", "region": "us-east-1", "endpoints": {"lambda": endpoint},
                              "timeout": 60})
     invoker = Invoker(AwsClients(settings, concurrency).client("lambda"), "bench", retries=0)
-    fake_units = [Unit(id=f"u{n}", tests=(), selectors=()) for n in range(units)]
+    fake_units = [Unit(id=f"u{n}", tests=()) for n in range(units)]
     failures = 0
     lock = threading.Lock()
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from hypertest.core.dispatcher import Dispatcher, keep_order  # noqa: E402
 from hypertest.core.durations import longest_first  # noqa: E402
-from hypertest.core.models import Selector, TestCase, Unit, make_unit_id  # noqa: E402
+from hypertest.core.models import TestCase, Unit, make_unit_id  # noqa: E402
 from hypertest.core.packing import UNIT_OVERHEAD_MS, pack_plan  # noqa: E402
 from hypertest.core.plan import Phase, RunPlan  # noqa: E402
 
@@ -45,8 +45,7 @@ def suite(seed: int) -> tuple[RunPlan, dict[str, int]]:
         test = TestCase(id=f"t{index}", project="chromium", file=f"f{index // TESTS_PER_FILE}.spec.ts", line=1,
                         column=1, title_path=(f"test {index}",), tags=(), expected_status="passed", serial_group=None)
         durations[test.id] = int(min(120_000, 200 + draw.paretovariate(1.3) * 300))
-        units.append(Unit(id=make_unit_id(index, (test,)), tests=(test,),
-                          selectors=(Selector(test.project, test.file, test.title_path),)))
+        units.append(Unit(id=make_unit_id(index, (test,)), tests=(test,)))
     return RunPlan(phases=(Phase(units=tuple(units)),)), durations
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from hypertest.core.models import Selector, TestCase, Unit, make_unit_id
+from hypertest.core.models import TestCase, Unit, make_unit_id
 from hypertest.core.packing import PACK_FACTOR, UNIT_OVERHEAD_MS, pack_plan
 from hypertest.core.plan import Phase, RunPlan
+from hypertest.plugins.playwright.units import selectors_of
 from tests.conftest import DEMO, copy_suite
 
 OVERHEAD = UNIT_OVERHEAD_MS
@@ -26,8 +27,7 @@ def case(name: str, file: str = "a.spec.ts", project: str = "chromium") -> TestC
 
 
 def unit(number: int, *tests: TestCase) -> Unit:
-    return Unit(id=make_unit_id(number, tests), tests=tests,
-                selectors=tuple(Selector(t.project, t.file, t.title_path) for t in tests))
+    return Unit(id=make_unit_id(number, tests), tests=tests)
 
 
 def one_phase(*units: Unit) -> RunPlan:
@@ -50,7 +50,8 @@ def test_short_tests_of_one_file_share_units_and_the_rest_stay_alone() -> None:
     assert (packing.packs, packing.packed_tests) == (3, 10)
     assert "10 short tests packed into 3 units" in packing.describe()
     [first] = [u for u in packing.plan.units if len(u.tests) == 6]
-    assert [s.title_path for s in first.selectors] == [(f"s{i}",) for i in range(6)]  # each test still selected
+    # each test still selected by its own --test-list line
+    assert [s.title_path for s in selectors_of(first.tests)] == [(f"s{i}",) for i in range(6)]
 
 
 def test_a_serial_group_joins_a_pack_whole_and_projects_are_never_mixed() -> None:

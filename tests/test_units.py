@@ -6,7 +6,7 @@ import pytest
 
 from hypertest.core.models import TestCase, make_test_id
 from hypertest.errors import UsageError
-from hypertest.plugins.playwright.units import build_units
+from hypertest.plugins.playwright.units import build_units, selectors_of
 
 
 def case(*titles: str, project: str = "p", file: str = "a.spec.ts", serial: str | None = None) -> TestCase:
@@ -18,7 +18,7 @@ def test_one_unit_per_test_with_exact_selectors() -> None:
     tests = [case("a"), case("d", "b"), case("a", file="b.spec.ts")]
     units = build_units(tests, "test")
     assert [len(u.tests) for u in units] == [1, 1, 1]
-    assert [(s.file, s.title_path) for u in units for s in u.selectors] == [
+    assert [(s.file, s.title_path) for u in units for s in selectors_of(u.tests)] == [
         ("a.spec.ts", ("a",)), ("a.spec.ts", ("d", "b")), ("b.spec.ts", ("a",))]
 
 
@@ -40,7 +40,7 @@ def test_inexpressible_titles_select_the_whole_file() -> None:
     tests = [case(" padded "), case("fine"), case("a › b"), case("elsewhere", file="b.spec.ts")]
     units = build_units(tests, "test")
     assert len(units) == 2
-    assert [s.title_path for s in units[0].selectors] == [()]
+    assert [s.title_path for s in selectors_of(units[0].tests)] == [()]
     assert len(units[0].tests) == 3
 
 
@@ -48,7 +48,7 @@ def test_file_granularity_keeps_exact_selectors() -> None:
     tests = [case("a"), case("b"), case("a", project="q")]
     units = build_units(tests, "file")
     assert [[t.title for t in u.tests] for u in units] == [["a", "b"], ["a"]]
-    assert [s.title_path for s in units[0].selectors] == [("a",), ("b",)]
+    assert [s.title_path for s in selectors_of(units[0].tests)] == [("a",), ("b",)]
 
 
 def test_ids_are_stable_and_distinct() -> None:

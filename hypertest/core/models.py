@@ -25,7 +25,7 @@ class TestCase:
     title_path: tuple[str, ...]
     tags: tuple[str, ...]
     expected_status: str
-    serial_group: str | None
+    serial_group: str | None  # tests that must share one unit (Playwright's serial groups, pytest's groups)
     repeat_each_index: int | None = None  # set when the project repeats each test (repeatEach > 1)
 
     @property
@@ -40,21 +40,11 @@ class TestCase:
 
 
 @dataclass(frozen=True)
-class Selector:
-    """One --test-list line: project, file and a title-path prefix (empty: the whole file)."""
-
-    project: str
-    file: str
-    title_path: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Unit:
-    """The tests one invocation runs, and how the runner selects them."""
+    """The tests one invocation runs (how its runner selects them is the plugin's business)."""
 
     id: str
     tests: tuple[TestCase, ...]
-    selectors: tuple[Selector, ...]
 
 
 def make_test_id(project: str, file: str, title_path: tuple[str, ...], repeat_each_index: int | None = None) -> str:

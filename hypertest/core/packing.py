@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from hypertest.core.config import Settings
 from hypertest.core.contracts import Discovery, TestRunnerPlugin
 from hypertest.core.durations import load_durations
-from hypertest.core.models import Selector, Unit, make_unit_id
+from hypertest.core.models import Unit, make_unit_id
 from hypertest.core.plan import Phase, RunPlan
 
 UNIT_OVERHEAD_MS = 2200  # one unit's start-up on the machines measured (README: "One unit's phases")
@@ -63,10 +63,8 @@ def pack_plan(plan: RunPlan, durations: Mapping[str, int], concurrency: int,
         units = []
         for group in groups:
             tests = tuple(test for unit in group for test in unit.tests)
-            if len(group) == 1:
-                units.append(Unit(id=make_unit_id(number, tests), tests=tests, selectors=group[0].selectors))
-            else:
-                units.append(Unit(id=make_unit_id(number, tests), tests=tests, selectors=_merged_selectors(group)))
+            units.append(Unit(id=make_unit_id(number, tests), tests=tests))
+            if len(group) > 1:
                 packs += 1
                 packed_tests += len(tests)
             number += 1
@@ -111,11 +109,4 @@ def _pack_phase(units: Sequence[Unit], durations: Mapping[str, int], concurrency
             filled[len(groups) - 1] = time_ms
     return groups
 
-
-def _merged_selectors(group: Sequence[Unit]) -> tuple[Selector, ...]:
-    seen: dict[Selector, None] = {}
-    for unit in group:
-        for selector in unit.selectors:
-            seen.setdefault(selector, None)
-    return tuple(seen)
 

@@ -39,11 +39,13 @@ class PlaywrightPlugin:
 
     def unit_part(self, unit: Unit, discovery: CoreDiscovery, settings: Settings) -> dict[str, Any]:
         """The tests, the --test-list lines and the config overrides the runner needs."""
+        from hypertest.plugins.playwright.units import selectors_of
+
         return {
             "tests": [{"id": t.id, "project": t.project, "file": t.file, "titlePath": list(t.title_path),
                        "repeatEachIndex": t.repeat_each_index or 0} for t in unit.tests],
             "selectors": [{"project": s.project, "file": s.file, "titlePath": list(s.title_path)}
-                          for s in unit.selectors],
+                          for s in selectors_of(unit.tests)],
             "configFile": os.path.relpath(discovery.config_file, discovery.project_dir),
             "retries": settings.test_runner.retries,
             "use": settings.test_runner.use,

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from hypertest.core.models import Selector, TestCase, Unit, make_unit_id
+from hypertest.core.models import TestCase, Unit, make_unit_id
 from hypertest.core.strings import encodable
 from hypertest.errors import UsageError
 
 SEPARATOR = "›"
+
+
+@dataclass(frozen=True)
+class Selector:
+    """One --test-list line: project, file and a title-path prefix (empty: the whole file)."""
+
+    project: str
+    file: str
+    title_path: tuple[str, ...]
 
 
 def build_units(tests: Sequence[TestCase], granularity: str) -> list[Unit]:
@@ -34,8 +44,7 @@ def build_units(tests: Sequence[TestCase], granularity: str) -> list[Unit]:
     result = []
     for number, members in enumerate(ordered):
         unit_tests = tuple(tests[i] for i in members)
-        result.append(Unit(id=make_unit_id(number, unit_tests), tests=unit_tests,
-                           selectors=_selectors(unit_tests)))
+        result.append(Unit(id=make_unit_id(number, unit_tests), tests=unit_tests))
     return result
 
 
@@ -56,7 +65,9 @@ def _join_file(tests: Sequence[TestCase], members: list[int], groups: _UnionFind
                 groups.union(a, b)
 
 
-def _selectors(unit_tests: tuple[TestCase, ...]) -> tuple[Selector, ...]:
+def selectors_of(unit_tests: Sequence[TestCase]) -> tuple[Selector, ...]:
+    """The --test-list lines that select exactly a unit's tests (made by build_units, or packed by file):
+    each test's title path, or its whole file when a title there cannot be written as a line."""
     selectors: list[Selector] = []
     files_whole = {(t.project, t.file) for t in unit_tests if not _expressible(t)}
     seen: set[Selector] = set()

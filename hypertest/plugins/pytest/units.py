@@ -16,6 +16,6 @@ def plan_units(tests: Sequence[TestCase], granularity: str) -> RunPlan:
         key = f"file:{test.file}" if granularity == "file" else (
             f"group:{test.serial_group}" if test.serial_group else f"test:{test.id}")
         keyed.setdefault(key, []).append(test)
-    units = tuple(Unit(id=make_unit_id(index, tuple(group)), tests=tuple(group), selectors=())
+    units = tuple(Unit(id=make_unit_id(index, tuple(group)), tests=tuple(group))
                   for index, group in enumerate(keyed.values()))
     return RunPlan(phases=(Phase(units),) if units else ())

@@ -329,8 +329,8 @@ class Sandbox:
     # --- looking inside (between invocations) -----------------------------------------------------------
 
     def processes(self) -> list[str]:
-        """The command lines of the processes in the container now."""
-        found = self.container.top(ps_args="-o pid,args")
+        """The command lines of the processes in the container now (whole: ps cuts them to a width unless -ww)."""
+        found = self.container.top(ps_args="-ww -o pid,args")
         return [" ".join(str(part) for part in row[1:]) for row in found.get("Processes") or []]
 
     def tmp_used_bytes(self) -> int:

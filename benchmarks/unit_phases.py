@@ -340,11 +340,11 @@ def arguments() -> argparse.Namespace:
 
 def child(folder: Path, rounds: int) -> int:
     """The warm comparison's child (here or in the container): print its units' measures and context as JSON."""
-    store = Path(tempfile.mkdtemp(prefix="ht-phases-store-"))  # the project's folder may be read-only
+    scratch = Path(tempfile.mkdtemp(prefix="ht-phases-units-"))  # the project's folder may be read-only
     try:
-        measures, context = units_in_one_process(folder, store, rounds)
+        measures, context = units_in_one_process(folder, scratch / "store", rounds)  # payloads beside the store
     finally:
-        shutil.rmtree(store, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps({"measures": measures, "context": context}))
     return 0
 

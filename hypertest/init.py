@@ -13,7 +13,6 @@ from hypertest.core.config import load_schema
 from hypertest.core.registry import provider_starter
 from hypertest.core.schema_defaults import schema_at
 from hypertest.errors import ExitCode, UsageError
-from hypertest.providers.aws.iam import BUCKET_CORS, policies  # noqa: F401  (their old place; tests import them)
 from hypertest.reporters.console import printable
 
 STARTER = """# hypertest configuration. Check it with `hypertest validate`; every key is optional and documented

@@ -211,7 +211,7 @@ def test_no_policy_gets_a_wildcard_from_a_name(cli: Cli, tmp_path: Path, functio
 
 
 def test_the_wildcard_scan_finds_a_wildcard_in_a_name() -> None:
-    from hypertest.init import policies
+    from hypertest.providers.aws.iam import policies
 
     def scan(function: str, bucket: str, repository: str) -> list[str]:
         documents = policies(function, bucket, "hypertest", repository).values()

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from runner import warm_host
+from runner import browser_server, warm_host
 from runner.cleanup import descendants
 from runner.entry import execute
 from tests.conftest import DEMO, ROOT, load_results, small_project
@@ -159,6 +159,18 @@ def test_another_environment_gets_another_host(project: Path, tmp_path: Path) ->
     _, other = run(project, store, "two", "u1", unit_env={"FLAVOUR": "mint"})
     assert (plain["flavour"], other["flavour"]) == ("vanilla", "mint")
     assert plain["main"] != other["main"]
+
+
+def test_hypertests_own_switches_do_not_replace_the_host(project: Path, tmp_path: Path) -> None:
+    """HT_WARM_* and HT_BROWSER_* are hypertest's, not the tests': a warm sandbox whose units differ only in
+    them keeps its host."""
+    store = tmp_path / "store"
+    try:
+        _, plain = run(project, store, "one", "u0", env={"HT_WARM_BROWSER": "0"})
+        _, served = run(project, store, "two", "u1", env={"HT_WARM_BROWSER": "1", "HT_WARM_RUNNER_MAX_RSS_MB": "900"})
+    finally:
+        browser_server.stop_held()
+    assert plain["main"] == served["main"]
 
 
 def test_local_slots_keep_one_runner_and_host_each(tmp_path: Path) -> None:

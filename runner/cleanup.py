@@ -8,6 +8,7 @@ import ctypes.util
 import os
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -80,7 +81,25 @@ def kill_descendants(keep: frozenset[int] = frozenset(), timeout_s: float = 5.0)
         _reap(killed)
         time.sleep(0.02)
     _reap(killed)
+    _reap(set(_zombie_children()) - keep)
     return len(killed)
+
+
+def _zombie_children() -> list[int]:
+    """This process's children that ended and were not reaped (orphans a subreaper adopted, say)."""
+    found = []
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) >= 2 and fields[0] == "Z" and fields[1] == str(me):
+            found.append(int(entry.name))
+    return found
 
 
 def _below(pid: int, keep: frozenset[int]) -> bool:
@@ -100,3 +119,21 @@ def _reap(pids: set[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(pid, os.WNOHANG)
+
+
+def reap_when_ended(pids: Sequence[int], timeout_s: float = 2.0) -> None:
+    """Wait (up to timeout_s) for killed processes that were orphaned to this process (a subreaper) to end,
+    and reap them: their CPU time then counts as this process's children's, and no zombie stays."""
+    remaining = set(pids)
+    deadline = time.monotonic() + timeout_s
+    while remaining and time.monotonic() < deadline:
+        for pid in list(remaining):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except (ChildProcessError, OSError):  # not ours (no subreaper here), or reaped already
+                remaining.discard(pid)
+                continue
+            if done:
+                remaining.discard(pid)
+        if remaining:
+            time.sleep(0.01)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -42,7 +43,7 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
     warm = _warm_browser(payload, env) if problem is None else None
     # The sandbox's web server, warm browser and warm Playwright host outlive the unit; nothing else does.
     keep = frozenset(descendants())
-    work = Path(tempfile.mkdtemp(prefix="ht-unit-"))
+    work = _unit_folder(env)
     try:
         if problem:
             result = _failed_unit(payload, problem)
@@ -55,7 +56,7 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
                 browser_server.mark_died(result["tests"], watch.died_at, warm)
     finally:
         kill_descendants(keep | warm_host.held_pids())
-        shutil.rmtree(work, ignore_errors=True)
+        _clear_unit_folder(work)
     result["startedAt"] = started_at.isoformat().replace("+00:00", "Z")
     result["durationMs"] = int((time.monotonic() - started) * 1000)
     return result
@@ -171,6 +172,36 @@ def _writable(folder: Path) -> bool:
         return False
 
 
+def _unit_folder(env: Mapping[str, str]) -> Path:
+    """The folder of this unit's files. Where the warm host may keep Playwright workers for the next unit,
+    every unit of this process uses the same one: a kept worker holds its paths (output, temp and home
+    folders), as a worker holds a run's. It is emptied between units, but for what kept workers use."""
+    if not warm_host.keeps_workers(env):
+        return Path(tempfile.mkdtemp(prefix="ht-unit-"))
+    folder = warm_host.unit_folder()
+    _clear_unit_folder(folder)
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+_KEPT_WITH_WORKERS = frozenset({"tmp", "home"})  # a kept worker's browser profile lives in tmp
+
+
+def _clear_unit_folder(work: Path) -> None:
+    """Remove the unit's files: all of them, or all but the folders kept Playwright workers use."""
+    if not warm_host.kept_workers():
+        shutil.rmtree(work, ignore_errors=True)
+        return
+    with contextlib.suppress(OSError):
+        for entry in work.iterdir():
+            if entry.name in _KEPT_WITH_WORKERS and entry.is_dir() and not entry.is_symlink():
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
 def _layout(work: Path) -> dict[str, Path]:
     paths = {
         "settings": work / "wrapper-settings.json",
@@ -184,7 +215,7 @@ def _layout(work: Path) -> dict[str, Path]:
         "tmp": work / "tmp",
     }
     for key in ("artifacts", "home", "blob", "tmp"):
-        paths[key].mkdir()
+        paths[key].mkdir(exist_ok=True)
     return paths
 
 

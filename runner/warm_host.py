@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.cleanup import descendants
+from runner.cleanup import descendants, reap_when_ended
 from runner.process import Completed, read_tail, run_with_deadline, stop_requested
 
 SCRIPT = Path(__file__).resolve().parent / "playwright" / "warm_host.cjs"
@@ -48,6 +49,13 @@ SWITCH_PREFIXES = ("HT_WARM_", "HT_BROWSER_")
 def enabled(environ: Mapping[str, str]) -> bool:
     """Whether units may run in a warm host (HT_WARM_RUNNER: 1 on, the default; 0 off)."""
     return environ.get("HT_WARM_RUNNER", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def keeps_workers(environ: Mapping[str, str]) -> bool:
+    """Whether a warm host keeps a unit's clean Playwright workers for the next units (HT_WARM_WORKER: 1 on,
+    the default; 0 off). Units that may keep workers use one folder per warm process (kept workers were
+    started with its paths)."""
+    return enabled(environ) and environ.get("HT_WARM_WORKER", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def max_rss_mb(environ: Mapping[str, str]) -> int:
@@ -99,6 +107,7 @@ class WarmHost:
         self.key = key
         self.units = 0
         self.version = ""
+        self.kept_workers: frozenset[int] = frozenset()
         self._folder = Path(tempfile.mkdtemp(prefix="ht-warm-host-"))
         self._log = self._folder / "host.log"
         ours, theirs = socket.socketpair()
@@ -140,7 +149,9 @@ class WarmHost:
         stopped (SIGINT, SIGKILL after grace_s); how it ended, and whether the host may serve again."""
         self.units += 1
         request = {"cwd": str(cwd), "env": dict(env), "config": str(unit.config), "testList": str(unit.test_list),
-                   "noDeps": unit.no_deps, "retries": unit.retries, "log": str(log_path)}
+                   "noDeps": unit.no_deps, "retries": unit.retries, "log": str(log_path),
+                   "keepWorkers": keeps_workers(env)}
+        self.kept_workers = frozenset()
         log_path.touch()
         try:
             self._socket.sendall(json.dumps(request).encode() + b"\n")
@@ -158,22 +169,35 @@ class WarmHost:
         if reply is None:
             return self._ended(log_path, stopped=stopped, killed=killed), False
         code = reply.get("exitCode")
+        kept = reply.get("keptWorkers")
+        self.kept_workers = frozenset(p for p in kept if isinstance(p, int)) if isinstance(kept, list) else frozenset()
         completed = Completed(exit_code=code if isinstance(code, int) else 1, stopped_at_deadline=stopped,
                               killed=False, output_tail=read_tail(log_path))
         reusable = not stopped and not reply.get("threw") and reply.get("status") != "interrupted"
         return completed, reusable
 
     def kill_leftovers(self) -> None:
-        """Kill what a unit left below the host (its workers end with the run; anything else must not stay)."""
+        """Kill what a unit left below the host but the workers it keeps (and their browsers): the other
+        workers end with the run, and nothing else may stay."""
+        kept = set(self.kept_workers)
+        for worker in self.kept_workers:
+            kept.update(descendants(worker))
         for pid in descendants(self.pid):
+            if pid in kept:
+                continue
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
-        """End the host and everything below it."""
+        """End the host and everything below it (kept workers and their browsers included)."""
+        below = descendants(self.pid)
         self._signal(signal.SIGKILL)
+        for pid in below:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._child.wait(timeout=10)
+        reap_when_ended(below)
         self._socket.close()
         with contextlib.suppress(OSError):
             for entry in self._folder.iterdir():
@@ -241,6 +265,11 @@ def run_playwright(unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], de
     return completed
 
 
+def kept_workers() -> frozenset[int]:
+    """The Playwright workers the held host keeps for the next unit (they hold the unit folder's paths)."""
+    return _held.kept_workers if _held is not None and _held.alive() else frozenset()
+
+
 def held_pids() -> frozenset[int]:
     """The process of the host this process keeps between units, if any (it outlives a unit on purpose)."""
     return frozenset({_held.pid}) if _held is not None and _held.alive() else frozenset()
@@ -270,12 +299,19 @@ def _host_for(unit: PlaywrightRun, env: Mapping[str, str], cwd: Path) -> WarmHos
     return _held
 
 
+def unit_folder() -> Path:
+    """The one folder of every unit of this process that may keep workers: a kept worker holds its paths."""
+    return Path(tempfile.gettempdir()) / f"ht-unit-of-{os.getpid()}"
+
+
 def stop_held() -> None:
-    """Stop the held host (at the end of a warm process)."""
+    """Stop the held host, its kept workers and their browsers, and remove the folder they used (at the end
+    of a warm process)."""
     global _held  # noqa: PLW0603 - one host per warm process
     if _held is not None:
         _held.stop()
         _held = None
+        shutil.rmtree(unit_folder(), ignore_errors=True)
 
 
 atexit.register(stop_held)

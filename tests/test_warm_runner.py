@@ -29,13 +29,15 @@ pytestmark = pytest.mark.e2e
 CONFIG = """import { defineConfig } from '@playwright/test';
 export default defineConfig({ testDir: './tests', retries: 0, projects: [{ name: 'chromium' }] });
 """
-# Each test records which process ran it (the worker's parent is Playwright's main process: the warm host,
-# or a command line) and what its environment says; then it clicks through a page.
+# Each test records which processes ran it (its worker, and the worker's parent: Playwright's main process,
+# the warm host or a command line) and what its environment says; then it clicks through a page.
 SPEC = """import { test, expect } from '@playwright/test';
 import * as fs from 'fs';
 function record(name: string) {
   fs.writeFileSync(`${process.env.HT_TEST_ARTIFACTS_OUTPUT_PATH}/who.json`, JSON.stringify({
-    test: name, main: process.ppid, unit: process.env.HT_UNIT_ID, flavour: process.env.FLAVOUR ?? null }));
+    test: name, worker: process.pid, main: process.ppid, unit: process.env.HT_UNIT_ID,
+    flavour: process.env.FLAVOUR ?? null, leaked: process.env.LEAKED ?? null }));
+  process.env.LEAKED = name;  // a kept worker must not hand this to the next unit's tests
 }
 for (const name of ['one', 'two', 'three']) {
   test(name, async ({ page }) => {
@@ -85,7 +87,41 @@ def test_units_in_one_process_share_one_host_and_keep_their_own_results(project:
     assert len(set(blobs)) == 4 and all((store / blob).is_file() for blob in blobs)
     failure = re.sub(r"\x1b\[[0-9;]*m", "", seen[1][0]["tests"][0]["attempts"][0]["error"]["message"])
     assert "expect(received).toBe(expected)" in failure  # Playwright's message (colours as on the command line)
-    assert set(descendants(host)) == set()  # the workers ended with their units
+    # A worker whose tests passed serves the next unit; one whose test failed does not, as in Playwright.
+    one, fails, two, three = (who["worker"] for _, who in seen)
+    assert one == fails and two == three and two != fails
+    assert {who["leaked"] for _, who in seen} == {None}  # each unit gets exactly its own environment
+    assert warm_host.kept_workers() == {three} and three in descendants(host)
+
+
+def test_warm_workers_off_start_a_worker_for_each_unit(project: Path, tmp_path: Path) -> None:
+    seen = [run(project, tmp_path / "store", title, f"u{n}", env={"HT_WARM_WORKER": "0"})
+            for n, title in enumerate(["one", "two"])]
+    assert [status(result) for result, _ in seen] == ["passed", "passed"]
+    assert seen[0][1]["main"] == seen[1][1]["main"] and seen[0][1]["worker"] != seen[1][1]["worker"]
+    [host] = warm_host.held_pids()
+    assert warm_host.kept_workers() == frozenset() and set(descendants(host)) == set()
+
+
+def test_a_kept_worker_that_died_between_units_is_replaced(project: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    _, first = run(project, store, "one", "u0")
+    assert warm_host.kept_workers() == {first["worker"]}
+    os.kill(first["worker"], signal.SIGKILL)
+    after, second = run(project, store, "two", "u1")
+    assert status(after) == "passed"
+    assert second["main"] == first["main"] and second["worker"] != first["worker"]
+
+
+def test_stopping_the_host_leaves_no_kept_worker_or_browser(project: Path, tmp_path: Path) -> None:
+    run(project, tmp_path / "store", "one", "u0")
+    [host] = warm_host.held_pids()
+    below = descendants(host)
+    assert len(below) > 1  # the kept worker and its browser's processes
+    warm_host.stop_held()
+    for pid in [host, *below]:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_warm_runner_off_runs_each_unit_through_the_command_line(project: Path, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
+const { WorkerPool } = require('./worker_pool.cjs');
 
 // The Playwright releases this host was checked against (their internals have this shape).
 const SUPPORTED = { major: 1, minMinor: 60, maxMinor: 69 };
@@ -33,7 +34,10 @@ function loadPlaywright(packageDir) {
   };
   const missing = Object.keys(api).filter((name) => typeof api[name] !== 'function');
   if (missing.length) return { reason: `Playwright ${version} lacks ${missing.join(', ')}`, version };
-  return { api, version };
+  // Workers are kept only where Playwright starts them from the script this release has.
+  const workerScript = path.join(packageDir, 'lib', 'worker', 'workerProcessEntry.js');
+  const pool = fs.existsSync(workerScript) ? new WorkerPool(workerScript) : null;
+  return { api, version, pool };
 }
 
 // What the unit's run prints goes to its log, as the command line's output would.
@@ -64,7 +68,7 @@ function replaceEnvironment(env) {
   Object.assign(process.env, env);
 }
 
-async function runUnit(api, unit) {
+async function runUnit({ api, pool }, unit) {
   const logFd = fs.openSync(unit.log, 'a');
   const restoreOutput = redirectOutput(logFd);
   replaceEnvironment(unit.env);
@@ -83,13 +87,25 @@ async function runUnit(api, unit) {
     const options = { listMode: false, passWithNoTests: false, lastFailed: false,
       testList: path.resolve(unit.cwd, unit.testList) };
     api.filterProjects(config.projects, undefined);
+    if (pool) {
+      pool.keep = !!unit.keepWorkers;
+      pool.unitEnv = unit.env;
+    }
     const status = await api.runAllTestsWithConfig(config, options);
-    return { status, exitCode: status === 'interrupted' ? 130 : (status === 'passed' ? 0 : 1) };
+    // Only a unit that passed leaves its workers to the next (a failed test's worker is never kept).
+    if (pool && status !== 'passed') pool.discard();
+    return { status, exitCode: status === 'interrupted' ? 130 : (status === 'passed' ? 0 : 1),
+      keptWorkers: pool ? pool.pids() : [] };
   } catch (error) {
     // `playwright test` prints what it threw (as console.error shows it) and exits 1.
     console.error(error);
-    return { status: 'failed', exitCode: 1, threw: true };
+    if (pool) pool.discard();
+    return { status: 'failed', exitCode: 1, threw: true, keptWorkers: [] };
   } finally {
+    if (pool) {
+      pool.keep = false;
+      pool.unitEnv = null;
+    }
     restoreOutput();
     fs.closeSync(logFd);
   }
@@ -119,7 +135,7 @@ function main() {
     while ((newline = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
-      busy = busy.then(async () => send(await runUnit(loaded.api, JSON.parse(line))));
+      busy = busy.then(async () => send(await runUnit(loaded, JSON.parse(line))));
     }
   });
   channel.on('end', () => process.exit(0));  // the runner went away: so does the host

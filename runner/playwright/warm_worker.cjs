@@ -1,0 +1,43 @@
+// A Playwright worker that may serve several units of one warm host (runner/playwright/worker_pool.cjs).
+// It loads Playwright's own worker (argv[2]) unchanged, and answers two more messages, which Playwright's
+// worker ignores:
+//   {method: '__ht_unit__', params: {env, cwd}}  the next unit's environment and folder, before its tests;
+//   {method: '__ht_detach__'}                    the unit ends: reply with the variables its tests set, as
+//                                                 Playwright's worker does when it stops (__env_produced__).
+'use strict';
+
+// Playwright's worker keeps its index in these; they stay the worker's own from unit to unit.
+const OWN_VARIABLES = ['TEST_WORKER_INDEX', 'TEST_PARALLEL_INDEX'];
+let unitEnv = { ...process.env };
+
+function replaceEnvironment(env) {
+  const own = Object.fromEntries(OWN_VARIABLES.filter((name) => process.env[name] !== undefined)
+    .map((name) => [name, process.env[name]]));
+  for (const name of Object.keys(process.env)) {
+    if (!Object.prototype.hasOwnProperty.call(env, name)) delete process.env[name];
+  }
+  Object.assign(process.env, env, own);
+  unitEnv = { ...process.env };
+}
+
+function producedEnvironment() {
+  const names = new Set([...Object.keys(process.env), ...Object.keys(unitEnv)]);
+  return [...names].filter((name) => !OWN_VARIABLES.includes(name) && unitEnv[name] !== process.env[name])
+    .map((name) => [name, process.env[name] === undefined ? null : process.env[name]]);
+}
+
+process.on('message', (message) => {
+  if (!message || typeof message !== 'object') return;
+  if (message.method === '__ht_unit__') {
+    replaceEnvironment(message.params.env);
+    try {
+      process.chdir(message.params.cwd);
+    } catch {
+      // the unit's folder is gone: its tests fail as they would in any worker
+    }
+  } else if (message.method === '__ht_detach__') {
+    process.send({ method: '__ht_detached__', params: producedEnvironment() });
+  }
+});
+
+require(process.argv[2]);

@@ -1,0 +1,251 @@
+// Warm workers for the warm host (runner/playwright/warm_host.cjs): a Playwright worker that ran a unit's
+// tests without a failure serves the next unit that needs the same worker, as Playwright reuses a worker
+// for the next test group of a run. That saves what a new worker costs each unit: a Node process, loading
+// Playwright's modules, the config and the test file, and launching the browser (a worker-scoped fixture).
+//
+// Playwright starts its workers with child_process.fork. While a unit that may keep workers runs, the
+// pool answers that fork with a Lease: an object that speaks the ChildProcess part Playwright's process
+// host uses (send, the 'message' and 'exit' events, stdout, stderr, pid, kill). A lease attaches to a kept
+// worker whose identity (environment, init parameters, the unit's settings) is the same, or to a new one
+// started through runner/playwright/warm_worker.cjs. When Playwright stops the worker at the end of the
+// unit, a clean worker is detached and kept instead: the host sees it exit. A worker whose tests failed
+// (or that was stopped while busy) is stopped for real, as Playwright replaces a worker after a failure.
+'use strict';
+const childProcess = require('child_process');
+const crypto = require('crypto');
+const { EventEmitter } = require('events');
+const fs = require('fs');
+const path = require('path');
+
+const WORKER_SCRIPT = path.join(__dirname, 'warm_worker.cjs');
+const MAX_UNITS_PER_WORKER = 100;
+const MAX_KEPT = 2;
+const DETACH_TIMEOUT_MS = 5000;
+// Variables that differ from unit to unit of one slot: a kept worker gets the unit's values instead.
+const PER_UNIT_VARIABLES = new Set(['HT_UNIT_ID']);
+// The unit's settings only Playwright's main process reads (its reporters' files).
+const MAIN_ONLY_SETTINGS = ['blobDir', 'blobName', 'resultReporter'];
+
+function failedTest(params) {
+  return params.status !== 'skipped' && params.status !== params.expectedStatus;
+}
+
+function failedGroup(params) {
+  return !!((params.fatalErrors && params.fatalErrors.length) ||
+    (params.skipTestsDueToSetupFailure && params.skipTestsDueToSetupFailure.length) ||
+    (params.fatalUnknownTestIds && params.fatalUnknownTestIds.length) ||
+    params.unexpectedExitError || params.stoppedDueToUnhandledErrorInTestFail);
+}
+
+// The identity of a worker: the unit's environment (as the runner sent it: Playwright's main process adds
+// variables of its own as it loads), what Playwright added for this worker, its init parameters and the
+// unit's settings, which the worker read when it loaded the config.
+function identityOf(unitEnv, forkEnv, runnerParams) {
+  const variables = Object.keys(unitEnv).filter((name) => !PER_UNIT_VARIABLES.has(name)).sort()
+    .map((name) => [name, unitEnv[name]]);
+  const added = Object.keys(forkEnv).filter((name) => forkEnv[name] !== process.env[name]).sort()
+    .map((name) => [name, forkEnv[name]]);
+  let settings = null;
+  try {
+    settings = JSON.parse(fs.readFileSync(forkEnv.HT_WRAPPER_SETTINGS, 'utf8'));
+    for (const name of MAIN_ONLY_SETTINGS) delete settings[name];
+  } catch {
+    return null;  // settings it cannot read: a worker of its own
+  }
+  const params = { ...runnerParams, workerIndex: undefined, parallelIndex: undefined, artifactsDir: undefined,
+    config: { ...runnerParams.config, compilationCache: undefined } };
+  return crypto.createHash('sha256').update(JSON.stringify({ variables, added, settings, params })).digest('hex');
+}
+
+class Worker {
+  constructor(pool, key, options, runnerParams) {
+    this.key = key;
+    this.artifactsDir = runnerParams.artifactsDir;
+    this.units = 0;
+    this.failed = false;
+    this.busy = false;
+    this.ready = false;
+    this.lease = null;
+    this.queue = [];
+    this.child = pool.fork(WORKER_SCRIPT, [pool.entryScript], options);
+    this.child.on('message', (message) => this._received(message));
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      pool.forget(this);
+      if (this.lease) this.lease.ended(code, signal);
+    });
+    this.child.on('error', () => {});
+    this.child.stdout && this.child.stdout.on('data', (chunk) => this.lease && this.lease.stdout.emit('data', chunk));
+    this.child.stderr && this.child.stderr.on('data', (chunk) => this.lease && this.lease.stderr.emit('data', chunk));
+  }
+
+  get pid() {
+    return this.child.pid;
+  }
+
+  send(message) {
+    if (this.exited) return;
+    if (!this.ready) {
+      this.queue.push(message);
+      return;
+    }
+    if (message.method === '__dispatch__' && message.params && message.params.method === 'runTestGroup') this.busy = true;
+    this.child.send(message);
+  }
+
+  _received(message) {
+    if (message && message.method === 'ready' && !this.ready) {
+      this.ready = true;  // the lease said ready already
+      for (const queued of this.queue.splice(0)) this.send(queued);
+      return;
+    }
+    if (message && message.method === '__ht_detached__') {
+      if (this.lease) this.lease.detached(message.params);
+      return;
+    }
+    if (message && message.method === '__dispatch__' && message.params) {
+      const { method, params } = message.params;
+      if (method === 'testEnd' && params && failedTest(params)) this.failed = true;
+      if (method === 'done') {
+        this.busy = false;
+        if (params && failedGroup(params)) this.failed = true;
+      }
+      if (method === 'teardownErrors') this.failed = true;
+    }
+    if (this.lease) this.lease.emit('message', message);
+  }
+}
+
+// What Playwright's process host holds as its worker's ChildProcess.
+class Lease extends EventEmitter {
+  constructor(pool, options) {
+    super();
+    this._pool = pool;
+    this._options = options;
+    this._worker = null;
+    this._exited = false;
+    this.stdout = new EventEmitter();
+    this.stderr = new EventEmitter();
+    setImmediate(() => this.emit('message', { method: 'ready' }));
+  }
+
+  get pid() {
+    return this._worker ? this._worker.pid : undefined;
+  }
+
+  kill(signal) {
+    if (this._worker && !this._worker.exited) this._worker.child.kill(signal);
+    return true;
+  }
+
+  send(message) {
+    if (this._exited) return false;
+    if (message.method === '__init__' && !this._worker) {
+      this._attach(message);
+      return true;
+    }
+    if (!this._worker) return false;
+    if (message.method === '__stop__' && this._mayKeep()) {
+      const worker = this._worker;
+      worker.child.send({ method: '__ht_detach__' });
+      // A worker that does not answer is not kept: it ends, and the host sees it end.
+      setTimeout(() => {
+        if (worker.lease === this && !worker.exited) worker.child.kill('SIGKILL');
+      }, DETACH_TIMEOUT_MS).unref();
+      return true;
+    }
+    this._worker.send(message);
+    return true;
+  }
+
+  _attach(init) {
+    const env = this._options.env || process.env;
+    const runnerParams = init.params.runnerParams;
+    const key = this._pool.unitEnv && identityOf(this._pool.unitEnv, env, runnerParams);
+    const kept = key && this._pool.take(key);
+    if (kept) {
+      this._worker = kept;
+      kept.lease = this;
+      fs.mkdirSync(kept.artifactsDir, { recursive: true });
+      kept.send({ method: '__ht_unit__', params: { env, cwd: process.cwd() } });
+    } else {
+      this._worker = new Worker(this._pool, key, this._options, runnerParams);
+      this._worker.lease = this;
+      this._worker.send(init);
+    }
+    this._worker.units += 1;
+  }
+
+  _mayKeep() {
+    const worker = this._worker;
+    return this._pool.keep && worker.key && worker.ready && !worker.exited && !worker.busy && !worker.failed &&
+      worker.units < MAX_UNITS_PER_WORKER;
+  }
+
+  // The worker said which variables the unit's tests set: Playwright hears it as a stopping worker's.
+  detached(producedEnv) {
+    const worker = this._worker;
+    worker.lease = null;
+    this._pool.put(worker);
+    this.emit('message', { method: '__env_produced__', params: producedEnv });
+    this.ended(0, null);
+  }
+
+  ended(code, signal) {
+    if (this._exited) return;
+    this._exited = true;
+    if (this._worker && this._worker.lease === this) this._worker.lease = null;
+    setImmediate(() => this.emit('exit', code, signal));
+  }
+}
+
+class WorkerPool {
+  // entryScript: the worker script of the Playwright package the host loaded.
+  constructor(entryScript) {
+    this.entryScript = path.resolve(entryScript);
+    this.keep = false;
+    this.unitEnv = null;  // the environment the runner sent for the unit that runs
+    this._kept = [];
+    this._fork = childProcess.fork;
+    const pool = this;
+    childProcess.fork = function fork(modulePath, args, options) {
+      if (!pool.keep || path.resolve(String(modulePath)) !== pool.entryScript) {
+        return pool._fork.apply(this, arguments);
+      }
+      return new Lease(pool, Array.isArray(args) ? (options || {}) : (args || {}));
+    };
+  }
+
+  fork(script, args, options) {
+    return this._fork.call(childProcess, script, args, options);
+  }
+
+  take(key) {
+    const index = this._kept.findIndex((worker) => worker.key === key && !worker.exited);
+    return index < 0 ? null : this._kept.splice(index, 1)[0];
+  }
+
+  put(worker) {
+    this._kept.push(worker);
+    while (this._kept.length > MAX_KEPT) this._stop(this._kept.shift());
+  }
+
+  forget(worker) {
+    this._kept = this._kept.filter((kept) => kept !== worker);
+  }
+
+  // Stop every kept worker (after a unit that did not pass, or when units may not keep workers).
+  discard() {
+    for (const worker of this._kept.splice(0)) this._stop(worker);
+  }
+
+  pids() {
+    return this._kept.filter((worker) => !worker.exited).map((worker) => worker.pid);
+  }
+
+  _stop(worker) {
+    if (!worker.exited) worker.child.send({ method: '__stop__' });
+  }
+}
+
+module.exports = { WorkerPool };

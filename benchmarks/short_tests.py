@@ -9,11 +9,14 @@ eight tests instead (with the demo's settings and Chromium named in the config).
 * `playwright test --workers N` (the anchor);
 * `hypertest invoke --concurrency N`, one unit per test, each unit a cold `playwright test`
   (HT_WARM_RUNNER=0: the plain path);
-* the same with the warm runner (the default: each slot's runner keeps a Playwright host);
-* the same with the warm runner and a warm browser (HT_WARM_BROWSER=1);
+* the same with the warm runner (each slot's runner keeps a Playwright host) but a new Playwright worker
+  for each unit (HT_WARM_WORKER=0);
+* the same with warm workers (the default: the host keeps a unit's clean worker, with its browser, for
+  the next unit);
 * `--granularity auto`, on the history the previous runs left.
 
-Printed per way: wall seconds, CPU seconds of all processes (user + system, children included), both
+Printed per way: wall seconds, CPU seconds of all processes (user + system of the command and everything it
+started, browsers included, counted by a control group: benchmarks/cpu_meter.py), both
 as ratios to the anchor, and for hypertest the units' own time per test (the sum of the units'
 durations, as the runner measures them, divided by the tests): what Lambda would bill per test for the
 same units in warm sandboxes, which run the same runner code the local slots run. Targets (issue 12):
@@ -27,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -39,7 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runner.node import find_node, find_playwright_cli  # noqa: E402 - after the path is set
+from benchmarks.cpu_meter import CpuMeter  # noqa: E402 - after the path is set
+from runner.node import find_node, find_playwright_cli  # noqa: E402
 
 DEMO = ROOT / "examples" / "demo"
 FILES = 6
@@ -96,15 +99,17 @@ def make_suite(folder: Path, per_file: int) -> Path:
     return folder
 
 
-def measure(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
-    """(wall s, CPU s of the command and all its children) of one run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    subprocess.run(list(argv), cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   timeout=1800)
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+def measure(argv: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tuple[float, float, str]:
+    """(wall s, CPU s of the command and every process it started, how CPU was counted) of one run."""
+    meter = CpuMeter(label)
+    try:
+        started = time.monotonic()
+        subprocess.run(list(argv), cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=1800, preexec_fn=meter.preexec)
+        wall = time.monotonic() - started
+        return wall, meter.seconds(), meter.kind
+    finally:
+        meter.close()
 
 
 def unit_time_per_test(output: Path, known: set[Path]) -> float:
@@ -136,18 +141,19 @@ def main() -> int:
         hypertest = [sys.executable, str(ROOT / "entrypoint.py"), "invoke", f"--concurrency={args.workers}",
                      f"--output={output}"]
         ways = [("hypertest, one unit per test, cold units", hypertest, {**env, "HT_WARM_RUNNER": "0"}),
-                ("hypertest, one unit per test, warm runner", hypertest, env),
-                ("hypertest, one unit per test, warm runner and browser", hypertest, {**env, "HT_WARM_BROWSER": "1"}),
-                ("hypertest, granularity auto (history), warm runner", [*hypertest, "--granularity", "auto"], env)]
-        rows: list[tuple[str, tuple[float, float], float | None]] = [
-            ("playwright test", measure(playwright, suite, {**env, "BENCH_CHROMIUM": chromium}), None)]
+                ("hypertest, one unit per test, warm runner, a new worker per unit", hypertest,
+                 {**env, "HT_WARM_WORKER": "0"}),
+                ("hypertest, one unit per test, warm runner and workers (the default)", hypertest, env),
+                ("hypertest, granularity auto (history), the default", [*hypertest, "--granularity", "auto"], env)]
+        wall, cpu, kind = measure(playwright, suite, {**env, "BENCH_CHROMIUM": chromium}, "anchor")
+        rows: list[tuple[str, tuple[float, float], float | None]] = [("playwright test", (wall, cpu), None)]
         known: set[Path] = set()
-        for name, argv, way_env in ways:
-            measured = measure(argv, suite, way_env)
-            rows.append((name, measured, unit_time_per_test(output, known)))
+        for number, (name, argv, way_env) in enumerate(ways):
+            wall, cpu, _ = measure(argv, suite, way_env, f"way{number}")
+            rows.append((name, (wall, cpu), unit_time_per_test(output, known)))
     anchor_wall, anchor_cpu = rows[0][1]
     what = ("the demo's 8 tests" if args.suite == "demo" else f"{FILES * args.tests_per_file} tests of ~0.5 s")
-    print(f"{what}, {args.workers} workers / concurrency {args.workers}, {os.cpu_count()} CPUs\n")
+    print(f"{what}, {args.workers} workers / concurrency {args.workers}, {os.cpu_count()} CPUs, CPU by {kind}\n")
     print("| way | wall | CPU | wall ratio | CPU ratio | unit time per test |")
     print("|---|---|---|---|---|---|")
     for name, (wall, cpu), per_test in rows:

@@ -51,6 +51,17 @@ def descendants(root: int | None = None) -> list[int]:
     return found
 
 
+def children(pid: int) -> list[int]:
+    """The live processes whose parent is pid."""
+    return [int(entry.name) for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and _parent_of(entry) == pid]
+
+
+def alive(pid: int) -> bool:
+    """Whether pid is a running process (not ended, not a zombie)."""
+    return _parent_of(Path("/proc") / str(pid)) is not None
+
+
 def _parent_of(entry: Path) -> int | None:
     try:
         stat = (entry / "stat").read_text()

@@ -189,7 +189,7 @@ _KEPT_WITH_WORKERS = frozenset({"tmp", "home"})  # a kept worker's browser profi
 
 def _clear_unit_folder(work: Path) -> None:
     """Remove the unit's files: all of them, or all but the folders kept Playwright workers use."""
-    if not warm_host.kept_workers():
+    if work != warm_host.unit_folder() or not warm_host.kept_workers():
         shutil.rmtree(work, ignore_errors=True)
         return
     with contextlib.suppress(OSError):

@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.cleanup import descendants, reap_when_ended
+from runner.cleanup import alive, children, descendants, reap_when_ended
 from runner.process import Completed, read_tail, run_with_deadline, stop_requested
 
 SCRIPT = Path(__file__).resolve().parent / "playwright" / "warm_host.cjs"
@@ -108,6 +108,9 @@ class WarmHost:
         self.units = 0
         self.version = ""
         self.kept_workers: frozenset[int] = frozenset()
+        # Each kept worker's own processes (its browser) when its unit ended: a worker that lost one since
+        # (a browser killed for memory, say) would fail the next unit's tests, so it is not used again.
+        self._kept_children: dict[int, frozenset[int]] = {}
         self._folder = Path(tempfile.mkdtemp(prefix="ht-warm-host-"))
         self._log = self._folder / "host.log"
         ours, theirs = socket.socketpair()
@@ -150,8 +153,9 @@ class WarmHost:
         self.units += 1
         request = {"cwd": str(cwd), "env": dict(env), "config": str(unit.config), "testList": str(unit.test_list),
                    "noDeps": unit.no_deps, "retries": unit.retries, "log": str(log_path),
-                   "keepWorkers": keeps_workers(env)}
+                   "keepWorkers": keeps_workers(env), "dropWorkers": self._broken_workers()}
         self.kept_workers = frozenset()
+        self._kept_children = {}
         log_path.touch()
         try:
             self._socket.sendall(json.dumps(request).encode() + b"\n")
@@ -176,6 +180,11 @@ class WarmHost:
         reusable = not stopped and not reply.get("threw") and reply.get("status") != "interrupted"
         return completed, reusable
 
+    def _broken_workers(self) -> list[int]:
+        """Kept workers that ended, or lost a process they had when their unit ended."""
+        return sorted(worker for worker in self.kept_workers
+                      if not alive(worker) or not all(alive(pid) for pid in self._kept_children.get(worker, ())))
+
     def kill_leftovers(self) -> None:
         """Kill what a unit left below the host but the workers it keeps (and their browsers): the other
         workers end with the run, and nothing else may stay."""
@@ -187,6 +196,7 @@ class WarmHost:
                 continue
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+        self._kept_children = {worker: frozenset(children(worker)) for worker in self.kept_workers}
 
     def stop(self) -> None:
         """End the host and everything below it (kept workers and their browsers included)."""

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from runner import browser_server, warm_host
-from runner.cleanup import descendants
+from runner.cleanup import children, descendants
 from runner.entry import execute
 from tests.conftest import DEMO, ROOT, load_results, small_project
 
@@ -48,6 +48,11 @@ for (const name of ['one', 'two', 'three']) {
   });
 }
 test('fails', async () => { record('fails'); expect(1).toBe(2); });
+test('flaky', async ({ page }, testInfo) => {
+  record('flaky');
+  await page.setContent('<p>flaky</p>');
+  expect(testInfo.retry).toBe(1);
+});
 test('hangs', async () => { record('hangs'); await new Promise(() => {}); });
 """
 
@@ -58,13 +63,14 @@ def project(tmp_path: Path) -> Path:
 
 
 def run(project: Path, store: Path, title: str, unit: str, *, env: dict[str, str] | None = None,
-        deadline_s: float = 120, unit_env: dict[str, str] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        deadline_s: float = 120, unit_env: dict[str, str] | None = None,
+        retries: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run one test as a unit in this process; its result and what the test recorded."""
     ref = {"project": "chromium", "file": "warm.spec.ts", "titlePath": [title]}
     event = {"runner": "playwright", "runId": "run1", "unitId": unit, "projectDir": str(project),
              "timeoutMs": int(deadline_s * 1000), "artifacts": {"kind": "local", "root": str(store)},
              "unit": {"tests": [{**ref, "id": f"t-{unit}"}], "selectors": [ref], "configFile": "playwright.config.ts",
-                      "retries": None, "env": unit_env or {}}}
+                      "retries": retries, "env": unit_env or {}}}
     result = execute(event, time.monotonic() + deadline_s, {**os.environ, **(env or {})})
     [record] = result["tests"]
     [who] = [a for a in record["artifacts"] if a["name"] == "who.json"] or [None]
@@ -94,6 +100,12 @@ def test_units_in_one_process_share_one_host_and_keep_their_own_results(project:
     assert warm_host.kept_workers() == {three} and three in descendants(host)
 
 
+def test_a_worker_whose_test_failed_is_not_kept_even_when_the_retry_passed(project: Path, tmp_path: Path) -> None:
+    result, who = run(project, tmp_path / "store", "flaky", "u0", retries=1)
+    assert [a["status"] for a in result["tests"][0]["attempts"]] == ["failed", "passed"]
+    assert warm_host.kept_workers() == {who["worker"]}  # the retry's worker, not the failed attempt's
+
+
 def test_warm_workers_off_start_a_worker_for_each_unit(project: Path, tmp_path: Path) -> None:
     seen = [run(project, tmp_path / "store", title, f"u{n}", env={"HT_WARM_WORKER": "0"})
             for n, title in enumerate(["one", "two"])]
@@ -110,6 +122,19 @@ def test_a_kept_worker_that_died_between_units_is_replaced(project: Path, tmp_pa
     os.kill(first["worker"], signal.SIGKILL)
     after, second = run(project, store, "two", "u1")
     assert status(after) == "passed"
+    assert second["main"] == first["main"] and second["worker"] != first["worker"]
+
+
+def test_a_kept_worker_whose_browser_ended_between_units_is_not_used_again(project: Path, tmp_path: Path) -> None:
+    """A browser killed between units (for memory, say) would fail every test of a worker that kept it."""
+    store = tmp_path / "store"
+    _, first = run(project, store, "one", "u0")
+    browser = children(first["worker"])
+    assert browser  # the worker's Chromium, kept with it
+    for pid in browser:
+        os.kill(pid, signal.SIGKILL)
+    after, second = run(project, store, "two", "u1")
+    assert status(after) == "passed", after
     assert second["main"] == first["main"] and second["worker"] != first["worker"]
 
 

@@ -88,6 +88,7 @@ async function runUnit({ api, pool }, unit) {
       testList: path.resolve(unit.cwd, unit.testList) };
     api.filterProjects(config.projects, undefined);
     if (pool) {
+      pool.drop(unit.dropWorkers || []);
       pool.keep = !!unit.keepWorkers;
       pool.unitEnv = unit.env;
     }

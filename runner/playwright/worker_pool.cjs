@@ -239,6 +239,14 @@ class WorkerPool {
     for (const worker of this._kept.splice(0)) this._stop(worker);
   }
 
+  // Kill the kept workers the runner found broken (their browser ended between units, say).
+  drop(pids) {
+    for (const worker of this._kept.filter((kept) => pids.includes(kept.pid))) {
+      this.forget(worker);
+      if (!worker.exited) worker.child.kill('SIGKILL');
+    }
+  }
+
   pids() {
     return this._kept.filter((worker) => !worker.exited).map((worker) => worker.pid);
   }

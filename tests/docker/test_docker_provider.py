@@ -94,10 +94,16 @@ def test_one_warm_sandbox_runs_fifty_invocations_and_stays_clean(docker_host: st
     tmp = [used for _, used, _ in seen]
     assert max(tmp[5:]) - tmp[4] < 4 * MB, tmp  # /tmp stays flat once warm
     for _, _, processes in seen:  # nothing an invocation started outlives it, but the one warm Playwright host
-        others = [line for line in processes if "warm_host.cjs" not in line]
+        # and the clean workers it keeps for the next unit, with their browsers
+        kept = [line for line in processes if any(name in line for name in ("warm_host.cjs", "warm_worker.cjs",
+                                                                             "chrom"))]
+        others = [line for line in processes if line not in kept]
         assert all("agent.py" in line or "awslambdaric" in line for line in others), processes
-        assert len(processes) - len(others) <= 1, processes
+        assert sum("warm_host.cjs" in line for line in kept) <= 1, processes
+        workers = sum("warm_worker.cjs" in line for line in kept)
+        assert workers <= 2 and (workers or not any("chrom" in line for line in kept)), processes
     assert any("warm_host.cjs" in line for line in seen[-1][2])  # kept between invocations
+    assert any("warm_worker.cjs" in line for _, _, processes in seen for line in processes)  # after passed units
     [run] = [path for path in (project / "hypertest-results").iterdir() if path.is_dir()]
     for test in state.result["tests"]:  # the fonts tests' screenshots came back from the sandbox
         if test["titlePath"][-1].startswith("renders"):

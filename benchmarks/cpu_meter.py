@@ -59,6 +59,12 @@ class CpuMeter:
         if self._group is not None:
             (self._group / "cgroup.procs").write_text(str(os.getpid()))
 
+    def leave(self) -> None:
+        """Move the calling process (placed in the group by preexec) back out of the group."""
+        if self._group is not None:
+            with contextlib.suppress(OSError):
+                (self._group.parent / "cgroup.procs").write_text(str(os.getpid()))
+
     def seconds(self) -> float:
         """CPU seconds the command and all it started used so far."""
         return self._read() - self._start

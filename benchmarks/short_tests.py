@@ -6,7 +6,8 @@ browser) weighs most. The suite is generated in a temporary folder (six files of
 test opening a page and waiting ~0.5 s), using the demo's node_modules; `--suite demo` runs the demo's
 eight tests instead (with the demo's settings and Chromium named in the config). Side by side, in one run:
 
-* `playwright test --workers N` (the anchor);
+* `playwright test --workers N --reporter=dot,junit,html` (the anchor, writing the reports hypertest
+  writes by default);
 * `hypertest invoke --concurrency N`, one unit per test, each unit a cold `playwright test`
   (HT_WARM_RUNNER=0: the plain path);
 * the same with the warm runner (each slot's runner keeps a Playwright host) but a new Playwright worker
@@ -137,7 +138,12 @@ def main() -> int:
                  else make_suite(Path(scratch) / "suite", args.tests_per_file))
         output = Path(scratch) / "results"
         env = {**os.environ, "FORCE_COLOR": "0"}
-        playwright = [find_node(env), str(find_playwright_cli(suite)), "test", f"--workers={args.workers}"]
+        # The anchor writes the reports hypertest writes by default (JUnit XML and the HTML report).
+        playwright = [find_node(env), str(find_playwright_cli(suite)), "test", f"--workers={args.workers}",
+                      "--reporter=dot,junit,html"]
+        anchor_env = {**env, "BENCH_CHROMIUM": chromium, "PLAYWRIGHT_HTML_OPEN": "never",
+                      "PLAYWRIGHT_HTML_OUTPUT_DIR": str(Path(scratch) / "anchor-report"),
+                      "PLAYWRIGHT_JUNIT_OUTPUT_FILE": str(Path(scratch) / "anchor-junit.xml")}
         hypertest = [sys.executable, str(ROOT / "entrypoint.py"), "invoke", f"--concurrency={args.workers}",
                      f"--output={output}"]
         ways = [("hypertest, one unit per test, cold units", hypertest, {**env, "HT_WARM_RUNNER": "0"}),
@@ -145,7 +151,7 @@ def main() -> int:
                  {**env, "HT_WARM_WORKER": "0"}),
                 ("hypertest, one unit per test, warm runner and workers (the default)", hypertest, env),
                 ("hypertest, granularity auto (history), the default", [*hypertest, "--granularity", "auto"], env)]
-        wall, cpu, kind = measure(playwright, suite, {**env, "BENCH_CHROMIUM": chromium}, "anchor")
+        wall, cpu, kind = measure(playwright, suite, anchor_env, "anchor")
         rows: list[tuple[str, tuple[float, float], float | None]] = [("playwright test", (wall, cpu), None)]
         known: set[Path] = set()
         for number, (name, argv, way_env) in enumerate(ways):

@@ -6,8 +6,10 @@ browser launch, the test itself, and hypertest's own rest (payload, wrapper conf
 result), of a cold unit (a new `python -m runner` running `playwright test`, HT_WARM_RUNNER=0). The anchor is
 the same test under plain `playwright test`. Then the warm runner and browser (issue 12 items 2 and 3):
 units run one after another in one process, as in a warm Lambda sandbox or a local slot's runner, in turn
-cold (HT_WARM_RUNNER=0), in the process's warm Playwright host, and in the host with the process's browser
-server (HT_WARM_BROWSER=1); CPU counts the process, its children, the host's and the server's processes.
+cold (HT_WARM_RUNNER=0), in the process's warm Playwright host with a new worker each unit, the same with
+the process's browser server (HT_WARM_BROWSER=1), and in the host keeping its clean worker for the next
+unit (the default). CPU counts every process a piece or unit started, browsers included, through a control
+group (benchmarks/cpu_meter.py; machine-wide busy time where no control group can be made).
 
 --image runs that warm comparison inside a container of a runner base image (runner/Dockerfile) under
 Lambda's contract, as the docker provider's sandboxes do: Lambda's user, a read-only root, /tmp a tmpfs,
@@ -24,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -38,7 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runner.node import find_node, find_playwright_cli  # noqa: E402 - after the path is set
+from benchmarks.cpu_meter import CpuMeter  # noqa: E402 - after the path is set
+from runner.node import find_node, find_playwright_cli  # noqa: E402
 
 CONFIG = """import { defineConfig } from '@playwright/test';
 export default defineConfig({ testDir: './tests', reporter: 'dot',
@@ -69,14 +71,15 @@ class SetupError(Exception):
 
 
 def measured(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> Measure:
-    """Wall and CPU (user + system of the processes it started) of one run."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.monotonic()
-    subprocess.run(list(argv), cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, timeout=600)
-    wall = time.monotonic() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    """Wall and CPU (user + system of the command and of every process it started) of one run."""
+    meter = CpuMeter("piece")
+    try:
+        started = time.monotonic()
+        subprocess.run(list(argv), cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=600, preexec_fn=meter.preexec)
+        return time.monotonic() - started, meter.seconds()
+    finally:
+        meter.close()
 
 
 def median_of(repeat: int, run: Callable[[], Measure]) -> Measure:
@@ -111,22 +114,19 @@ def unit_payload(folder: Path, store: Path, title: str, run: int) -> Path:
     return path
 
 
-def _process_cpu_s(pid: int) -> float:
-    """User + system seconds of pid and of its reaped children (0 when it is gone)."""
-    try:
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat[stat.rfind(")") + 2:].split()
-    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
 # The kinds of unit the warm comparison alternates, and their switches.
 KINDS = {
-    "cold": ("each unit a cold `playwright test` (HT_WARM_RUNNER=0)", {"HT_WARM_RUNNER": "0", "HT_WARM_BROWSER": "0"}),
-    "runner": ("warm runner: the process's Playwright host", {"HT_WARM_RUNNER": "1", "HT_WARM_BROWSER": "0"}),
-    "both": ("warm runner and warm browser (HT_WARM_BROWSER=1)", {"HT_WARM_RUNNER": "1", "HT_WARM_BROWSER": "1"}),
+    "cold": ("each unit a cold `playwright test` (HT_WARM_RUNNER=0)",
+             {"HT_WARM_RUNNER": "0", "HT_WARM_BROWSER": "0"}),
+    "runner": ("warm runner, a new worker each unit (HT_WARM_WORKER=0)",
+               {"HT_WARM_RUNNER": "1", "HT_WARM_WORKER": "0", "HT_WARM_BROWSER": "0"}),
+    "both": ("warm runner, new worker, warm browser (HT_WARM_BROWSER=1)",
+             {"HT_WARM_RUNNER": "1", "HT_WARM_WORKER": "0", "HT_WARM_BROWSER": "1"}),
+    "worker": ("warm runner and warm worker (the default)",
+               {"HT_WARM_RUNNER": "1", "HT_WARM_WORKER": "1", "HT_WARM_BROWSER": "0"}),
 }
+# The kinds that keep something between units, and what they must find kept after each.
+WARM_KINDS = ("runner", "both", "worker")
 
 
 def units_in_one_process(folder: Path, store: Path, rounds: int) -> tuple[dict[str, list[Measure]], dict[str, Any]]:
@@ -143,13 +143,19 @@ def units_in_one_process(folder: Path, store: Path, rounds: int) -> tuple[dict[s
 
     browser_server.hold_between_invocations()
 
-    def kept_cpu() -> float:
-        server = browser_server.held_server()
-        pids = [*(server.processes() if server is not None else []), *warm_host.held_pids()]
-        return sum(_process_cpu_s(pid) for pid in pids)
+    def kept(kind: str) -> bool:
+        if not warm_host.held_pids():
+            return False
+        if kind == "both":
+            return browser_server.held_server() is not None
+        return kind != "worker" or bool(warm_host.kept_workers())
 
+    # CPU: this process's control group, which holds everything the units start (the warm host, its workers,
+    # browsers and their renderers), whoever reaps them.
+    meter = CpuMeter("phases")
+    meter.preexec()
     measures: dict[str, list[Measure]] = {kind: [] for kind in KINDS}
-    held = {"runner": 0, "both": 0}
+    held = dict.fromkeys(WARM_KINDS, 0)
     names = list(KINDS)
     try:
         for round_number in range(rounds + 1):
@@ -159,26 +165,24 @@ def units_in_one_process(folder: Path, store: Path, rounds: int) -> tuple[dict[s
                 event = json.loads(unit_payload(folder, store, "a short test", run).read_text())
                 event["runId"] = "bench"  # one run: its units may share a host
                 env = {**os.environ, **KINDS[kind][1]}
-                before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-                kept_before, started = kept_cpu(), time.monotonic()
+                cpu_before, started = meter.seconds(), time.monotonic()
                 result = execute(event, time.monotonic() + 120, env)
-                wall = time.monotonic() - started
-                after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-                cpu = sum((a.ru_utime - b.ru_utime) + (a.ru_stime - b.ru_stime)
-                          for a, b in zip(after, before, strict=True))
+                wall, cpu = time.monotonic() - started, meter.seconds() - cpu_before
                 if result["tests"][0]["status"] != "passed":
                     raise RuntimeError(f"the benchmark's test did not pass: {result['tests'][0]}")
                 if round_number > 0:  # the first round warms up (the host and the server start in it)
-                    measures[kind].append((wall, cpu + max(0.0, kept_cpu() - kept_before)))
-                    if kind in held and warm_host.held_pids() and (
-                            kind == "runner" or browser_server.held_server() is not None):
+                    measures[kind].append((wall, cpu))
+                    if kind in held and kept(kind):
                         held[kind] += 1
     finally:
         warm_host.stop_held()
         browser_server.stop_held()
+        meter.leave()
+        meter.close()
     context = {"python": sys.version.split()[0], "runner": str(Path(runner.__file__).parent),
                "node": find_node(os.environ), "chromium": os.environ.get("HT_CHROMIUM_PATH", ""),
-               "cpus": len(os.sched_getaffinity(0)), "held": held, "rounds": rounds, "sandbox": sandbox_facts()}
+               "cpus": len(os.sched_getaffinity(0)), "held": held, "rounds": rounds, "sandbox": sandbox_facts(),
+               "cpuBy": meter.kind}
     return measures, context
 
 
@@ -265,7 +269,9 @@ def image_comparison(image: str, docker_host: str | None, repeat: int,
         volumes = {str(folder): {"bind": TASK_ROOT, "mode": "ro"},
                    str(NODE_MODULES): {"bind": f"{TASK_ROOT}/node_modules", "mode": "ro"},
                    str(ROOT / "runner"): {"bind": f"{BENCH_ROOT}/runner", "mode": "ro"},
-                   str(Path(__file__).resolve()): {"bind": script, "mode": "ro"}}
+                   str(Path(__file__).resolve()): {"bind": script, "mode": "ro"},
+                   str(Path(__file__).resolve().parent / "cpu_meter.py"):
+                       {"bind": f"{BENCH_ROOT}/benchmarks/cpu_meter.py", "mode": "ro"}}
         container = client.containers.create(
             image, entrypoint=["python3"], command=[script, "--units-in-one-process", TASK_ROOT, str(repeat)],
             user=host_user(), environment={**lambda_environment(spec), "PYTHONPATH": BENCH_ROOT},
@@ -300,7 +306,7 @@ def print_warm(figures: dict[str, Measure], repeat: int, where: str = "") -> Non
     print(f"{'':<56} {'wall s':>7} {'CPU s':>7}")
     for kind, (label, _) in KINDS.items():
         print(f"{label:<56} {figures[kind][0]:7.2f} {figures[kind][1]:7.2f}")
-    for kind in ("runner", "both"):
+    for kind in WARM_KINDS:
         saved = figures["cold"][0] - figures[kind][0], figures["cold"][1] - figures[kind][1]
         print(f"{'saved per unit: ' + kind:<56} {saved[0]:7.2f} {saved[1]:7.2f}")
 
@@ -317,9 +323,9 @@ def print_context(context: dict[str, Any]) -> None:
               f"/tmp {facts['tmp']}, network interfaces {', '.join(facts['interfaces']) or 'none'}")
     for kind, count in context["held"].items():
         if count < context["rounds"]:
+            kept = {"both": " and browser server", "worker": " and a kept worker"}.get(kind, "")
             print(f"warning: {KINDS[kind][1]}: only {count} of {context['rounds']} units found the warm host"
-                  f"{' and browser server' if kind == 'both' else ''} held after them: the rest fell back to "
-                  "the cold path", file=sys.stderr)
+                  f"{kept} held after them: the rest fell back", file=sys.stderr)
 
 
 def arguments() -> argparse.Namespace:

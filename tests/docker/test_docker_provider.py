@@ -47,6 +47,9 @@ def test_invoke_with_provider_docker_runs_the_demo_suite(cli: Any, docker_host: 
     details = document["providerDetails"]
     assert details["image"].startswith("hypertest-test:ht-") and details["memoryMb"] == 2048
     assert 1 <= details["coldStarts"] <= 2  # two sandboxes at most, reused warm for the eight units
+    # What Lambda would bill: each invocation from its start to its answer, which holds the runner's unit.
+    assert details["invocations"] == len(document["units"]) == 8
+    assert details["billedDurationMs"] >= sum(unit["durationMs"] for unit in document["units"]) > 0
     assert {test["status"] for test in document["tests"]} == {"passed"}
     assert Path(document["reports"]["html"]).is_file()  # the units' blobs merged: one test folder in every sandbox
     client = docker.DockerClient(base_url=docker_host)

@@ -10,6 +10,7 @@ daemon's event stream: Lambda ends the whole sandbox then, and so does the emula
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import uuid
 from collections.abc import Callable
@@ -33,6 +34,8 @@ class LambdaEmulator:
         self._idle: list[Sandbox] = []
         self._all: dict[str, Sandbox] = {}
         self._count = 0
+        self._invocations = 0
+        self._billed_ms = 0
         self._closed = False
         self._events: Any = None
         self._watcher = threading.Thread(target=self._watch_oom, name="emulator-oom-events", daemon=True)
@@ -44,6 +47,9 @@ class LambdaEmulator:
             sandbox = self._take()
             try:
                 result = sandbox.invoke(event)
+                with self._lock:
+                    self._invocations += 1
+                    self._billed_ms += math.ceil(result.duration_s * 1000)
                 if self.observe is not None and not sandbox.dead:
                     self.observe(sandbox, result)
             except BaseException:
@@ -61,6 +67,17 @@ class LambdaEmulator:
     def started(self) -> int:
         """How many sandboxes were started so far (cold starts)."""
         return self._count
+
+    @property
+    def invocations(self) -> int:
+        """How many invocations ran so far."""
+        return self._invocations
+
+    @property
+    def billed_ms(self) -> int:
+        """The invocations' durations so far, each rounded up to the millisecond, as Lambda bills them (a
+        sandbox's start before its first invocation not included)."""
+        return self._billed_ms
 
     def cancel(self) -> None:
         """Kill every sandbox (their invocations end as errors)."""

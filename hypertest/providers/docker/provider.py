@@ -58,6 +58,8 @@ class DockerProvider(RunFolderStore):
         self.run_dir: Path | None = None
         self._lock = threading.Lock()
         self.cold_starts = 0
+        self.invocations = 0
+        self.billed_ms = 0
 
     # --- before the units ------------------------------------------------------------------------------
 
@@ -171,16 +173,24 @@ class DockerProvider(RunFolderStore):
         with self._lock:
             emulator, self.emulator = self.emulator, None
         if emulator is not None:
-            self.cold_starts = emulator.started
+            self._remember(emulator)
             emulator.close()
 
     # --- after the units -------------------------------------------------------------------------------
 
     def details(self) -> Mapping[str, Any]:
-        """The sandboxes' image and contract, and how many cold starts the run had."""
+        """The sandboxes' image and contract, how many cold starts and invocations the run had, and their
+        duration as Lambda would bill it."""
+        emulator = self.emulator
+        if emulator is not None:
+            self._remember(emulator)
         return {"image": self.image, "memoryMb": self.settings.memory_mb,
                 "ephemeralStorageMb": self.settings.ephemeral_storage_mb, "timeoutS": self.settings.timeout_s,
-                "coldStarts": self.emulator.started if self.emulator is not None else self.cold_starts}
+                "coldStarts": self.cold_starts, "invocations": self.invocations, "billedDurationMs": self.billed_ms}
+
+    def _remember(self, emulator: LambdaEmulator) -> None:
+        """Keep the emulator's counts (they outlive it: details() is asked after close())."""
+        self.cold_starts, self.invocations, self.billed_ms = emulator.started, emulator.invocations, emulator.billed_ms
 
     def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
         """Write data below the run folder, readable by the sandboxes' user."""

@@ -316,7 +316,7 @@ def print_context(context: dict[str, Any]) -> None:
     limits = (f", {context['memoryMb']} MB, CPU limit {context['cpuLimit']:.1f}" if "image" in context
               else f", {context['cpus']} CPUs")
     print(f"Python {context['python']}, runner {context['runner']}, Node {context['node']}, "
-          f"Chromium {context['chromium'] or '(Playwright default)'}{limits}")
+          f"Chromium {context['chromium'] or '(Playwright default)'}{limits}, CPU by {context.get('cpuBy', '?')}")
     if "image" in context:
         facts = context["sandbox"]
         print(f"container: uid {facts['uid']}, root {'read-only' if facts['rootReadOnly'] else 'WRITABLE'}, "

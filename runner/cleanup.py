@@ -133,18 +133,16 @@ def _reap(pids: set[int]) -> None:
 
 
 def reap_when_ended(pids: Sequence[int], timeout_s: float = 2.0) -> None:
-    """Wait (up to timeout_s) for killed processes that were orphaned to this process (a subreaper) to end,
-    and reap them: their CPU time then counts as this process's children's, and no zombie stays."""
+    """Wait (up to timeout_s) for killed processes to be gone, reaping those orphaned to this process (a
+    subreaper) once their parents died: their CPU time then counts as this process's children's, and no
+    zombie stays. Those that are not ours are reaped by whoever adopts them."""
     remaining = set(pids)
     deadline = time.monotonic() + timeout_s
     while remaining and time.monotonic() < deadline:
         for pid in list(remaining):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except (ChildProcessError, OSError):  # not ours (no subreaper here), or reaped already
-                remaining.discard(pid)
-                continue
-            if done:
+            with contextlib.suppress(ChildProcessError, OSError):  # not (yet) ours
+                os.waitpid(pid, os.WNOHANG)
+            if not Path(f"/proc/{pid}").exists():
                 remaining.discard(pid)
         if remaining:
             time.sleep(0.01)

@@ -115,7 +115,8 @@ def held() -> Iterator[None]:
 
 
 def warm_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "HT_WARM_BROWSER": "1", **extra}
+    """The warm browser serves the units that get a new worker (a kept worker keeps its browser connection)."""
+    return {**os.environ, "HT_WARM_BROWSER": "1", "HT_WARM_WORKER": "0", **extra}
 
 
 def unit(project: Path, store: Path, title: str, unit_id: str, *,
@@ -231,10 +232,13 @@ class Pings(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.mark.parametrize("kill_worker", [False, True], ids=["worker-ends", "worker-killed"])
-def test_no_context_or_page_outlives_its_unit(project: Path, tmp_path: Path, held: None, kill_worker: bool) -> None:
+@pytest.mark.parametrize(("kill_worker", "keep_worker"), [(False, False), (True, False), (False, True)],
+                         ids=["worker-ends", "worker-killed", "worker-kept"])
+def test_no_context_or_page_outlives_its_unit(project: Path, tmp_path: Path, held: None, kill_worker: bool,
+                                              keep_worker: bool) -> None:
     """A test opens a page in a context it never closes; the page pings a server until it is closed.
-    When its worker is killed, no client closes anything: the server drops the dead client's contexts."""
+    When its worker is killed, no client closes anything: the server drops the dead client's contexts. When
+    its worker is kept for the next unit, the worker closes what the unit's tests left open."""
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pings)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     pinged = tmp_path / "pinged"
@@ -249,9 +253,10 @@ def test_no_context_or_page_outlives_its_unit(project: Path, tmp_path: Path, hel
     threading.Thread(target=note_pings, daemon=True).start()
     try:
         env = warm_env(PING_URL=f"http://127.0.0.1:{httpd.server_address[1]}/ping", PINGED_FILE=str(pinged),
-                       KILL_OWN_WORKER="1" if kill_worker else "0")
+                       KILL_OWN_WORKER="1" if kill_worker else "0", HT_WARM_WORKER="1" if keep_worker else "0")
         result, where = run(project, tmp_path / "s", "leaves a pinging page", "leaves", env)
         assert where["own"] == 0 and pinged.exists()
+        assert bool(warm_host.kept_workers()) == keep_worker
         assert result["tests"][0]["status"] == ("failed" if kill_worker else "passed")
         deadline = time.monotonic() + 10
         settled = -1

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from runner import browser_server, warm_host
-from runner.cleanup import children, descendants
+from runner.cleanup import alive, children, descendants
 from runner.entry import execute
 from tests.conftest import DEMO, ROOT, load_results, small_project
 
@@ -133,6 +133,9 @@ def test_a_kept_worker_whose_browser_ended_between_units_is_not_used_again(proje
     assert browser  # the worker's Chromium, kept with it
     for pid in browser:
         os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in browser) and time.monotonic() < deadline:  # gone before the next unit
+        time.sleep(0.05)
     after, second = run(project, store, "two", "u1")
     assert status(after) == "passed", after
     assert second["main"] == first["main"] and second["worker"] != first["worker"]

@@ -2,9 +2,13 @@
 // It loads Playwright's own worker (argv[2]) unchanged, and answers two more messages, which Playwright's
 // worker ignores:
 //   {method: '__ht_unit__', params: {env, cwd}}  the next unit's environment and folder, before its tests;
-//   {method: '__ht_detach__'}                    the unit ends: reply with the variables its tests set, as
-//                                                 Playwright's worker does when it stops (__env_produced__).
+//   {method: '__ht_detach__'}                    the unit ended: close the browser contexts and API request
+//                                                 contexts its tests left open (no context or page outlives
+//                                                 its unit), then reply with the variables its tests set, as
+//                                                 Playwright's worker does when it stops (__env_produced__),
+//                                                 and whether it could clean up (else it is not kept).
 'use strict';
+const path = require('path');
 
 // Playwright's worker keeps its index in these; they stay the worker's own from unit to unit.
 const OWN_VARIABLES = ['TEST_WORKER_INDEX', 'TEST_PARALLEL_INDEX'];
@@ -36,8 +40,35 @@ process.on('message', (message) => {
       // the unit's folder is gone: its tests fail as they would in any worker
     }
   } else if (message.method === '__ht_detach__') {
-    process.send({ method: '__ht_detached__', params: producedEnvironment() });
+    closeLeftovers().then((clean) => {
+      process.send({ method: '__ht_detached__', params: { env: producedEnvironment(), clean } });
+    });
   }
 });
+
+// The Playwright library the tests used in this worker, if they used it (the copy beside Playwright's runner).
+function loadedLibrary() {
+  try {
+    const packageDir = path.resolve(path.dirname(process.argv[2]), '..', '..');
+    const resolved = require.resolve('playwright-core', { paths: [packageDir] });
+    return require.cache[resolved] ? { library: require(resolved) } : { library: null };
+  } catch {
+    return { library: null };
+  }
+}
+
+// Close what the unit's tests left open; false when this Playwright does not say what is open.
+async function closeLeftovers() {
+  const { library } = loadedLibrary();
+  if (!library) return true;
+  if (typeof library._allContexts !== 'function' || !library.request || !(library.request._contexts instanceof Set)) {
+    return false;
+  }
+  const contexts = library._allContexts();
+  const requests = [...library.request._contexts];
+  await Promise.all([...contexts.map((context) => context.close().catch(() => {})),
+    ...requests.map((request) => request.dispose().catch(() => {}))]);
+  return true;
+}
 
 require(process.argv[2]);

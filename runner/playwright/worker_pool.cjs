@@ -144,7 +144,10 @@ class Lease extends EventEmitter {
       this._attach(message);
       return true;
     }
-    if (!this._worker) return false;
+    if (!this._worker) {
+      if (message.method === '__stop__') this.ended(0, null);  // stopped before it started: nothing ran
+      return false;
+    }
     if (message.method === '__stop__' && this._mayKeep()) {
       const worker = this._worker;
       worker.child.send({ method: '__ht_detach__' });
@@ -182,12 +185,17 @@ class Lease extends EventEmitter {
       worker.units < MAX_UNITS_PER_WORKER;
   }
 
-  // The worker said which variables the unit's tests set: Playwright hears it as a stopping worker's.
-  detached(producedEnv) {
+  // The worker closed what the unit's tests left open and said which variables they set: Playwright
+  // hears that as a stopping worker's. One that could not clean up is stopped for real instead.
+  detached(params) {
     const worker = this._worker;
+    if (!params || !params.clean) {
+      worker.send({ method: '__stop__' });
+      return;
+    }
     worker.lease = null;
     this._pool.put(worker);
-    this.emit('message', { method: '__env_produced__', params: producedEnv });
+    this.emit('message', { method: '__env_produced__', params: params.env });
     this.ended(0, null);
   }
 

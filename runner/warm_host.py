@@ -41,8 +41,11 @@ MAX_UNITS = 200
 DEFAULT_MAX_RSS_MB = 1024
 # What differs from unit to unit of one run, and hypertest's own switches: a host serves units whose other
 # variables are the same (each unit still runs with exactly its own environment).
-PER_UNIT_VARIABLES = frozenset({"HT_UNIT_ID", "HT_RESULTS_OUTPUT", "HT_TEST_ARTIFACTS_OUTPUT_PATH",
-                                "HT_WRAPPER_SETTINGS", "TMPDIR", "HOME"})
+# A kept Playwright worker takes these from each unit it serves (nothing it loaded depends on them); Lambda's
+# runtime sets _X_AMZN_TRACE_ID for each invocation.
+WORKER_UNIT_VARIABLES = frozenset({"HT_UNIT_ID", "_X_AMZN_TRACE_ID"})
+PER_UNIT_VARIABLES = WORKER_UNIT_VARIABLES | {"HT_RESULTS_OUTPUT", "HT_TEST_ARTIFACTS_OUTPUT_PATH",
+                                             "HT_WRAPPER_SETTINGS", "TMPDIR", "HOME"}
 SWITCH_PREFIXES = ("HT_WARM_", "HT_BROWSER_")
 
 
@@ -153,7 +156,8 @@ class WarmHost:
         self.units += 1
         request = {"cwd": str(cwd), "env": dict(env), "config": str(unit.config), "testList": str(unit.test_list),
                    "noDeps": unit.no_deps, "retries": unit.retries, "log": str(log_path),
-                   "keepWorkers": keeps_workers(env), "dropWorkers": self._broken_workers()}
+                   "keepWorkers": keeps_workers(env), "dropWorkers": self._broken_workers(),
+                   "workerUnitVariables": sorted(WORKER_UNIT_VARIABLES)}
         self.kept_workers = frozenset()
         self._kept_children = {}
         log_path.touch()

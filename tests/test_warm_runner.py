@@ -115,6 +115,14 @@ def test_warm_workers_off_start_a_worker_for_each_unit(project: Path, tmp_path: 
     assert warm_host.kept_workers() == frozenset() and set(descendants(host)) == set()
 
 
+def test_lambdas_trace_id_of_each_invocation_keeps_the_host_and_worker(project: Path, tmp_path: Path) -> None:
+    """Lambda's runtime sets _X_AMZN_TRACE_ID for every invocation: a warm sandbox keeps its host and worker."""
+    store = tmp_path / "store"
+    _, first = run(project, store, "one", "u0", env={"_X_AMZN_TRACE_ID": "Root=1-00000001-aaaa"})
+    _, second = run(project, store, "two", "u1", env={"_X_AMZN_TRACE_ID": "Root=1-00000002-bbbb"})
+    assert (first["main"], first["worker"]) == (second["main"], second["worker"])
+
+
 def test_a_kept_worker_that_died_between_units_is_replaced(project: Path, tmp_path: Path) -> None:
     store = tmp_path / "store"
     _, first = run(project, store, "one", "u0")

@@ -91,6 +91,7 @@ async function runUnit({ api, pool }, unit) {
       pool.drop(unit.dropWorkers || []);
       pool.keep = !!unit.keepWorkers;
       pool.unitEnv = unit.env;
+      pool.unitVariables = new Set(unit.workerUnitVariables || []);
     }
     const status = await api.runAllTestsWithConfig(config, options);
     // Only a unit that passed leaves its workers to the next (a failed test's worker is never kept).

@@ -21,8 +21,6 @@ const WORKER_SCRIPT = path.join(__dirname, 'warm_worker.cjs');
 const MAX_UNITS_PER_WORKER = 100;
 const MAX_KEPT = 2;
 const DETACH_TIMEOUT_MS = 5000;
-// Variables that differ from unit to unit of one slot: a kept worker gets the unit's values instead.
-const PER_UNIT_VARIABLES = new Set(['HT_UNIT_ID']);
 // The unit's settings only Playwright's main process reads (its reporters' files).
 const MAIN_ONLY_SETTINGS = ['blobDir', 'blobName', 'resultReporter'];
 
@@ -40,10 +38,10 @@ function failedGroup(params) {
 // The identity of a worker: the unit's environment (as the runner sent it: Playwright's main process adds
 // variables of its own as it loads), what Playwright added for this worker, its init parameters and the
 // unit's settings, which the worker read when it loaded the config.
-function identityOf(unitEnv, forkEnv, runnerParams) {
-  const variables = Object.keys(unitEnv).filter((name) => !PER_UNIT_VARIABLES.has(name)).sort()
+function identityOf(unitEnv, perUnit, forkEnv, runnerParams) {
+  const variables = Object.keys(unitEnv).filter((name) => !perUnit.has(name)).sort()
     .map((name) => [name, unitEnv[name]]);
-  const added = Object.keys(forkEnv).filter((name) => forkEnv[name] !== process.env[name]).sort()
+  const added = Object.keys(forkEnv).filter((name) => !perUnit.has(name) && forkEnv[name] !== process.env[name]).sort()
     .map((name) => [name, forkEnv[name]]);
   let settings = null;
   try {
@@ -164,7 +162,8 @@ class Lease extends EventEmitter {
   _attach(init) {
     const env = this._options.env || process.env;
     const runnerParams = init.params.runnerParams;
-    const key = this._pool.unitEnv && identityOf(this._pool.unitEnv, env, runnerParams);
+    const pool = this._pool;
+    const key = pool.unitEnv && identityOf(pool.unitEnv, pool.unitVariables, env, runnerParams);
     const kept = key && this._pool.take(key);
     if (kept) {
       this._worker = kept;
@@ -213,6 +212,7 @@ class WorkerPool {
     this.entryScript = path.resolve(entryScript);
     this.keep = false;
     this.unitEnv = null;  // the environment the runner sent for the unit that runs
+    this.unitVariables = new Set();  // its variables a kept worker takes from each unit (the runner says which)
     this._kept = [];
     this._fork = childProcess.fork;
     const pool = this;

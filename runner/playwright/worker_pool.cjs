@@ -242,7 +242,7 @@ class WorkerPool {
     this._kept = this._kept.filter((kept) => kept !== worker);
   }
 
-  // Stop every kept worker (after a unit that did not pass, or when units may not keep workers).
+  // Stop every kept worker (after a unit that did not pass, or whose run threw).
   discard() {
     for (const worker of this._kept.splice(0)) this._stop(worker);
   }

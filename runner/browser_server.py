@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runner.cleanup import descendants
-from runner.environment import child_environment, with_writable_home
+from runner.environment import bounded_int, child_environment, switch_on, with_writable_home
 from runner.model import error_info, make_attempt
 
 SCRIPT = Path(__file__).resolve().parent / "playwright" / "browser_server.cjs"
@@ -55,15 +55,12 @@ MARKER_VARIABLE = "HT_BROWSER_SERVER"
 
 def enabled(environ: Mapping[str, str]) -> bool:
     """Whether units may use a warm browser (HT_WARM_BROWSER: 1 on, 0 off; unset: off, the default)."""
-    return environ.get("HT_WARM_BROWSER", "0").strip().lower() in ("1", "true", "yes", "on")
+    return switch_on(environ, "HT_WARM_BROWSER", default=False)
 
 
 def max_rss_mb(environ: Mapping[str, str]) -> int:
     """HT_BROWSER_MAX_RSS_MB: past this RSS of its process tree the server is replaced before the next unit."""
-    try:
-        return max(64, int(environ.get("HT_BROWSER_MAX_RSS_MB", "")))
-    except ValueError:
-        return DEFAULT_MAX_RSS_MB
+    return bounded_int(environ, "HT_BROWSER_MAX_RSS_MB", minimum=64, default=DEFAULT_MAX_RSS_MB)
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,22 @@ def secret_values(environ: Mapping[str, str], minimum_length: int = 8) -> list[s
     values = {value.strip() for name, value in environ.items()
               if SECRET_LOOKING.search(name) and len(value.strip()) >= minimum_length}
     return sorted(values, key=len, reverse=True)
+
+
+_ON_WORDS = ("1", "true", "yes", "on")
+_OFF_WORDS = ("0", "false", "no", "off")
+
+
+def switch_on(environ: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """Whether hypertest's switch name is on: a switch on by default is on unless it says 0/false/no/off, one
+    off by default is off unless it says 1/true/yes/on."""
+    value = environ.get(name, "1" if default else "0").strip().lower()
+    return value not in _OFF_WORDS if default else value in _ON_WORDS
+
+
+def bounded_int(environ: Mapping[str, str], name: str, *, minimum: int, default: int) -> int:
+    """The integer in name, at least minimum; default when it is unset or not an integer."""
+    try:
+        return max(minimum, int(environ.get(name, "")))
+    except ValueError:
+        return default

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runner.cleanup import alive, children, descendants, reap_when_ended
+from runner.environment import bounded_int, switch_on
 from runner.process import Completed, read_tail, run_with_deadline, stop_requested
 
 SCRIPT = Path(__file__).resolve().parent / "playwright" / "warm_host.cjs"
@@ -51,22 +52,19 @@ SWITCH_PREFIXES = ("HT_WARM_", "HT_BROWSER_")
 
 def enabled(environ: Mapping[str, str]) -> bool:
     """Whether units may run in a warm host (HT_WARM_RUNNER: 1 on, the default; 0 off)."""
-    return environ.get("HT_WARM_RUNNER", "1").strip().lower() not in ("0", "false", "no", "off")
+    return switch_on(environ, "HT_WARM_RUNNER", default=True)
 
 
 def keeps_workers(environ: Mapping[str, str]) -> bool:
     """Whether a warm host keeps a unit's clean Playwright workers for the next units (HT_WARM_WORKER: 1 on,
     the default; 0 off). Units that may keep workers use one folder per warm process (kept workers were
     started with its paths)."""
-    return enabled(environ) and environ.get("HT_WARM_WORKER", "1").strip().lower() not in ("0", "false", "no", "off")
+    return enabled(environ) and switch_on(environ, "HT_WARM_WORKER", default=True)
 
 
 def max_rss_mb(environ: Mapping[str, str]) -> int:
     """HT_WARM_RUNNER_MAX_RSS_MB: past this RSS of its own process the host is replaced before the next unit."""
-    try:
-        return max(64, int(environ.get("HT_WARM_RUNNER_MAX_RSS_MB", "")))
-    except ValueError:
-        return DEFAULT_MAX_RSS_MB
+    return bounded_int(environ, "HT_WARM_RUNNER_MAX_RSS_MB", minimum=64, default=DEFAULT_MAX_RSS_MB)
 
 
 @dataclass(frozen=True)

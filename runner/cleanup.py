@@ -62,16 +62,21 @@ def alive(pid: int) -> bool:
     return _parent_of(Path("/proc") / str(pid)) is not None
 
 
-def _parent_of(entry: Path) -> int | None:
+def _state_and_parent(entry: Path) -> tuple[str, int] | None:
+    """A /proc entry's state letter and parent pid; None when it is gone."""
     try:
         stat = (entry / "stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
     fields = stat[stat.rfind(")") + 2:].split()
-    if len(fields) < 2 or fields[0] == "Z":
-        return None
-    return int(fields[1])
+    return (fields[0], int(fields[1])) if len(fields) >= 2 else None
+
+
+def _parent_of(entry: Path) -> int | None:
+    """The parent of a live process; None when it is gone or a zombie."""
+    found = _state_and_parent(entry)
+    return None if found is None or found[0] == "Z" else found[1]
 
 
 def kill_descendants(keep: frozenset[int] = frozenset(), timeout_s: float = 5.0) -> int:
@@ -98,19 +103,9 @@ def kill_descendants(keep: frozenset[int] = frozenset(), timeout_s: float = 5.0)
 
 def _zombie_children() -> list[int]:
     """This process's children that ended and were not reaped (orphans a subreaper adopted, say)."""
-    found = []
     me = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) >= 2 and fields[0] == "Z" and fields[1] == str(me):
-            found.append(int(entry.name))
-    return found
+    return [int(entry.name) for entry in Path("/proc").iterdir()
+            if entry.name.isdigit() and _state_and_parent(entry) == ("Z", me)]
 
 
 def _below(pid: int, keep: frozenset[int]) -> bool:

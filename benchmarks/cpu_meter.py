@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 V1 = Path("/sys/fs/cgroup/cpuacct")
@@ -92,3 +94,17 @@ class CpuMeter:
             return int(text.strip()) / 1e9
         values = dict(line.split() for line in text.splitlines() if line.strip())
         return int(values["usage_usec"]) / 1e6
+
+
+def run_measured(argv: Sequence[str], cwd: Path, env: Mapping[str, str], *, label: str,
+                 timeout_s: float) -> tuple[float, float, str]:
+    """Run a command (output discarded): its wall seconds, the CPU seconds of it and every process it
+    started, and how CPU was counted."""
+    meter = CpuMeter(label)
+    try:
+        started = time.monotonic()
+        subprocess.run(list(argv), cwd=cwd, env=dict(env), check=False, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=timeout_s, preexec_fn=meter.preexec)
+        return time.monotonic() - started, meter.seconds(), meter.kind
+    finally:
+        meter.close()

@@ -32,17 +32,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.cpu_meter import CpuMeter  # noqa: E402 - after the path is set
+from benchmarks.cpu_meter import run_measured  # noqa: E402 - after the path is set
 from runner.node import find_node, find_playwright_cli  # noqa: E402
 
 DEMO = ROOT / "examples" / "demo"
@@ -100,19 +97,6 @@ def make_suite(folder: Path, per_file: int) -> Path:
     return folder
 
 
-def measure(argv: Sequence[str], cwd: Path, env: dict[str, str], label: str) -> tuple[float, float, str]:
-    """(wall s, CPU s of the command and every process it started, how CPU was counted) of one run."""
-    meter = CpuMeter(label)
-    try:
-        started = time.monotonic()
-        subprocess.run(list(argv), cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=1800, preexec_fn=meter.preexec)
-        wall = time.monotonic() - started
-        return wall, meter.seconds(), meter.kind
-    finally:
-        meter.close()
-
-
 def unit_time_per_test(output: Path, known: set[Path]) -> float:
     """Seconds of unit time per test of the run that wrote the one new run folder in output."""
     [run] = [folder for folder in output.iterdir() if folder.is_dir() and folder not in known]
@@ -151,11 +135,11 @@ def main() -> int:
                  {**env, "HT_WARM_WORKER": "0"}),
                 ("hypertest, one unit per test, warm runner and workers (the default)", hypertest, env),
                 ("hypertest, granularity auto (history), the default", [*hypertest, "--granularity", "auto"], env)]
-        wall, cpu, kind = measure(playwright, suite, anchor_env, "anchor")
+        wall, cpu, kind = run_measured(playwright, suite, anchor_env, label="anchor", timeout_s=1800)
         rows: list[tuple[str, tuple[float, float], float | None]] = [("playwright test", (wall, cpu), None)]
         known: set[Path] = set()
         for number, (name, argv, way_env) in enumerate(ways):
-            wall, cpu, _ = measure(argv, suite, way_env, f"way{number}")
+            wall, cpu, _ = run_measured(argv, suite, way_env, label=f"way{number}", timeout_s=1800)
             rows.append((name, (wall, cpu), unit_time_per_test(output, known)))
     anchor_wall, anchor_cpu = rows[0][1]
     what = ("the demo's 8 tests" if args.suite == "demo" else f"{FILES * args.tests_per_file} tests of ~0.5 s")

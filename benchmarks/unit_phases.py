@@ -39,7 +39,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.cpu_meter import CpuMeter  # noqa: E402 - after the path is set
+from benchmarks.cpu_meter import CpuMeter, run_measured  # noqa: E402 - after the path is set
 from runner.node import find_node, find_playwright_cli  # noqa: E402
 
 CONFIG = """import { defineConfig } from '@playwright/test';
@@ -72,14 +72,8 @@ class SetupError(Exception):
 
 def measured(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> Measure:
     """Wall and CPU (user + system of the command and of every process it started) of one run."""
-    meter = CpuMeter("piece")
-    try:
-        started = time.monotonic()
-        subprocess.run(list(argv), cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=600, preexec_fn=meter.preexec)
-        return time.monotonic() - started, meter.seconds()
-    finally:
-        meter.close()
+    wall, cpu, _ = run_measured(argv, cwd, env, label="piece", timeout_s=600)
+    return wall, cpu
 
 
 def median_of(repeat: int, run: Callable[[], Measure]) -> Measure:

@@ -1,11 +1,12 @@
 """A Playwright session: the run-level parts of a config (webServer, globalSetup, globalTeardown) held open.
 
-One `playwright test` process runs a config made of the user's web servers and global hooks and a
-single test that waits. Playwright starts the servers and runs the global setups; our last global
-setup writes the environment they left and says the session is ready. Stopping the session ends the
-waiting test, and Playwright runs the returned teardown functions and the global teardowns and stops
-the servers, as at the end of its own run. The host holds one for a whole run; a Lambda sandbox holds
-one (its web server) across warm invocations.
+One `playwright test` process runs the user's config (session.config.cjs: the user's own, with our
+reporter and our global setup last) with a file filter that matches no file and `--pass-with-no-tests`.
+Playwright starts the servers and runs the user's global setups; our last global setup writes the
+environment they left, says the session is ready and waits. Stopping the session lets it return:
+Playwright loads no test, runs the returned teardown functions and the global teardowns and stops the
+servers, as at the end of its own run. No project or test of ours is in the config the user's code sees.
+The host holds one for a whole run; a Lambda sandbox holds one (its web server) across warm invocations.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -30,14 +32,18 @@ from runner.results import parse_reporter_lines
 from runner.wrapper_config import USER_CONFIG_MODULE
 
 HERE = Path(__file__).resolve().parent / "playwright"
-TEMPLATES = HERE / "session"
+SESSION_DIR = HERE / "session"
+SESSION_CONFIG = SESSION_DIR / "session.config.cjs"
+CAPTURE_MODULE = SESSION_DIR / "session.capture.cjs"
 RESULT_REPORTER = HERE / "result_reporter.cjs"
-SESSION_PROJECT = "hypertest-run-session"
+# A test-file filter no path matches (Playwright reads `/…/` as a regular expression): no test runs.
+NO_TEST_FILE = "/(?!)/"
 POLL_S = 0.05
 START_TIMEOUT_S = 900.0  # Playwright bounds each web server by its own timeout; this bounds everything else
 STOP_TIMEOUT_S = 300.0
 # What Playwright's main process sets for itself; every unit's own Playwright sets it again.
-_PLAYWRIGHT_OWN = ("PW_", "PLAYWRIGHT_", "TEST_", "FORCE_COLOR", "NODE_OPTIONS", "HT_SESSION_", "HT_RESULTS_")
+_PLAYWRIGHT_OWN = ("PW_", "PLAYWRIGHT_", "TEST_", "FORCE_COLOR", "NODE_OPTIONS", "HT_SESSION_", "HT_RESULTS_",
+                   "BROWSERSLIST_IGNORE_OLD_DATA")
 
 
 class SessionError(RuntimeError):
@@ -52,7 +58,9 @@ class SessionSpec:
     global_hooks: bool
     use_override: Mapping[str, Any] | None = None
     web_server_override: Any = None  # None: the config's; False: none; else the entries
-    wait_for_worker: bool = False  # ready only once its waiting test runs (so no later clean-up kills it)
+    # Kept for callers: a session once had a waiting test, whose worker started after "ready"; a session
+    # now starts no process after it is ready, so there is nothing to wait for.
+    wait_for_worker: bool = False
 
 
 class PlaywrightSession:
@@ -74,22 +82,19 @@ class PlaywrightSession:
     def start(self) -> None:
         """Start the web servers and run the global setups; raise SessionError when they fail."""
         node, cli = find_node(self.environ), find_playwright_cli(self.project_dir)
-        work = self._work = Path(tempfile.mkdtemp(prefix="ht-session-"))
+        self._work = Path(tempfile.mkdtemp(prefix="ht-session-"))
         files = self._files()
-        (work / "package.json").write_text('{"type": "commonjs"}\n', encoding="utf-8")
-        files["config"].write_text(self._config_text(work), encoding="utf-8")
+        files["settings"].write_text(self._settings_text(), encoding="utf-8")
         env = {**self.environ, "FORCE_COLOR": "0", "HT_RESULTS_OUTPUT": str(files["results"]),
-               "HT_SESSION_ENV_OUTPUT": str(files["env"]), "HT_SESSION_READY": str(files["ready"]),
-               "HT_SESSION_RUNNING": str(files["running"]), "HT_SESSION_STOP": str(files["stop"]),
-               "HT_SESSION_PLAYWRIGHT_TEST": str(_playwright_test_module(cli))}
+               "HT_SESSION_SETTINGS": str(files["settings"]), "HT_SESSION_ENV_OUTPUT": str(files["env"]),
+               "HT_SESSION_READY": str(files["ready"]), "HT_SESSION_STOP": str(files["stop"])}
         self._log = files["log"].open("wb")
         self._child = subprocess.Popen(
-            [node, str(cli), "test", "-c", str(files["config"]), "--project", SESSION_PROJECT],
+            [node, str(cli), "test", "-c", str(SESSION_CONFIG), "--pass-with-no-tests", NO_TEST_FILE],
             cwd=self.project_dir, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
-        wanted = files["running"] if self.spec.wait_for_worker else files["ready"]
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not wanted.exists():
+        while not files["ready"].exists():
             if self._child.poll() is not None or time.monotonic() > deadline:
                 message = self._failure()
                 self.stop()
@@ -114,7 +119,7 @@ class PlaywrightSession:
             _kill_group(child)
             parsed = parse_reporter_lines(self._files()["results"])
             if problem is None and parsed.errors:
-                problem = _render_errors(parsed.errors)
+                problem = _render_errors(parsed.errors, self.project_dir)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -125,43 +130,47 @@ class PlaywrightSession:
 
     def _files(self) -> dict[str, Path]:
         assert self._work is not None
-        names = {"config": "config.ts", "env": "env.json", "ready": "ready", "running": "running", "stop": "stop",
+        names = {"settings": "settings.json", "env": "env.json", "ready": "ready", "stop": "stop",
                  "results": "results.jsonl", "log": "log"}
         files = {key: self._work / name for key, name in names.items()}
         if self.log_path is not None:
             files["log"] = self.log_path
         return files
 
-    def _config_text(self, work: Path) -> str:
+    def _settings_text(self) -> str:
+        """The session's settings, which session.config.cjs and session.capture.cjs read."""
         settings = {
             "userConfig": str(self.config_file),
             "userConfigModule": str(USER_CONFIG_MODULE),
-            "sessionDir": str(TEMPLATES),
-            "sessionProject": SESSION_PROJECT,
-            "captureModule": str(TEMPLATES / "session.capture.cjs"),
+            "captureModule": str(CAPTURE_MODULE),
             "resultReporter": str(RESULT_REPORTER),
-            "outputDir": str(work / "test-results"),
             "withWebServer": self.spec.web_server,
             "withGlobalHooks": self.spec.global_hooks,
             "useOverride": dict(self.spec.use_override) if self.spec.use_override is not None else None,
             "webServerOverride": self.spec.web_server_override,
         }
-        template = (TEMPLATES / "session.config.template.ts").read_text(encoding="utf-8")
-        return template.replace("__SETTINGS__", json.dumps(settings, ensure_ascii=True))
+        return json.dumps(settings, ensure_ascii=True)
 
     def _failure(self) -> str:
         files = self._files()
         parsed = parse_reporter_lines(files["results"])
-        output = _last_lines(read_tail(files["log"]))
         if self._child is not None and self._child.poll() is None:
-            return f"the run's web servers and global setup did not finish within {START_TIMEOUT_S:.0f} s"
+            return f"the run's web servers and global setup did not finish within {START_TIMEOUT_S:.0f} s" + \
+                self._log_named()
+        output = _last_lines(read_tail(files["log"]), self.project_dir)
         if not parsed.errors:
-            return f"the run's setup (web server or globalSetup) failed; Playwright's last output:\n{output}"
-        message = _render_errors(parsed.errors)
+            return "the run's setup (web server or globalSetup) failed; Playwright's last output:\n" + \
+                output + self._log_named()
+        message = _render_errors(parsed.errors, self.project_dir)
         if "webServer" in message:
             commands = "\n".join(f"  command: {command}" for command in self.server_commands)
-            return f"the web server did not start:\n{message}\n{commands}\n  its last output:\n{output}"
-        return f"the run's global setup failed:\n{message}"
+            return f"the web server did not start:\n{message}\n{commands}\n  its last output:\n{output}" + \
+                self._log_named()
+        return f"the run's global setup failed:\n{message}" + self._log_named()
+
+    def _log_named(self) -> str:
+        """Where Playwright's whole output is, when it outlives the session."""
+        return f"\n  Playwright's output: {self.log_path}" if self.log_path is not None else ""
 
     def _produced_env(self, path: Path) -> dict[str, str]:
         try:
@@ -172,26 +181,46 @@ class PlaywrightSession:
                 if self.environ.get(key) != value and not key.startswith(_PLAYWRIGHT_OWN)}
 
 
-def _playwright_test_module(cli: Path) -> Path:
-    """The project's `@playwright/test` entry, beside the CLI that runs it (one module instance)."""
-    package = cli.parent
-    for candidate in (package / "index.js", package.parent / "@playwright" / "test" / "index.js"):
-        if candidate.is_file():
-            return candidate
-    return package / "index.js"
-
-
-def _render_errors(errors: list[dict[str, Any]]) -> str:
+def _render_errors(errors: list[dict[str, Any]], project_dir: Path) -> str:
+    """The first errors: each one's message, then the frames in the user's files (not Playwright's or ours)."""
     lines: list[str] = []
     for error in errors[:3]:
         text = str(error.get("stack") or error.get("message") or "").strip()
-        lines.extend("  " + line for line in text.splitlines()[:15])
+        message = [line for line in text.splitlines() if not _FRAME.match(line)]
+        frames = [line.strip() for line in text.splitlines() if _user_frame(line, project_dir)]
+        lines.extend("  " + _terminal_safe(line) for line in message[:MESSAGE_LINES])
+        lines.extend("      " + _terminal_safe(line) for line in frames[:USER_FRAMES])
     return "\n".join(lines)
 
 
-def _last_lines(text: str, count: int = 15) -> str:
-    kept = [line for line in text.strip().splitlines() if line.strip()][-count:]
-    return "\n".join("  " + line for line in kept) or "  (no output)"
+def _last_lines(text: str, project_dir: Path, count: int = 15) -> str:
+    """The last lines Playwright printed, without the stack frames of Playwright's and hypertest's code."""
+    kept = [line for line in text.strip().splitlines()
+            if line.strip() and (not _FRAME.match(line) or _user_frame(line, project_dir))][-count:]
+    return "\n".join("  " + _terminal_safe(line) for line in kept) or "  (no output)"
+
+
+MESSAGE_LINES = 12
+USER_FRAMES = 6
+_FRAME = re.compile(r"^\s*at\s")
+_FRAME_FILE = re.compile(r"(?:\(|at\s)(?:file://)?(/[^():]+)(?::\d+)*\)?\s*$")
+_RUNNER_DIR = Path(__file__).resolve().parent
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _user_frame(line: str, project_dir: Path) -> bool:
+    """Whether a stack line is a frame in the user's own files: in the project, outside node_modules."""
+    match = _FRAME.match(line) and _FRAME_FILE.search(line)
+    if not match:
+        return False
+    path = Path(match.group(1))
+    inside = path.is_relative_to(project_dir) or path.is_relative_to(project_dir.resolve())
+    return inside and "node_modules" not in path.parts and not path.is_relative_to(_RUNNER_DIR)
+
+
+def _terminal_safe(line: str) -> str:
+    """A line of the user's output that cannot drive a terminal (escape sequences and controls removed)."""
+    return _CONTROL.sub("", line)
 
 
 def _kill_group(child: subprocess.Popen[bytes]) -> None:

@@ -1,6 +1,11 @@
 // hypertest's Playwright config around the user's own, the same file for every unit: what differs from
 // unit to unit is read from the JSON file HT_WRAPPER_SETTINGS names (runner/wrapper_config.py), so
 // Playwright's transform cache (keyed on a file's path and text) serves every unit after the first.
+//
+// It exports a promise: the user's config is loaded through Playwright's own loader (user_config.cjs),
+// which is asynchronous (an ES module config is import()ed), and Playwright's config loader awaits what
+// a config file gives. It stays CommonJS, so the warm host can evaluate it again for every unit (it
+// drops it from require.cache; an ES module would be cached for good).
 'use strict';
 const fs = require('fs');
 
@@ -11,7 +16,6 @@ function unitSettings() {
 }
 
 const settings = unitSettings();
-const { user, abs, absList, withOverride, webServers } = require(settings.userConfigModule).userConfig(settings);
 // Workers load this config again, with TEST_WORKER_INDEX set; the main process has no such variable.
 const inWorker = process.env.TEST_WORKER_INDEX !== undefined;
 
@@ -60,41 +64,47 @@ function warmConnection(use, inherited, launchOptions) {
   return { wsEndpoint: warm.wsEndpoint, timeout: warm.timeout };
 }
 
-// Playwright empties every project's outputDir when a run starts, so units running at the same time
-// would empty each other's. The main process of a unit gets a folder of its own to empty; the workers
-// that run the tests get the user's folder, so testInfo.outputDir is the path Playwright would give.
-function outputDirOf(projectOutputDir) {
-  if (!(settings.outputDirInPlace && inWorker)) return projectOutputDir === undefined ? undefined : settings.outputDir;
-  return projectOutputDir === undefined ? undefined : abs(projectOutputDir);
+async function wrapperConfig() {
+  const { user, abs, absList, withOverride, webServers } = await require(settings.userConfigModule).userConfig(settings);
+
+  // Playwright empties every project's outputDir when a run starts, so units running at the same time
+  // would empty each other's. The main process of a unit gets a folder of its own to empty; the workers
+  // that run the tests get the user's folder, so testInfo.outputDir is the path Playwright would give.
+  const outputDirOf = (projectOutputDir) => {
+    if (!(settings.outputDirInPlace && inWorker)) return projectOutputDir === undefined ? undefined : settings.outputDir;
+    return projectOutputDir === undefined ? undefined : abs(projectOutputDir);
+  };
+
+  const topUse = withOverride(user.use || {});
+  const projects = Array.isArray(user.projects) ? user.projects : undefined;
+  const hooks = settings.omitGlobalHooks ? {} : {
+    globalSetup: user.globalSetup === undefined ? undefined : absList(user.globalSetup),
+    globalTeardown: user.globalTeardown === undefined ? undefined : absList(user.globalTeardown),
+  };
+
+  return {
+    ...user,
+    testDir: abs(user.testDir ?? '.'),
+    snapshotDir: user.snapshotDir === undefined ? undefined : abs(user.snapshotDir),
+    tsconfig: user.tsconfig === undefined ? undefined : abs(user.tsconfig),
+    globalSetup: undefined,
+    globalTeardown: undefined,
+    ...hooks,
+    webServer: settings.omitWebServer ? undefined : webServers(),
+    outputDir: (settings.outputDirInPlace && inWorker) ? abs(user.outputDir ?? 'test-results') : settings.outputDir,
+    workers: 1,
+    shard: undefined,
+    preserveOutput: 'always',
+    reporter: [[settings.resultReporter], ['blob', { outputDir: settings.blobDir, fileName: settings.blobName }]],
+    use: projects ? topUse : (isChromium(topUse) ? withChromium(topUse, {}) : topUse),
+    projects: projects && projects.map((project) => ({
+      ...project,
+      testDir: project.testDir === undefined ? undefined : abs(project.testDir),
+      snapshotDir: project.snapshotDir === undefined ? undefined : abs(project.snapshotDir),
+      outputDir: outputDirOf(project.outputDir),
+      use: withOverride(isChromium(project.use, topUse) ? withChromium(project.use, topUse) : project.use),
+    })),
+  };
 }
 
-const topUse = withOverride(user.use || {});
-const projects = Array.isArray(user.projects) ? user.projects : undefined;
-const hooks = settings.omitGlobalHooks ? {} : {
-  globalSetup: user.globalSetup === undefined ? undefined : absList(user.globalSetup),
-  globalTeardown: user.globalTeardown === undefined ? undefined : absList(user.globalTeardown),
-};
-
-module.exports = {
-  ...user,
-  testDir: abs(user.testDir ?? '.'),
-  snapshotDir: user.snapshotDir === undefined ? undefined : abs(user.snapshotDir),
-  tsconfig: user.tsconfig === undefined ? undefined : abs(user.tsconfig),
-  globalSetup: undefined,
-  globalTeardown: undefined,
-  ...hooks,
-  webServer: settings.omitWebServer ? undefined : webServers(),
-  outputDir: (settings.outputDirInPlace && inWorker) ? abs(user.outputDir ?? 'test-results') : settings.outputDir,
-  workers: 1,
-  shard: undefined,
-  preserveOutput: 'always',
-  reporter: [[settings.resultReporter], ['blob', { outputDir: settings.blobDir, fileName: settings.blobName }]],
-  use: projects ? topUse : (isChromium(topUse) ? withChromium(topUse, {}) : topUse),
-  projects: projects && projects.map((project) => ({
-    ...project,
-    testDir: project.testDir === undefined ? undefined : abs(project.testDir),
-    snapshotDir: project.snapshotDir === undefined ? undefined : abs(project.snapshotDir),
-    outputDir: outputDirOf(project.outputDir),
-    use: withOverride(isChromium(project.use, topUse) ? withChromium(project.use, topUse) : project.use),
-  })),
-};
+module.exports = wrapperConfig();

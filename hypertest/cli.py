@@ -99,6 +99,9 @@ def _list(settings: Settings, args: argparse.Namespace) -> int:
     plugin = runner_plugin(settings.test_runner.type)
     discovery = plugin.discover(settings.test_runner, child_environment(os.environ))
     plan, packing = plan_run(plugin, discovery, settings)
+    node = discovery.result_fields().get("node")
+    if node:  # which Node.js runs the tests, and why that one (results.json records the same)
+        print(printable(f"node: {node['path']} {node['version']}: {node['reason']}"))
     if packing is not None:
         print(packing.describe())
     for line in plugin.describe(discovery, settings):

@@ -71,7 +71,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
                        else task_root_copy(project_dir))
     config = (project_dir / payload.config_file).resolve()
     try:
-        node = find_node(env)
+        node = find_node(env, project_folder(env, payload.project_dir))  # the deployed project's, not a copy's
         cli = find_playwright_cli(project_dir)
     except ToolMissingError as exc:
         return _failed_unit(payload, str(exc))
@@ -157,7 +157,8 @@ def _warm_browser(payload: Payload, env: Mapping[str, str]) -> browser_server.En
     try:
         # The project as deployed, not a unit's copy of it: the key stays the same from unit to unit.
         cli = find_playwright_cli(project_folder(env, payload.project_dir))
-        key = browser_server.LaunchKey(node=find_node(env), cli=str(cli.resolve()), executable_path=executable,
+        node = find_node(env, project_folder(env, payload.project_dir))
+        key = browser_server.LaunchKey(node=node, cli=str(cli.resolve()), executable_path=executable,
                                        args=chromium_args(env))
     except ToolMissingError:
         return None

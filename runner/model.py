@@ -140,6 +140,25 @@ class RunnerInfo(TypedDict):
     version: str
 
 
+class NodeRefusal(TypedDict):
+    """A Node.js candidate that was not taken, and why."""
+
+    source: str
+    path: str
+    reason: str
+
+
+class NodeInfo(TypedDict):
+    """The Node.js that ran Playwright (runner/node.py NodeChoice.result_field)."""
+
+    path: str
+    version: str
+    source: str
+    reason: str
+    foundAt: NotRequired[str]
+    refused: NotRequired[list[NodeRefusal]]
+
+
 class RunResult(TypedDict):
     """results.json."""
 
@@ -148,6 +167,7 @@ class RunResult(TypedDict):
     hypertestVersion: str
     runner: NotRequired[RunnerInfo]  # always written; files of older versions have only playwrightVersion
     playwrightVersion: NotRequired[str]  # Playwright runs only: runner.version, under its older name
+    node: NotRequired[NodeInfo]  # Playwright runs only: the Node.js that ran it
     rootDir: NotRequired[str]
     provider: str
     providerDetails: NotRequired[dict[str, Any]]

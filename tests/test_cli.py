@@ -142,6 +142,6 @@ def test_list_shows_hostile_titles_on_one_line(cli: Cli, tmp_path: Path) -> None
                            "test('first\\r\\n::error::second\\u001b[31m', () => {});\n"})
     result = cli("list", cwd=project)
     assert result.code == 0, result.err
-    [line] = [line for line in result.out.splitlines() if "first" in line]
+    [line] = [line for line in result.out.splitlines() if "::error::" in line]
     assert "first\\x0d\\x0a::error::second\\x1b[31m" in line
     assert "\r" not in result.out and "\x1b" not in result.out

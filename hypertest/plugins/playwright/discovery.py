@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -18,7 +19,7 @@ from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.listing import ListedError, Listing
 from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level
 from runner.environment import child_environment
-from runner.node import ToolMissingError, find_node, find_playwright_cli
+from runner.node import NodeChoice, ToolMissingError, choose_node, find_playwright_cli
 
 LIST_REPORTER = Path(__file__).resolve().parent / "list_reporter.cjs"
 LIST_TIMEOUT_S = 300
@@ -33,6 +34,7 @@ class Discovery(CoreDiscovery):
     project_timeouts_ms: tuple[tuple[str, int], ...] = ()
     projects: tuple[ProjectInfo, ...] = ()
     run_level: RunLevel = field(default_factory=RunLevel)
+    node: NodeChoice | None = None  # the Node.js discovery ran, which every part of the run takes
 
     @property
     def runner_version(self) -> str:
@@ -40,8 +42,9 @@ class Discovery(CoreDiscovery):
         return self.playwright_version
 
     def result_fields(self) -> dict[str, Any]:
-        """playwrightVersion, which results.json had before runner.version (kept for its readers)."""
-        return {"playwrightVersion": self.playwright_version}
+        """playwrightVersion, which results.json had before runner.version (kept for its readers); node."""
+        node = {"node": self.node.result_field()} if self.node is not None else {}
+        return {"playwrightVersion": self.playwright_version, **node}
 
     def projects_needing_chromium(self) -> tuple[str, ...]:
         """Chromium projects with tests and no executablePath of their own."""
@@ -62,8 +65,8 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = N
     env = child_environment(os.environ if environ is None else environ)  # the config is the user's code
     project_dir = settings.config.parent
     try:
-        node = find_node(env)
-        cli = find_playwright_cli(project_dir)
+        choice = choose_node(env, project_dir)
+        node, cli = choice.path, find_playwright_cli(project_dir)
     except ToolMissingError as exc:
         raise UsageError(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="ht-list-") as scratch:
@@ -86,7 +89,7 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = N
             raise InfrastructureError(f"cannot run Node.js ({node}): {exc.strerror}") from None
         _check_patterns(settings, completed)
         document = _read_listing(output, completed, settings.config)
-    return _build(document, settings, project_dir)
+    return dataclasses.replace(_build(document, settings, project_dir), node=choice)
 
 
 def _read_listing(output: Path, completed: subprocess.CompletedProcess[str], config: Path) -> Listing:

@@ -36,7 +36,13 @@ def error_record(test: TestCase, unit_id: str, message: str, status: str = "erro
 
 def not_run_records(unit: Unit, blocking: Sequence[str]) -> list[dict[str, Any]]:
     """Records of a unit that did not run because groups it requires failed: skipped, as Playwright has it."""
-    reason = f"did not run: its dependency project {', '.join(repr(name) for name in blocking)} failed"
+    return skipped_records(unit, f"did not run: its dependency project "
+                                 f"{', '.join(repr(name) for name in blocking)} failed")
+
+
+def skipped_records(unit: Unit, reason: str) -> list[dict[str, Any]]:
+    """Records of a unit that never started (for the reason given): skipped, as Playwright reports a test it
+    did not run (no result; its list reporter says "did not run")."""
     return [{
         **_identity(test, unit.id),
         "status": "skipped",

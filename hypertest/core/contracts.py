@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from hypertest.core.config import Settings, TestRunnerSettings
+from hypertest.core.limits import RunLimits
 from hypertest.core.models import TestCase, Unit
 from hypertest.core.plan import RunPlan
 
@@ -61,6 +62,10 @@ class Discovery:
     def test_timeout_ms(self, project: str) -> int:
         """The per-test timeout of a project in milliseconds (0: none or unknown)."""
         return 0
+
+    def limits(self) -> RunLimits:
+        """What the test runner's config limits: units at once per group, failures before the run stops."""
+        return RunLimits()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -10,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypertest.core.models import Unit
+from hypertest.core.plan import group_of
 from runner.model import error_unit_result
 
 Execute = Callable[[Unit], Mapping[str, Any]]
@@ -36,8 +36,11 @@ class UnitOutcome:
 
 
 class Dispatcher:
-    """Runs units through `execute` with at most `slots` at once; never stops early on a failure.
+    """Runs units through `execute` with at most `slots` at once; never stops early on a failure by itself.
 
+    `limits` caps the units of a group (by `group(unit)`, a project) running at once, as Playwright's
+    project `workers` does: a slot takes the first unit in order whose group is below its limit, so other
+    groups keep the remaining slots busy. `stop()` (from `on_end`, say at maxFailures) hands out no more.
     `ordering` decides which units start first (for example longest first from past durations);
     `retry(outcome, attempt)` says whether a finished unit runs again (for example after an error that
     proves it never ran); `on_begin` / `on_end` are called from the worker threads as units start
@@ -47,7 +50,8 @@ class Dispatcher:
     def __init__(self, execute: Execute, slots: int, *, ordering: Ordering = keep_order,
                  retry: RetryPolicy = never_retry,
                  on_begin: Callable[[Unit], None] | None = None,
-                 on_end: Callable[[UnitOutcome], None] | None = None) -> None:
+                 on_end: Callable[[UnitOutcome], None] | None = None,
+                 limits: Mapping[str, int] | None = None, group: Callable[[Unit], str] = group_of) -> None:
         if slots < 1:
             raise ValueError("slots must be at least 1")
         self._execute = execute
@@ -56,6 +60,9 @@ class Dispatcher:
         self._retry = retry
         self._on_begin = on_begin or (lambda unit: None)
         self._on_end = on_end or (lambda outcome: None)
+        self._limits = {name: count for name, count in (limits or {}).items() if count > 0}
+        self._group = group
+        self._pending: _Pending | None = None
         self._cancelled = threading.Event()
         self._outcomes: dict[str, UnitOutcome] = {}
         self._lock = threading.Lock()
@@ -63,6 +70,13 @@ class Dispatcher:
         # Python 3.11 a join interrupted by Ctrl-C marks the thread stopped while it still runs.
         self._live_slots = 0
         self._slots_changed = threading.Condition()
+
+    def _limit_of(self, unit: Unit) -> tuple[str, int] | None:
+        """The unit's group and how many of its units may run at once (None: only the slots bound it)."""
+        if not self._limits:
+            return None
+        name = self._group(unit)
+        return (name, self._limits[name]) if name in self._limits else None
 
     def finished(self) -> list[UnitOutcome]:
         """The outcomes of the units that have finished so far."""
@@ -72,6 +86,12 @@ class Dispatcher:
     def stop(self) -> None:
         """Hand out no more units (those running go on until they return)."""
         self._cancelled.set()
+        if self._pending is not None:
+            self._pending.wake()
+
+    def stopped(self) -> bool:
+        """Whether stop() was called during the current (or last) run."""
+        return self._cancelled.is_set()
 
     def wait(self, wait_s: float | None = None) -> bool:
         """Wait (up to wait_s seconds, or for ever) until no slot runs; whether none does."""
@@ -87,9 +107,8 @@ class Dispatcher:
     def run(self, units: Sequence[Unit]) -> list[UnitOutcome]:
         """Execute every unit; the outcomes come back in the order the units were given."""
         self._cancelled.clear()
-        pending: queue.SimpleQueue[tuple[Unit, int]] = queue.SimpleQueue()
-        for unit in self._ordering(units):
-            pending.put((unit, 1))
+        pending = _Pending(self._ordering(units), self._limit_of, self._cancelled)
+        self._pending = pending
         self._outcomes = {}
         outcomes, lock = self._outcomes, self._lock
 
@@ -102,11 +121,8 @@ class Dispatcher:
                     self._slots_changed.notify_all()
 
         def run_slot() -> None:
-            while not self._cancelled.is_set():
-                try:
-                    unit, attempt = pending.get_nowait()
-                except queue.Empty:
-                    return
+            while (taken := pending.take()) is not None:
+                unit, attempt = taken
                 if attempt == 1:
                     self._on_begin(unit)
                 try:
@@ -115,11 +131,14 @@ class Dispatcher:
                     result = error_unit_result(f"the provider failed to run the unit: {exc}")
                 outcome = UnitOutcome(unit, result)
                 if self._retry(outcome, attempt):
-                    pending.put((unit, attempt + 1))
+                    pending.done(unit, retry=attempt + 1)
                     continue
                 with lock:
                     outcomes[unit.id] = outcome
-                self._on_end(outcome)
+                try:
+                    self._on_end(outcome)  # before the slot frees: a stop it asks for comes first
+                finally:
+                    pending.done(unit)
 
         workers = [threading.Thread(target=slot, name=f"hypertest-slot-{n}", daemon=True)
                    for n in range(min(self._slots, len(units)))]
@@ -129,3 +148,46 @@ class Dispatcher:
             worker.start()
         self.wait()
         return [outcomes[unit.id] for unit in units if unit.id in outcomes]  # all of them, unless stopped
+
+
+class _Pending:
+    """The units not yet started, handed out as Playwright's dispatcher does: the first one in order whose
+    group runs fewer units than its limit; a slot with none it may take waits until a unit ends."""
+
+    def __init__(self, units: Sequence[Unit], limit_of: Callable[[Unit], tuple[str, int] | None],
+                 cancelled: threading.Event) -> None:
+        self._queue: list[tuple[Unit, int]] = [(unit, 1) for unit in units]
+        self._limit_of = limit_of
+        self._cancelled = cancelled
+        self._running: dict[str, int] = {}  # group -> units of it running now
+        self._changed = threading.Condition()
+
+    def take(self) -> tuple[Unit, int] | None:
+        """The next unit this slot may run and its attempt; None when none is left (or the run stopped)."""
+        with self._changed:
+            while not self._cancelled.is_set() and self._queue:
+                for index, (unit, attempt) in enumerate(self._queue):
+                    limit = self._limit_of(unit)
+                    if limit is None or self._running.get(limit[0], 0) < limit[1]:
+                        del self._queue[index]
+                        if limit is not None:
+                            self._running[limit[0]] = self._running.get(limit[0], 0) + 1
+                        return unit, attempt
+                # every unit left waits for its group: a running unit of that group ends and notifies
+                self._changed.wait(0.5)
+            return None
+
+    def done(self, unit: Unit, *, retry: int = 0) -> None:
+        """A unit ended (retry > 0: it runs again, as that attempt, after the units already waiting)."""
+        limit = self._limit_of(unit)
+        with self._changed:
+            if limit is not None:
+                self._running[limit[0]] -= 1
+            if retry:
+                self._queue.append((unit, retry))
+            self._changed.notify_all()
+
+    def wake(self) -> None:
+        """Wake the waiting slots (the run was stopped)."""
+        with self._changed:
+            self._changed.notify_all()

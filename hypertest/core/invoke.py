@@ -7,18 +7,19 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest import __version__
-from hypertest.core.aggregate import conclusion, not_run_records, ordered_records, stats, unit_records
+from hypertest.core.aggregate import conclusion, not_run_records, ordered_records, skipped_records, stats, unit_records
 from hypertest.core.config import Settings
 from hypertest.core.contracts import Discovery, NoRunHooks, Provider, RunContext, RunHooks
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.durations import load_durations, longest_first, save_durations
 from hypertest.core.events import ReporterMultiplexer, RunInfo
+from hypertest.core.limits import FailureBudget, settle_stopped_unit, stopped_reason
 from hypertest.core.models import Unit
 from hypertest.core.packing import Packing, plan_run
 from hypertest.core.peaks import save_peaks
@@ -94,6 +95,8 @@ class _InvokeRun:
         self.dispatcher: Dispatcher | None = None
         self.durations: dict[str, int] = {}
         self.hooks: RunHooks = NoRunHooks()
+        self.exempt_batch = False  # the units dispatched now still run after maxFailures (teardown projects)
+        self.said_stopped = False
 
     def context(self) -> RunContext:
         """What the plugin's run-level hooks and report see of this run."""
@@ -173,13 +176,25 @@ class _InvokeRun:
             result = self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
             return self.redactor.value(well_formed(result))
 
+        limits = discovery.limits()
+        budget = FailureBudget(limits.max_failures)
+
         def finished(outcome: UnitOutcome) -> None:
-            records = unit_records(outcome.unit, outcome.result)
+            records = settle_stopped_unit(unit_records(outcome.unit, outcome.result), limits.max_failures)
             self.state.records_by_unit[outcome.unit.id] = records
             self.multiplexer.on_unit_end(outcome.unit, records)
+            if budget.add(records) and not self.exempt_batch and self.dispatcher is not None:
+                # As in Playwright: no test starts after maxFailures failed tests (teardown projects still run).
+                self.dispatcher.stop()
+                self._say_stopped(budget)
+
+        def not_run(unit: Unit, records: list[dict[str, Any]]) -> None:
+            self.multiplexer.on_unit_begin(unit)
+            finished(UnitOutcome(unit, {"status": "ok", "error": None, "tests": records}))
 
         self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
-                                     on_end=finished, ordering=longest_first(self.durations))
+                                     on_end=finished, ordering=longest_first(self.durations),
+                                     limits=limits.group_workers, group=group_of)
         gate = Gate(plan.requires)
         for phase in plan.phases:
             runnable = []
@@ -189,19 +204,43 @@ class _InvokeRun:
                     runnable.append(unit)
                     continue
                 # As in Playwright: a project whose dependencies failed does not run; its tests are skipped.
-                self.multiplexer.on_unit_begin(unit)
-                finished(UnitOutcome(unit, {"status": "ok", "error": None, "tests": not_run_records(unit, blocking)}))
-            try:
-                self.state.outcomes.extend(self.dispatcher.run(runnable))
-            except KeyboardInterrupt:
-                # Ctrl-C: stop every unit, then report what finished; the rest is `interrupted`.
-                self.state.interrupted = True
-                self.out.write("\ninterrupted: stopping the running units…\n")
-                self.stop_dispatch()
-                self.state.outcomes.extend(self.dispatcher.finished())
-                return
+                not_run(unit, not_run_records(unit, blocking))
+            # As in Playwright, the projects maxFailures does not stop (teardowns) run after the others of a phase.
+            exempt = [unit for unit in runnable if group_of(unit) in limits.exempt_groups]
+            for batch in ([unit for unit in runnable if unit not in exempt], exempt):
+                try:
+                    self.state.outcomes.extend(self._run_batch(batch, budget, batch is exempt, not_run))
+                except KeyboardInterrupt:
+                    # Ctrl-C: stop every unit, then report what finished; the rest is `interrupted`.
+                    self.state.interrupted = True
+                    self.out.write("\ninterrupted: stopping the running units…\n")
+                    self.stop_dispatch()
+                    self.state.outcomes.extend(self.dispatcher.finished())
+                    return
             gate.record(record for unit in phase.units for record in self.state.records_by_unit.get(unit.id, []))
             self.hooks.phase_finished(phase.units, [o.result for o in self.state.outcomes if o.unit in phase.units])
+
+    def _run_batch(self, units: list[Unit], budget: FailureBudget, exempt: bool,
+                   not_run: Callable[[Unit, list[dict[str, Any]]], None]) -> list[UnitOutcome]:
+        """Dispatch units; after maxFailures, those it stops (all but exempt ones) are reported as not run."""
+        assert self.dispatcher is not None
+        self.exempt_batch = exempt
+        outcomes = self.dispatcher.run(units) if units and (exempt or not budget.reached) else []
+        started = {outcome.unit.id for outcome in outcomes}
+        stopped = [unit for unit in units if unit.id not in started and budget.reached and not exempt]
+        if stopped:
+            self._say_stopped(budget)
+        for unit in stopped:
+            not_run(unit, skipped_records(unit, stopped_reason(budget.max_failures)))
+        return outcomes
+
+    def _say_stopped(self, budget: FailureBudget) -> None:
+        """Say once that maxFailures stopped the run (as Playwright's "Testing stopped early")."""
+        if not self.said_stopped:
+            self.said_stopped = True
+            self.out.write(f"testing stopped early after {budget.max_failures} maximum allowed failures "
+                           "(maxFailures): no unit starts after that (the running ones finish), "
+                           "the tests not started are reported skipped\n")
 
     def stop_dispatch(self) -> None:
         """Teardown of dispatch: after an interruption, start no more units and stop the running ones."""

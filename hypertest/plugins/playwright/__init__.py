@@ -103,7 +103,7 @@ class PlaywrightPlugin:
                            installer="npm")
 
     def describe(self, discovery: CoreDiscovery, settings: Settings) -> list[str]:
-        """The web servers and global hooks, which run once per run."""
+        """The web servers and global hooks, which run once per run; the limits the config sets."""
         from hypertest.plugins.playwright.run_level import with_overrides
 
         own = _own(discovery)
@@ -113,7 +113,8 @@ class PlaywrightPlugin:
         for hook in (*run_level.global_setups, *run_level.global_teardowns):
             kind = "globalSetup" if hook in run_level.global_setups else "globalTeardown"
             lines.append(f"{kind} (once per run): {os.path.relpath(hook, own.project_dir)}")
-        return lines
+        limits: list[str] = own.limits().describe()
+        return lines + limits
 
     def group_label(self, discovery: CoreDiscovery, group: str) -> str:
         """The project's name, and whether it is a setup or teardown project."""

@@ -14,10 +14,11 @@ from typing import Any, cast
 
 from hypertest.core.config import TestRunnerSettings
 from hypertest.core.contracts import Discovery as CoreDiscovery
+from hypertest.core.limits import RunLimits
 from hypertest.core.models import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.listing import ListedError, Listing
-from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level
+from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level, run_limits
 from runner.environment import child_environment
 from runner.node import NodeChoice, ToolMissingError, choose_node, find_playwright_cli
 
@@ -58,6 +59,10 @@ class Discovery(CoreDiscovery):
     def project(self, name: str) -> ProjectInfo | None:
         """The project of that name, if the config has one."""
         return next((p for p in self.projects if p.name == name), None)
+
+    def limits(self) -> RunLimits:
+        """Projects' `workers` and the config's `maxFailures` (run_level.run_limits)."""
+        return run_limits(self.projects, self.run_level)
 
 
 def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = None) -> Discovery:

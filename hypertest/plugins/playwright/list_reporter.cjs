@@ -22,6 +22,14 @@ function internalConfig(config) {
   return symbol ? config[symbol] : null;
 }
 
+function projectWorkers(config, project) {
+  // A project's own `workers` limit (Playwright 1.52+) is kept only on its internal project, resolved
+  // ('50%' of this machine's CPUs becomes a number); null: no limit of its own.
+  const internal = internalConfig(config);
+  const found = internal && Array.isArray(internal.projects) ? internal.projects.find((p) => p.project === project) : null;
+  return found && typeof found.workers === 'number' && found.workers > 0 ? found.workers : null;
+}
+
 function runLevel(config) {
   const internal = internalConfig(config);
   const servers = internal && Array.isArray(internal.webServers) ? internal.webServers
@@ -35,6 +43,7 @@ function runLevel(config) {
     })),
     globalSetups: internal && Array.isArray(internal.globalSetups) ? internal.globalSetups : list(config.globalSetup),
     globalTeardowns: internal && Array.isArray(internal.globalTeardowns) ? internal.globalTeardowns : list(config.globalTeardown),
+    maxFailures: typeof config.maxFailures === 'number' && config.maxFailures > 0 ? config.maxFailures : 0,
   };
 }
 
@@ -102,8 +111,9 @@ class HypertestListReporter {
         timeout: p.timeout,
         browserName: (p.use && (p.use.browserName || p.use.defaultBrowserType)) || 'chromium',
         executablePath: (p.use && p.use.launchOptions && p.use.launchOptions.executablePath) || null,
+        workers: projectWorkers(this.config, p),
       })) : [],
-      runLevel: this.config ? runLevel(this.config) : { webServers: [], globalSetups: [], globalTeardowns: [] },
+      runLevel: this.config ? runLevel(this.config) : { webServers: [], globalSetups: [], globalTeardowns: [], maxFailures: 0 },
       tests,
       errors: this.errors,
     };

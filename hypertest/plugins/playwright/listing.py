@@ -33,6 +33,7 @@ class ListedProject(TypedDict):
     timeout: int
     browserName: str
     executablePath: str | None
+    workers: int | None  # the project's own limit on tests at once (Playwright 1.52+); None: none
 
 
 class ListedWebServer(TypedDict):
@@ -49,6 +50,7 @@ class ListedRunLevel(TypedDict):
     webServers: list[ListedWebServer]
     globalSetups: list[str]
     globalTeardowns: list[str]
+    maxFailures: int  # the config's maxFailures; 0: none
 
 
 class ListedLocation(TypedDict):

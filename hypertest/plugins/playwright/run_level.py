@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from hypertest.core.limits import RunLimits
 from hypertest.plugins.playwright.listing import ListedProject, ListedRunLevel
 
 
@@ -20,6 +21,7 @@ class ProjectInfo:
     repeat_each: int
     retries: int
     output_dir: Path | None
+    workers: int | None = None  # at most this many of its tests at once (Playwright 1.52+); None: no limit
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class RunLevel:
     web_servers: tuple[WebServerInfo, ...] = ()
     global_setups: tuple[str, ...] = ()
     global_teardowns: tuple[str, ...] = ()
+    max_failures: int = 0  # the config's maxFailures (0: none): no test starts after that many failed
 
     @property
     def has_global_hooks(self) -> bool:
@@ -67,8 +70,17 @@ def parse_projects(raw: Sequence[ListedProject]) -> tuple[ProjectInfo, ...]:
             repeat_each=max(1, int(item.get("repeatEach") or 1)),
             retries=int(item.get("retries") or 0),
             output_dir=Path(output_dir) if isinstance(output_dir, str) and output_dir else None,
+            workers=_positive(item.get("workers")),
         ))
     return tuple(projects)
+
+
+def run_limits(projects: Sequence[ProjectInfo], run_level: RunLevel) -> RunLimits:
+    """The limits the config sets, as Playwright applies them: a project's `workers` caps its units at once;
+    `maxFailures` stops the run, but for teardown projects (Playwright runs them anyway)."""
+    teardowns = frozenset(p.teardown for p in projects if p.teardown) if run_level.max_failures else frozenset()
+    return RunLimits(group_workers={p.name: p.workers for p in projects if p.workers},
+                     max_failures=run_level.max_failures, exempt_groups=teardowns)
 
 
 def parse_run_level(raw: ListedRunLevel | None) -> RunLevel:
@@ -80,7 +92,13 @@ def parse_run_level(raw: ListedRunLevel | None) -> RunLevel:
                     for s in raw.get("webServers") or ())
     return RunLevel(web_servers=servers,
                     global_setups=tuple(str(f) for f in raw.get("globalSetups") or ()),
-                    global_teardowns=tuple(str(f) for f in raw.get("globalTeardowns") or ()))
+                    global_teardowns=tuple(str(f) for f in raw.get("globalTeardowns") or ()),
+                    max_failures=_positive(raw.get("maxFailures")) or 0)
+
+
+def _positive(value: Any) -> int | None:
+    """A positive whole number from the listing, else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
 def with_overrides(run_level: RunLevel, web_server: Any) -> RunLevel:
@@ -90,5 +108,4 @@ def with_overrides(run_level: RunLevel, web_server: Any) -> RunLevel:
     entries = [] if web_server is False else (web_server if isinstance(web_server, list) else [web_server])
     servers = tuple(WebServerInfo(command=str(e.get("command", "")), url=e.get("url"), port=e.get("port"))
                     for e in entries)
-    return RunLevel(web_servers=servers, global_setups=run_level.global_setups,
-                    global_teardowns=run_level.global_teardowns)
+    return replace(run_level, web_servers=servers)

@@ -72,15 +72,24 @@ def _command(args: argparse.Namespace, cwd: Path, after: list[Callable[[], None]
 
 
 def _validate(settings: Settings, args: argparse.Namespace) -> int:
+    from hypertest.reporters.console import printable
+
     source = settings.source or "(no hypertest.yml: defaults)"
     print(f"{source}: valid")
     runner = settings.test_runner
     print(f"  test runner: {runner.type}, config: {runner.config}")
-    print(f"  granularity: {runner.granularity}, retries: "
-          f"{'from the test config' if runner.retries is None else runner.retries}")
+    plugin = runner_plugin(runner.type)
+    own_lines = getattr(plugin, "validate_lines", None)  # optional: the plugin's words for its settings
+    for line in (own_lines(settings, os.environ) if own_lines else [
+            f"granularity: {runner.granularity}, retries: "
+            f"{'from the test config' if runner.retries is None else runner.retries}"]):
+        print(printable(f"  {line}"))
     print(f"  provider: {settings.provider.type}, concurrency: {settings.concurrency}")
     print(f"  output: {settings.output}")
-    print(f"  reporters: {', '.join(settings.reporters) or 'none'} (results.json is always written)")
+    unmade = [name for name in settings.reporters if name in getattr(plugin, "unmade_reporters", ())]
+    made = [name for name in settings.reporters if name not in unmade]
+    print(f"  reporters: {', '.join(made) or 'none'} (results.json is always written)"
+          + (f"; {', '.join(unmade)}: no report for a {runner.type} suite" if unmade else ""))
     entry = provider_entry(settings.provider.type)
     if entry.checks_tests:
         try:

@@ -159,6 +159,15 @@ class NodeInfo(TypedDict):
     refused: NotRequired[list[NodeRefusal]]
 
 
+class PythonInfo(TypedDict):
+    """The Python that ran a pytest suite (hypertest/plugins/pytest/discovery.py result_fields)."""
+
+    path: str
+    version: str
+    source: str
+    reason: str
+
+
 class RunResult(TypedDict):
     """results.json."""
 
@@ -168,6 +177,7 @@ class RunResult(TypedDict):
     runner: NotRequired[RunnerInfo]  # always written; files of older versions have only playwrightVersion
     playwrightVersion: NotRequired[str]  # Playwright runs only: runner.version, under its older name
     node: NotRequired[NodeInfo]  # Playwright runs only: the Node.js that ran it
+    python: NotRequired[PythonInfo]  # pytest runs only: the Python that listed (and locally ran) the tests
     rootDir: NotRequired[str]
     provider: str
     providerDetails: NotRequired[dict[str, Any]]

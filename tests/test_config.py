@@ -113,7 +113,7 @@ concurrency: "many"
 """)
     text = error_of(path)
     assert f'{path}:2:16: testRunner.granularity: "suite" is not one of "test", "file", "auto"' in text
-    assert f"{path}:3:3: testRunner.colour: unknown key; expected one of: config, granularity" in text
+    assert f"{path}:3:3: testRunner.colour: unknown key; expected one of: args, config, granularity" in text
     assert f'{path}:4:14: concurrency: expected integer, got a string "many"' in text
 
 

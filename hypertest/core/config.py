@@ -37,6 +37,14 @@ class TestRunnerSettings:
     # where grep and grepInvert were set (`file:line:column: testRunner.grep` or the flag), for error messages
     grep_origin: str = "testRunner.grep"
     grep_invert_origin: str = "testRunner.grepInvert"
+    # pytest: the interpreter (testRunner.python, absolute with its links kept: a virtualenv's python is a
+    # link), the extra arguments and the test paths (absolute); base_dir: hypertest.yml's folder
+    python: Path | None = None
+    args: tuple[str, ...] = ()
+    paths: tuple[Path, ...] = ()
+    base_dir: Path | None = None
+    python_origin: str = "testRunner.python"
+    args_origin: str = "testRunner.args"
 
 
 @dataclass(frozen=True)
@@ -218,6 +226,7 @@ def _build(data: dict[str, Any], source: Path | None, base_dir: Path,
             use=runner.get("use"),
             web_server=(False if runner["webServer"] is None else runner["webServer"]) if "webServer" in runner
             else None,
+            **_pytest_fields(runner, base_dir, document),
         ),
         provider=ProviderSettings(
             type=provider["type"],
@@ -232,6 +241,40 @@ def _build(data: dict[str, Any], source: Path | None, base_dir: Path,
         fail_on_flaky=bool(data["failOnFlaky"]),
         pass_with_no_tests=bool(data["passWithNoTests"]),
     )
+
+
+def _pytest_fields(runner: Mapping[str, Any], base_dir: Path, document: SourceDocument | None) -> dict[str, Any]:
+    """testRunner.python, args and paths (a pytest suite's) as TestRunnerSettings fields, checked: the
+    interpreter and every path must exist. python may lie outside the project: it is the config's explicit
+    choice, and the suite's own code runs with it anyway."""
+
+    def origin(*at: str | int) -> str:
+        place = f"{document.where(('testRunner', *at))}: " if document is not None else ""
+        return place + _dotted(("testRunner", *at))
+
+    if runner["type"] != "pytest":
+        for key in ("python", "args", "paths"):
+            if key in runner:
+                raise ConfigError(f"{origin(key)}: only a pytest suite has it (testRunner.type is "
+                                  f"{runner['type']})")
+        return {"base_dir": base_dir}
+    python = None
+    if runner.get("python") is not None:
+        python = Path(os.path.normpath(base_dir / runner["python"]))  # links kept: a virtualenv's python is one
+        if not python.is_file() or not os.access(python, os.X_OK):
+            state = "is not an executable file" if python.exists() else "does not exist"
+            raise ConfigError(f"{origin('python')}: {runner['python']} {state} (looked at {python})",
+                              hint="the path of a Python interpreter, relative to this file, for example "
+                                   ".venv/bin/python")
+    paths = []
+    for index, configured in enumerate(runner.get("paths", ())):
+        path = Path(os.path.normpath(base_dir / configured))
+        if not path.exists():
+            raise ConfigError(f"{origin('paths', index)}: {configured} not found (looked at {path})",
+                              hint="test files or folders, relative to this file")
+        paths.append(path)
+    return {"python": python, "args": tuple(runner.get("args", ())), "paths": tuple(paths), "base_dir": base_dir,
+            "python_origin": origin("python"), "args_origin": origin("args")}
 
 
 def _runner_config(runner_type: str, configured: str | None, base_dir: Path, source: Path | None) -> Path:

@@ -1,19 +1,25 @@
 """A pytest plugin for `pytest --collect-only -q -p runner.pytest.collect_plugin`: writes the collected tests.
 
 At the end of collection it writes JSON to the file named by HT_PYTEST_COLLECT_OUTPUT:
-`{"rootdir", "pytestVersion", "items": [{"nodeId", "file", "line", "titlePath", "tags", "group"}],
-"errors": [{"nodeId", "message"}]}`. `file` is relative to the rootdir, '/'-separated; `line` is 1-based;
-`titlePath` names the classes and the test (with its parameter id); `tags` are the test's marker names
-but pytest's own parametrize/usefixtures/filterwarnings; `group` names tests that must run in one unit:
-the `xdist_group` marker's name, or the node id of the class (or module) marked `hypertest_together`,
-else null. It registers the `hypertest_together` marker, so `--strict-markers` suites accept it.
+`{"rootdir", "pytestVersion", "python": {"executable", "version"}, "options": [...], "parallel": [...],
+"items": [{"nodeId", "file", "line", "titlePath", "tags", "group"}], "errors": [{"nodeId", "message"}]}`.
+`options` names the options a unit may add that this session declares (`output`: pytest-playwright's
+--output, `reruns`: pytest-rerunfailures' --reruns, `numprocesses`: pytest-xdist's -n); `parallel` is what
+the session asks of pytest-xdist for the whole run (`-n auto`, `--dist loadgroup`, ...), as given.
+`file` is relative to the rootdir, '/'-separated; `line` is 1-based; `titlePath` names the classes and the
+test (with its parameter id); `tags` are the test's marker names but pytest's own parametrize/usefixtures/
+filterwarnings; `group` names tests that must run in one unit: the `xdist_group` marker's name, or the node
+id of the class (or module) marked `hypertest_together`, else null. It registers the `hypertest_together`
+marker, so `--strict-markers` suites accept it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,7 @@ from runner.pytest import TOGETHER_MARKER, TOGETHER_MARKER_LINE
 OUTPUT_VARIABLE = "HT_PYTEST_COLLECT_OUTPUT"
 UNTAGGED_MARKERS = frozenset({"parametrize", "usefixtures", "filterwarnings"})
 MESSAGE_LIMIT = 20_000
+UNIT_OPTIONS = ("numprocesses", "output", "reruns")
 
 
 
@@ -53,10 +60,34 @@ class CollectionWriter:
         document = {
             "rootdir": str(rootdir),
             "pytestVersion": pytest.__version__,
+            "python": {"executable": sys.executable, "version": platform.python_version()},
+            "options": declared_options(session.config),
+            "parallel": parallel_options(session.config),
             "items": [item_entry(item, rootdir) for item in session.items],
             "errors": self.errors,
         }
         Path(target).write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+
+
+def declared_options(config: pytest.Config) -> list[str]:
+    """Which of the options a unit may add (--output, --reruns, -n) this session's plugins declare."""
+    return [name for name in UNIT_OPTIONS if hasattr(config.option, name)]
+
+
+def parallel_options(config: pytest.Config) -> list[str]:
+    """What the session asks of pytest-xdist for the whole run, as given (`-n auto`, not the CPU count)."""
+    given = config.known_args_namespace
+    asked = []
+    workers = getattr(given, "numprocesses", None)
+    if workers:
+        asked.append(f"-n {workers}")
+    dist = getattr(given, "dist", None)
+    if dist and dist != "no":
+        asked.append(f"--dist {dist}")
+    if getattr(given, "distload", False):
+        asked.append("-d")
+    asked += [f"--tx {spec}" for spec in getattr(given, "tx", None) or ()]
+    return asked
 
 
 def item_entry(item: pytest.Item, rootdir: Path) -> dict[str, Any]:

@@ -2,13 +2,17 @@
 
 `{"projectDir": "/abs/path" (or relative to HT_PROJECT_ROOT), "configFile": "pytest.ini" (optional, relative
 to projectDir: pytest's -c), "tests": [{"id", "nodeId", "file", "line", "titlePath"}], "retries": int | null,
-"args": [str, ...]}`. Other keys (the runner's own: runId, unitId, artifacts...) are ignored.
+"args": [str, ...], "python": "/abs/bin/python" (optional: the interpreter; default the runner's own),
+"options": [str, ...] (optional: the options discovery found declared, of `output`, `reruns`, `numprocesses`;
+default: looked up in the runner's own interpreter, without numprocesses)}`. Other keys (the runner's own:
+runId, unitId, artifacts...) are ignored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -36,6 +40,8 @@ class PytestUnit:
     tests: tuple[RequestedTest, ...]
     retries: int | None
     args: tuple[str, ...]
+    python: str | None = None
+    options: tuple[str, ...] | None = None
 
 
 def parse_unit(unit: Mapping[str, Any]) -> PytestUnit:
@@ -63,8 +69,14 @@ def parse_unit(unit: Mapping[str, Any]) -> PytestUnit:
         args = []
     if not isinstance(args, list) or not all(isinstance(arg, str) and "\0" not in arg for arg in args):
         raise UnitPayloadError("args: expected a list of strings")
+    python = unit.get("python")
+    if python is not None and (not isinstance(python, str) or not Path(python).is_absolute() or "\0" in python):
+        raise UnitPayloadError("python: expected null or an absolute path")
+    options = unit.get("options")
+    if options is not None and (not isinstance(options, list) or not all(isinstance(o, str) for o in options)):
+        raise UnitPayloadError("options: expected null or a list of strings")
     return PytestUnit(project_dir=project_dir, config_file=config_file, tests=parsed, retries=retries,
-                      args=tuple(args))
+                      args=tuple(args), python=python, options=None if options is None else tuple(options))
 
 
 def _test(entry: Any, index: int) -> RequestedTest:

@@ -1,11 +1,14 @@
 """Run one unit of a pytest suite: pytest on exactly the requested node ids, then one record per test.
 
-`run_pytest_unit` runs `python -m pytest [args] -p runner.pytest.result_plugin -p no:cacheprovider
---rootdir PROJECT [-c CONFIG] [--output DIR] [--reruns N] -- NODE_ID...` in the project folder (an argv
-list, never a shell; node ids are arguments, never a -k expression), under the runner's deadline and
-clean-up, and returns a unit result (schema/result.schema.json). Node ids are relative to the project
-folder (the rootdir collection used). `--output` (pytest-playwright's artifacts folder) and `--reruns`
-(pytest-rerunfailures) are passed only when those plugins are installed.
+`run_pytest_unit` runs `PYTHON -m pytest [args] -p runner.pytest.result_plugin -p no:cacheprovider
+--rootdir PROJECT [-c CONFIG] [--output DIR] [--reruns N] [-n 0] -- NODE_ID...` in the project folder (an
+argv list, never a shell; node ids are arguments, never a -k expression), under the runner's deadline and
+clean-up, and returns a unit result (schema/result.schema.json). PYTHON is the payload's interpreter (its
+virtualenv activated), else the runner's own. Node ids are relative to the project folder (the rootdir
+collection used). `--output` (pytest-playwright's artifacts folder) and `--reruns` (pytest-rerunfailures)
+are passed only when those plugins declare them; `-n 0`, last, when pytest-xdist is there: whatever the
+suite asks of it (`-n auto` in addopts, `--dist`, `--tx`), a unit runs its tests in its own process, as
+xdist's `-n 0` means, since hypertest's units are the run's parallelism.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -28,6 +32,7 @@ from runner.model import error_unit_result, ran_unit_result
 from runner.process import run_with_deadline, stop_reason
 from runner.project_state import task_root_copy, writable_copy
 from runner.pytest.artifacts import store_custom_artifacts, store_output_artifacts
+from runner.pytest.interpreter import activated
 from runner.pytest.payload import PytestUnit, RequestedTest, UnitPayloadError, parse_unit
 from runner.pytest.records import Reports, build_records, parse_result_lines, unrequested
 from runner.pytest.result_plugin import OUTPUT_VARIABLE
@@ -63,16 +68,30 @@ def run_pytest_unit(unit: Mapping[str, Any], run_id: str, unit_id: str, store: A
 
 def pytest_argv(request: PytestUnit, project_dir: Path, output_dir: Path) -> list[str]:
     """The pytest command line of a unit: the suite's extra args, ours, then the node ids after `--`."""
-    argv = [sys.executable, "-m", "pytest", *request.args, "-p", "runner.pytest.result_plugin",
+    argv = [interpreter(request), "-m", "pytest", *request.args, "-p", "runner.pytest.result_plugin",
             "-p", "no:cacheprovider", "--rootdir", str(project_dir)]
     if request.config_file is not None:
         argv += ["-c", str(project_dir / request.config_file)]
-    if importlib.util.find_spec("pytest_playwright") is not None:
+    if _declares(request, "output", "pytest_playwright"):
         argv += ["--output", str(output_dir)]
-    if request.retries is not None and importlib.util.find_spec("pytest_rerunfailures") is not None:
+    if request.retries is not None and _declares(request, "reruns", "pytest_rerunfailures"):
         argv += ["--reruns", str(request.retries)]
+    if request.options is not None and "numprocesses" in request.options:
+        argv += ["-n", "0"]  # last: over -n/--numprocesses/--dist/--tx of addopts and args (xdist's own rule)
     node_ids = list(dict.fromkeys(test.node_id for test in request.tests))
     return [*argv, "--", *node_ids]
+
+
+def interpreter(request: PytestUnit) -> str:
+    """The Python that runs the unit's pytest: the payload's, else the runner's own."""
+    return request.python or sys.executable
+
+
+def _declares(request: PytestUnit, option: str, module: str) -> bool:
+    """Whether the suite's pytest has option: as discovery found it, else by the runner's own interpreter."""
+    if request.options is not None:
+        return option in request.options
+    return request.python is None and importlib.util.find_spec(module) is not None
 
 
 def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore, deadline: float,
@@ -84,14 +103,18 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
         # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
         project_dir = (writable_copy(project_dir, work / "project") if env.get("HT_COPY_PROJECT") == "1"
                        else task_root_copy(project_dir))
+    python = interpreter(request)
+    if not os.access(python, os.X_OK) or not Path(python).is_file():
+        return failed_unit(run_id, unit_id, request.tests,
+                           f"the suite's Python interpreter {python} does not exist here (or cannot be run)")
     paths = _layout(work)
     grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
     completed = run_with_deadline(pytest_argv(request, project_dir, paths["output"]), cwd=project_dir,
-                                  env=_child_env(env, run_id, unit_id, paths), deadline=deadline - grace,
-                                  log_path=paths["log"], grace_s=grace / 2)
+                                  env=activated(_child_env(env, run_id, unit_id, paths), Path(python)),
+                                  deadline=deadline - grace, log_path=paths["log"], grace_s=grace / 2)
     reports = parse_result_lines(paths["results"])
     status, error = unit_status(completed.exit_code, completed.stopped_at_deadline, reports,
-                                completed.output_tail)
+                                completed.output_tail, python)
 
     def missing_message(test: RequestedTest) -> str:
         if completed.stopped_at_deadline:
@@ -112,19 +135,33 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
                                 unrequested=unrequested(request.tests, reports), output_tail=completed.output_tail))
 
 
-def unit_status(exit_code: int | None, stopped: bool, reports: Reports, tail: str) -> tuple[str, str | None]:
-    """ok when pytest ran the tests and reported its end; deadline when stopped; else error and why."""
+def unit_status(exit_code: int | None, stopped: bool, reports: Reports, tail: str,
+                python: str = sys.executable) -> tuple[str, str | None]:
+    """ok when pytest ran the tests and reported its end; deadline when stopped; else error and why (naming
+    the interpreter when pytest could not import something)."""
     if stopped:
         return "deadline", stop_reason() + "; pytest was stopped"
     if reports.collect_errors:
         first = reports.collect_errors[0]
-        return "error", str(first.get("message") or "pytest could not collect the tests").strip()
+        message = str(first.get("message") or "pytest could not collect the tests").strip()
+        return "error", _with_interpreter(message, python)
     if exit_code in RAN_EXIT_CODES and reports.ended:
         return "ok", None
     last_lines = "\n".join(tail.strip().splitlines()[-15:])
     if exit_code == NO_TESTS_COLLECTED:
         return "error", f"pytest collected none of the requested tests:\n{last_lines}"
-    return "error", f"pytest exited with code {exit_code} before running the tests to their end:\n{last_lines}"
+    if not reports.started and "No module named pytest" in tail:
+        return "error", f"pytest is not installed for the suite's Python, {python}"
+    return "error", _with_interpreter(
+        f"pytest exited with code {exit_code} before running the tests to their end:\n{last_lines}", python)
+
+
+def _with_interpreter(message: str, python: str) -> str:
+    """message, with the interpreter named when something did not import (the suite's packages are elsewhere)."""
+    if re.search(r"\b(ModuleNotFoundError|ImportError)\b", message):
+        first, _, rest = message.partition("\n")
+        return f"{first} (with the Python {python})\n{rest}".rstrip()
+    return message
 
 
 def failed_unit(run_id: str, unit_id: str, tests: tuple[RequestedTest, ...], message: str) -> dict[str, Any]:

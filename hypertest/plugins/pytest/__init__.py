@@ -1,18 +1,21 @@
 """pytest with pytest-playwright (`testRunner.type: pytest`): discovery by `pytest --collect-only` and our
-collection plugin, one unit per test (groups together), each selected by its node id, never by -k."""
+collection plugin, one unit per test (groups together), each selected by its node id, never by -k. The suite's
+Python (testRunner.python, VIRTUAL_ENV, .venv, hypertest's own) lists the tests and runs the local units."""
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from hypertest.core.config import Settings, TestRunnerSettings
 from hypertest.core.contracts import Check, Discovery, ImageInputs, NoRunHooks, RunContext, RunHooks
 from hypertest.core.models import Unit
 from hypertest.core.plan import RunPlan
+
+# The reporters that make nothing for a pytest suite (no merged HTML report: see merge_report).
+UNMADE_REPORTERS = ("html",)
 
 
 class PytestPlugin:
@@ -21,6 +24,7 @@ class PytestPlugin:
     name = "pytest"
     config_label = "pytest config"
     config_names = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+    unmade_reporters = UNMADE_REPORTERS
 
     def discover(self, settings: TestRunnerSettings, environ: Mapping[str, str]) -> Discovery:
         """`pytest --collect-only` in the project, with our collection plugin."""
@@ -37,17 +41,24 @@ class PytestPlugin:
     def unit_part(self, unit: Unit, discovery: Discovery, settings: Settings) -> dict[str, Any]:
         """The node ids the runner passes to pytest, and the tests they are."""
         node_ids = dict(getattr(discovery, "node_ids", ()))
-        return {
+        part: dict[str, Any] = {
             "configFile": str(discovery.config_file.relative_to(discovery.project_dir)),
             "tests": [{"id": t.id, "nodeId": node_ids[t.id], "file": t.file, "line": t.line,
                        "titlePath": list(t.title_path)} for t in unit.tests],
             "retries": settings.test_runner.retries,
-            "args": [],
+            "args": list(settings.test_runner.args),
+            "options": list(getattr(discovery, "options", ())),
         }
+        python = str(getattr(discovery, "python", ""))
+        if settings.provider.type == "local" and python:
+            part["python"] = python  # an image (aws, docker) runs its own Python
+        return part
 
     def run_hooks(self, discovery: Discovery, context: RunContext) -> RunHooks:
-        """Nothing runs once per run: pytest's session fixtures run in each unit."""
-        return NoRunHooks()
+        """Nothing runs once per run (pytest's session fixtures run in each unit); the run says once that the
+        suite's pytest-xdist options are set aside in units."""
+        line = _parallel_line(discovery)
+        return _SayOnce(context.out, line) if line else NoRunHooks()
 
     def merge_report(self, discovery: Discovery, context: RunContext, results: Sequence[Mapping[str, Any]],
                      records: Sequence[Mapping[str, Any]], started_at: dt.datetime) -> Path | None:
@@ -55,13 +66,10 @@ class PytestPlugin:
         return None
 
     def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
-        """pytest and pytest-playwright, importable where hypertest runs."""
-        checks = []
-        for module, package in (("pytest", "pytest"), ("pytest_playwright", "pytest-playwright")):
-            found = importlib.util.find_spec(module) is not None
-            checks.append(Check(package, "ok" if found else "error", "installed" if found else "not installed",
-                                f"pip install {package} (beside hypertest)"))
-        return checks
+        """The suite's Python (which, and why), and that pytest and pytest-playwright import there."""
+        from hypertest.plugins.pytest.checks import interpreter_checks
+
+        return interpreter_checks(settings, environ)
 
     def image_inputs(self, project_dir: Path) -> ImageInputs:
         """requirements.txt, else the dependencies pyproject.toml names, installed with pip."""
@@ -70,12 +78,44 @@ class PytestPlugin:
         return ImageInputs(files=(("requirements.txt", requirements(project_dir)),), installer="python")
 
     def describe(self, discovery: Discovery, settings: Settings) -> list[str]:
-        """Nothing runs once per run."""
-        return []
+        """Nothing runs once per run; which Python runs the tests, and what units do with pytest-xdist."""
+        python = getattr(discovery, "python", "")
+        lines = [f"python: {python} ({getattr(discovery, 'python_why', '')})"] if python else []
+        line = _parallel_line(discovery)
+        return [*lines, line] if line else lines
+
+    def validate_lines(self, settings: Settings, environ: Mapping[str, str]) -> list[str]:
+        """What `hypertest validate` says of the runner's settings: retries, interpreter, args, paths."""
+        from hypertest.plugins.pytest.checks import settings_lines
+
+        return settings_lines(settings, environ)
 
     def group_label(self, discovery: Discovery, group: str) -> str:
         """pytest suites have one group."""
         return repr(group)
+
+
+def _parallel_line(discovery: Discovery) -> str:
+    """The one line saying that units set the suite's pytest-xdist options aside, when it has some."""
+    asked = tuple(getattr(discovery, "parallel", ()))
+    if not asked or "numprocesses" not in getattr(discovery, "options", ()):
+        return ""
+    return (f"pytest-xdist: the suite asks for {', '.join(asked)}; each unit runs with -n 0 (its tests in its "
+            f"own process): hypertest's units are the run's parallelism")
+
+
+class _SayOnce(NoRunHooks):
+    """Run hooks that print one line when the run starts."""
+
+    def __init__(self, out: TextIO, line: str) -> None:
+        self.out = out
+        self.line = line
+
+    def start(self) -> None:
+        """Say it."""
+        from hypertest.reporters.console import printable
+
+        self.out.write(f"{printable(self.line)}\n")
 
 
 PLUGIN = PytestPlugin()

@@ -57,6 +57,12 @@ class HypertestResultReporter {
   onBegin(config, suite) {
     this.rootDir = config.rootDir;
     this.write({ type: 'begin', total: suite.allTests().length });
+    // In a warm host that may keep workers (runner/playwright/worker_pool.cjs), a kept worker serves only
+    // tests of its worker hash: Playwright's own, from its test cases (a private field; absent, no reuse).
+    const hashes = globalThis[Symbol.for('hypertest.workerHashes')];
+    if (hashes instanceof Map) {
+      for (const test of suite.allTests()) if (typeof test._workerHash === 'string') hashes.set(test.id, test._workerHash);
+    }
   }
 
   onTestEnd(test, result) {

@@ -89,9 +89,7 @@ async function runUnit({ api, pool }, unit) {
     api.filterProjects(config.projects, undefined);
     if (pool) {
       pool.drop(unit.dropWorkers || []);
-      pool.keep = !!unit.keepWorkers;
-      pool.unitEnv = unit.env;
-      pool.unitVariables = new Set(unit.workerUnitVariables || []);
+      pool.startUnit({ keep: unit.keepWorkers, env: unit.env, unitVariables: unit.workerUnitVariables });
     }
     const status = await api.runAllTestsWithConfig(config, options);
     // Only a unit that passed leaves its workers to the next (a failed test's worker is never kept).
@@ -104,10 +102,7 @@ async function runUnit({ api, pool }, unit) {
     if (pool) pool.discard();
     return { status: 'failed', exitCode: 1, threw: true, keptWorkers: [] };
   } finally {
-    if (pool) {
-      pool.keep = false;
-      pool.unitEnv = null;
-    }
+    if (pool) pool.endUnit();
     restoreOutput();
     fs.closeSync(logFd);
   }

@@ -6,10 +6,18 @@
 // Playwright starts its workers with child_process.fork. While a unit that may keep workers runs, the
 // pool answers that fork with a Lease: an object that speaks the ChildProcess part Playwright's process
 // host uses (send, the 'message' and 'exit' events, stdout, stderr, pid, kill). A lease attaches to a kept
-// worker whose identity (environment, init parameters, the unit's settings) is the same, or to a new one
-// started through runner/playwright/warm_worker.cjs. When Playwright stops the worker at the end of the
-// unit, a clean worker is detached and kept instead: the host sees it exit. A worker whose tests failed
-// (or that was stopped while busy) is stopped for real, as Playwright replaces a worker after a failure.
+// worker whose identity (environment, init parameters, the unit's settings, and Playwright's worker hash
+// of the tests it runs) is the same, or to a new one started through runner/playwright/warm_worker.cjs.
+// When Playwright stops the worker at the end of the unit, a clean worker is detached and kept instead:
+// the host sees it exit. A worker whose tests failed (or that was stopped while busy) is stopped for
+// real, as Playwright replaces a worker after a failure.
+//
+// Playwright gives a worker only test groups of one worker hash: the project, the digest of the test's
+// worker-scoped fixtures (the test type's, a file-level `test.use`) and the repeatEachIndex. A worker
+// handed a test of another digest fails it ("inconsistent test.use() options"), so a lease picks its
+// worker only when the first test group arrives: the hash of its tests (which the result reporter notes
+// from Playwright's own test cases in onBegin, HASHES below) joins the identity. Without a hash for every
+// test of the group the worker is a new one and is not kept.
 'use strict';
 const childProcess = require('child_process');
 const crypto = require('crypto');
@@ -21,8 +29,16 @@ const WORKER_SCRIPT = path.join(__dirname, 'warm_worker.cjs');
 const MAX_UNITS_PER_WORKER = 100;
 const MAX_KEPT = 2;
 const DETACH_TIMEOUT_MS = 5000;
+// Test id -> Playwright's worker hash (test._workerHash) of the unit that runs, filled by
+// runner/playwright/result_reporter.cjs in onBegin, in this process (the warm host's Playwright main process).
+// A Map on a registered symbol, so the reporter needs nothing from this module.
+const HASHES = Symbol.for('hypertest.workerHashes');
 // The unit's settings only Playwright's main process reads (its reporters' files).
 const MAIN_ONLY_SETTINGS = ['blobDir', 'blobName', 'resultReporter'];
+
+function isRunTestGroup(message) {
+  return message.method === '__dispatch__' && !!message.params && message.params.method === 'runTestGroup';
+}
 
 function failedTest(params) {
   return params.status !== 'skipped' && params.status !== params.expectedStatus;
@@ -35,10 +51,25 @@ function failedGroup(params) {
     params.unexpectedExitError || params.stoppedDueToUnhandledErrorInTestFail);
 }
 
+// The worker hash Playwright gave every test of a test group, or null (a test it did not note, or tests of
+// several hashes, which Playwright never groups).
+function workerHashOf(runPayload) {
+  const hashes = globalThis[HASHES];
+  const entries = runPayload && Array.isArray(runPayload.entries) ? runPayload.entries : [];
+  if (!(hashes instanceof Map) || !entries.length) return null;
+  const found = new Set(entries.map((entry) => hashes.get(entry && entry.testId)));
+  const [hash] = found;
+  return found.size === 1 && typeof hash === 'string' && hash ? hash : null;
+}
+
 // The identity of a worker: the unit's environment (as the runner sent it: Playwright's main process adds
-// variables of its own as it loads), what Playwright added for this worker, its init parameters and the
-// unit's settings, which the worker read when it loaded the config.
-function identityOf(unitEnv, perUnit, forkEnv, runnerParams) {
+// variables of its own as it loads), what Playwright added for this worker, its init parameters, the
+// unit's settings, which the worker read when it loaded the config, and the worker hash of its tests.
+// The hash is Playwright's main-process one: it is the same from unit to unit of one warm host because
+// Playwright loads each test file once per process (its file suites are cached, so the fixture
+// registrations, and their ids in the digest, stay the same objects) and leaves the project's `use` out
+// of it (the project id stands for it, and the init parameters and settings for the config).
+function identityOf(unitEnv, perUnit, forkEnv, runnerParams, workerHash) {
   const variables = Object.keys(unitEnv).filter((name) => !perUnit.has(name)).sort()
     .map((name) => [name, unitEnv[name]]);
   const added = Object.keys(forkEnv).filter((name) => !perUnit.has(name) && forkEnv[name] !== process.env[name]).sort()
@@ -52,7 +83,8 @@ function identityOf(unitEnv, perUnit, forkEnv, runnerParams) {
   }
   const params = { ...runnerParams, workerIndex: undefined, parallelIndex: undefined, artifactsDir: undefined,
     config: { ...runnerParams.config, compilationCache: undefined } };
-  return crypto.createHash('sha256').update(JSON.stringify({ variables, added, settings, params })).digest('hex');
+  return crypto.createHash('sha256').update(JSON.stringify({ variables, added, settings, params, workerHash }))
+    .digest('hex');
 }
 
 class Worker {
@@ -87,7 +119,7 @@ class Worker {
       this.queue.push(message);
       return;
     }
-    if (message.method === '__dispatch__' && message.params && message.params.method === 'runTestGroup') this.busy = true;
+    if (isRunTestGroup(message)) this.busy = true;
     this.child.send(message);
   }
 
@@ -115,12 +147,15 @@ class Worker {
 }
 
 // What Playwright's process host holds as its worker's ChildProcess.
+// Playwright's process host says `ready` comes first, then sends __init__, then (its dispatcher) the first
+// runTestGroup; the lease answers `ready` itself, keeps __init__, and picks its worker at that runTestGroup.
 class Lease extends EventEmitter {
   constructor(pool, options) {
     super();
     this._pool = pool;
     this._options = options;
     this._worker = null;
+    this._init = null;
     this._exited = false;
     this.stdout = new EventEmitter();
     this.stderr = new EventEmitter();
@@ -133,14 +168,18 @@ class Lease extends EventEmitter {
 
   kill(signal) {
     if (this._worker && !this._worker.exited) this._worker.child.kill(signal);
+    else if (!this._worker) this.ended(null, signal);  // nothing started: it ends as a killed process would
     return true;
   }
 
   send(message) {
     if (this._exited) return false;
-    if (message.method === '__init__' && !this._worker) {
-      this._attach(message);
+    if (message.method === '__init__' && !this._worker && !this._init) {
+      this._init = message;
       return true;
+    }
+    if (!this._worker && this._init && isRunTestGroup(message)) {
+      this._attach(this._init, message.params.params);
     }
     if (!this._worker) {
       if (message.method === '__stop__') this.ended(0, null);  // stopped before it started: nothing ran
@@ -159,11 +198,13 @@ class Lease extends EventEmitter {
     return true;
   }
 
-  _attach(init) {
+  _attach(init, runPayload) {
     const env = this._options.env || process.env;
     const runnerParams = init.params.runnerParams;
     const pool = this._pool;
-    const key = pool.unitEnv && identityOf(pool.unitEnv, pool.unitVariables, env, runnerParams);
+    const workerHash = workerHashOf(runPayload);
+    const key = pool.unitEnv && workerHash && identityOf(pool.unitEnv, pool.unitVariables, env, runnerParams,
+      workerHash);
     const kept = key && this._pool.take(key);
     if (kept) {
       this._worker = kept;
@@ -226,6 +267,22 @@ class WorkerPool {
 
   fork(script, args, options) {
     return this._fork.call(childProcess, script, args, options);
+  }
+
+  // A unit starts: whether its workers may be kept, its environment and per-unit variables, and an empty
+  // map for the worker hashes of its tests (only a unit that may keep workers needs them).
+  startUnit({ keep, env, unitVariables }) {
+    this.keep = !!keep;
+    this.unitEnv = env;
+    this.unitVariables = new Set(unitVariables || []);
+    if (this.keep) globalThis[HASHES] = new Map();
+    else delete globalThis[HASHES];
+  }
+
+  endUnit() {
+    this.keep = false;
+    this.unitEnv = null;
+    delete globalThis[HASHES];
   }
 
   take(key) {

@@ -29,7 +29,7 @@ from runner.environment import child_environment
 from runner.node import find_node, find_playwright_cli
 from runner.process import read_tail
 from runner.results import parse_reporter_lines
-from runner.wrapper_config import USER_CONFIG_MODULE
+from runner.wrapper_config import USER_CONFIG_MODULE, module_twin
 
 HERE = Path(__file__).resolve().parent / "playwright"
 SESSION_DIR = HERE / "session"
@@ -90,7 +90,8 @@ class PlaywrightSession:
                "HT_SESSION_READY": str(files["ready"]), "HT_SESSION_STOP": str(files["stop"])}
         self._log = files["log"].open("wb")
         self._child = subprocess.Popen(
-            [node, str(cli), "test", "-c", str(SESSION_CONFIG), "--pass-with-no-tests", NO_TEST_FILE],
+            [node, str(cli), "test", "-c", str(module_twin(SESSION_CONFIG, self.config_file, cli)),
+             "--pass-with-no-tests", NO_TEST_FILE],
             cwd=self.project_dir, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT_S

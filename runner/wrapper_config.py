@@ -39,6 +39,54 @@ WRAPPER_CONFIG = Path(__file__).resolve().parent / "playwright" / "wrapper.confi
 SETTINGS_VARIABLE = "HT_WRAPPER_SETTINGS"
 # Loading the user's config and applying hypertest.yml's overrides: shared with the run session's config.
 USER_CONFIG_MODULE = Path(__file__).resolve().parent / "playwright" / "user_config.cjs"
+# Before 1.43 Playwright registers its ESM loader only by restarting itself, and only when the config file
+# it is given is an ES module: then the generated config must be one too (an ES module twin of the file).
+ESM_LOADER_ALWAYS_SINCE = (1, 43)
+
+
+def module_twin(generated: Path, user_config: Path, cli: Path) -> Path:
+    """The generated config to give Playwright: `generated` (CommonJS), or its `.mjs` twin when the user's
+    config is an ES module and the project's Playwright (its CLI at `cli`) registers its ESM loader only for
+    a config that is one."""
+    if not is_es_module(user_config):
+        return generated
+    version = playwright_version(cli)
+    if version is None or version >= ESM_LOADER_ALWAYS_SINCE:
+        return generated
+    return generated.with_name(generated.name.removesuffix(".cjs") + ".mjs")
+
+
+def wrapper_config_for(user_config: Path, cli: Path) -> Path:
+    """The wrapper config a unit runs with: WRAPPER_CONFIG, or its ES module twin (see module_twin)."""
+    return module_twin(WRAPPER_CONFIG, user_config, cli)
+
+
+def is_es_module(file: Path) -> bool:
+    """Whether Node.js (and Playwright) load the file as an ES module: .mjs/.mts, or a .js/.ts file whose
+    nearest package.json says `"type": "module"`."""
+    if file.suffix in (".mjs", ".mts"):
+        return True
+    if file.suffix in (".cjs", ".cts"):
+        return False
+    for folder in file.parents:
+        manifest = folder / "package.json"
+        if manifest.is_file():
+            try:
+                document = json.loads(manifest.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return False
+            return isinstance(document, dict) and document.get("type") == "module"
+    return False
+
+
+def playwright_version(cli: Path) -> tuple[int, int] | None:
+    """(major, minor) of the Playwright package whose CLI script is `cli`; None when unreadable."""
+    try:
+        document = json.loads((cli.parent / "package.json").read_text(encoding="utf-8"))
+        major, minor = str(document["version"]).split(".")[:2]
+        return int(major), int(minor)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def render_wrapper_settings(settings: WrapperSettings) -> str:

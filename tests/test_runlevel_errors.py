@@ -62,3 +62,33 @@ def test_a_throwing_global_teardown_fails_a_green_run_with_exit_3(cli: Cli, tmp_
     assert "the run's global teardown failed" in result.out
     assert "cannot drop the database" in result.out and "teardown.ts:2" in result.out
     assert "Traceback" not in result.out + result.err
+
+
+def test_a_failing_global_setup_shows_its_message_and_the_users_frames_and_names_the_log(
+        cli: Cli, tmp_path: Path) -> None:
+    """The message, then the frames in the user's files; not Playwright's nor hypertest's; the log's path."""
+    folder = project_with(tmp_path, "export default { testDir: './tests', globalSetup: './setup.ts' };\n", {
+        "setup.ts": "import { seed } from './seed';\n"
+                    "export default async function () {\n  await seed();\n}\n",
+        "seed.ts": "export async function seed() {\n  throw new Error('cannot seed the database');\n}\n"})
+    result = cli("invoke", "--output", str(tmp_path / "out"), cwd=folder)
+    assert_clean_error(result, 3, "the run's global setup failed", "Error: cannot seed the database",
+                       "seed.ts:2", "setup.ts:3", "run-session.log")
+    frames = [line.strip() for line in result.err.splitlines() if line.strip().startswith("at ")]
+    assert frames and all(str(folder) in frame and "node_modules" not in frame for frame in frames), frames
+    [log] = (tmp_path / "out").glob("*/run-session.log")
+    assert f"Playwright's output: {log}" in result.err
+    assert "cannot seed the database" in log.read_text(encoding="utf-8")
+
+
+def test_a_broken_esm_import_in_a_global_setup_names_the_missing_module_and_the_log(
+        cli: Cli, tmp_path: Path) -> None:
+    """An ES module project whose globalSetup imports a file that imports one that does not exist."""
+    folder = project_with(tmp_path, "export default { testDir: './tests', globalSetup: './global-setup.js' };\n", {
+        "package.json": '{ "type": "module" }\n',
+        "global-setup.js": "import { seed } from './seed.js';\nexport default async function () { await seed(); }\n",
+        "seed.js": "import { helper } from './no-such-helper.js';\nexport async function seed() { helper(); }\n"})
+    result = cli("invoke", "--output", str(tmp_path / "out"), cwd=folder)
+    assert_clean_error(result, 3, "the run's global setup failed", "Cannot find module",
+                       "no-such-helper.js", "run-session.log")
+    assert "<anonymous>" not in result.err and "node:internal" not in result.err

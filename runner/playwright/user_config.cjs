@@ -3,11 +3,15 @@
 // in another folder), and the overrides of hypertest.yml (testRunner.use, testRunner.webServer)
 // applied. Required by absolute path.
 //
-// Loading goes through Playwright's own loader (`requireOrImport` of the Playwright that is loading the
-// generated config): require() with its TypeScript transform for CommonJS files, import() through its
-// ESM loader for ES modules (`"type": "module"`, .mjs, .mts), so top-level await, ESM imports of local
-// files and TypeScript in either form load exactly as under `playwright test`. A plain require() could
-// not load an ES module ("exports is not defined in ES module scope").
+// Loading does what Playwright's own loader (`requireOrImport`) does with a config file: a CommonJS file
+// (.cjs/.cts, or .js/.ts outside a `"type": "module"` package) is require()d, inside Playwright with its
+// TypeScript transform, which is installed while Playwright loads the generated config; an ES module
+// (.mjs/.mts, or in a `"type": "module"` package) goes to Playwright's requireOrImport itself, which
+// import()s it through Playwright's ESM loader: top-level await, ESM imports of local files and
+// TypeScript ES modules load exactly as under `playwright test` (require() cannot load them: "exports
+// is not defined in ES module scope"). What the file gives is awaited, as Playwright awaits it, so a
+// config may export a promise. The generated config is then a promise too, only when it must be (an ES
+// module, or an exported promise): a CommonJS config stays a plain object, as before.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -70,21 +74,41 @@ async function loadGlobalHook(playwright, config, file) {
   return hook;
 }
 
-async function userConfig(settings) {
-  const playwright = playwrightPackage(settings.userConfig);
-  // As Playwright's configLoader does: await what the file gives (a CommonJS module may export a
-  // promise), then take its default export when it has one.
-  let user = await playwright.requireOrImport(settings.userConfig);
-  if (user && typeof user === 'object' && 'default' in user) user = user.default;
-  user = user || {};
+// Whether Node.js loads the file as an ES module (the rule Playwright's fileIsModule follows too).
+function isModuleFile(file) {
+  if (/\.m[jt]s$/.test(file)) return true;
+  if (/\.c[jt]s$/.test(file)) return false;
+  for (let folder = path.dirname(file); ; folder = path.dirname(folder)) {
+    const manifest = path.join(folder, 'package.json');
+    if (fs.existsSync(manifest)) {
+      try {
+        return JSON.parse(fs.readFileSync(manifest, 'utf8')).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (path.dirname(folder) === folder) return false;
+  }
+}
+
+const isThenable = (value) => !!value && typeof value.then === 'function';
+
+// As Playwright's configLoader does with what the file gave: its default export when it has one.
+function defaultExport(loaded) {
+  const user = (loaded && typeof loaded === 'object' && 'default' in loaded) ? loaded.default : loaded;
+  return user || {};
+}
+
+function helpers(settings, user) {
   const configDir = path.dirname(settings.userConfig);
   const abs = (value) => (typeof value === 'string' ? path.resolve(configDir, value) : value);
   return {
     user,
-    playwright,
     abs,
     absList: (value) => (Array.isArray(value) ? value.map(abs) : abs(value)),
     list,
+    // The Playwright running this config (its folder, version and loader); only inside Playwright.
+    playwright: () => playwrightPackage(settings.userConfig),
     // testRunner.use goes over the config's `use` (top level and every project).
     withOverride: (use) => (settings.useOverride ? { ...(use || {}), ...settings.useOverride } : use),
     // testRunner.webServer: null (absent) keeps the config's, false removes it, else replaces it.
@@ -97,4 +121,13 @@ async function userConfig(settings) {
   };
 }
 
-module.exports = { userConfig, loadGlobalHook, atLeast };
+// build(helpers) once the user's config is loaded: its result, or a promise of it when loading is
+// asynchronous (an ES module, or a CommonJS config that exports a promise).
+function withUserConfig(settings, build) {
+  const file = settings.userConfig;
+  const loaded = isModuleFile(file) ? playwrightPackage(file).requireOrImport(file) : require(file);
+  if (isThenable(loaded)) return Promise.resolve(loaded).then((value) => build(helpers(settings, defaultExport(value))));
+  return build(helpers(settings, defaultExport(loaded)));
+}
+
+module.exports = { withUserConfig, loadGlobalHook, atLeast };

@@ -2,10 +2,10 @@
 // unit to unit is read from the JSON file HT_WRAPPER_SETTINGS names (runner/wrapper_config.py), so
 // Playwright's transform cache (keyed on a file's path and text) serves every unit after the first.
 //
-// It exports a promise: the user's config is loaded through Playwright's own loader (user_config.cjs),
-// which is asynchronous (an ES module config is import()ed), and Playwright's config loader awaits what
-// a config file gives. It stays CommonJS, so the warm host can evaluate it again for every unit (it
-// drops it from require.cache; an ES module would be cached for good).
+// The user's config is loaded as Playwright loads it (user_config.cjs): an ES module config makes this
+// export a promise, which Playwright's config loader awaits as it awaits any config file. This file stays
+// CommonJS, so the warm host can evaluate it again for every unit (it drops it from require.cache; an ES
+// module would stay cached for good).
 'use strict';
 const fs = require('fs');
 
@@ -64,8 +64,7 @@ function warmConnection(use, inherited, launchOptions) {
   return { wsEndpoint: warm.wsEndpoint, timeout: warm.timeout };
 }
 
-async function wrapperConfig() {
-  const { user, abs, absList, withOverride, webServers } = await require(settings.userConfigModule).userConfig(settings);
+function wrapperConfig({ user, abs, absList, withOverride, webServers }) {
 
   // Playwright empties every project's outputDir when a run starts, so units running at the same time
   // would empty each other's. The main process of a unit gets a folder of its own to empty; the workers
@@ -107,4 +106,4 @@ async function wrapperConfig() {
   };
 }
 
-module.exports = wrapperConfig();
+module.exports = require(settings.userConfigModule).withUserConfig(settings, wrapperConfig);

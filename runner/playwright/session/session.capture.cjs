@@ -16,10 +16,10 @@ module.exports = async (config) => {
   const settings = JSON.parse(fs.readFileSync(process.env.HT_SESSION_SETTINGS, 'utf8'));
   const helpers = require(settings.userConfigModule);
   let returned;
-  const { user, playwright, abs, list } = await helpers.userConfig(settings);
-  if (settings.withGlobalHooks && !helpers.atLeast(playwright.version, 1, 49)) {
+  const { user, playwright, abs, list } = await helpers.withUserConfig(settings, (loaded) => loaded);
+  if (settings.withGlobalHooks && !helpers.atLeast(playwright().version, 1, 49)) {
     for (const file of list(user.globalSetup).map(abs)) {
-      const hook = await helpers.loadGlobalHook(playwright, config, file);
+      const hook = await helpers.loadGlobalHook(playwright(), config, file);
       returned = await hook(config);
     }
   }

@@ -19,11 +19,10 @@ const fs = require('fs');
 const settings = JSON.parse(fs.readFileSync(process.env.HT_SESSION_SETTINGS, 'utf8'));
 const helpers = require(settings.userConfigModule);
 
-async function sessionConfig() {
-  const { user, playwright, abs, list, withOverride, webServers } = await helpers.userConfig(settings);
+function sessionConfig({ user, playwright, abs, list, withOverride, webServers }) {
   const setups = settings.withGlobalHooks ? list(user.globalSetup).map(abs) : [];
   const teardowns = settings.withGlobalHooks ? list(user.globalTeardown).map(abs) : [];
-  const manySetups = helpers.atLeast(playwright.version, 1, 49);  // globalSetup lists came in 1.49
+  const manySetups = helpers.atLeast(playwright().version, 1, 49);  // globalSetup lists came in 1.49
   const optional = (value, map) => (value === undefined ? undefined : map(value));
   return {
     ...user,
@@ -48,4 +47,4 @@ async function sessionConfig() {
   };
 }
 
-module.exports = sessionConfig();
+module.exports = helpers.withUserConfig(settings, sessionConfig);

@@ -63,10 +63,10 @@ def project(tmp_path: Path) -> Path:
 
 
 def run(project: Path, store: Path, title: str, unit: str, *, env: dict[str, str] | None = None,
-        deadline_s: float = 120, unit_env: dict[str, str] | None = None,
-        retries: int | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        deadline_s: float = 120, unit_env: dict[str, str] | None = None, retries: int | None = None,
+        file: str = "warm.spec.ts", project_name: str = "chromium") -> tuple[dict[str, Any], dict[str, Any]]:
     """Run one test as a unit in this process; its result and what the test recorded."""
-    ref = {"project": "chromium", "file": "warm.spec.ts", "titlePath": [title]}
+    ref = {"project": project_name, "file": file, "titlePath": [title]}
     event = {"runner": "playwright", "runId": "run1", "unitId": unit, "projectDir": str(project),
              "timeoutMs": int(deadline_s * 1000), "artifacts": {"kind": "local", "root": str(store)},
              "unit": {"tests": [{**ref, "id": f"t-{unit}"}], "selectors": [ref], "configFile": "playwright.config.ts",
@@ -98,6 +98,46 @@ def test_units_in_one_process_share_one_host_and_keep_their_own_results(project:
     assert one == fails and two == three and two != fails
     assert {who["leaked"] for _, who in seen} == {None}  # each unit gets exactly its own environment
     assert warm_host.kept_workers() == {three} and three in descendants(host)
+
+
+# Two projects over two files; one file sets a worker-scoped option (headless, to the value it has anyway):
+# Playwright gives its tests a worker hash, and so a worker, of their own.
+HASHES_CONFIG = """import { defineConfig } from '@playwright/test';
+export default defineConfig({ testDir: './tests', retries: 0,
+  projects: [{ name: 'chromium' }, { name: 'narrow', use: { viewport: { width: 400, height: 300 } } }] });
+"""
+HASHES_SPEC = """import { test, expect } from '@playwright/test';
+import * as fs from 'fs';
+USE
+for (const name of ['first', 'second']) {
+  test(name, async ({ page }, testInfo) => {
+    fs.writeFileSync(`${process.env.HT_TEST_ARTIFACTS_OUTPUT_PATH}/who.json`, JSON.stringify({
+      test: name, worker: process.pid, main: process.ppid, unit: process.env.HT_UNIT_ID }));
+    await page.setContent('<p>hashes</p>');
+    expect(page.viewportSize()!.width).toBe(testInfo.project.name === 'narrow' ? 400 : 1280);
+  });
+}
+"""
+
+
+def test_a_kept_worker_serves_only_tests_of_its_worker_hash(tmp_path: Path) -> None:
+    """Playwright reuses a worker only for tests of the same project, fixture pool (a file-level test.use of a
+    worker-scoped option) and repetition; a kept worker given another's tests fails them ("inconsistent
+    test.use() options")."""
+    project = small_project(tmp_path / "project", HASHES_CONFIG, {
+        "tests/plain.spec.ts": HASHES_SPEC.replace("USE", ""),
+        "tests/used.spec.ts": HASHES_SPEC.replace("USE", "test.use({ headless: true });")})
+    store = tmp_path / "store"
+    order = [("plain.spec.ts", "first", "chromium"), ("used.spec.ts", "first", "chromium"),
+             ("plain.spec.ts", "second", "chromium"), ("used.spec.ts", "second", "chromium"),
+             ("plain.spec.ts", "first", "narrow")]
+    seen = [run(project, store, title, f"u{n}", file=file, project_name=name)
+            for n, (file, title, name) in enumerate(order)]
+    assert [status(result) for result, _ in seen] == ["passed"] * 5, [r["tests"] for r, _ in seen]
+    plain, used, plain_again, used_again, narrow = (who["worker"] for _, who in seen)
+    assert len({who["main"] for _, who in seen}) == 1
+    assert plain == plain_again and used == used_again  # kept for the next test of their hash
+    assert len({plain, used, narrow}) == 3  # and for no other
 
 
 def test_a_worker_whose_test_failed_is_not_kept_even_when_the_retry_passed(project: Path, tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ from runner.json_text import utf8_json
 from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
-from runner.process import stop_reason
+from runner.playwright.selection import TEST_LIST, SelectionError, command_line, select
+from runner.process import run_with_deadline, stop_reason
 from runner.project_state import changed_files, pack, snapshot, task_root_copy, unpack, writable_copy
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.sandbox_server import ensure_server, parse_checks
@@ -77,6 +78,10 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         return _failed_unit(payload, str(exc))
     if not config.is_file():
         return _failed_unit(payload, f"Playwright config not found: {config}")
+    try:
+        selection = select(cli, payload.tests, payload.selectors)
+    except SelectionError as exc:
+        return _failed_unit(payload, str(exc))
     paths = _layout(work)
     blob_name = f"{safe_segment(payload.unit_id)}.zip"
     paths["settings"].write_text(render_wrapper_settings(WrapperSettings(
@@ -89,7 +94,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         use_override=payload.use_override, web_server_override=payload.web_server_override,
         warm_browser=warm.wrapper_settings() if warm is not None else None)),
         encoding="utf-8")
-    paths["list"].write_text("".join(s.line() + "\n" for s in payload.selectors), encoding="utf-8")
+    paths["list"].write_text(selection.list_text, encoding="utf-8")
     try:
         for key in payload.state.restore:
             unpack(store.get_bytes(key), project_dir)
@@ -101,8 +106,12 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     child_env = _child_env(env, payload, paths)
     # Keep time to stop Playwright (it reports what ran, then writes its blob) and to store artifacts.
     grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
-    completed = warm_host.run_playwright(unit, cwd=project_dir, env=child_env, deadline=deadline - grace,
-                                         log_path=paths["log"], grace_s=grace / 2)
+    if selection.form == TEST_LIST:
+        completed = warm_host.run_playwright(unit, cwd=project_dir, env=child_env, deadline=deadline - grace,
+                                             log_path=paths["log"], grace_s=grace / 2)
+    else:  # the warm host runs test lists (it needs Playwright 1.60 or newer, which matches them as prefixes)
+        completed = run_with_deadline(command_line(unit, selection), cwd=project_dir, env=child_env,
+                                      deadline=deadline - grace, log_path=paths["log"], grace_s=grace / 2)
     parsed = parse_reporter_lines(paths["results"])
     status, error = _unit_status(completed.exit_code, completed.stopped_at_deadline, parsed,
                                  completed.output_tail)
@@ -114,8 +123,8 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
                          f"Playwright did not run this test: {error or 'no result was reported'}"))
     _store_attachments(payload, records, parsed, store)
     _store_custom_artifacts(payload, records, paths["artifacts"], store)
-    blob = paths["blob"] / blob_name
-    blob_key = store.put(blob, f"blobs/{blob_name}", "application/zip") if blob.is_file() else None
+    blob = _blob_file(paths["blob"], blob_name)
+    blob_key = store.put(blob, f"blobs/{blob_name}", "application/zip") if blob is not None else None
     state_key = None
     if before is not None:
         changed = changed_files(project_dir, before, payload.state.exclude)
@@ -128,6 +137,16 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     if state_key is not None:
         result["state"] = state_key
     return result
+
+
+def _blob_file(folder: Path, name: str) -> Path | None:
+    """The unit's blob: the name the wrapper config gave, or the one zip of the unit's blob folder (older
+    blob reporters, 1.40's, take no fileName and write report.zip)."""
+    named = folder / name
+    if named.is_file():
+        return named
+    zips = [path for path in folder.glob("*.zip") if path.is_file()]
+    return zips[0] if len(zips) == 1 else None
 
 
 def _hold_sandbox_server(payload: Payload, env: Mapping[str, str]) -> str | None:

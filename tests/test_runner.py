@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -265,3 +266,41 @@ def test_a_relative_project_folder_is_below_the_task_root_whatever_the_working_f
         "/copy/project")
     assert project_folder({}, "project") == tmp_path.resolve() / "project"
     assert project_folder({"LAMBDA_TASK_ROOT": "/var/task"}, "/abs/project") == Path("/abs/project")
+
+
+def test_the_grep_pattern_matches_exactly_its_tests_in_nodes_own_regexp() -> None:
+    """Checked by Node's RegExp (as Playwright's --grep builds it from a /.../ argument) against the title
+    strings Playwright greps: project, file and titles joined by spaces, after the root's empty title or not,
+    with each suite's and the test's own tags after its title (Playwright 1.42 and newer)."""
+    from runner.node import find_node
+    from runner.payload import TestRef
+    from runner.playwright.selection import grep_pattern
+
+    titles = ["regex .* (a|b) [x] ^$ \\d+ {2} a/b", "  padded  ", "arrow › inside", "line\nbreak",
+              "unicode ünï 日本語 🎭", "quote ' \" ` $(x)", "slash / back \\ end"]
+    cases = []
+    for title in titles:
+        pattern = grep_pattern([TestRef("id", "proj", "dir/a.spec.ts", ("outer", title))])
+        grep_titles = [f"proj dir/a.spec.ts outer {title}", f" proj dir/a.spec.ts outer {title}",
+                       f"proj dir/a.spec.ts outer @suite {title} @own @two"]
+        others = [f"proj dir/a.spec.ts outer {title}x", f"proj dir/a.spec.ts {title}",
+                  f"Proj dir/a.spec.ts outer {title}", f"proj dir/b.spec.ts outer {title}",
+                  f"proj dir/a.spec.ts outer {title} tail", f"p proj dir/a.spec.ts outer {title}"]
+        cases.append({"pattern": pattern, "match": grep_titles, "miss": others})
+    both = grep_pattern([TestRef("1", "", "a.spec.ts", ("one",)), TestRef("2", "", "a.spec.ts", ("two",))])
+    cases.append({"pattern": both, "match": [" a.spec.ts one", "  a.spec.ts two"], "miss": [" a.spec.ts three"]})
+    script = """
+    const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+    const wrong = [];
+    for (const c of cases) {
+      const m = c.pattern.match(/^\\/(.*)\\/([gi]*)$/);  // how Playwright reads a /.../ --grep
+      const re = new RegExp(m[1], m[2]);
+      for (const s of c.match) if (!re.test(s)) wrong.push('no match: ' + JSON.stringify(s));
+      for (const s of c.miss) if (re.test(s)) wrong.push('matched: ' + JSON.stringify(s));
+    }
+    process.stdout.write(JSON.stringify(wrong));
+    """
+    completed = subprocess.run([find_node(os.environ), "-e", script], input=json.dumps(cases), text=True,
+                               capture_output=True, check=True, timeout=60)
+    assert json.loads(completed.stdout) == []
+    assert all("\n" not in case["pattern"] and case["pattern"].isascii() for case in cases)

@@ -62,3 +62,13 @@ def test_ids_are_stable_and_distinct() -> None:
 def test_unselectable_project_name_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="project name"):
         build_units([case("a", project="x › y")], "test")
+
+
+def test_titles_one_grep_pattern_cannot_tell_apart_share_a_unit() -> None:
+    # Where the runner selects by grep (Playwright before 1.58), titles are joined by spaces and tags may
+    # follow each title: these pairs look the same to one pattern, so they run together.
+    tests = [case("joined", "a b"), case("joined a", "b"), case("login"), case("login @smoke"),
+             case("x", "@tag y"), case("x y"), case("joined a b", file="b.spec.ts")]
+    units = build_units(tests, "test")
+    assert [[t.title for t in u.tests] for u in units] == [
+        ["joined › a b", "joined a › b"], ["login", "login @smoke"], ["x › @tag y", "x y"], ["joined a b"]]

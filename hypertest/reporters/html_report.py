@@ -18,6 +18,7 @@ from runner.node import find_node, find_playwright_cli
 from runner.process import read_tail, run_with_deadline
 
 MERGE_TIMEOUT_S = 600.0
+BLOB_PREFIX = "report-"
 
 
 class MergeError(RuntimeError):
@@ -37,12 +38,14 @@ def merge_html_report(blob_dir: Path, report_dir: Path, project_dir: Path,
     that blob, the report is merged from the units' blobs alone.
     """
     with tempfile.TemporaryDirectory(prefix="ht-merge-") as scratch:
-        # merge-reports unpacks next to the blobs: give it a folder of links, not the run folder.
+        # merge-reports unpacks next to the blobs: give it a folder of links, not the run folder. Playwright 1.40
+        # reads only the zips whose names start with "report".
         blobs = sorted(blob_dir.glob("*.zip"))
         for blob in blobs:
-            _link_or_copy(blob, Path(scratch) / blob.name)
+            _link_or_copy(blob, Path(scratch) / f"{BLOB_PREFIX}{blob.name}")
         try:
-            run_blob = write_run_blob(Path(scratch) / RUN_BLOB_NAME, read_blob_facts(blobs), list(extra_records),
+            run_blob = write_run_blob(Path(scratch) / f"{BLOB_PREFIX}{RUN_BLOB_NAME}", read_blob_facts(blobs),
+                                      list(extra_records),
                                       started_at=started_at, ended_at=ended_at)
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
             run_blob = None  # a blob this cannot read: merge-reports will say what is wrong with it
@@ -66,7 +69,9 @@ def _link_or_copy(source: Path, target: Path) -> None:
 def _merge(blob_dir: Path, report_dir: Path, project_dir: Path, environ: Mapping[str, str] | None) -> Path:
     env = dict(os.environ if environ is None else environ)
     env.update({"PLAYWRIGHT_HTML_OUTPUT_DIR": str(report_dir), "PLAYWRIGHT_HTML_OPEN": "never",
-                "FORCE_COLOR": "0"})
+                "FORCE_COLOR": "0",
+                # the same, as the html reporter of Playwright 1.40 reads them
+                "PLAYWRIGHT_HTML_REPORT": str(report_dir), "PW_TEST_HTML_REPORT_OPEN": "never"})
     argv = [find_node(env), str(find_playwright_cli(project_dir)), "merge-reports", "--reporter", "html",
             str(blob_dir)]
     log = report_dir.parent / "merge-reports.log"

@@ -1,4 +1,5 @@
-"""Split discovered tests into invocation units that Playwright's --test-list can select exactly."""
+"""Split discovered tests into invocation units that Playwright can select exactly: by --test-list lines
+(Playwright 1.58 and newer), or by one grep pattern (older releases; runner/playwright/selection.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from hypertest.core.models import TestCase, Unit, make_unit_id
 from hypertest.core.strings import encodable
 from hypertest.errors import UsageError
+from runner.playwright.selection import grep_key
 
 SEPARATOR = "›"
 
@@ -27,7 +29,8 @@ def build_units(tests: Sequence[TestCase], granularity: str) -> list[Unit]:
 
     --test-list matches title-path prefixes and trims titles, so tests that one line would select
     together share a unit (the repetitions of a test under repeatEach too), and a file with a title
-    no line can express is selected whole.
+    no line can express is selected whole. Where the runner selects by grep instead, tests of a file
+    whose titles differ only by `@words` or by where spaces split them (one grep_key) share a unit.
     """
     for test in tests:
         _check_selectable(test)
@@ -55,10 +58,12 @@ def _join_file(tests: Sequence[TestCase], members: list[int], groups: _UnionFind
             groups.union(members[0], index)
         return
     serial: dict[str, int] = {}
+    same_grep: dict[str, int] = {}
     for index in members:
         group = tests[index].serial_group
         if group is not None:
             groups.union(serial.setdefault(group, index), index)
+        groups.union(same_grep.setdefault(grep_key(tests[index].title_path), index), index)
     for a in members:
         for b in members:
             if a != b and _selects(tests[a].title_path, tests[b].title_path):

@@ -72,3 +72,13 @@ def test_titles_one_grep_pattern_cannot_tell_apart_share_a_unit() -> None:
     units = build_units(tests, "test")
     assert [[t.title for t in u.tests] for u in units] == [
         ["joined › a b", "joined a › b"], ["login", "login @smoke"], ["x › @tag y", "x y"], ["joined a b"]]
+
+
+def test_a_playwright_older_than_the_matrix_is_refused_with_its_version() -> None:
+    from hypertest.plugins.playwright.discovery import _check_supported
+
+    for version in ("1.40.0", "1.56.1", "1.65.2", "2.0.0", ""):
+        _check_supported(version)
+    with pytest.raises(UsageError, match=r"@playwright/test 1\.39\.0 is older than 1\.40") as raised:
+        _check_supported("1.39.0")
+    assert raised.value.exit_code == 2

@@ -24,6 +24,7 @@ from runner.node import NodeChoice, ToolMissingError, choose_node, find_playwrig
 
 LIST_REPORTER = Path(__file__).resolve().parent / "list_reporter.cjs"
 LIST_TIMEOUT_S = 300
+OLDEST = (1, 40)  # the oldest Playwright of tests/test_playwright_matrix.py
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str] | None = N
             raise InfrastructureError(f"cannot run Node.js ({node}): {exc.strerror}") from None
         _check_patterns(settings, completed)
         document = _read_listing(output, completed, settings.config)
+    _check_supported(str(document.get("playwrightVersion") or ""))
     return dataclasses.replace(_build(document, settings, project_dir), node=choice)
 
 
@@ -111,6 +113,16 @@ def _read_listing(output: Path, completed: subprocess.CompletedProcess[str], con
     if completed.returncode != 0:
         raise UsageError(failed + _tail(completed.stderr or completed.stdout))
     return document
+
+
+def _check_supported(version: str) -> None:
+    """Refuse a Playwright older than the oldest release hypertest checks its units, results and report on."""
+    parts = version.split(".")[:2]
+    if len(parts) == 2 and all(part.isdigit() for part in parts) and (int(parts[0]), int(parts[1])) < OLDEST:
+        raise UsageError(
+            f"@playwright/test {version} is older than {OLDEST[0]}.{OLDEST[1]}, the oldest Playwright hypertest "
+            "supports: how units select their tests, the results and the merged report are checked on "
+            f"{OLDEST[0]}.{OLDEST[1]} and newer only. Upgrade it: npm install -D @playwright/test@latest")
 
 
 def _check_patterns(settings: TestRunnerSettings, completed: subprocess.CompletedProcess[str]) -> None:

@@ -125,6 +125,7 @@ class WarmHost:
         finally:
             theirs.close()
         self._buffer = b""
+        self._closed = False  # the host closed its end of the socket (it ended): no reply is coming
         ready = self._read_line(time.monotonic() + START_TIMEOUT_S)
         if ready is None or not ready.get("ready"):
             reason = (str(ready.get("reason")) if ready else
@@ -165,7 +166,9 @@ class WarmHost:
             return self._ended(log_path, stopped=False, killed=False), False
         reply = self._read_line(deadline, stoppable=True)
         stopped = killed = False
-        if reply is None and self.alive():
+        # A host that closed the socket died (killed, say): it may not look ended yet, but it was not stopped
+        # at the deadline, and its unit ends as a process that exited ends.
+        if reply is None and not self._closed and self.alive():
             stopped = True
             self._signal(signal.SIGINT)
             reply = self._read_line(time.monotonic() + grace_s)
@@ -242,8 +245,9 @@ class WarmHost:
             try:
                 chunk = self._socket.recv(65536)
             except OSError:
-                return None
+                chunk = b""
             if not chunk:
+                self._closed = True
                 return None
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)

@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -247,8 +246,11 @@ def test_a_host_that_dies_mid_unit_gives_error_records_and_the_next_unit_a_new_h
     [host] = warm_host.held_pids()
 
     def kill_when_hanging() -> None:
-        for _ in range(300):  # the hanging test writes who.json into its unit's folder as it starts
-            if list(Path(tempfile.gettempdir()).glob("ht-unit-*/artifacts/who.json")):
+        # The hanging test writes who.json into its unit's folder as it starts: this process's folder (the
+        # other processes' folders, of tests running beside this one, say nothing of this host).
+        who = warm_host.unit_folder() / "artifacts" / "who.json"
+        for _ in range(300):
+            if who.exists():
                 time.sleep(0.5)
                 os.kill(host, signal.SIGKILL)
                 return

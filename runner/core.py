@@ -27,7 +27,7 @@ from runner.project_state import changed_files, pack, snapshot, task_root_copy, 
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.sandbox_server import ensure_server, parse_checks
 from runner.session import SessionError, SessionSpec
-from runner.wrapper_config import SETTINGS_VARIABLE, WRAPPER_CONFIG, WrapperSettings, render_wrapper_settings
+from runner.wrapper_config import SETTINGS_VARIABLE, WrapperSettings, render_wrapper_settings, wrapper_config_for
 
 HERE = Path(__file__).resolve().parent
 RESULT_REPORTER = HERE / "playwright" / "result_reporter.cjs"
@@ -101,8 +101,8 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     except Exception as exc:  # a store or archive fault: no test of this unit can run as intended
         return _failed_unit(payload, f"could not restore the files earlier phases wrote ({key}): {exc}")
     before = snapshot(project_dir, payload.state.exclude) if payload.state.capture else None
-    unit = warm_host.PlaywrightRun(node=node, cli=cli, config=WRAPPER_CONFIG, test_list=paths["list"],
-                                   no_deps=payload.no_deps, retries=payload.retries)
+    unit = warm_host.PlaywrightRun(node=node, cli=cli, config=wrapper_config_for(config, cli),
+                                   test_list=paths["list"], no_deps=payload.no_deps, retries=payload.retries)
     child_env = _child_env(env, payload, paths)
     # Keep time to stop Playwright (it reports what ran, then writes its blob) and to store artifacts.
     grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
@@ -153,7 +153,7 @@ def _hold_sandbox_server(payload: Payload, env: Mapping[str, str]) -> str | None
     """Start the sandbox's web server, or check and reuse the one a warm sandbox has; an error, if any."""
     project_dir = project_folder(env, payload.project_dir)
     spec = SessionSpec(web_server=True, global_hooks=False, use_override=payload.use_override,
-                       web_server_override=payload.web_server_override, wait_for_worker=True)
+                       web_server_override=payload.web_server_override)
     try:
         ensure_server(project_dir, (project_dir / payload.config_file).resolve(),
                       parse_checks(list(payload.sandbox_server or ())), spec, {**env, **payload.env})

@@ -58,9 +58,6 @@ class SessionSpec:
     global_hooks: bool
     use_override: Mapping[str, Any] | None = None
     web_server_override: Any = None  # None: the config's; False: none; else the entries
-    # Kept for callers: a session once had a waiting test, whose worker started after "ready"; a session
-    # now starts no process after it is ready, so there is nothing to wait for.
-    wait_for_worker: bool = False
 
 
 class PlaywrightSession:
@@ -81,7 +78,7 @@ class PlaywrightSession:
 
     def start(self) -> None:
         """Start the web servers and run the global setups; raise SessionError when they fail."""
-        node, cli = find_node(self.environ), find_playwright_cli(self.project_dir)
+        node, cli = find_node(self.environ, self.project_dir), find_playwright_cli(self.project_dir)
         self._work = Path(tempfile.mkdtemp(prefix="ht-session-"))
         files = self._files()
         files["settings"].write_text(self._settings_text(), encoding="utf-8")

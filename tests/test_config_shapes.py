@@ -132,8 +132,6 @@ def test_an_esm_project_with_run_level_parts_runs_as_under_playwright(
     assert seen["status"] == "passed", seen
 
 
-@pytest.mark.xfail(strict=True, reason="units need runner/core.py to run with wrapper_config.wrapper_config_for: "
-                   "Playwright before 1.43 registers its ESM loader only for a config file that is an ES module")
 def test_a_typescript_esm_project_runs_on_the_oldest_playwright(tmp_path: Path, chromium: str) -> None:
     runs = run_both("ts_esm", tmp_path, chromium, OLDEST)
     assert_same_outcomes(runs, 6)

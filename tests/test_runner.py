@@ -227,7 +227,7 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
     # hypertest waited for its runners to clean up before it exited (none was orphaned)
     assert {pid: describe(pid) for pid in processes_mentioning("-m runner --serve-fd", marker)} == {}
     assert (project / "hooks.log").read_text().split() == ["setup", "returned", "teardown"]
-    assert {pid: describe(pid) for pid in processes_mentioning("hypertest-run-session", marker)} == {}
+    assert {pid: describe(pid) for pid in processes_mentioning("session.config.", marker)} == {}
 
 
 def describe(pid: int) -> str:

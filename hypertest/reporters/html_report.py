@@ -72,7 +72,7 @@ def _merge(blob_dir: Path, report_dir: Path, project_dir: Path, environ: Mapping
                 "FORCE_COLOR": "0",
                 # the same, as the html reporter of Playwright 1.40 reads them
                 "PLAYWRIGHT_HTML_REPORT": str(report_dir), "PW_TEST_HTML_REPORT_OPEN": "never"})
-    argv = [find_node(env), str(find_playwright_cli(project_dir)), "merge-reports", "--reporter", "html",
+    argv = [find_node(env, project_dir), str(find_playwright_cli(project_dir)), "merge-reports", "--reporter", "html",
             str(blob_dir)]
     log = report_dir.parent / "merge-reports.log"
     try:

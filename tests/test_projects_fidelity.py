@@ -177,6 +177,16 @@ def test_no_worker_ran_tests_of_two_worker_hashes(runs: Runs, name: str) -> None
         assert all(len({r["unitId"] for r in records}) == 1 for records in workers.values())
 
 
+@pytest.mark.parametrize("name", ["warm", "auto", "cold"])
+def test_the_warm_browser_served_when_on(runs: Runs, name: str) -> None:
+    """Every project of the fixture may use the warm browser: on, each test's worker connected to it
+    rather than launching a browser of its own (so the runs above had it on); off, each launched its own."""
+    results, _ = runs.hyper(name)
+    browsers = Counter(annotation["description"] for record in results["tests"] if record["status"] != "skipped"
+                       for annotation in record.get("annotations") or [] if annotation.get("type") == "browser")
+    assert set(browsers) == ({"launched"} if name == "cold" else {"connected"}), browsers
+
+
 def test_auto_packed_tests_of_one_file_and_project(runs: Runs) -> None:
     results, _ = runs.hyper("auto")
     assert len(results["units"]) < results["stats"]["total"]

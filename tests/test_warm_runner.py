@@ -216,12 +216,19 @@ def test_an_unknown_playwright_version_runs_units_through_the_command_line(tmp_p
     modules.mkdir()
     for name in ("@playwright", "playwright-core"):
         (modules / name).symlink_to(DEMO / "node_modules" / name)
-    (modules / "playwright").mkdir()  # the command line still loads the real one (through @playwright/test)
-    (modules / "playwright" / "package.json").write_text(json.dumps({"name": "playwright", "version": "1.10.0"}))
+    # The real package under another version: its files (so units select by test list, which the host runs),
+    # and a package.json saying a version the host was not checked against.
+    real = DEMO / "node_modules" / "playwright"
+    (modules / "playwright").mkdir()
+    for entry in real.iterdir():
+        if entry.name != "package.json":
+            (modules / "playwright" / entry.name).symlink_to(entry)
+    manifest = json.loads((real / "package.json").read_text(encoding="utf-8"))
+    (modules / "playwright" / "package.json").write_text(json.dumps({**manifest, "version": "1.70.0"}))
     seen = [run(project, tmp_path / "store", title, f"u{n}") for n, title in enumerate(["one", "two"])]
     assert [status(result) for result, _ in seen] == ["passed", "passed"]
     assert warm_host.held_pids() == frozenset()
-    assert any("Playwright 1.10.0 is not a version the warm runner knows" in reason
+    assert any("Playwright 1.70.0 is not a version the warm runner knows" in reason
                for reason in warm_host.unsupported_reasons())
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from runner.cleanup import alive, children, descendants, reap_when_ended
 from runner.environment import bounded_int, switch_on
+from runner.playwright.selection import playwright_package
 from runner.process import Completed, read_tail, run_with_deadline, stop_requested
 
 SCRIPT = Path(__file__).resolve().parent / "playwright" / "warm_host.cjs"
@@ -294,7 +295,7 @@ def held_pids() -> frozenset[int]:
 def _host_for(unit: PlaywrightRun, env: Mapping[str, str], cwd: Path) -> WarmHost | None:
     """The warm host for this unit: the held one if it fits, else a new one; None when refused."""
     global _held  # noqa: PLW0603 - one host per warm process
-    package = _playwright_package(unit.cli)
+    package = playwright_package(unit.cli)
     if package is None:
         return None
     key = HostKey(node=unit.node, package_dir=str(package),
@@ -331,17 +332,6 @@ def stop_held() -> None:
 
 
 atexit.register(stop_held)
-
-
-def _playwright_package(cli: Path) -> Path | None:
-    """The `playwright` package the project's command line runs (beside @playwright/test, or hoisted)."""
-    if cli.parent.name == "playwright" and (cli.parent / "package.json").is_file():
-        return cli.parent.resolve()
-    for folder in (cli.parent, *cli.parents):
-        candidate = folder / "node_modules" / "playwright"
-        if (candidate / "package.json").is_file():
-            return candidate.resolve()
-    return None
 
 
 def _rss_mb(pid: int) -> float:

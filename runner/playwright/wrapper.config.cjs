@@ -64,7 +64,18 @@ function warmConnection(use, inherited, launchOptions) {
   return { wsEndpoint: warm.wsEndpoint, timeout: warm.timeout };
 }
 
+// Playwright's web server plugin sets PLAYWRIGHT_TEST_BASE_URL, the `baseURL` fixture's default, in its main
+// process (the workers inherit it) for each entry given by `port` alone, whenever the config has a webServer:
+// `http://localhost:<port>`, the last such entry winning. A unit's own config has no webServer (the run
+// session, or the sandbox's, holds the servers), so it sets the variable as that plugin would.
+function setBaseUrlAsWebServerDoes(servers) {
+  for (const server of servers || []) {
+    if (server && server.port && !server.url) process.env.PLAYWRIGHT_TEST_BASE_URL = `http://localhost:${server.port}`;
+  }
+}
+
 function wrapperConfig({ user, abs, absList, withOverride, webServers }) {
+  if (settings.omitWebServer && !inWorker) setBaseUrlAsWebServerDoes(webServers());
 
   // Playwright empties every project's outputDir when a run starts, so units running at the same time
   // would empty each other's. The main process of a unit gets a folder of its own to empty; the workers

@@ -225,6 +225,7 @@ def run_hypertest(suite: Suite, folder: Path, work: Path, env: Mapping[str, str]
     config = work / "hypertest" / "hypertest.yml"
     config.parent.mkdir(parents=True, exist_ok=True)
     output = work / "hypertest-results"
+    shutil.rmtree(output / "corpus", ignore_errors=True)  # a reused --work: never read an earlier run's results
     config.write_text(yaml.safe_dump(hypertest_config(suite, folder, output), sort_keys=False), encoding="utf-8")
     argv = [python, str(ROOT / "entrypoint.py"), "invoke", "--config", str(config), "--concurrency", str(WORKERS),
             "--run-id", "corpus", *(f"--project={project}" for project in suite.projects)]

@@ -1,9 +1,10 @@
 """A warm browser: one Chromium kept running across units, served by Playwright's public browser-server API.
 
 A small Node script (runner/playwright/browser_server.cjs) calls the project's own playwright-core's
-`chromium.launchServer` and prints its `wsEndpoint`; a unit's wrapper config then gives its Chromium
-projects `use.connectOptions` instead of launching, when their effective launch options are the
-server's (its executable, its flags, headless). Each test still gets its own browser context, as
+`chromium.launchServer` and prints its `wsEndpoint`; in each worker, a launch by Playwright's browser
+fixture whose effective options (the project's `use` with the spec file's `test.use()` applied) are the
+server's (its executable, its flags, headless) connects to it instead (runner/playwright/warm_launch.cjs,
+installed by the unit's wrapper config). Each test still gets its own browser context, as
 Playwright gives it; a client that disconnects (a worker that ended, or was killed) has the contexts
 it made closed by the server (Playwright's launchServer isolates each connection's contexts).
 

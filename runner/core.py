@@ -92,7 +92,8 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         omit_web_server="webServer" in payload.omit or payload.sandbox_server is not None,
         omit_global_hooks="globalHooks" in payload.omit,
         use_override=payload.use_override, web_server_override=payload.web_server_override,
-        warm_browser=warm.wrapper_settings() if warm is not None else None)),
+        warm_browser=warm.wrapper_settings() if warm is not None else None,
+        max_failures=payload.max_failures)),
         encoding="utf-8")
     paths["list"].write_text(selection.list_text, encoding="utf-8")
     try:

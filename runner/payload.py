@@ -72,6 +72,16 @@ class Payload:
     web_server_override: Any = None  # None: the config's; False: none; else the entries (JSON)
     state: StateRequest = field(default_factory=StateRequest)
     sandbox_server: tuple[Mapping[str, Any], ...] | None = None  # hold the web server in the sandbox: its checks
+    max_failures: int | None = None  # the run's failures left when the unit started (None: the config's)
+
+
+def _optional_int(event: Mapping[str, Any], key: str, minimum: int, prefix: str) -> int | None:
+    """event[key]: an integer of at least `minimum`, or None when absent or null."""
+    value = event.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
+        kind = "a non-negative integer" if minimum == 0 else "a positive integer"
+        raise PayloadError(f"{prefix}{key}: expected {kind} or null")
+    return value
 
 
 def parse_payload(envelope: Any) -> Payload:
@@ -89,11 +99,10 @@ def parse_payload(envelope: Any) -> Payload:
                       for index, item in enumerate(_list(event, "selectors")))
     if not selectors:
         raise PayloadError("unit.selectors: at least one selector is required")
-    retries = event.get("retries")
+    retries = _optional_int(event, "retries", 0, "unit.")
+    max_failures = _optional_int(event, "maxFailures", 1, "unit.")
     timeout_ms = envelope.get("timeoutMs")
     artifacts = envelope.get("artifacts", {})
-    if retries is not None and (not isinstance(retries, int) or retries < 0):
-        raise PayloadError("unit.retries: expected a non-negative integer or null")
     if timeout_ms is not None and (not isinstance(timeout_ms, int) or timeout_ms <= 0):
         raise PayloadError("timeoutMs: expected a positive integer or null")
     if not isinstance(artifacts, Mapping):
@@ -116,6 +125,7 @@ def parse_payload(envelope: Any) -> Payload:
         raise PayloadError("unit.sandboxServer: expected an object with a list of checks")
     return Payload(
         sandbox_server=tuple(sandbox["checks"]) if sandbox is not None else None,
+        max_failures=max_failures,
         state=_state(event.get("state")),
         run_id=_str(envelope, "runId"),
         unit_id=_str(envelope, "unitId"),

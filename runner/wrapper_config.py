@@ -27,9 +27,10 @@ class WrapperSettings:
     omit_global_hooks: bool = False
     use_override: Mapping[str, Any] | None = None
     web_server_override: Any = None
-    # A warm browser server (runner/browser_server.py Endpoint.wrapper_settings()): Chromium projects whose
-    # effective launch options are the server's connect to it instead of launching; None: all launch.
+    # A warm browser server (runner/browser_server.py Endpoint.wrapper_settings()): a worker's Chromium launch
+    # whose effective options are the server's connects to it instead (WARM_LAUNCH_MODULE); None: all launch.
     warm_browser: Mapping[str, Any] | None = None
+    max_failures: int | None = None  # the run's failures left (maxFailures for this unit); None: the config's
 
 
 # One file for every unit, so Playwright transpiles it once (its transform cache is keyed on a file's path
@@ -39,6 +40,8 @@ WRAPPER_CONFIG = Path(__file__).resolve().parent / "playwright" / "wrapper.confi
 SETTINGS_VARIABLE = "HT_WRAPPER_SETTINGS"
 # Loading the user's config and applying hypertest.yml's overrides: shared with the run session's config.
 USER_CONFIG_MODULE = Path(__file__).resolve().parent / "playwright" / "user_config.cjs"
+# The warm browser, decided in each worker at launch on the options Playwright launches with.
+WARM_LAUNCH_MODULE = Path(__file__).resolve().parent / "playwright" / "warm_launch.cjs"
 # Before 1.43 Playwright registers its ESM loader only by restarting itself, and only when the config file
 # it is given is an ES module: then the generated config must be one too (an ES module twin of the file).
 ESM_LOADER_ALWAYS_SINCE = (1, 43)
@@ -94,6 +97,7 @@ def render_wrapper_settings(settings: WrapperSettings) -> str:
     values = {
         "userConfig": str(settings.user_config),
         "userConfigModule": str(USER_CONFIG_MODULE),
+        "warmLaunchModule": str(WARM_LAUNCH_MODULE),
         "outputDir": str(settings.output_dir),
         "blobDir": str(settings.blob_dir),
         "blobName": settings.blob_name,
@@ -107,5 +111,6 @@ def render_wrapper_settings(settings: WrapperSettings) -> str:
         "useOverride": dict(settings.use_override) if settings.use_override is not None else None,
         "webServerOverride": settings.web_server_override,
         "warmBrowser": dict(settings.warm_browser) if settings.warm_browser is not None else None,
+        "maxFailures": settings.max_failures,
     }
     return json.dumps(values, ensure_ascii=True)

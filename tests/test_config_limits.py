@@ -26,11 +26,12 @@ from typing import Any
 import pytest
 
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
-from hypertest.core.limits import FailureBudget, RunLimits, settle_stopped_unit
+from hypertest.core.limits import FailureBudget, RunLimits, settle_interrupted_unit, settle_stopped_unit
 from hypertest.core.models import TestCase, Unit
 from hypertest.plugins.playwright.run_level import RunLevel, parse_projects, parse_run_level, run_limits
 from runner.node import find_node
-from tests.conftest import ROOT, SUITE, load_results, validate_run_result
+from runner.wrapper_config import SETTINGS_VARIABLE, WRAPPER_CONFIG, WrapperSettings, render_wrapper_settings
+from tests.conftest import ROOT, SUITE, load_results, small_project, validate_run_result
 from tests.playwright_report import differences, playwright_outcomes
 
 LIMITS = ROOT / "tests" / "fixtures" / "limits_suite"
@@ -432,3 +433,101 @@ def test_database_units_never_overlap_and_free_units_run_beside_them(hyper_worke
     assert len(units["database"]) == 3 and disjoint(units["database"])
     # no global slow-down: the dispatcher gave the other slots to free units while the first database unit ran
     assert any(f[0] < d[1] and d[0] < f[1] for f in units["free"] for d in units["database"])
+
+
+# maxFailures with units running side by side: the units running at the stop are interrupted (local).
+
+def test_a_unit_cut_short_by_the_stop_reports_its_unfinished_tests_interrupted() -> None:
+    finished = record("passed", "expected")
+    cut = {**record("interrupted", "unexpected"), "attempts": [
+        {"retry": 0, "status": "failed", "error": None, "errors": []},
+        {"retry": 1, "status": "interrupted", "error": {"message": "the run was interrupted"}, "errors": []}]}
+    settled = settle_interrupted_unit([finished, cut], 2)
+    assert settled[0] is finished
+    assert (settled[1]["status"], settled[1]["outcome"]) == ("interrupted", "skipped")  # as Playwright reports it
+    assert [a["status"] for a in settled[1]["attempts"]] == ["failed", "interrupted"]  # the first attempt kept
+    assert settled[1]["attempts"][1]["error"]["message"] == (
+        "interrupted: testing stopped early after 2 maximum allowed failures (maxFailures)")
+
+
+def test_a_unit_starts_with_the_failures_the_run_still_allows() -> None:
+    budget = FailureBudget(3)
+    assert budget.remaining == 3
+    budget.add([record("failed", "unexpected"), record("timedOut", "unexpected")])
+    assert budget.remaining == 1
+    budget.add([record("failed", "unexpected")] * 2)
+    assert budget.remaining == 1 and budget.reached  # never 0: a unit that starts still runs one test
+    assert FailureBudget(0).remaining is None
+
+
+def test_the_unit_config_takes_the_failures_left_over_the_users(tmp_path: Path) -> None:
+    """The wrapper config, evaluated by Node: maxFailures from the unit's settings, else the user's."""
+    user = tmp_path / "user.config.cjs"
+    user.write_text("module.exports = { testDir: 'tests', maxFailures: 5 };\n")
+    shown = []
+    for left in (1, None):
+        settings = tmp_path / f"settings-{left}.json"
+        settings.write_text(render_wrapper_settings(WrapperSettings(
+            user_config=user, output_dir=tmp_path / "out", blob_dir=tmp_path / "blob", blob_name="b.zip",
+            result_reporter=tmp_path / "reporter.cjs", forced_chromium=None, fallback_chromium="/bin/true",
+            chromium_args=(), max_failures=left)))
+        completed = subprocess.run(
+            [find_node(os.environ), "-e", "console.log(require(process.argv[1]).maxFailures)", str(WRAPPER_CONFIG)],
+            capture_output=True, text=True, check=True, timeout=60,
+            env={**os.environ, SETTINGS_VARIABLE: str(settings)})
+        shown.append(completed.stdout.strip())
+    assert shown == ["1", "5"]
+
+
+STOP_CONFIG = """import { defineConfig } from '@playwright/test';
+export default defineConfig({
+  testDir: './tests', fullyParallel: true, maxFailures: 1, timeout: 90000, reporter: 'list',
+  use: { launchOptions: process.env.SUITE_CHROMIUM ? { executablePath: process.env.SUITE_CHROMIUM } : {} },
+});
+"""
+# `fails` fails only once `runs long` is running (it waits for its mark), so the stop finds it running.
+STOP_SPEC = """import { test, expect } from '@playwright/test';
+import * as fs from 'fs';
+import * as path from 'path';
+const mark = path.join(process.env.STOP_MARKS!, 'running');
+test('runs long', async () => {
+  fs.writeFileSync(mark, 'yes');
+  await new Promise((resolve) => setTimeout(resolve, 60000));
+});
+test('fails', async () => {
+  await expect.poll(() => fs.existsSync(mark), { timeout: 60000 }).toBe(true);
+  expect(1).toBe(2);
+});
+"""
+
+
+@pytest.mark.e2e
+def test_the_test_running_when_max_failures_stops_the_run_is_interrupted(tmp_path: Path, chromium: str) -> None:
+    project = small_project(tmp_path / "stop", STOP_CONFIG, {"tests/stop.spec.ts": STOP_SPEC})
+    outcomes = {}
+    for side in ("playwright", "hypertest"):
+        marks = tmp_path / f"marks-{side}"
+        marks.mkdir()
+        env = {**os.environ, "STOP_MARKS": str(marks), "FORCE_COLOR": "0"}
+        if side == "playwright":
+            report = tmp_path / "report.json"
+            cli = project / "node_modules" / "@playwright" / "test" / "cli.js"
+            completed = subprocess.run(
+                [find_node(os.environ), str(cli), "test", "--reporter=json", "--workers=2"], cwd=project,
+                env={**env, "SUITE_CHROMIUM": chromium, "PLAYWRIGHT_JSON_OUTPUT_NAME": str(report)},
+                check=False, capture_output=True, text=True, timeout=300)
+            outcomes[side] = playwright_outcomes(json.loads(report.read_text(encoding="utf-8")))
+        else:
+            completed = subprocess.run(
+                [sys.executable, str(ROOT / "entrypoint.py"), "invoke", "--output", str(tmp_path / "out"),
+                 "--concurrency", "2"], cwd=project, env=env, check=False, capture_output=True, text=True,
+                timeout=300)
+            result = load_results(tmp_path / "out")
+            validate_run_result(result)
+            outcomes[side] = {(r["project"], r["file"], tuple(r["titlePath"])): (r["status"], r["outcome"])
+                              for r in result["tests"]}
+            assert "the running units were stopped" in completed.stdout, completed.stdout + completed.stderr
+        assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert outcomes["hypertest"] == outcomes["playwright"] == {
+        ("", "stop.spec.ts", ("runs long",)): ("interrupted", "skipped"),
+        ("", "stop.spec.ts", ("fails",)): ("failed", "unexpected")}

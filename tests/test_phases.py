@@ -95,14 +95,18 @@ def test_payload_carries_run_level_choices() -> None:
              "tests": [{"id": "i", "project": "p", "file": "f", "titlePath": ["t"], "repeatEachIndex": 2}],
              "selectors": [{"project": "p", "file": "f", "titlePath": ["t"]}],
              "noDeps": True, "omit": ["webServer"], "env": {"A": "1"}, "use": {"baseURL": "http://x"},
-             "webServer": False}
+             "webServer": False, "maxFailures": 2}
     envelope = {"runner": "playwright", "runId": "r", "unitId": "u", "projectDir": "/p", "unit": event}
     payload = parse_payload(envelope)
+    assert (payload.max_failures, parse_payload({**envelope, "unit": {**event, "maxFailures": None}}).max_failures) \
+        == (2, None)
     assert payload.tests[0].key == ("p", "f", ("t",), 2)
     assert (payload.no_deps, payload.omit, payload.env) == (True, frozenset({"webServer"}), {"A": "1"})
     assert (payload.use_override, payload.web_server_override) == ({"baseURL": "http://x"}, False)
     for bad, where in (({"omit": ["everything"]}, "omit"), ({"env": {"A": 1}}, "env"),
-                       ({"use": "x"}, "use"), ({"webServer": "node x"}, "webServer")):
+                       ({"use": "x"}, "use"), ({"webServer": "node x"}, "webServer"),
+                       ({"maxFailures": 0}, "maxFailures"), ({"maxFailures": True}, "maxFailures"),
+                       ({"retries": -1}, "retries")):
         with pytest.raises(PayloadError, match=f"unit.{where}"):
             parse_payload({**envelope, "unit": {**event, **bad}})
     with pytest.raises(PayloadError, match="unit: expected an object"):

@@ -27,8 +27,9 @@ from runner import browser_server, warm_host
 from runner.cleanup import alive, descendants
 from runner.entry import execute
 from runner.node import find_node
-from runner.wrapper_config import SETTINGS_VARIABLE, WRAPPER_CONFIG, WrapperSettings, render_wrapper_settings
+from runner.wrapper_config import WARM_LAUNCH_MODULE
 from tests.conftest import ROOT, load_results, small_project
+from tests.playwright_versions import MIDDLE, OLDEST, playwright_install
 
 pytestmark = pytest.mark.e2e
 
@@ -120,8 +121,8 @@ def warm_env(**extra: str) -> dict[str, str]:
 
 
 def unit(project: Path, store: Path, title: str, unit_id: str, *,
-         config: str = "playwright.config.ts") -> dict[str, Any]:
-    ref = {"project": "chromium", "file": "warm.spec.ts", "titlePath": [title]}
+         config: str = "playwright.config.ts", file: str = "warm.spec.ts") -> dict[str, Any]:
+    ref = {"project": "chromium", "file": file, "titlePath": [title]}
     return {"runner": "playwright", "runId": "run1", "unitId": unit_id, "projectDir": str(project),
             "timeoutMs": 120_000, "artifacts": {"kind": "local", "root": str(store)},
             "unit": {"tests": [{**ref, "id": f"t-{unit_id}"}], "selectors": [ref], "configFile": config,
@@ -283,36 +284,36 @@ def test_no_context_or_page_outlives_its_unit(project: Path, tmp_path: Path, hel
         httpd.shutdown()
 
 
-def test_projects_a_shared_browser_cannot_serve_launch_their_own(tmp_path: Path) -> None:
-    """The generated config, evaluated by Node: which projects get connectOptions."""
-    user = tmp_path / "user.config.cjs"
-    user.write_text("""module.exports = { testDir: 'tests', use: { viewport: { width: 800, height: 600 } }, projects: [
-  { name: 'plain' },
-  { name: 'own args', use: { launchOptions: { args: ['--lang=de'] } } },
-  { name: 'executable', use: { launchOptions: { executablePath: '/opt/other/chrome' } } },
-  { name: 'channel', use: { channel: 'chrome' } },
-  { name: 'env', use: { launchOptions: { env: { A: '1' } } } },
-  { name: 'firefox', use: { browserName: 'firefox' } },
-  { name: 'connects', use: { connectOptions: { wsEndpoint: 'ws://elsewhere:1/x' } } },
-  { name: 'same flags, other order', use: { launchOptions: { args: ['--no-sandbox', '--disable-gpu'] } } },
-] };
-""")
+# Effective launch options as Playwright's browser fixture launches with them (its defaults for the worker:
+# the project's `use` with the spec file's test.use applied), and whether the warm server stands in.
+SERVED_CASES: dict[str, tuple[dict[str, object], bool]] = {
+    "plain": ({}, True),
+    "fixture folders": ({"tracesDir": "/tmp/t", "artifactsDir": "/tmp/a", "handleSIGINT": False}, True),
+    "same flags, other order": ({"args": ["--no-sandbox", "--disable-gpu"]}, True),
+    "own args": ({"args": ["--disable-gpu", "--no-sandbox", "--lang=de"]}, False),
+    "executable": ({"executablePath": "/opt/other/chrome"}, False),
+    "channel": ({"channel": "chrome"}, False),
+    "headed": ({"headless": False}, False),
+    "env": ({"env": {"A": "1"}}, False),
+    "slowMo": ({"slowMo": 10}, False),
+}
+
+
+def test_a_launch_the_shared_browser_cannot_serve_launches_its_own() -> None:
+    """runner/playwright/warm_launch.cjs, evaluated by Node: which effective launch options connect."""
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    warm = {"wsEndpoint": "ws://127.0.0.1:9/abc", "timeout": 15000, "executablePath": chromium,
-            "args": ["--disable-gpu", "--no-sandbox"]}
-    text = render_wrapper_settings(WrapperSettings(
-        user_config=user, output_dir=tmp_path / "out", blob_dir=tmp_path / "blob", blob_name="b.zip",
-        result_reporter=tmp_path / "reporter.cjs", forced_chromium=None, fallback_chromium=chromium,
-        chromium_args=("--disable-gpu", "--no-sandbox"), warm_browser=warm))
-    (tmp_path / "settings.json").write_text(text)
+    endpoint = {"wsEndpoint": "ws://127.0.0.1:9/abc", "timeout": 15000, "executablePath": chromium,
+                "args": ["--disable-gpu", "--no-sandbox"]}
+    base = {"executablePath": chromium, "args": ["--disable-gpu", "--no-sandbox"], "headless": True}
+    cases = {name: {**base, **options} for name, (options, _) in SERVED_CASES.items()}
     shown = subprocess.run(
-        [find_node(os.environ), "-e", "const c = require(process.argv[1]); console.log(JSON.stringify("
-         "c.projects.map((p) => [p.name, p.use.connectOptions ? p.use.connectOptions.wsEndpoint : null])))",
-         str(WRAPPER_CONFIG)], capture_output=True, text=True, check=True, timeout=60,
-        env={**os.environ, SETTINGS_VARIABLE: str(tmp_path / "settings.json")})
-    assert dict(json.loads(shown.stdout)) == {
-        "plain": "ws://127.0.0.1:9/abc", "own args": None, "executable": None, "channel": None, "env": None,
-        "firefox": None, "connects": "ws://elsewhere:1/x", "same flags, other order": "ws://127.0.0.1:9/abc"}
+        [find_node(os.environ), "-e", "const { servedBy } = require(process.argv[1]);"
+         "const [cases, endpoint] = JSON.parse(process.argv[2]);"
+         "console.log(JSON.stringify(Object.fromEntries("
+         "Object.entries(cases).map(([name, options]) => [name, servedBy(options, endpoint)]))))",
+         str(WARM_LAUNCH_MODULE), json.dumps([cases, endpoint])],
+        capture_output=True, text=True, check=True, timeout=60)
+    assert json.loads(shown.stdout) == {name: served for name, (_, served) in SERVED_CASES.items()}
 
 
 def test_a_project_with_its_own_launch_options_launches_its_own_browser(tmp_path: Path, held: None) -> None:
@@ -351,28 +352,44 @@ def test_local_slots_keep_one_browser_each(tmp_path: Path) -> None:
     assert set(descendants()) - processes == set()  # the slots' servers ended with the run
 
 
-# A file-level test.use of a launch option: Playwright launches this file's workers' browser with it.
+# A file-level test.use of a launch option: Playwright launches this file's workers' browser with it, so the
+# warm browser does not stand in for it; another file of the same project is still served.
 FILE_LEVEL_SPEC = """import { test, expect } from '@playwright/test';
+import { ownChromiums, record } from './where';
 test.use({ launchOptions: { executablePath: CHROMIUM, args: ['--user-agent=file-level-ua'] } });
 test('clicks', async ({ page }) => {
   await page.setContent('<p>ua</p>');
   expect(await page.evaluate(() => navigator.userAgent)).toBe('file-level-ua');
+  record({ own: ownChromiums() });
+});
+"""
+OTHER_USE_SPEC = """import { test, expect } from '@playwright/test';
+import { ownChromiums, record } from './where';
+test.use({ viewport: { width: 500, height: 400 } });
+test('clicks', async ({ page }) => {
+  await page.setContent('<p>viewport</p>');
+  expect(await page.evaluate(() => window.innerWidth)).toBe(500);
+  record({ own: ownChromiums() });
 });
 """
 
 
-@pytest.mark.parametrize("warm", [
-    "0",
-    pytest.param("1", marks=pytest.mark.xfail(strict=True, reason=(
-        "runner/playwright/wrapper.config.cjs decides per project (warmConnection) and gives the project "
-        "connectOptions; Playwright's browser fixture connects whenever connectOptions is set, so a file-level "
-        "test.use of launchOptions, channel, headless or browserName/defaultBrowserType is not honoured with "
-        "the warm browser on (issue 18 item 1: the decision has to be per worker, on its effective options)"))),
-])
-def test_a_file_level_launch_option_reaches_the_browser(tmp_path: Path, held: None, warm: str) -> None:
+# Where Playwright keeps the worker's launch defaults moved (BrowserType up to 1.4x, the Playwright object later).
+@pytest.mark.parametrize(("version", "warm"), [(None, "0"), (None, "1"), (OLDEST, "1"), (MIDDLE, "1")])
+def test_a_file_level_launch_option_reaches_the_browser(tmp_path: Path, held: None, version: str | None,
+                                                        warm: str) -> None:
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
     project = small_project(tmp_path / "file-level", CONFIG, {
-        "tests/warm.spec.ts": FILE_LEVEL_SPEC.replace("CHROMIUM", json.dumps(chromium))})
-    result, _ = run(project, tmp_path / "s", "clicks", "file-level", warm_env(HT_WARM_BROWSER=warm))
+        "tests/where.ts": WHERE, "tests/warm.spec.ts": FILE_LEVEL_SPEC.replace("CHROMIUM", json.dumps(chromium)),
+        "tests/other.spec.ts": OTHER_USE_SPEC})
+    if version is not None:
+        (project / "node_modules").unlink()
+        (project / "node_modules").symlink_to(playwright_install(version) / "node_modules")
+    result, where = run(project, tmp_path / "s", "clicks", "file-level", warm_env(HT_WARM_BROWSER=warm))
     assert statuses(result) == [("passed", "expected")], [
         (attempt.get("error") or {}).get("message") for attempt in result["tests"][0]["attempts"]]
+    assert where["own"] == 1  # launched with the file's options, warm browser or not
+    other, where = run(project, tmp_path / "s", "clicks", "other", warm_env(HT_WARM_BROWSER=warm),
+                       file="other.spec.ts")
+    assert statuses(other) == [("passed", "expected")]
+    assert where["own"] == (0 if warm == "1" else 1)  # a file-level test.use of a context option is served

@@ -168,6 +168,10 @@ class Provider(Protocol):
     def cancel(self) -> None:
         """Stop every unit still running (the run was interrupted); safe to call when none is."""
 
+    def stop_running(self) -> bool:
+        """Stop the units running now, each reporting what finished (the run reached maxFailures); units
+        started later run as usual. Whether this provider can stop a running unit (else they finish)."""
+
     def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
         """A local folder holding the units' blob reports, for merging."""
 

@@ -19,7 +19,7 @@ from hypertest.core.contracts import Discovery, NoRunHooks, Provider, RunContext
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.durations import load_durations, longest_first, save_durations
 from hypertest.core.events import ReporterMultiplexer, RunInfo
-from hypertest.core.limits import FailureBudget, settle_stopped_unit, stopped_reason
+from hypertest.core.limits import FailureBudget, settle_interrupted_unit, settle_stopped_unit, stopped_reason
 from hypertest.core.models import Unit
 from hypertest.core.packing import Packing, plan_run
 from hypertest.core.peaks import save_peaks
@@ -97,6 +97,7 @@ class _InvokeRun:
         self.hooks: RunHooks = NoRunHooks()
         self.exempt_batch = False  # the units dispatched now still run after maxFailures (teardown projects)
         self.said_stopped = False
+        self.stopped_running = False  # maxFailures stopped the units running: their cut-short tests are interrupted
 
     def context(self) -> RunContext:
         """What the plugin's run-level hooks and report see of this run."""
@@ -167,26 +168,36 @@ class _InvokeRun:
             concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir),
             merge_report=merge_report))
 
+        limits = discovery.limits()
+        budget = FailureBudget(limits.max_failures)
+        unit_limit: dict[str, int] = {}  # unit -> the failures it was allowed when it started
+
         def execute(unit: Unit) -> Mapping[str, Any]:
+            allowed = None if self.exempt_batch else budget.remaining
+            if allowed is not None:
+                unit_limit[unit.id] = allowed
             payload = {"runner": self.plugin.name, "runId": self.state.run_id, "unitId": unit.id,
                        "projectDir": str(discovery.project_dir), "timeoutMs": None, "artifacts": {},
                        "unit": {**self.plugin.unit_part(unit, discovery, self.settings),
-                                **self.hooks.unit_extras(unit)}}
+                                **self.hooks.unit_extras(unit),
+                                **({"maxFailures": allowed} if allowed is not None else {})}}
             # whatever a test printed or asserted, a known secret goes no further than this
             result = self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
             return self.redactor.value(well_formed(result))
 
-        limits = discovery.limits()
-        budget = FailureBudget(limits.max_failures)
-
         def finished(outcome: UnitOutcome) -> None:
-            records = settle_stopped_unit(unit_records(outcome.unit, outcome.result), limits.max_failures)
+            records = settle_stopped_unit(unit_records(outcome.unit, outcome.result),
+                                          unit_limit.get(outcome.unit.id, limits.max_failures))
+            if self.stopped_running and not self.exempt_batch:  # cut short by the stop below
+                records = settle_interrupted_unit(records, limits.max_failures)
             self.state.records_by_unit[outcome.unit.id] = records
             self.multiplexer.on_unit_end(outcome.unit, records)
             if budget.add(records) and not self.exempt_batch and self.dispatcher is not None:
-                # As in Playwright: no test starts after maxFailures failed tests (teardown projects still run).
+                # As in Playwright: no test starts after maxFailures failed tests (teardown projects still run),
+                # and the tests running are interrupted (where the provider can stop a running unit).
                 self.dispatcher.stop()
-                self._say_stopped(budget)
+                self.stopped_running = True
+                self._say_stopped(budget, stops_running=self.provider.stop_running())
 
         def not_run(unit: Unit, records: list[dict[str, Any]]) -> None:
             self.multiplexer.on_unit_begin(unit)
@@ -234,12 +245,14 @@ class _InvokeRun:
             not_run(unit, skipped_records(unit, stopped_reason(budget.max_failures)))
         return outcomes
 
-    def _say_stopped(self, budget: FailureBudget) -> None:
+    def _say_stopped(self, budget: FailureBudget, *, stops_running: bool = True) -> None:
         """Say once that maxFailures stopped the run (as Playwright's "Testing stopped early")."""
         if not self.said_stopped:
             self.said_stopped = True
+            running = ("the running units were stopped, their unfinished tests reported interrupted"
+                       if stops_running else f"the running units finish ({self.provider.name} cannot stop them)")
             self.out.write(f"testing stopped early after {budget.max_failures} maximum allowed failures "
-                           "(maxFailures): no unit starts after that (the running ones finish), "
+                           f"(maxFailures): no unit starts after that, {running}, "
                            "the tests not started are reported skipped\n")
 
     def stop_dispatch(self) -> None:

@@ -4,8 +4,9 @@ failures stop it.
 Playwright's project option `workers` (1.52+) caps how many of a project's test groups run at once; its
 `maxFailures` stops handing out tests once that many tests failed (a test counts once, when its last
 retry failed; a flaky test does not count), except teardown projects, which run anyway. The tests it
-never started are reported as not run (`skipped`, with no result). A plugin reads these from its config
-(Discovery.limits); the dispatcher and invoke honour them the same way on every provider.
+never started are reported as not run (`skipped`, with no result); the tests running when it stops are
+`interrupted` (outcome `skipped`). A plugin reads these from its config (Discovery.limits); the dispatcher
+and invoke honour them the same way on every provider, and a unit gets the failures left when it starts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from runner.model import make_attempt
+from runner.model import error_info, make_attempt
 
 FAILED_STATUSES = ("failed", "timedOut", "passed", "error")  # passed: against test.fail()
 
@@ -73,6 +74,14 @@ class FailureBudget:
             return self._failed
 
     @property
+    def remaining(self) -> int | None:
+        """How many more failed tests the run allows before it stops (None: no limit; at least 1)."""
+        if self.max_failures <= 0:
+            return None
+        with self._lock:
+            return max(1, self.max_failures - self._failed)
+
+    @property
     def reached(self) -> bool:
         """Whether the run has had max_failures failed tests (never, without a limit)."""
         with self._lock:
@@ -96,6 +105,22 @@ def settle_stopped_unit(records: Sequence[dict[str, Any]], max_failures: int) ->
         return list(records)
     return [did_not_run(record, stopped_reason(max_failures)) if record.get("status") == "error" else record
             for record in records]
+
+
+def settle_interrupted_unit(records: Sequence[dict[str, Any]], max_failures: int) -> list[dict[str, Any]]:
+    """A unit's records after the run stopped it at maxFailures while it ran: the tests it cut short are
+    `interrupted` with the outcome `skipped`, as Playwright reports the tests running when it stops, and
+    say why; the tests that finished keep their results."""
+    reason = f"interrupted: {stopped_reason(max_failures).removeprefix('did not run: ')}"
+    return [_interrupted_by_stop(record, reason) if record.get("status") == "interrupted" else record
+            for record in records]
+
+
+def _interrupted_by_stop(record: Mapping[str, Any], reason: str) -> dict[str, Any]:
+    attempts = list(record.get("attempts") or [])
+    last = {**attempts[-1], "status": "interrupted", "error": error_info(reason), "errors": [error_info(reason)]} \
+        if attempts else make_attempt(status="interrupted", errors=[error_info(reason)])
+    return {**record, "status": "interrupted", "outcome": "skipped", "attempts": [*attempts[:-1], last]}
 
 
 def did_not_run(record: Mapping[str, Any], reason: str) -> dict[str, Any]:

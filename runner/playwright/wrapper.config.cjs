@@ -37,31 +37,7 @@ function withChromium(use, inherited) {
   }
   const args = [...(launch.args || [])];
   for (const flag of settings.chromiumArgs) if (!args.includes(flag)) args.push(flag);
-  const launchOptions = { ...launch, executablePath, args };
-  const connectOptions = warmConnection(use, inherited, launchOptions);
-  return { ...(use || {}), headless: true, launchOptions, ...(connectOptions ? { connectOptions } : {}) };
-}
-
-// A warm browser serves a project only when it would launch exactly that browser: no channel, no
-// connectOptions of the user's, no launch option but these, the server's executable and flags.
-const SERVABLE_LAUNCH_OPTIONS = new Set(['executablePath', 'args', 'headless', 'timeout',
-  'handleSIGINT', 'handleSIGTERM', 'handleSIGHUP']);
-
-function warmConnection(use, inherited, launchOptions) {
-  const warm = settings.warmBrowser;
-  if (!warm) return undefined;
-  for (const source of [inherited, use]) {
-    if (source && (source.connectOptions || source.channel)) return undefined;
-  }
-  if (Object.keys(launchOptions).some((key) => launchOptions[key] !== undefined && !SERVABLE_LAUNCH_OPTIONS.has(key))) {
-    return undefined;
-  }
-  if (launchOptions.headless === false) return undefined;
-  const sorted = (list) => [...list].map(String).sort().join('\n');
-  if (launchOptions.executablePath !== warm.executablePath || sorted(launchOptions.args) !== sorted(warm.args)) {
-    return undefined;
-  }
-  return { wsEndpoint: warm.wsEndpoint, timeout: warm.timeout };
+  return { ...(use || {}), headless: true, launchOptions: { ...launch, executablePath, args } };
 }
 
 // Playwright's web server plugin sets PLAYWRIGHT_TEST_BASE_URL, the `baseURL` fixture's default, in its main
@@ -74,8 +50,10 @@ function setBaseUrlAsWebServerDoes(servers) {
   }
 }
 
-function wrapperConfig({ user, abs, absList, withOverride, webServers }) {
+function wrapperConfig({ user, abs, absList, withOverride, webServers, playwright }) {
   if (settings.omitWebServer && !inWorker) setBaseUrlAsWebServerDoes(webServers());
+  // The warm browser is decided at each launch in the worker, on its effective options (warm_launch.cjs).
+  if (inWorker) require(settings.warmLaunchModule).useWarmBrowser(() => playwright().dir, settings.warmBrowser);
 
   // Playwright empties every project's outputDir when a run starts, so units running at the same time
   // would empty each other's. The main process of a unit gets a folder of its own to empty; the workers
@@ -103,6 +81,8 @@ function wrapperConfig({ user, abs, absList, withOverride, webServers }) {
     webServer: settings.omitWebServer ? undefined : webServers(),
     outputDir: (settings.outputDirInPlace && inWorker) ? abs(user.outputDir ?? 'test-results') : settings.outputDir,
     workers: 1,
+    // the failures the run still allows (hypertest counts across units); else the config's own
+    maxFailures: settings.maxFailures ?? user.maxFailures,
     shard: undefined,
     preserveOutput: 'always',
     reporter: [[settings.resultReporter], ['blob', { outputDir: settings.blobDir, fileName: settings.blobName }]],

@@ -132,6 +132,10 @@ class AwsProvider:
         """Start no new Invoke; those in flight run to their end in Lambda."""
         self._cancelled.set()
 
+    def stop_running(self) -> bool:
+        """A Lambda invocation cannot be stopped from outside: the units in flight run to their end."""
+        return False
+
     # --- after the run --------------------------------------------------------------------------
     def collect_blobs(self, run_dir: Path, blob_keys: list[str]) -> Path:
         """Download the units' blob reports into run_dir/blobs."""

@@ -163,6 +163,10 @@ class DockerProvider(RunFolderStore):
             self.emulator = LambdaEmulator(self.client, spec, self.concurrency, observe=self.observe)
         return self.emulator
 
+    def stop_running(self) -> bool:
+        """As on Lambda, whose contract the sandboxes follow, an invocation in flight runs to its end."""
+        return False
+
     def cancel(self) -> None:
         """Kill every sandbox: their units end as errors, and the run reports what finished."""
         if self.emulator is not None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from hypertest.github.api import GitHubApi, GitHubApiError
@@ -13,29 +11,17 @@ from hypertest.github.comment import MARKER
 CHECK_BATCH = 50  # annotations per Checks API request
 
 
-def pull_request_number(event_path: str, event_name: str) -> tuple[int | None, bool]:
-    """The PR number of the triggering event, and whether it comes from a fork."""
-    if not event_path or not Path(event_path).is_file():
-        return None, False
-    event = json.loads(Path(event_path).read_text(encoding="utf-8"))
-    pull = event.get("pull_request")
-    if not isinstance(pull, dict):
-        return None, False
-    head_repo = (pull.get("head") or {}).get("repo") or {}
-    base_repo = (pull.get("base") or {}).get("repo") or {}
-    fork = bool(head_repo.get("fork")) or (head_repo.get("full_name") != base_repo.get("full_name")
-                                            and bool(head_repo.get("full_name")))
-    return int(pull["number"]), fork and event_name != "pull_request_target"
-
-
 def upsert_comment(api: GitHubApi, repository: str, number: int, body: str, *, create: bool = True) -> str:
     """Edit the comment that carries our marker, or (when create) make it; "created", "updated" or "none"."""
     page = 1
     while page <= 20:
         comments = api.request("GET", f"/repos/{repository}/issues/{number}/comments?per_page=100&page={page}")
+        if comments is not None and not isinstance(comments, list):
+            raise GitHubApiError(0, "the list of comments is not a list")
         for comment in comments or []:
-            if MARKER in str(comment.get("body", "")):
-                api.request("PATCH", f"/repos/{repository}/issues/comments/{comment['id']}", {"body": body})
+            if isinstance(comment, dict) and MARKER in str(comment.get("body", "")):
+                api.request("PATCH", f"/repos/{repository}/issues/comments/{_id(comment, 'a comment')}",
+                            {"body": body})
                 return "updated"
         if not comments or len(comments) < 100:
             break
@@ -58,12 +44,20 @@ def create_check_run(api: GitHubApi, repository: str, *, sha: str, conclusion: s
     created = api.request("POST", f"/repos/{repository}/check-runs", {
         "name": "hypertest", "head_sha": sha, "status": "completed",
         "conclusion": "success" if conclusion == "passed" else "failure", "output": output})
-    check_id = int(created["id"])
+    check_id = _id(created, "the created check run")
     for start in range(CHECK_BATCH, len(items), CHECK_BATCH):
         api.request("PATCH", f"/repos/{repository}/check-runs/{check_id}",
                     {"output": {"title": title, "summary": summary[:65000],
                                 "annotations": items[start:start + CHECK_BATCH]}})
     return check_id
+
+
+def _id(answer: Any, what: str) -> int:
+    """The positive integer id of an API answer; GitHubApiError when it has none."""
+    ident = answer.get("id") if isinstance(answer, dict) else None
+    if isinstance(ident, bool) or not isinstance(ident, int) or ident < 1:
+        raise GitHubApiError(0, f"{what} has no id in the answer")
+    return ident
 
 
 def degrade(error: GitHubApiError, what: str) -> str:

@@ -1,5 +1,7 @@
-"""The GitHub publishers as one reporter: at the end of a run, the job summary, the annotations (and a check
-run with all of them), the pull-request comment and the step outputs.
+"""The GitHub publishers as one reporter: at the end of a run, the step outputs, the job summary, the
+annotations, the pull-request comment and a check run with every annotation. A problem with any of them
+is one `::warning::` naming the variable or event field at fault; the others still happen and the run's
+exit code stays the tests'.
 
 The action runs it after the run's protected log region (its annotations are workflow commands on purpose);
 `reporters: [..., github]` runs it at the end of `hypertest invoke` in a workflow's own `run:` step, with the
@@ -9,20 +11,29 @@ inputs' defaults or the INPUT_* variables there are.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+import traceback
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest.core.events import Reporter
+from hypertest.crash import save_traceback
 from hypertest.github.annotations import annotation_records, workflow_commands
-from hypertest.github.api import GitHubApi, GitHubApiError
+from hypertest.github.api import GitHubApi, GitHubApiError, api_url_problem
 from hypertest.github.comment import render_comment
 from hypertest.github.context import GitHubContext
-from hypertest.github.escape import command_data
+from hypertest.github.event import pull_request
+from hypertest.github.faults import PublishFault, named, warn
+from hypertest.github.files import reason
 from hypertest.github.inputs import ActionInputs, read_inputs
-from hypertest.github.publish import create_check_run, degrade, pull_request_number, upsert_comment
+from hypertest.github.publish import create_check_run, degrade, upsert_comment
+from hypertest.github.results_file import shown
 from hypertest.github.summary import render_summary
 from hypertest.github.workflow import append_summary, write_outputs
+
+DEFAULT_API_URL = "https://api.github.com"
+REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
 class GithubReporter(Reporter):
@@ -34,7 +45,8 @@ class GithubReporter(Reporter):
         self.inputs = inputs or read_inputs(self.env)
 
     def on_end(self, result: Mapping[str, Any]) -> None:
-        """Summary, annotations and check run, comment, outputs."""
+        """Outputs, summary, annotations, comment and check run; a publishing problem is a warning, never an
+        exception, so the run's exit code stays the tests'."""
         publish(result, self.inputs, self.env, self.out)
 
 
@@ -44,46 +56,120 @@ def REPORTER(out: TextIO) -> Reporter:
 
 
 def publish(result: Mapping[str, Any], inputs: ActionInputs, env: Mapping[str, str], out: TextIO) -> None:
-    """Job summary, annotations (and a check run), the PR comment and the step outputs."""
-    context = GitHubContext.from_environ(env)
-    summary = render_summary(result, context)
-    if inputs.summary and env.get("GITHUB_STEP_SUMMARY"):
-        append_summary(Path(env["GITHUB_STEP_SUMMARY"]), summary)
-    api = GitHubApi(env.get("GITHUB_API_URL", "https://api.github.com"), inputs.github_token) \
-        if inputs.github_token else None
-    if inputs.annotations:
-        for line in workflow_commands(result, context):
-            out.write(line + "\n")
-        records = annotation_records(result, context)
-        if api and records and context.repository and context.sha:
-            try:
-                create_check_run(api, context.repository, sha=context.sha, conclusion=result["conclusion"],
-                                 summary=summary, annotations=records)
-            except GitHubApiError as exc:
-                out.write(f"::warning::{command_data(degrade(exc, 'the check run with every annotation'))}\n")
-    _comment(result, inputs, env, context=context, api=api, out=out)
-    if env.get("GITHUB_OUTPUT"):
-        write_outputs(Path(env["GITHUB_OUTPUT"]), outputs_of(result))
+    """Step outputs, job summary, annotations, PR comment and check run, in that order. A problem with one
+    (a file the runner's variables name, the event, the API) is one warning and the others still happen:
+    publishing never changes the run's exit code."""
+    publication = _Publication(result, inputs, env, out)
+    for what, step in (("the step outputs", publication.outputs), ("the job summary", publication.summary),
+                       ("the annotations", publication.annotations),
+                       ("the pull-request comment", publication.comment),
+                       ("the check run with every annotation", publication.check_run)):
+        _guarded(out, what, step)
 
 
-def _comment(result: Mapping[str, Any], inputs: ActionInputs, env: Mapping[str, str], *, context: GitHubContext,
-             api: GitHubApi | None, out: TextIO) -> None:
-    if inputs.comment == "off":
-        return
-    number, fork = pull_request_number(env.get("GITHUB_EVENT_PATH", ""), env.get("GITHUB_EVENT_NAME", ""))
-    if number is None or api is None or not context.repository:
-        return
-    if fork:
-        out.write("::warning::the pull request comes from a fork, whose token is read-only: the results are "
-                  "in the job summary, not in a comment\n")
-        return
-    failing = result["conclusion"] != "passed"
+def _guarded(out: TextIO, what: str, step: Callable[[], None]) -> None:
+    """Run one publishing step; whatever stops it becomes a single warning."""
     try:
-        # failures mode and green: refresh an earlier red comment, create none
-        upsert_comment(api, context.repository, number, render_comment(result, context),
-                       create=inputs.comment == "always" or failing)
+        step()
+    except PublishFault as exc:
+        warn(out, str(exc))
     except GitHubApiError as exc:
-        out.write(f"::warning::{command_data(degrade(exc, 'the pull-request comment'))}\n")
+        warn(out, degrade(exc, what))
+    except Exception as exc:  # a bug of ours: the run's result stands, the bug is reported
+        saved = save_traceback("".join(traceback.format_exception(exc)))
+        warn(out, f"{what} skipped: internal error (a bug in hypertest, please report it): {type(exc).__name__}: "
+                  f"{shown(str(exc), 200)}" + (f" (the traceback is in {saved})" if saved else ""))
+
+
+class _Publication:
+    """One run's publishing steps; the API and repository are checked once, for the comment and check run."""
+
+    def __init__(self, result: Mapping[str, Any], inputs: ActionInputs, env: Mapping[str, str],
+                 out: TextIO) -> None:
+        self.result, self.inputs, self.env, self.out = result, inputs, env, out
+        self.context = GitHubContext.from_environ(env)
+        self.rendered: str | None = None
+        self.target_checked = False
+        self.target: tuple[GitHubApi, str] | None = None
+
+    def outputs(self) -> None:
+        """The step outputs, first: later steps of the workflow read them."""
+        path = self.env.get("GITHUB_OUTPUT")
+        if path:
+            try:
+                write_outputs(Path(path), outputs_of(self.result))
+            except OSError as exc:
+                raise named("GITHUB_OUTPUT", path, reason(exc), "the step outputs were not written") from None
+
+    def summary(self) -> None:
+        """The job summary."""
+        path = self.env.get("GITHUB_STEP_SUMMARY")
+        if not (self.inputs.summary and path):
+            return
+        markdown = self.summary_text()
+        try:
+            append_summary(Path(path), markdown)
+        except OSError as exc:
+            raise named("GITHUB_STEP_SUMMARY", path, reason(exc), "the job summary was not written") from None
+
+    def summary_text(self) -> str:
+        """The rendered summary (rendered once; the check run carries it too, or only the verdict when
+        rendering failed: that failure is the summary's warning)."""
+        if self.rendered is None:
+            self.rendered = f"hypertest {self.result['conclusion']}"
+            self.rendered = render_summary(self.result, self.context)
+        return self.rendered
+
+    def annotations(self) -> None:
+        """The first failures as workflow commands (annotations on the lines)."""
+        if self.inputs.annotations:
+            self.out.write("".join(line + "\n" for line in workflow_commands(self.result, self.context)))
+
+    def comment(self) -> None:
+        """The pull-request comment, created or updated (see inputs.comment)."""
+        if self.inputs.comment == "off":
+            return
+        pull = pull_request(self.env.get("GITHUB_EVENT_PATH", ""), self.env.get("GITHUB_EVENT_NAME", ""))
+        target = self.api() if pull else None
+        if pull is None or target is None:
+            return
+        if pull.fork:
+            warn(self.out, "the pull request comes from a fork, whose token is read-only: the results are in the "
+                           "job summary, not in a comment")
+            return
+        failing = self.result["conclusion"] != "passed"
+        # failures mode and green: refresh an earlier red comment, create none
+        upsert_comment(target[0], target[1], pull.number, render_comment(self.result, self.context),
+                       create=self.inputs.comment == "always" or failing)
+
+    def check_run(self) -> None:
+        """A check run carrying every annotation (the workflow commands show the first ten only)."""
+        if not (self.inputs.annotations and self.context.sha):
+            return
+        records = annotation_records(self.result, self.context)
+        target = self.api() if records else None
+        if target is None:
+            return
+        create_check_run(target[0], target[1], sha=self.context.sha, conclusion=self.result["conclusion"],
+                         summary=self.summary_text(), annotations=records)
+
+    def api(self) -> tuple[GitHubApi, str] | None:
+        """The API client and the repository, None without a token or repository; a PublishFault naming the
+        variable the first time GITHUB_API_URL or GITHUB_REPOSITORY cannot be used (None after that)."""
+        if self.target_checked:
+            return self.target
+        self.target_checked = True
+        skipped = "no pull-request comment or check run"
+        url = self.env.get("GITHUB_API_URL") or DEFAULT_API_URL
+        repository = self.context.repository
+        if not (self.inputs.github_token and repository):
+            return None
+        if problem := api_url_problem(url):
+            raise named("GITHUB_API_URL", url, problem, skipped)
+        if not REPOSITORY.fullmatch(repository):
+            raise named("GITHUB_REPOSITORY", repository, "not owner/name", skipped)
+        self.target = (GitHubApi(url, self.inputs.github_token), repository)
+        return self.target
 
 
 def outputs_of(result: Mapping[str, Any]) -> dict[str, str]:

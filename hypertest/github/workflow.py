@@ -9,22 +9,25 @@ from pathlib import Path
 from typing import TextIO
 
 from hypertest.github.escape import command_data
+from hypertest.github.files import append_text
 
 
 def write_outputs(path: Path, outputs: Mapping[str, str]) -> None:
-    """Append name<<DELIMITER blocks to $GITHUB_OUTPUT; a delimiter never appears in its value."""
-    with path.open("a", encoding="utf-8") as handle:
-        for name, value in outputs.items():
+    """Append name<<DELIMITER blocks to $GITHUB_OUTPUT, in one write; a delimiter never appears in its value.
+    OSError (files.NotAFile for a FIFO, device, folder or symbolic link) when the file cannot take them."""
+    blocks = []
+    for name, value in outputs.items():
+        delimiter = f"ht_{secrets.token_hex(16)}"
+        while delimiter in value:
             delimiter = f"ht_{secrets.token_hex(16)}"
-            while delimiter in value:
-                delimiter = f"ht_{secrets.token_hex(16)}"
-            handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+        blocks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    append_text(path, "".join(blocks))
 
 
 def append_summary(path: Path, markdown: str) -> None:
-    """Add Markdown to $GITHUB_STEP_SUMMARY."""
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(markdown)
+    """Add Markdown to $GITHUB_STEP_SUMMARY; OSError (files.NotAFile for a FIFO, device, folder or symbolic
+    link) when it cannot be added."""
+    append_text(path, markdown)
 
 
 def mask(out: TextIO, secret: str) -> None:

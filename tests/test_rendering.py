@@ -164,3 +164,31 @@ def test_progress_counts_interrupted_tests_apart_from_failures() -> None:
     reporter.on_unit_end(unit, [record("x", "failed", "unexpected"), record("y", "interrupted", "unexpected"),
                                 record("z", "interrupted", "unexpected")])
     assert progress_lines(stream.getvalue())[-1] == "[3/3] 1 failed, 2 interrupted, 0 running, 0.0s"
+
+
+def test_console_summary_of_hostile_text_golden() -> None:
+    """Bidi controls, zero-width characters, BOM, soft hyphen, ANSI and control characters in titles, files
+    and messages are shown (`<U+202E>`, `\\x07`), never passed to the terminal; every line is capped."""
+    from tests.hostile_text import hostile_text_result, stray_characters
+
+    text = render_summary(hostile_text_result())
+    check_golden("hostile/summary.txt", text)
+    assert stray_characters(text) == []
+    assert "rlo<U+202E>exe.txt<U+202C>" in text
+    # each piece at most 1,000 characters, with its number, indent and status around it
+    assert max(len(line) for line in text.splitlines()) <= 1_000 + len("  50)   [interrupted]")
+    assert "more characters)" in text
+
+
+def test_junit_of_hostile_text_golden() -> None:
+    from tests.hostile_text import hostile_text_result, stray_characters
+
+    text = render_junit(hostile_text_result())
+    check_golden("hostile/junit.xml", text)
+    root = ET.fromstring(text.encode())
+    assert stray_characters(text) == []
+    for element in root.iter():
+        assert all(len(value) <= 1_000 for value in element.attrib.values()), element.tag
+        assert len(element.text or "") <= 20_000, element.tag
+    assert any("rlo<U+202E>exe.txt" in (case.get("name") or "") for case in root.iter("testcase"))
+    assert len(text) < 100_000

@@ -5,26 +5,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from hypertest.core.safe_text import plain_text
 from hypertest.github.context import GitHubContext
 from hypertest.github.escape import command_data, command_property
 from hypertest.github.markdown import error_text, unexpected
 
 MAX_PER_LEVEL = 10  # GitHub shows at most 10 errors and 10 warnings of one step
+TITLE_LIMIT = 255  # a check run's annotation title may have 255 characters
+MESSAGE_LIMIT = 16_000  # and its message 64 KB: 16,000 characters of up to 4 bytes
+PATH_LIMIT = 1_000
 
 
 def annotation_records(result: Mapping[str, Any], context: GitHubContext) -> list[dict[str, Any]]:
-    """Every failure and flaky test as an annotation (path, line, level, title, message), for any channel."""
+    """Every failure and flaky test as an annotation (path, line, level, title, message), for any channel:
+    plain text with invisible characters shown (`<U+202E>`), control characters out, within the check
+    run's limits."""
     found = []
     for record, level in [(r, "failure") for r in unexpected(result)] + \
             [(r, "warning") for r in result["tests"] if r["outcome"] == "flaky"]:
         path = context.repo_path(str(result.get("rootDir", "")), record["file"]) or record["file"]
         name = " › ".join(record["titlePath"])
         project = f"[{record['project']}] " if record["project"] else ""
+        status = f" ({record['status']})"  # kept whole when a long title is cut
         message = error_text(record, 30, 4000) or record["status"]
         if level == "warning":
             message = f"flaky: passed on attempt {len(record['attempts'])}\n{message}"
-        found.append({"path": path, "line": max(1, int(record["line"])), "column": int(record["column"]),
-                      "level": level, "title": f"{project}{name} ({record['status']})", "message": message})
+        found.append({"path": plain_text(path, PATH_LIMIT), "line": max(1, int(record["line"])),
+                      "column": int(record["column"]), "level": level,
+                      "title": plain_text(f"{project}{name}", TITLE_LIMIT - len(status)) + status,
+                      "message": plain_text(message, MESSAGE_LIMIT)})
     return found
 
 

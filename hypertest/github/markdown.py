@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from hypertest.core.safe_text import cut
 from hypertest.github.context import GitHubContext
 from hypertest.github.escape import attribute, code_block, inline
 
@@ -110,14 +111,12 @@ def artifact_links(record: Mapping[str, Any]) -> str:
 
 
 def error_text(record: Mapping[str, Any], max_lines: int, max_chars: int) -> str:
-    """The last attempt's error message, cut to max_lines and max_chars."""
+    """The last attempt's error message, cut to max_lines and max_chars with a note of how many characters
+    more it has (`… (1,234 more characters)`); not yet escaped for any destination."""
     for attempt in reversed(record["attempts"]):
         error = attempt.get("error")
         if error and (error.get("message") or error.get("stack")):
-            text = str(error.get("message") or error.get("stack"))
-            lines = text.splitlines()
-            cut = "\n".join(lines[:max_lines])[:max_chars]
-            return cut + ("\n…" if len(cut) < len(text) else "")
+            return cut(str(error.get("message") or error.get("stack")), max_chars, max_lines)
     return ""
 
 

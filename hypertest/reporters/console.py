@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -10,13 +9,11 @@ from typing import Any, TextIO
 
 from hypertest.core.events import Reporter, RunInfo
 from hypertest.core.models import Unit
-from hypertest.core.strings import encodable
+from hypertest.core.safe_text import split_lines, strip_ansi, terminal_text
 
 PLAIN_INTERVAL_S = 10.0
 MAX_LISTED_FAILURES = 50
 ERROR_LINES = 6
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # all but tab: one title, one line
 
 
 class ConsoleReporter(Reporter):
@@ -123,7 +120,7 @@ def render_summary(result: Mapping[str, Any]) -> str:
     lines.append(f"{result['conclusion'].upper()}: {', '.join(parts)} of {plural(counts['total'], 'test')} "
                  f"in {_clock(result['durationMs'] / 1000)}")
     for name, path in sorted(result.get("reports", {}).items()):
-        lines.append(f"  {name}: {path}")
+        lines.append(printable(f"  {name}: {path}"))
     return "\n".join(lines) + "\n"
 
 
@@ -138,21 +135,19 @@ def _name(record: Mapping[str, Any]) -> str:
 
 
 def printable(text: str) -> str:
-    """text with control characters shown as escapes, so a title cannot drive the terminal."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group(0)):02x}", encodable(text))
+    """text as one terminal line (hypertest/core/safe_text.py): control characters and line breaks shown as
+    `\\x07`, invisible characters such as bidi controls as `<U+202E>`, at most 1,000 characters, so that a
+    title cannot drive the terminal or hide what it says."""
+    return terminal_text(text)
 
 
 def _first_error_lines(record: Mapping[str, Any]) -> list[str]:
     for attempt in reversed(record["attempts"]):
         error = attempt.get("error")
         if error and error.get("message"):
-            text = _strip_ansi(str(error["message"]))
-            return [printable(line) for line in text.splitlines() if line.strip()][:ERROR_LINES]
+            text = strip_ansi(str(error["message"]))
+            return [printable(line) for line in split_lines(text) if line.strip()][:ERROR_LINES]
     return []
-
-
-def _strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
 
 
 def _clock(seconds: float) -> str:

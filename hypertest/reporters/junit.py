@@ -1,8 +1,10 @@
-"""JUnit XML: one <testsuite> per project and file, one <testcase> per test, escaped by the XML writer."""
+"""JUnit XML: one <testsuite> per project and file, one <testcase> per test: text made safe for XML
+(hypertest/core/safe_text.py: invisible characters shown as `<U+202E>`, characters XML cannot carry as
+U+FFFD, attributes capped at 1,000 characters and an error's text at 20,000), then escaped by the XML
+writer."""
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from itertools import groupby
@@ -10,17 +12,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest.core.events import Reporter
+from hypertest.core.safe_text import xml_text
 
-# Characters XML 1.0 cannot carry at all, even escaped.
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")  # lone surrogates too
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+ATTRIBUTE_LIMIT = 1_000
+TEXT_LIMIT = 20_000  # results.json keeps the whole error
 
 
 def render_junit(result: Mapping[str, Any]) -> str:
     """The JUnit XML document for a results.json document."""
     records = result["tests"]
     root = ET.Element("testsuites", {
-        "name": f"hypertest {result['runId']}",
+        "name": _clean(f"hypertest {result['runId']}"),
         "tests": str(len(records)),
         "failures": str(sum(1 for r in records if _kind(r) == "failure")),
         "errors": str(sum(1 for r in records if _kind(r) == "error")),
@@ -72,7 +74,7 @@ def _testcase(suite: ET.Element, record: Mapping[str, Any]) -> None:
     if kind in ("failure", "error"):
         element = ET.SubElement(case, kind, {"message": _clean(error.splitlines()[0] if error else ""),
                                              "type": record["status"]})
-        element.text = _clean(error)
+        element.text = xml_text(error, TEXT_LIMIT)
     elif kind == "skipped":
         ET.SubElement(case, "skipped")
     if record["outcome"] == "flaky":
@@ -97,12 +99,13 @@ def _last_error(record: Mapping[str, Any]) -> str:
     for attempt in reversed(record["attempts"]):
         error = attempt.get("error")
         if error:
-            return _ANSI.sub("", str(error.get("stack") or error.get("message") or ""))
+            return str(error.get("stack") or error.get("message") or "")
     return ""
 
 
 def _clean(text: str) -> str:
-    return _INVALID_XML.sub("\ufffd", text)
+    """An attribute's value."""
+    return xml_text(text, ATTRIBUTE_LIMIT)
 
 
 def _seconds(milliseconds: float) -> str:

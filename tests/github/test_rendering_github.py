@@ -137,3 +137,46 @@ def test_no_untrusted_text_ends_a_markdown_line_early() -> None:
         assert [line for line in lines if ("evil.example" in line) != ("heading" in line)] == [], text
         summaries = [line for line in lines if "<summary>" in line]
         assert all("</summary>" in line for line in summaries)
+
+
+def test_summary_of_hostile_text_golden() -> None:
+    """Invisible characters in titles, tables, file names, links, the run id and the cost label are shown as
+    `<U+202E>` (or dropped from a link's address), and every piece is capped with a note of what was cut."""
+    from tests.hostile_text import hostile_text_result, stray_characters
+
+    text = render_summary(hostile_text_result(), CONTEXT)
+    check_golden("hostile/summary.md", text)
+    assert stray_characters(text) == []
+    well_formed(text)
+    assert "rlo&lt;U+202E&gt;exe.txt" in text and "\\(199,0" in text  # the 200,000-character title, cut
+    assert len(text.encode()) < 200_000
+
+
+def test_comment_of_hostile_text_golden() -> None:
+    from tests.hostile_text import hostile_text_result, stray_characters
+
+    text = render_comment(hostile_text_result(), CONTEXT)
+    check_golden("hostile/comment.md", text)
+    assert stray_characters(text) == []
+    well_formed(text)
+    assert len(text) < 65_536
+
+
+def test_annotations_of_hostile_text_golden() -> None:
+    """The workflow commands and the check run's annotations: titles and messages with every invisible
+    character shown, a title within the check run's 255 characters, a message within its 64 KB."""
+    import json
+
+    from hypertest.github.annotations import annotation_records
+    from tests.hostile_text import hostile_text_result, stray_characters
+
+    result = hostile_text_result()
+    lines = workflow_commands(result, CONTEXT)
+    records = annotation_records(result, CONTEXT)
+    check_golden("hostile/annotations.txt", "\n".join(lines) + "\n")
+    check_golden("hostile/check-run-annotations.json", json.dumps(records, indent=1, ensure_ascii=False) + "\n")
+    for text in [*lines, *(value for r in records for value in r.values() if isinstance(value, str))]:
+        assert stray_characters(text) == [], text[:200]
+    assert all(len(r["title"]) <= 255 and len(r["message"].encode()) <= 64_000 for r in records)
+    assert any("rlo<U+202E>exe.txt" in r["title"] for r in records)
+    assert any("rlo<U+202E>exe.txt" in line for line in lines)

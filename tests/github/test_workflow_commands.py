@@ -201,3 +201,17 @@ def test_doctor_in_a_workflow_step_injects_no_workflow_command(tmp_path: Path) -
     assert completed.returncode == 3, completed.stdout  # no @playwright/test installed there
     assert f"/{folder}" in completed.stdout
     assert [name for name, _ in runner_commands(completed.stdout)] == ["stop-commands", "resume"]
+
+
+def test_hostile_text_annotations_are_one_command_each_with_nothing_hidden() -> None:
+    """Titles and messages with `::error::`, `##[error]`, `%0A`, line breaks, bidi controls and zero-width
+    characters: each annotation is one line and one command to the runner, and no character in it can
+    reorder or hide what the log and the annotation show."""
+    from tests.github.fixtures import CONTEXT
+    from tests.hostile_text import hostile_text_result, stray_characters
+
+    lines = workflow_commands(hostile_text_result(), CONTEXT)
+    assert [line for _, line in runner_commands("\n".join(lines))] == lines
+    assert [line.split(" ", 1)[0] for line in lines] == ["::error"] * 4 + ["::warning"]
+    assert [stray_characters(line) for line in lines] == [[]] * 5
+    assert all(len(line) < 64_000 for line in lines)

@@ -20,6 +20,7 @@ from hypertest.errors import ExitCode, HypertestError
 from hypertest.flags import apply_flags, build_parser
 from hypertest.github.workflow import commands_stopped
 from runner.environment import child_environment
+from runner.hardening import harden_process
 
 # The commands whose output can carry a pull request's text (titles, messages, file names, config values).
 # `report` and `init` print what their flags ask for; report's annotations are workflow commands on purpose.
@@ -28,6 +29,7 @@ PROTECTED_IN_ACTIONS = ("validate", "list", "invoke", "deploy", "doctor")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the return value is the process exit code."""
+    harden_process()  # first: no user process may read this one's secrets (runner/hardening.py)
     args = build_parser().parse_args(argv)
     debug = args.debug or debugging(os.environ)
     if os.environ.get("GITHUB_ACTIONS") == "true" and args.command in PROTECTED_IN_ACTIONS:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from runner.core import result_json
 from runner.entry import deadline_from_timeout_ms, execute
+from runner.hardening import harden_process
 from runner.process import request_stop, stop_requested
 from runner.serve import serve
 
@@ -23,6 +24,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Read the payload, run the unit, write the result JSON; exit 0 whenever a result was written."""
+    harden_process()  # before the unit's processes start: this one's environment is not theirs to read
     parser = argparse.ArgumentParser(prog="python -m runner", description=__doc__)
     parser.add_argument("--payload", help="payload JSON file (default: standard input)")
     parser.add_argument("--result", help="where to write the result JSON (default: standard output)")

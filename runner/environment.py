@@ -2,7 +2,8 @@
 
 Withheld from every process that runs the user's code (the Playwright config, global setup, web server,
 tests): the action's inputs (INPUT_*, among them the GitHub token), the Actions runtime's tokens and
-URLs (ACTIONS_*), GITHUB_TOKEN/GH_TOKEN, and AWS credentials. A user passes one of them on purpose by
+URLs (ACTIONS_*), GITHUB_TOKEN/GH_TOKEN, AWS credentials, and the workflow's command files (GITHUB_ENV,
+GITHUB_PATH, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_STATE). A user passes one of them on purpose by
 naming it in `provider.<type>.environment`; those names reach the runner in HT_PASS_ENV.
 """
 
@@ -21,6 +22,9 @@ WITHHELD_NAMES = frozenset({
     "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+    # the workflow's command files: a test that writes them sets variables and PATH entries for the job's later
+    # steps, or forges the step's outputs, summary and state
+    "GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE",
 })
 PASS_VARIABLE = "HT_PASS_ENV"  # noqa: S105 (a variable name) comma-separated names passed on purpose
 # Names whose values are secrets when rendering, whether or not they reach the tests.

@@ -20,11 +20,13 @@ from hypertest.github.inputs import ActionInputs, read_inputs
 from hypertest.github.reporter import GithubReporter
 from hypertest.github.workflow import commands_stopped, end_group, group, mask
 from hypertest.github.workspace import confined_config, confined_folder, confined_output
+from runner.hardening import harden_process
 from runner.environment import secret_values
 
 
 def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
     """Run the action as GitHub does: the exit code follows the run's conclusion."""
+    harden_process()  # first: no user process may read this one's secrets (runner/hardening.py)
     env = dict(os.environ if environ is None else environ)
     stream = out or sys.stdout
     try:

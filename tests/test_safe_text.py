@@ -108,3 +108,12 @@ def test_lone_surrogates_become_replacement_characters() -> None:
 def test_destinations_golden() -> None:
     parts = [f"== {name}\n{render(HOSTILE_TEXT)}\n" for name, (render, _) in DESTINATIONS.items()]
     check_golden("hostile/destinations.txt", "\n".join(parts))
+
+
+def test_an_error_cut_to_lines_counts_the_characters_left_out() -> None:
+    from hypertest.core.safe_text import cut
+
+    assert cut("a\r\nb\n", 100, max_lines=2) == "a\r\nb\n"  # all there: nothing said to be cut
+    assert cut("a\r\nb\r\nccc", 100, max_lines=2) == "a\r\nb\n… (5 more characters)"
+    assert cut("x" * 200, 100) == "x" * 76 + "… (124 more characters)"
+    assert len(cut("x" * 200, 100)) <= 100

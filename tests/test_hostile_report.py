@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from hypertest.github.results_file import MAX_RESULTS_BYTES
-from tests.conftest import CliResult, validate_run_result
+from tests.conftest import ROOT, CliResult, validate_run_result
 from tests.github.fixtures import hostile_result, record
 
 Cli = Callable[..., CliResult]
@@ -199,7 +201,11 @@ CASES: list[tuple[str, Build, tuple[str, ...]]] = [
      ("--summary s.md: a symbolic link to nothing",)),
     ("--junit name too long", flags("--junit", "j" * 300 + "/x.xml"), ("--junit jjj", "cannot write it (File name",)),
     ("--junit a full device", flags("--junit", "/dev/full"),
-     ("--junit /dev/full: cannot write it (No space left on device)",)),
+     ("--junit /dev/full: is a character device, not a regular file",)),
+    ("--summary /dev/null", flags("--summary", "/dev/null"), ("--summary /dev/null: is a character device, not a "
+                                                             "regular file",)),
+    ("--comment a link to a device", flags("--comment", "c.md", prepare=lambda folder: (folder / "c.md").symlink_to(
+        "/dev/zero")), ("--comment c.md: is a character device, not a regular file",)),
     ("--junit line break", flags("--junit", "missing\n::error::pwned/x.xml"),
      (r"--junit missing\x0a::error::pwned/x.xml: the folder",)),
 ]
@@ -248,6 +254,18 @@ def test_no_target_is_written_when_the_results_are_bad(cli: Cli, tmp_path: Path)
     result = cli("report", *args, "--summary", "s.md", "--junit", "j.xml", cwd=tmp_path)
     check_one_screen(result)
     assert not (tmp_path / "s.md").exists() and not (tmp_path / "j.xml").exists()
+
+
+@pytest.mark.parametrize("flag", ["--summary", "--junit"])
+def test_a_fifo_target_is_refused_without_blocking(tmp_path: Path, flag: str) -> None:
+    """A FIFO nobody reads would block the write forever: refused before anything is opened (in a
+    subprocess with a timeout, so that a hang fails this test instead of stopping the suite)."""
+    args = results()(tmp_path)
+    os.mkfifo(tmp_path / "fifo")
+    completed = subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), "report", *args, flag, "fifo"],
+                               cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    check_one_screen(CliResult(completed.returncode, completed.stdout, completed.stderr))
+    assert f"{flag} fifo: is a FIFO (named pipe), not a regular file" in completed.stderr, completed.stderr
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may read and write any file")

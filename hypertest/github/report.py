@@ -17,6 +17,7 @@ from hypertest.errors import UsageError
 from hypertest.github.annotations import workflow_commands
 from hypertest.github.comment import render_comment
 from hypertest.github.context import GitHubContext
+from hypertest.github.files import NotAFile, replace_text, writable_target
 from hypertest.github.results_file import load_result, shown
 from hypertest.github.summary import render_summary
 from hypertest.reporters.junit import render_junit
@@ -40,7 +41,8 @@ def run_report(path: Path, *, summary: str | None, comment: str | None, junit: s
 
 
 def check_targets(results: Path, targets: Mapping[str, str | None]) -> dict[str, str]:
-    """The requested output targets by flag ('-': stdout), each checked to be a writable file."""
+    """The requested output targets by flag ('-': stdout), each checked to be a writable regular file (a FIFO,
+    device or socket is refused: it would block the write or swallow it)."""
     chosen = {flag: target for flag, target in targets.items() if target}
     seen: dict[Path, str] = {}
     for flag, target in chosen.items():
@@ -69,6 +71,10 @@ def _check_target(path: Path, where: str) -> Path:
         if folder.exists():
             raise UsageError(f"{where}: {shown(str(folder))} is not a folder")
         raise UsageError(f"{where}: the folder {shown(str(folder))} does not exist", hint="create it first")
+    try:
+        writable_target(path)  # a FIFO would block the write, a device swallow it
+    except NotAFile as exc:
+        raise UsageError(f"{where}: {exc}; name a regular file") from None
     if path.exists() and not os.access(path, os.W_OK):
         raise UsageError(f"{where}: the file is not writable")
     if not path.exists() and not os.access(folder, os.W_OK | os.X_OK):
@@ -81,7 +87,9 @@ def _write(flag: str, target: str, text: str, out: TextIO) -> None:
         out.write(text)
         return
     try:
-        Path(target).write_text(text, encoding="utf-8")
+        replace_text(Path(target), text)  # non-blocking, and only into a regular file (checked again, opened)
+    except NotAFile as exc:
+        raise UsageError(f"{flag} {shown(target)}: {exc}; name a regular file") from None
     except OSError as exc:
         raise UsageError(f"{flag} {shown(target)}: cannot write it ({shown(exc.strerror or str(exc))})") from None
 

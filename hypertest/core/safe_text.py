@@ -61,20 +61,23 @@ def safe(text: str, rules: Rules) -> str:
 
 
 def cut(text: str, limit: int, max_lines: int | None = None) -> str:
-    """text as it is, or its first max_lines lines and at most limit characters, the last of them a note
-    of how many more there were (for text that a destination's function writes later)."""
+    """text as it is, or its first max_lines lines (their line breaks written as LF) and at most limit
+    characters, the last of them a note of how many more there were (for text that a destination's
+    function writes later)."""
     end = len(text)
     if max_lines is not None:
         for number, match in enumerate(_LINE_BREAK.finditer(text), start=1):
             if number == max_lines:
                 end = match.start() if text[match.start():].strip() else len(text)  # not just a last break
                 break
-    if end == len(text) and len(text) <= limit:
-        return text
     room = max(0, limit - len(more_note(len(text))) - 1)
-    if end > room:
-        return text[:room] + more_note(len(text) - room)  # cut within a line: the note ends it
-    return f"{text[:end]}\n{more_note(len(text) - end)}"  # whole lines left out: the note is a line
+    if end == len(text) and len(text) <= limit:
+        kept, note = text, ""
+    elif end > room:
+        kept, note = text[:room], more_note(len(text) - room)  # cut within a line: the note ends it
+    else:
+        kept, note = text[:end], "\n" + more_note(len(text) - end)  # whole lines left out: the note is a line
+    return ("\n".join(split_lines(kept)) if max_lines is not None else kept) + note
 
 
 def split_lines(text: str) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from hypertest.core.redaction import Redactor
 from hypertest.errors import ExitCode, HypertestError
 from hypertest.reporters.console import printable
 
@@ -24,7 +25,8 @@ def debugging(environ: Mapping[str, str]) -> bool:
 
 def run_guarded(command: Callable[[], int], *, err: TextIO, debug: bool,
                 describe: Callable[[str], str] = lambda text: text) -> int:
-    """Run command and return the exit code the process ends with; describe formats a message for err."""
+    """Run command and return the exit code the process ends with; describe formats a message for err.
+    Every message has the known secrets (the environment's, and those a config expanded) replaced by ***."""
     try:
         return command()
     except HypertestError as exc:
@@ -40,12 +42,18 @@ def run_guarded(command: Callable[[], int], *, err: TextIO, debug: bool,
 
 
 def _shown(text: str) -> str:
-    """A message that may quote hostile text (a test's output, a file name), unable to drive a terminal."""
-    return "\n".join(printable(line) for line in text.splitlines())
+    """A message that may quote hostile text (a test's output, a file name), unable to drive a terminal, and
+    secrets (a config value expanded from one), replaced by ***."""
+    return "\n".join(printable(line) for line in _redacted(text).splitlines())
+
+
+def _redacted(text: str) -> str:
+    return Redactor.from_environ(os.environ).text(text)
 
 
 def _internal(exc: BaseException, err: TextIO, debug: bool, describe: Callable[[str], str], what: str) -> int:
-    text = "".join(traceback.format_exception(exc))
+    text = _redacted("".join(traceback.format_exception(exc)))
+    what = _redacted(what)
     saved = save_traceback(text)
     where = f"the traceback is in {saved}" if saved else "the traceback could not be saved"
     first = printable(what.splitlines()[0] if what.strip() else type(exc).__name__)[:300]

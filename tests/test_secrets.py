@@ -4,13 +4,19 @@ purpose is redacted from everything hypertest renders."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from hypertest.core.redaction import Redactor
+from hypertest.core.config import load_settings
+from hypertest.core.redaction import Redactor, registered_secrets
+from hypertest.errors import ConfigError
 from runner.environment import PASS_VARIABLE, child_environment, secret_values
-from tests.conftest import small_project
+from tests.conftest import ROOT, CliResult, small_project
 from tests.github.fake_api import fake_github
 from tests.github.test_action import run_action
 
@@ -122,3 +128,103 @@ def test_canary_secrets_appear_in_no_output(tmp_path: Path) -> None:
         assert [path for path, text in files.items() if value in text] == [], name
     assert [where for where, text in rendered.items() if CONFIGURED in text] == []
     assert github.comments[5], "the comment was posted"
+
+
+COMMAND_FILES = ("GITHUB_ENV", "GITHUB_PATH", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_STATE")
+
+
+def test_the_workflows_command_files_are_withheld_unless_passed_on_purpose() -> None:
+    environ = {name: f"/home/runner/work/_temp/_runner_file_commands/{name.lower()}" for name in COMMAND_FILES}
+    assert child_environment({**environ, "PATH": "/bin"}) == {"PATH": "/bin"}
+    chosen = child_environment(environ, {"GITHUB_OUTPUT": environ["GITHUB_OUTPUT"]})
+    assert {name for name in chosen if name.startswith("GITHUB_")} == {"GITHUB_OUTPUT"}
+
+
+HARDENED = """
+import ctypes, json, os, subprocess, sys
+from runner.hardening import harden_process
+done = harden_process()
+libc = ctypes.CDLL(None)
+child = subprocess.run([sys.executable, "-c", "import os; print(os.environ['GITHUB_TOKEN'], os.environ['PLAIN'])"],
+                       capture_output=True, text=True, timeout=60, check=True).stdout.split()
+block = open("/proc/self/environ", "rb").read()
+print(json.dumps({"non_dumpable": done.non_dumpable, "dumpable": libc.prctl(3, 0, 0, 0, 0),
+                  "blanked": sorted(done.blanked), "os_environ": os.environ["GITHUB_TOKEN"], "child": child,
+                  "block_has_token": b"canary-block-token" in block, "block_has_plain": b"PLAIN=kept" in block}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl and /proc are Linux's")
+def test_a_hardened_process_is_non_dumpable_and_its_environment_block_is_blank() -> None:
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "GITHUB_TOKEN": "canary-block-token",
+           "GITHUB_OUTPUT": "/tmp/canary-output-file", "PLAIN": "kept"}
+    completed = subprocess.run([sys.executable, "-c", HARDENED], env=env, capture_output=True, text=True, timeout=60,
+                               check=False)
+    assert completed.returncode == 0, completed.stderr
+    seen = json.loads(completed.stdout)
+    assert seen["non_dumpable"] and seen["dumpable"] == 0
+    assert seen["blanked"] == ["GITHUB_OUTPUT", "GITHUB_TOKEN"]
+    assert not seen["block_has_token"] and seen["block_has_plain"]
+    # hypertest and what it starts with the inherited environment still have the values
+    assert seen["os_environ"] == "canary-block-token" and seen["child"] == ["canary-block-token", "kept"]
+
+
+SECRET_ENV = {"AWS_SECRET_ACCESS_KEY": "canary-config-aws-5e6f", "GITHUB_TOKEN": "canary-config-gh-77aa",
+              "MY_API_TOKEN": "canary-config-api-c3d4", "COPY": "canary-config-gh-77aa", "PLAIN": "plain-value"}
+
+
+@pytest.mark.parametrize(("config", "key", "variables"), [
+    ("concurrency: ${AWS_SECRET_ACCESS_KEY}\n", "concurrency", "${AWS_SECRET_ACCESS_KEY}"),
+    ("output: out-${GITHUB_TOKEN}\n", "output", "${GITHUB_TOKEN}"),
+    ("output: ${COPY}\n", "output", "${COPY}"),  # a plain name holding a secret's value
+    ("testRunner:\n  config: ${MY_API_TOKEN}/pw.config.ts\n", "testRunner.config", "${MY_API_TOKEN}"),
+    ("provider:\n  type: aws\n  aws:\n    prefix: runs/${GITHUB_TOKEN}-${MY_API_TOKEN}\n", "provider.aws.prefix",
+     "${GITHUB_TOKEN}, ${MY_API_TOKEN}"),
+    ("provider:\n  local:\n    environment:\n      T: &t ${GITHUB_TOKEN}\noutput: *t\n", "output",
+     "${GITHUB_TOKEN}"),  # an alias of a value where a secret may go
+])
+def test_a_secret_expanded_outside_the_tests_environment_is_refused(tmp_path: Path, config: str, key: str,
+                                                                     variables: str) -> None:
+    (tmp_path / "hypertest.yml").write_text(config)
+    with pytest.raises(ConfigError) as raised:
+        load_settings(tmp_path / "hypertest.yml", tmp_path, SECRET_ENV)
+    message = raised.value.render()
+    assert f": {key}: {variables} hold" in message, message
+    assert "canary-config" not in message and raised.value.exit_code == 2
+
+
+def test_a_secret_expanded_into_the_tests_environment_is_registered_for_redaction(tmp_path: Path) -> None:
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    (tmp_path / "hypertest.yml").write_text("provider:\n  local:\n    environment:\n      API: ${MY_API_TOKEN}\n"
+                                            "      SAME: ${COPY}\n      OTHER: ${PLAIN}\n")
+    settings = load_settings(tmp_path / "hypertest.yml", tmp_path, SECRET_ENV)
+    assert settings.provider.local.environment == {"API": "canary-config-api-c3d4", "SAME": "canary-config-gh-77aa",
+                                                   "OTHER": "plain-value"}
+    assert {"canary-config-api-c3d4", "canary-config-gh-77aa"} <= set(registered_secrets())
+    redactor = Redactor.from_environ({})  # an environment without them: the config's reading registered them
+    assert redactor.text("a canary-config-api-c3d4 b canary-config-gh-77aa plain-value") == "a *** b *** plain-value"
+
+
+def test_an_error_quoting_a_config_secret_shows_it_as_stars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             cli: Callable[..., CliResult]) -> None:
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    (tmp_path / "hypertest.yml").write_text("testRunner:\n  webServer:\n    command: npm start\n"
+                                            "    timeout: ${MY_API_TOKEN}\n")
+    monkeypatch.setenv("MY_API_TOKEN", "canary-quoted-token-9f1e")
+    result = cli("validate", cwd=tmp_path)
+    assert result.code == 2 and "'timeout': '***'" in result.err, result.err
+    assert "canary-quoted-token" not in result.out + result.err
+
+
+def test_config_secrets_are_masked_before_anything_is_printed_in_a_run_step(tmp_path: Path) -> None:
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    (tmp_path / "hypertest.yml").write_text("testRunner:\n  webServer:\n    command: npm start\n"
+                                            "    timeout: ${MY_API_TOKEN}\n")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "GITHUB_ACTIONS": "true",
+           "MY_API_TOKEN": "canary-masked-token-4b2a"}
+    completed = subprocess.run([sys.executable, str(ROOT / "entrypoint.py"), "validate"], cwd=tmp_path, env=env,
+                               capture_output=True, text=True, timeout=120, check=False)
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    log = (completed.stdout + completed.stderr).splitlines()
+    assert log[0] == "::add-mask::canary-masked-token-4b2a", log
+    assert [line for line in log[1:] if "canary-masked-token" in line] == [], log

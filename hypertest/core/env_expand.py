@@ -12,8 +12,9 @@ class ExpansionError(ValueError):
     """A reference that cannot be expanded: an unset variable without default, or bad syntax."""
 
 
-def expand(text: str, environ: Mapping[str, str]) -> str:
-    """Replace every `${VAR}` / `${VAR:-default}` in text; `$${` stands for a literal `${`."""
+def expand(text: str, environ: Mapping[str, str], used: list[str] | None = None) -> str:
+    """Replace every `${VAR}` / `${VAR:-default}` in text; `$${` stands for a literal `${`. The names of the
+    variables whose values went into the text are appended to used, when given."""
 
     def replace(match: re.Match[str]) -> str:
         whole = match.group(0)
@@ -28,6 +29,8 @@ def expand(text: str, environ: Mapping[str, str]) -> str:
                                  if bad is not None else "malformed reference")
         value = environ.get(name)
         if value is not None and (value != "" or default is None):
+            if used is not None:
+                used.append(name)
             return value
         if default is not None:
             return default

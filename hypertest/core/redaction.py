@@ -13,7 +13,24 @@ from hypertest.core.strings import map_strings
 from runner.environment import secret_values
 
 MASK = "***"
+MINIMUM_LENGTH = 8  # shorter values would match ordinary words (as runner.environment.secret_values)
 T = TypeVar("T")
+# Secret values this process learned besides its environment's (a config's ${VAR} expanded from a
+# secret-looking variable): every Redactor made from here on takes them out too.
+_registered: dict[str, None] = {}
+
+
+def register_secret(value: str) -> None:
+    """Remember value as a secret for every Redactor made from now on (values shorter than MINIMUM_LENGTH
+    characters are not redacted: they would match ordinary words)."""
+    value = value.strip()
+    if len(value) >= MINIMUM_LENGTH:
+        _registered[value] = None
+
+
+def registered_secrets() -> tuple[str, ...]:
+    """The values register_secret remembered, in the order they came."""
+    return tuple(_registered)
 
 
 @dataclass(frozen=True)
@@ -24,8 +41,9 @@ class Redactor:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], extra: Iterable[str] = ()) -> Redactor:
-        """A redactor of the secrets in environ (by their variables' names) and the extra values."""
-        values = set(secret_values(environ)) | {value for value in extra if value}
+        """A redactor of the secrets in environ (by their variables' names), those registered with
+        register_secret, and the extra values."""
+        values = set(secret_values(environ)) | set(_registered) | {value for value in extra if value}
         return cls(tuple(sorted(values, key=len, reverse=True)))
 
     def text(self, text: str) -> str:

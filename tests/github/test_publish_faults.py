@@ -366,3 +366,21 @@ def test_a_push_event_without_a_pull_request_is_no_warning(github: FakeGitHub, t
     for event in ({"pull_request": None}, {"ref": "refs/heads/main"}):
         out = publish(environ(github.url, tmp_path, json.dumps(event).encode(), GITHUB_EVENT_NAME="push"))
         assert not warnings(out) and not github.comments
+
+
+def test_the_action_keeps_the_tests_exit_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The action publishes after its protected region through the same reporter (the run itself faked)."""
+    from hypertest.github.action import run_action
+
+    monkeypatch.setattr("hypertest.core.invoke.invoke", _fake_run(green()))
+    monkeypatch.chdir(tmp_path)  # the action changes into its working directory
+    (tmp_path / "hypertest.yml").write_text("reporters: [console]\n")
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    env = environ("ftp://x", tmp_path, b'{"pull_request": {"number": 0}}', GITHUB_WORKSPACE=str(tmp_path),
+                  GITHUB_STEP_SUMMARY=str(tmp_path / "gone" / "summary.md"), GITHUB_ACTIONS="true")
+    out = io.StringIO()
+    assert run_action(env, out) == 0, out.getvalue()
+    found = warnings(out.getvalue())
+    assert [w.split("=", 1)[0] for w in found] == ["::warning::GITHUB_STEP_SUMMARY", "::warning::GITHUB_EVENT_PATH",
+                                                   "::warning::GITHUB_API_URL"], found
+    assert "conclusion<<" in written(tmp_path, "output") and "internal error" not in out.getvalue()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest.core.events import Reporter
+from hypertest.core.redaction import Redactor
 from hypertest.crash import save_traceback
 from hypertest.github.annotations import annotation_records, workflow_commands
 from hypertest.github.api import GitHubApi, GitHubApiError, api_url_problem
@@ -60,25 +61,27 @@ def publish(result: Mapping[str, Any], inputs: ActionInputs, env: Mapping[str, s
     (a file the runner's variables name, the event, the API) is one warning and the others still happen:
     publishing never changes the run's exit code."""
     publication = _Publication(result, inputs, env, out)
+    redact = Redactor.from_environ(env, (inputs.github_token,)).text  # a warning quotes paths, URLs, answers
     for what, step in (("the step outputs", publication.outputs), ("the job summary", publication.summary),
                        ("the annotations", publication.annotations),
                        ("the pull-request comment", publication.comment),
                        ("the check run with every annotation", publication.check_run)):
-        _guarded(out, what, step)
+        _guarded(out, what, step, redact)
 
 
-def _guarded(out: TextIO, what: str, step: Callable[[], None]) -> None:
-    """Run one publishing step; whatever stops it becomes a single warning."""
+def _guarded(out: TextIO, what: str, step: Callable[[], None], redact: Callable[[str], str]) -> None:
+    """Run one publishing step; whatever stops it becomes a single warning, its secrets redacted."""
     try:
         step()
     except PublishFault as exc:
-        warn(out, str(exc))
+        warn(out, redact(str(exc)))
     except GitHubApiError as exc:
-        warn(out, degrade(exc, what))
+        warn(out, redact(degrade(exc, what)))
     except Exception as exc:  # a bug of ours: the run's result stands, the bug is reported
         saved = save_traceback("".join(traceback.format_exception(exc)))
-        warn(out, f"{what} skipped: internal error (a bug in hypertest, please report it): {type(exc).__name__}: "
-                  f"{shown(str(exc), 200)}" + (f" (the traceback is in {saved})" if saved else ""))
+        warn(out, redact(f"{what} skipped: internal error (a bug in hypertest, please report it): "
+                         f"{type(exc).__name__}: {shown(str(exc), 200)}"
+                         + (f" (the traceback is in {saved})" if saved else "")))
 
 
 class _Publication:
@@ -165,11 +168,17 @@ class _Publication:
         if not (self.inputs.github_token and repository):
             return None
         if problem := api_url_problem(url):
-            raise named("GITHUB_API_URL", url, problem, skipped)
+            raise named("GITHUB_API_URL", _without_credentials(url), problem, skipped)
         if not REPOSITORY.fullmatch(repository):
             raise named("GITHUB_REPOSITORY", repository, "not owner/name", skipped)
         self.target = (GitHubApi(url, self.inputs.github_token), repository)
         return self.target
+
+
+def _without_credentials(url: str) -> str:
+    """url with a user name, password or query (which may carry a token) shown as ***."""
+    url = re.sub(r"(?<=//)[^/?#]*@", "***@", url, count=1)
+    return re.sub(r"\?.*", "?***", url, count=1, flags=re.DOTALL)
 
 
 def outputs_of(result: Mapping[str, Any]) -> dict[str, str]:

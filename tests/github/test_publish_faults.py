@@ -384,3 +384,14 @@ def test_the_action_keeps_the_tests_exit_code(tmp_path: Path, monkeypatch: pytes
     assert [w.split("=", 1)[0] for w in found] == ["::warning::GITHUB_STEP_SUMMARY", "::warning::GITHUB_EVENT_PATH",
                                                    "::warning::GITHUB_API_URL"], found
     assert "conclusion<<" in written(tmp_path, "output") and "internal error" not in out.getvalue()
+
+
+def test_a_warning_quotes_no_secret(github: FakeGitHub, tmp_path: Path) -> None:
+    """A path or URL in a warning may hold a secret: the withheld values and URL credentials are ***."""
+    secret = "ghs_canary0123456789abcdef"
+    out = publish(environ("https://user:hunter2-password@api.github.com/?access_token=tok3n", tmp_path,
+                          GITHUB_TOKEN=secret, GITHUB_STEP_SUMMARY=str(tmp_path / secret / "summary.md")))
+    found = warnings(out)
+    assert len(found) == 2 and secret not in out and "hunter2" not in out and "tok3n" not in out, found
+    assert found[0].startswith(f"::warning::GITHUB_STEP_SUMMARY={tmp_path}/***/summary.md: the folder does not")
+    assert found[1].startswith("::warning::GITHUB_API_URL=https://***@api.github.com/?***: "), found[1]

@@ -15,8 +15,8 @@ if __name__ == "__main__":
     if os.environ.get("GITHUB_ACTIONS") == "true" and len(sys.argv) == 1:
         from hypertest.crash import debugging, run_guarded
         from hypertest.github.action import run_action
-        from hypertest.github.escape import command_data
+        from hypertest.github.protected_output import error_command
 
         raise SystemExit(run_guarded(run_action, err=sys.stdout, debug=debugging(os.environ),
-                                     describe=lambda text: f"::error title=hypertest::{command_data(text)}"))
+                                     describe=error_command))
     raise SystemExit(main())

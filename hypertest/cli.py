@@ -17,36 +17,34 @@ from hypertest.core.packing import plan_run
 from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.crash import debugging, run_guarded
 from hypertest.errors import ExitCode, HypertestError
-from hypertest.flags import apply_flags, build_parser
-from hypertest.github.workflow import commands_stopped
+from hypertest.flags import apply_flags, echoing_less, parse_command_line
+from hypertest.github.protected_output import error_command, in_workflow, mask_secrets, protected
 from runner.environment import child_environment
 from runner.hardening import harden_process
-
-# The commands whose output can carry a pull request's text (titles, messages, file names, config values).
-# `report` and `init` print what their flags ask for; report's annotations are workflow commands on purpose.
-PROTECTED_IN_ACTIONS = ("validate", "list", "invoke", "deploy", "doctor")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; the return value is the process exit code."""
     harden_process()  # first: no user process may read this one's secrets (runner/hardening.py)
-    args = build_parser().parse_args(argv)
-    debug = args.debug or debugging(os.environ)
-    if os.environ.get("GITHUB_ACTIONS") == "true" and args.command in PROTECTED_IN_ACTIONS:
-        return _in_workflow_step(args, debug)
-    return run_guarded(lambda: _command(args, Path.cwd()), err=sys.stderr, debug=debug)
+    words = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in words or debugging(os.environ)
+    if in_workflow(os.environ):
+        return _in_workflow_step(words, debug)
+    return run_guarded(lambda: _parsed_command(words, Path.cwd()), err=sys.stderr, debug=debug)
 
 
-def _in_workflow_step(args: argparse.Namespace, debug: bool) -> int:
+def _in_workflow_step(words: list[str], debug: bool) -> int:
     """In a workflow's `run:` step the runner reads this log for workflow commands (`::error::`, `##[error]`):
-    everything the command and its errors print goes between `::stop-commands::TOKEN` and `::TOKEN::`, as in
-    the action. A `github` reporter publishes after that region: its annotations are commands on purpose."""
+    the environment's secrets are masked first, then every command prints, its usage errors included, inside
+    one protected region (as in the action). What publishes after it (a `github` reporter, `report
+    --annotations`) writes commands on purpose; an error there is an escaped `::error` command."""
+    out = sys.stdout
+    mask_secrets(out, os.environ)
     after: list[Callable[[], None]] = []
-    with commands_stopped(sys.stdout):
-        code = run_guarded(lambda: _command(args, Path.cwd(), after), err=sys.stderr, debug=debug)
-        sys.stderr.flush()  # the error, if any, inside the region
+    with protected(out):
+        code = run_guarded(lambda: _parsed_command(words, Path.cwd(), after), err=sys.stderr, debug=debug)
     for publish in after:
-        published = run_guarded(functools.partial(_done, publish), err=sys.stderr, debug=debug)
+        published = run_guarded(functools.partial(_done, publish), err=out, debug=debug, describe=error_command)
         code = code or published
     return code
 
@@ -56,12 +54,24 @@ def _done(action: Callable[[], None]) -> int:
     return int(ExitCode.OK)
 
 
+def _parsed_command(words: list[str], cwd: Path, after: list[Callable[[], None]] | None = None) -> int:
+    """The command words ask for; its errors echo no flag value in full."""
+    args = parse_command_line(words)
+    try:
+        return _command(args, cwd, after)
+    except HypertestError as exc:
+        raise echoing_less(exc, words) from None
+
+
 def _command(args: argparse.Namespace, cwd: Path, after: list[Callable[[], None]] | None = None) -> int:
     if args.command == "report":
         from hypertest.github.report import run_report
 
+        later = after is not None and args.annotations  # annotations are commands: after the protected region
+        if after is not None and later:
+            after.append(functools.partial(_annotations, Path(args.results)))
         return run_report(Path(args.results), summary=args.summary, comment=args.comment, junit=args.junit,
-                          annotations=args.annotations, out=sys.stdout)
+                          annotations=args.annotations and not later, out=sys.stdout)
     if args.command == "init":
         from hypertest.init import run_init
 
@@ -71,6 +81,13 @@ def _command(args: argparse.Namespace, cwd: Path, after: list[Callable[[], None]
     if args.command == "invoke":
         return _invoke(settings, args, after)
     return COMMANDS[args.command](settings, args)
+
+
+def _annotations(results: Path) -> None:
+    """Print the workflow-command annotations of results (`report --annotations`, after the protected region)."""
+    from hypertest.github.report import run_report
+
+    run_report(results, summary=None, comment=None, junit=None, annotations=True, out=sys.stdout)
 
 
 def _validate(settings: Settings, args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 
 
@@ -15,11 +16,29 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+ECHO_MAX = 200  # characters of a flag's or input's value an error message repeats
+
+
+def cut(text: str, limit: int = ECHO_MAX) -> str:
+    """text, or its first limit characters and an ellipsis saying how many characters were cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} characters cut)"
+
+
 def quoted(value: str, limit: int = 80) -> str:
-    """value for an error message: quoted with control characters escaped (repr), cut short when long."""
+    """value for an error message: quoted with control characters escaped (repr), cut short when long (an
+    ellipsis says how many characters were cut)."""
     if len(value) <= limit:
         return repr(value)
-    return f"{value[:limit]!r}... ({len(value)} characters)"
+    return f"{value[:limit]!r}… ({len(value) - limit:,} characters cut)"
+
+
+def cut_values(text: str, values: Iterable[str], limit: int = ECHO_MAX) -> str:
+    """text (a message) with every value longer than limit that it repeats, raw or quoted, cut short."""
+    for value in sorted({value for value in values if len(value) > limit}, key=len, reverse=True):
+        text = text.replace(repr(value), quoted(value, limit)).replace(value, cut(value, limit))
+    return text
 
 
 class HypertestError(Exception):

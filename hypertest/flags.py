@@ -5,27 +5,62 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from hypertest import __version__
 from hypertest.core.config import Settings, load_schema, resolve_path
 from hypertest.core.registry import provider_names
 from hypertest.core.run_id import check_run_id
 from hypertest.core.schema_defaults import schema_at
-from hypertest.errors import UsageError, quoted
+from hypertest.errors import ECHO_MAX, HypertestError, UsageError, cut, cut_values, quoted
+
+MAX_MESSAGE = 4000  # characters of an error message about flags, whatever it quotes
+MAX_PATTERN_BYTES = 64 * 1024  # --grep: one argument of a child process may have at most 128 KiB (Linux)
+NAME_MAX = 255  # bytes of one file or folder name (Linux, macOS)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises its usage errors as UsageError instead of printing them: the caller prints them
+    where they belong (in a workflow, inside the protected region)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the usage error (argparse prints it and exits)."""
+        raise UsageError(f"{self.prog}: {message}", hint=f"see `{self.prog} --help`")
+
+
+def parse_command_line(argv: Sequence[str]) -> argparse.Namespace:
+    """The parsed flags of `hypertest ARGV`; a usage error is a UsageError that echoes no value in full
+    (--help and --version still print and exit, as argparse does)."""
+    try:
+        return build_parser().parse_args(list(argv))
+    except HypertestError as exc:
+        raise echoing_less(exc, argv) from None
+
+
+def echoing_less(exc: HypertestError, argv: Sequence[str]) -> HypertestError:
+    """exc with every long value of argv it repeats cut short (an ellipsis says how much), and no longer than
+    MAX_MESSAGE characters in all."""
+    exc.message = cut(cut_values(exc.message, argv), MAX_MESSAGE)
+    exc.hint = cut(cut_values(exc.hint, argv), ECHO_MAX * 2)
+    return exc
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
-    parser = argparse.ArgumentParser(prog="hypertest", description="Run a Playwright suite massively in "
+    parser = _Parser(prog="hypertest", description="Run a Playwright suite massively in "
                                      "parallel: one sandbox per test, one merged report.")
     parser.add_argument("--version", action="version", version=f"hypertest {__version__}")
     parser.add_argument("--debug", action="store_true", help="print the traceback of an internal error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-c", "--config", help="hypertest.yml to use (default: ./hypertest.yml if present)")
     commands.add_parser("validate", parents=[common], help="check hypertest.yml and print the settings")
-    selection = argparse.ArgumentParser(add_help=False)
+    selection = _Parser(add_help=False)
     selection.add_argument("--project", action="append", dest="projects", metavar="NAME",
                            help="only this Playwright project (repeatable)")
     selection.add_argument("--grep", help="only tests whose title matches this regular expression")
@@ -109,16 +144,35 @@ def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Sett
         granularity=getattr(args, "granularity", None) or runner.granularity,
         retries=runner.retries if getattr(args, "retries", None) is None else args.retries,
     )
-    for tag in runner.tags:
-        if not tag.startswith("@") or " " in tag:
-            raise UsageError(f"--tag {tag!r}: a tag starts with @ and has no spaces")
+    for tag in getattr(args, "tags", None) or ():
+        check_tag(tag)
+    for flag, pattern in (("--grep", getattr(args, "grep", None)),
+                          ("--grep-invert", getattr(args, "grep_invert", None))):
+        if pattern is not None and len(pattern.encode("utf-8", "surrogateescape")) > MAX_PATTERN_BYTES:
+            raise UsageError(f"{flag} {quoted(pattern, ECHO_MAX)}: a pattern of at most {MAX_PATTERN_BYTES:,} bytes "
+                             "(it is passed to the test runner as one argument)")
     changes: dict[str, object] = {"test_runner": runner}
     if getattr(args, "concurrency", None):
         changes["concurrency"] = args.concurrency
     if getattr(args, "output", None):
-        changes["output"] = resolve_path(cwd / args.output, f"--output {args.output}")
+        too_long = [part for part in Path(args.output).parts if len(os.fsencode(part)) > NAME_MAX]
+        if too_long:
+            raise UsageError(f"--output {quoted(args.output, ECHO_MAX)}: a folder name of {len(too_long[0]):,} "
+                             f"characters; a name has at most {NAME_MAX} bytes")
+        changes["output"] = resolve_path(cwd / args.output, f"--output {quoted(args.output, ECHO_MAX)}")
     if getattr(args, "fail_on_flaky", None):
         changes["fail_on_flaky"] = True
     if getattr(args, "pass_with_no_tests", None):
         changes["pass_with_no_tests"] = True
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def check_tag(tag: str) -> str:
+    """tag, if the schema's pattern for testRunner.tags takes it and it holds no control character (which the
+    config refuses in every value); a UsageError naming --tag otherwise."""
+    pattern = schema_at(load_schema(), "testRunner", "tags")["items"]["pattern"]
+    control = any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in tag)
+    if control or not re.search(pattern, tag):
+        raise UsageError(f"--tag {quoted(tag, ECHO_MAX)}: a tag starts with @ and has no spaces or control "
+                         f"characters (the pattern {pattern} of testRunner.tags)")
+    return tag

@@ -4,6 +4,7 @@ rule for everything unexpected: exit 3, one line, the traceback kept in a file."
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ def project(tmp_path: Path) -> Path:
     (folder / "a-folder").mkdir()
     (folder / "loop").symlink_to(folder / "loop")
     (folder / "binary.yml").write_bytes(b"\xff\xfe\x00bad")
+    os.mkfifo(folder / "a-fifo")  # nobody writes to it: reading it would block forever
     return folder
 
 
@@ -34,9 +36,24 @@ def project(tmp_path: Path) -> Path:
 CASES: list[tuple[str, list[str], str | None, str]] = [
     ("config is a link loop", ["validate", "--config", "loop"], None, "--config loop: "),
     ("config is missing", ["validate", "--config", "missing.yml"], None, "config file missing.yml not found"),
-    ("config is a folder", ["validate", "--config", "a-folder"], None, "config file a-folder not found"),
+    ("config is a folder", ["validate", "--config", "a-folder"], None, "a-folder is a folder, not a file"),
+    ("config is a FIFO", ["validate", "--config", "a-fifo"], None, "a-fifo is a FIFO (named pipe), not a file"),
+    ("config is a device", ["validate", "--config", "/dev/zero"], None, "/dev/zero is a device, not a file"),
+    ("config names the key YAML cannot read", ["validate"], "output: @x\n",
+     "hypertest.yml:1:9: output: malformed YAML"),
+    ("config names the key of an undefined alias", ["validate"], "testRunner:\n  projects: [a, *b]\n",
+     "hypertest.yml:2:17: testRunner.projects[1]: malformed YAML: found undefined alias"),
+    ("config names the key of a refused tag", ["validate"], "output: !x y\n",
+     "hypertest.yml:1:9: output: the YAML tag '!x'"),
+    ("config names the key of an alias cycle", ["validate"], "output: &a [*a]\n", "output[0]: an alias refers"),
+    ("config names the path of a duplicate key", ["validate"], "testRunner:\n  grep: a\n  grep: b\n",
+     "hypertest.yml:3:3: testRunner.grep: duplicate key"),
+    ("config document itself unreadable", ["validate"], "@x: 1\n", "hypertest.yml:1:1: (top level): malformed"),
+    ("config document itself a list", ["validate"], "- a\n",
+     "hypertest.yml:1:1: (top level): the document itself must hold a mapping"),
+    ("config document itself a scalar", ["validate"], "hello\n", "(top level): the document itself"),
     ("config is not UTF-8", ["validate", "--config", "binary.yml"], None, "binary.yml: not UTF-8"),
-    ("output is a link loop", ["invoke", "--output", "loop"], None, "--output loop: "),
+    ("output is a link loop", ["invoke", "--output", "loop"], None, "--output 'loop': "),
     ("output is a file", ["invoke", "--output", "a-file"], None, "must name a folder"),
     ("output key is a link loop", ["validate"], "output: loop\n", "hypertest.yml: output: "),
     ("playwright config is a link loop", ["validate"], "testRunner:\n  config: loop\n", "testRunner.config: "),
@@ -49,7 +66,24 @@ CASES: list[tuple[str, list[str], str | None, str]] = [
      "hypertest.yml:2:15: testRunner.grepInvert"),
     ("tag without @", ["list", "--tag", "smoke"], None, "--tag 'smoke': a tag starts with @"),
     ("tag with a space", ["list", "--tag", "@a b"], None, "--tag '@a b'"),
+    ("tag with an escape sequence", ["list", "--tag", "@x\x1b[2J"], None, "--tag '@x\\x1b[2J': a tag starts"),
+    ("tag with a line break", ["list", "--tag", "@x\n"], None, "--tag '@x\\n': a tag starts"),
+    ("tag with a C1 control", ["list", "--tag", "@x\x9b2J"], None, "--tag '@x\\x9b2J'"),
     ("unknown granularity", ["list", "--granularity", "suite"], None, "--granularity: invalid choice"),
+    ("granularity a legacy command", ["list", "--granularity", "##[set-output name=x;]INJ"], None,
+     "--granularity: invalid choice"),
+    ("granularity of 5,000 characters", ["list", "--granularity", "x" * 5000], None, "(4,800 characters cut)"),
+    ("unknown flag with a command", ["validate", "--bogus", "##[error]x"], None, "unrecognized arguments: --bogus"),
+    ("concurrency a command", ["invoke", "--concurrency", "##[error]x"], None, "--concurrency: expected a whole"),
+    ("run id of 5,000 characters", ["invoke", "--run-id", "a" * 5000], None, "(4,800 characters cut)"),
+    ("grep of 120 KB", ["list", "--grep", "(" + "a" * 120_000], None, "(119,801 characters cut)"),
+    ("grep-invert of 120 KB", ["list", "--grep-invert", "(" + "a\n::error::x" * 10_000], None, "characters cut"),
+    ("grep of 200 KB", ["list", "--grep", "a" * 200_000], None, "a pattern of at most 65,536 bytes"),
+    ("output of 5,000 characters", ["invoke", "--output", "loop/" + "o" * 5000], None, "(4,805 characters cut)"),
+    ("project of 5,000 characters", ["list", "--project", "p" * 5000], None, "characters cut"),
+    ("init region a command", ["init", "--region", "::error::x"], None, "--region"),
+    ("init bucket a legacy command", ["init", "--bucket", "##[error]x"], None, "--bucket"),
+    ("report summary into a folder", ["report", "missing.json", "--summary", "a-folder"], None, "is a folder"),
     ("unknown command", ["destroy"], None, "invalid choice: 'destroy'"),
     ("no command", [], None, "the following arguments are required: COMMAND"),
     ("unknown flag", ["invoke", "--no-such-flag"], None, "unrecognized arguments: --no-such-flag"),
@@ -79,6 +113,7 @@ def test_hostile_command_line_is_a_clear_error(cli: Cli, project: Path, argv: li
     assert "Traceback" not in said
     assert expected in result.err, result.err
     assert len(result.err.splitlines()) < 30
+    assert len(said) < 3000, f"{len(said)} characters: a value is echoed in full"
 
 
 def test_an_unexpected_exception_is_exit_3_with_one_line_and_a_saved_traceback(

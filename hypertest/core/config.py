@@ -12,11 +12,12 @@ from typing import Any
 import jsonschema
 import yaml
 
+from hypertest.core.config_file import file_kind
 from hypertest.core.env_expand import ExpansionError, expand, has_reference, is_whole_reference
 from hypertest.core.redaction import register_secret
 from hypertest.core.schema_defaults import with_defaults
 from hypertest.core.yaml_source import JsonPath, ScalarError, SourceDocument, load_yaml, plain_scalar_value
-from hypertest.errors import ConfigError
+from hypertest.errors import ECHO_MAX, ConfigError, quoted
 from runner.environment import SECRET_LOOKING, secret_values
 
 DEFAULT_CONFIG_NAMES = ("hypertest.yml", "hypertest.yaml")
@@ -114,19 +115,27 @@ def resolve_path(path: Path, where: str) -> Path:
 
 
 def find_config(explicit: str | None, cwd: Path) -> Path | None:
-    """The config file to use: the explicit one (which must exist), else hypertest.yml in cwd, else None."""
+    """The config file to use: the explicit one (which must be a regular file), else hypertest.yml in cwd,
+    else None. Only os.stat looks at what a name is: a FIFO or a device is never opened."""
     if explicit is not None:
-        path = resolve_path(cwd / explicit, f"--config {explicit}")
-        if not path.is_file():
-            raise ConfigError(f"config file {explicit} not found (looked at {path})",
+        named = explicit if explicit.isprintable() and len(explicit) <= ECHO_MAX else quoted(explicit, ECHO_MAX)
+        path = resolve_path(cwd / explicit, f"--config {named}")
+        kind = file_kind(path)
+        if kind == "missing":
+            raise ConfigError(f"config file {named} not found (looked at {path})",
                               hint="pass --config PATH, or run `hypertest init` to write one")
+        if kind != "file":
+            raise ConfigError(f"--config {named}: {path} is {kind}, not a file",
+                              hint="pass the path of a hypertest.yml")
         return path
     for name in DEFAULT_CONFIG_NAMES:
         candidate = cwd / name
-        if candidate.is_file():
+        kind = file_kind(candidate)
+        if kind == "file":
             return candidate.resolve()
-        if candidate.exists() or candidate.is_symlink():  # a folder, a dangling link or a link loop
-            raise ConfigError(f"{candidate}: not a readable file", hint="hypertest reads its config from this name")
+        if kind != "missing" or candidate.is_symlink():  # a folder, a FIFO, a device, a dangling link or a loop
+            what = kind if kind != "missing" else "a symbolic link to nothing"
+            raise ConfigError(f"{candidate}: is {what}, not a file", hint="hypertest reads its config from this name")
     return None
 
 
@@ -137,8 +146,8 @@ def load_settings(path: Path | None, cwd: Path, environ: Mapping[str, str] | Non
         return _build({}, None, cwd.resolve())
     document = load_yaml(path, _expanding_hook(env))
     if not isinstance(document.data, dict):
-        raise ConfigError(f"{document.where(())}: the file must hold a mapping of keys, "
-                          f"not {_type_name(document.data)}")
+        raise ConfigError(f"{document.where(())}: (top level): the document itself must hold a mapping of keys "
+                          f"(key: value lines), not {_type_name(document.data)}")
     _validate(document)
     return _build(document.data, path, path.parent, document)
 

@@ -16,9 +16,11 @@ from typing import Any
 
 import yaml
 
+from hypertest.core.config_file import read_text
+from hypertest.core.yaml_where import dotted, key_path_before
 from hypertest.errors import ConfigError
 
-JsonPath = tuple[str | int, ...]
+JsonPath = tuple[str | int, ...]  # as yaml_where's
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 100_000  # values built, aliases counted each time they are used
@@ -70,12 +72,7 @@ ScalarHook = Callable[[str, yaml.ScalarNode, JsonPath], Any]
 def load_yaml(path: Path, scalar_hook: ScalarHook) -> SourceDocument:
     """Parse path as one YAML document; scalar_hook turns each string scalar into its value."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ConfigError(f"{path}: the file has {size} bytes; a config may have at most {MAX_BYTES}")
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        text = read_text(path, MAX_BYTES)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from None
     try:
@@ -83,7 +80,8 @@ def load_yaml(path: Path, scalar_hook: ScalarHook) -> SourceDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: malformed YAML: {exc.problem or exc.context}") from None
+        at = key_path_before(text, mark.index) if mark else ()
+        raise ConfigError(f"{where}: {dotted(at)}: malformed YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: malformed YAML: {exc}") from None
     except RecursionError:
@@ -107,14 +105,17 @@ class _Converter:
     def convert(self, node: yaml.Node, at: JsonPath, open_nodes: tuple[int, ...]) -> Any:
         self.values += 1
         if self.values > MAX_VALUES:
-            raise ConfigError(f"{_where(self.path, node)}: the YAML builds more than {MAX_VALUES} values "
+            raise ConfigError(f"{_where(self.path, node)}: {dotted(at)}: the YAML builds more than {MAX_VALUES} values "
                               "(aliases expand to copies); write the config out plainly")
         if len(at) > MAX_DEPTH:
-            raise ConfigError(f"{_where(self.path, node)}: the YAML is nested too deeply (at most {MAX_DEPTH} levels)")
+            raise ConfigError(f"{_where(self.path, node)}: {dotted(at)}: the YAML is nested too deeply "
+                              f"(at most {MAX_DEPTH} levels)")
         if id(node) in open_nodes:
-            raise ConfigError(f"{_where(self.path, node)}: an alias refers to a value that contains it")
+            raise ConfigError(f"{_where(self.path, node)}: {dotted(at)}: an alias refers to a value that "
+                              "contains it")
         if node.tag not in _ALLOWED_TAGS:
-            raise ConfigError(f"{_where(self.path, node)}: the YAML tag {node.tag!r} is not allowed in a config")
+            raise ConfigError(f"{_where(self.path, node)}: {dotted(at)}: the YAML tag {node.tag!r} is not "
+                              "allowed in a config")
         self.positions[at] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
         inside = (*open_nodes, id(node))
         if isinstance(node, yaml.MappingNode):
@@ -122,10 +123,12 @@ class _Converter:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode) or _CONTROL.search(key_node.value) \
                         or _LINE_BREAK.search(key_node.value):
-                    raise ConfigError(f"{_where(self.path, key_node)}: keys must be plain strings")
+                    raise ConfigError(f"{_where(self.path, key_node)}: a key of {dotted(at)}: keys must be plain "
+                                      "strings")
                 key = key_node.value
                 if key in result:
-                    raise ConfigError(f"{_where(self.path, key_node)}: duplicate key {key!r}")
+                    raise ConfigError(f"{_where(self.path, key_node)}: {dotted((*at, key))}: duplicate key "
+                                      f"{key!r}")
                 self.key_positions[(*at, key)] = Position(key_node.start_mark.line + 1,
                                                           key_node.start_mark.column + 1)
                 result[key] = self.convert(value_node, (*at, key), inside)
@@ -134,7 +137,7 @@ class _Converter:
             return [self.convert(item, (*at, index), inside) for index, item in enumerate(node.value)]
         if isinstance(node, yaml.ScalarNode):
             return self.scalar_hook(str(self.path), node, at)
-        raise ConfigError(f"{_where(self.path, node)}: unsupported YAML node")
+        raise ConfigError(f"{_where(self.path, node)}: {dotted(at)}: unsupported YAML node")
 
 
 def _where(path: Path, node: yaml.Node) -> str:

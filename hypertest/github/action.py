@@ -13,15 +13,14 @@ from typing import Any, TextIO
 
 from hypertest.core.config import find_config, load_settings
 from hypertest.core.registry import provider_entry
-from hypertest.errors import ExitCode, HypertestError, UsageError
-from hypertest.flags import apply_flags, build_parser
-from hypertest.github.escape import command_data
+from hypertest.errors import ECHO_MAX, ExitCode, HypertestError, UsageError, quoted
+from hypertest.flags import apply_flags, echoing_less, parse_command_line
 from hypertest.github.inputs import ActionInputs, read_inputs
+from hypertest.github.protected_output import error_command, mask_secrets, protected
 from hypertest.github.reporter import GithubReporter
-from hypertest.github.workflow import commands_stopped, end_group, group, mask
+from hypertest.github.workflow import end_group, group
 from hypertest.github.workspace import confined_config, confined_folder, confined_output
 from runner.hardening import harden_process
-from runner.environment import secret_values
 
 
 def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
@@ -31,15 +30,14 @@ def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = No
     stream = out or sys.stdout
     try:
         inputs = read_inputs(env)
-        for secret in dict.fromkeys((inputs.github_token, *secret_values(env))):
-            mask(stream, secret)
+        mask_secrets(stream, env, extra=(inputs.github_token,))
         workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
         folder = confined_folder(workspace, inputs.working_directory)
         inputs = dataclasses.replace(inputs, config=confined_config(folder, workspace, inputs.config))
         os.chdir(folder)
         return _run(inputs, folder, workspace, env, stream)
     except HypertestError as exc:
-        stream.write(f"::error title=hypertest::{command_data(exc.render())}\n")
+        stream.write(error_command(exc.render()) + "\n")
         return int(exc.exit_code)
 
 
@@ -50,15 +48,18 @@ def _settings(inputs: ActionInputs, command: str, folder: Path, workspace: Path)
             argv += ["--concurrency", str(inputs.concurrency)]
         if inputs.fail_on_flaky:
             argv.append("--fail-on-flaky")
-    said = io.StringIO()
     try:
-        with contextlib.redirect_stderr(said):  # argparse would echo the input raw into the log
-            args = build_parser().parse_args(argv)
-    except SystemExit:
-        reason = said.getvalue().strip().splitlines()[-1:] or ["unknown arguments"]
-        raise UsageError(f"input args: {' '.join(inputs.args)!r} are not valid for `hypertest {command}` "
-                         f"({reason[0].removeprefix('hypertest: ')})") from None
-    settings = apply_flags(load_settings(find_config(args.config, folder), folder), args, folder)
+        with contextlib.redirect_stdout(io.StringIO()):  # --help or --version: printed, then SystemExit
+            args = parse_command_line(argv)
+    except (UsageError, SystemExit) as exc:
+        reason = exc.message.removeprefix("hypertest: ") if isinstance(exc, UsageError) else \
+            "--help and --version print and stop; they run nothing"
+        raise UsageError(f"input args: {quoted(' '.join(inputs.args), ECHO_MAX)} are not valid for "
+                         f"`hypertest {command}` ({reason})") from None
+    try:
+        settings = apply_flags(load_settings(find_config(args.config, folder), folder), args, folder)
+    except HypertestError as exc:
+        raise echoing_less(exc, argv) from None
     confined_output(workspace, settings.output)
     return settings, args
 
@@ -68,13 +69,13 @@ def _run(inputs: ActionInputs, folder: Path, workspace: Path, env: dict[str, str
         from hypertest.doctor import run_doctor
 
         settings, _ = _settings(inputs, "doctor", folder, workspace)
-        with commands_stopped(out):
+        with protected(out):
             return run_doctor(settings, out, env)
     if inputs.command in ("deploy", "deploy-and-invoke"):
         settings, _ = _settings(inputs, "deploy", folder, workspace)
         group(out, "hypertest deploy")
         try:
-            with commands_stopped(out):
+            with protected(out):
                 provider_entry(settings.provider.type).deploy(settings, out, env)
         finally:
             end_group(out)
@@ -87,7 +88,7 @@ def _run(inputs: ActionInputs, folder: Path, workspace: Path, env: dict[str, str
     settings = dataclasses.replace(settings, reporters=tuple(r for r in settings.reporters if r != "github"))
     group(out, "hypertest invoke")
     try:
-        with commands_stopped(out):  # titles, messages and file names are the pull request's
+        with protected(out):  # titles, messages and file names are the pull request's
             state = invoke(settings, run_id=args.run_id, stream=out, environ=env)
     finally:
         end_group(out)

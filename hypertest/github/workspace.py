@@ -27,9 +27,20 @@ def _inside(path: Path, workspace: Path, name: str, value: str) -> Path:
     return resolved
 
 
+def _workspace_root(workspace: Path) -> Path:
+    """GITHUB_WORKSPACE resolved, which must be a folder; a UsageError naming the variable otherwise."""
+    subject = f"GITHUB_WORKSPACE {shown(str(workspace))}"
+    root = _resolved(workspace, subject)
+    if not root.is_dir():
+        state = "is not a folder" if root.exists() else "does not exist"
+        raise UsageError(f"{subject} {state}",
+                         hint="the action runs in the job's workspace; GITHUB_WORKSPACE is set by the runner")
+    return root
+
+
 def confined_folder(workspace: Path, working_directory: str) -> Path:
     """The working folder: working_directory below workspace, links followed, which must stay inside it."""
-    root = _resolved(workspace, f"GITHUB_WORKSPACE {shown(str(workspace))}")
+    root = _workspace_root(workspace)
     folder = _inside(root / working_directory, root, "working_directory", working_directory)
     if not folder.is_dir():
         raise UsageError(f"input working_directory: {shown(working_directory)} is not a folder of the workspace "

@@ -240,3 +240,34 @@ def test_results_cannot_be_written_outside_the_workspace(tmp_path: Path, monkeyp
     [error] = [line for line in out.splitlines() if line.startswith("::error")]
     assert "leads outside the workspace" in error and "--output in the args input" in error
     assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("setup", ["missing", "a file"])
+def test_a_bad_github_workspace_is_named_not_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               setup: str) -> None:
+    workspace = tmp_path / "nonexistent"
+    if setup == "a file":
+        workspace.write_text("x")
+    monkeypatch.chdir(tmp_path)
+    out = io.StringIO()
+    code = run_action({"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(workspace)}, out)
+    assert code == 2, out.getvalue()
+    (error,) = [line for line in out.getvalue().splitlines() if line.startswith("::error")]
+    assert "GITHUB_WORKSPACE" in error and "working_directory" not in error, error
+    assert ("does not exist" if setup == "missing" else "is not a folder") in error
+
+
+@pytest.mark.parametrize(("args", "cut"), [
+    ("--run-id " + "a" * 5000, "(4,800 characters cut)"),
+    ("--granularity " + "x" * 5000, "(4,800 characters cut)"),
+    ("--grep '(" + "a" * 120_000 + "'", "characters cut"),
+    ("--tag '@x\u00a0y'", "--tag '@x\\xa0y'"),  # a no-break space: the schema's \\S refuses it
+])
+def test_an_args_value_is_never_echoed_in_full(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: str,
+                                               cut: str) -> None:
+    code, out = _run(tmp_path, monkeypatch, {"ARGS": args}, _nothing)
+    assert code == 2, out[:2000]
+    (error,) = [line for line in out.splitlines() if line.startswith("::error")]
+    assert cut in error, error[:2000]
+    assert len(out) < 3000, f"{len(out)} characters: a value is echoed in full"
+    assert [name for name, _ in runner_commands(out) if name != "add-mask"] == ["error"], out

@@ -228,3 +228,14 @@ def test_config_secrets_are_masked_before_anything_is_printed_in_a_run_step(tmp_
     log = (completed.stdout + completed.stderr).splitlines()
     assert log[0] == "::add-mask::canary-masked-token-4b2a", log
     assert [line for line in log[1:] if "canary-masked-token" in line] == [], log
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl and /proc are Linux's")
+@pytest.mark.parametrize("entry", ["from runner.handler import handler; handler({'runner': '-'}, None)",
+                                   "from runner.__main__ import main; main(['--payload', '/nonexistent'])"])
+def test_the_lambda_handler_and_the_runner_harden_their_process_first(entry: str) -> None:
+    code = f"import ctypes; {entry}; print(ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))"
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "AWS_SESSION_TOKEN": "canary-role-token"}
+    completed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60,
+                               check=False)
+    assert completed.stdout.split()[-1:] == ["0"], completed.stdout + completed.stderr

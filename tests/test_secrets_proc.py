@@ -58,6 +58,11 @@ function parentOf(pid: string): string | null {
   } catch { return null; }
 }
 
+function commandOf(pid: string): string {
+  try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, 4).join(' '); }
+  catch { return ''; }
+}
+
 function tryOpen(file: string): string {
   try { fs.closeSync(fs.openSync(file, 'r')); return 'opened'; } catch (e: any) { return e.code || 'refused'; }
 }
@@ -91,7 +96,8 @@ test('reads every environment and command file it can reach', () => {
   }
   const ancestors: Record<string, string>[] = [];
   for (let pid = parentOf(String(process.pid)); pid && pid !== '0'; pid = parentOf(pid)) {
-    ancestors.push({ pid, environ: tryOpen(`/proc/${pid}/environ`), mem: tryOpen(`/proc/${pid}/mem`) });
+    ancestors.push({ pid, command: commandOf(pid), environ: tryOpen(`/proc/${pid}/environ`),
+                     mem: tryOpen(`/proc/${pid}/mem`) });
   }
   fs.writeFileSync(path.join(root, 'hostile-report.json'),
                    JSON.stringify({ found, readable, ancestors, files: [...files.values()] }));
@@ -204,6 +210,8 @@ def test_a_hostile_test_finds_no_secret_in_any_process_or_command_file(hostile: 
     assert str(hypertest_pid) in above, (hypertest_pid, report["ancestors"])
     assert report["found"] == [], report["found"]
     assert report["files"] == [], "the test learned where the workflow's command files are"
-    if SETTINGS[setting]:  # hypertest's own process: neither its environment nor its memory opens to the test
-        assert above[str(hypertest_pid)]["environ"] != "opened" and above[str(hypertest_pid)]["mem"] != "opened", \
-            above
+    if SETTINGS[setting]:  # neither hypertest's nor its runner's environment or memory opens to the test
+        runners = [entry for entry in report["ancestors"] if " -m runner " in f"{entry['command']} "]
+        assert len(runners) == 1, report["ancestors"]
+        for entry in (above[str(hypertest_pid)], runners[0]):
+            assert entry["environ"] != "opened" and entry["mem"] != "opened", report["ancestors"]

@@ -22,11 +22,9 @@ import base64
 import contextlib
 import json
 import os
-import select
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -36,9 +34,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from runner.cleanup import descendants
+from runner.child_channel import LineChannel
 from runner.environment import bounded_int, child_environment, switch_on, with_writable_home
 from runner.model import error_info, make_attempt
+from runner.proc import alive, descendants, shared_memory_mb
 
 SCRIPT = Path(__file__).resolve().parent / "playwright" / "browser_server.cjs"
 START_TIMEOUT_S = 60.0
@@ -91,7 +90,7 @@ class Endpoint:
 
     def alive(self) -> bool:
         """Whether the server's processes all still run."""
-        return all(pid_alive(pid) for pid in self.pids)
+        return all(alive(pid) for pid in self.pids)
 
     def environment(self) -> dict[str, str]:
         """The HT_BROWSER_* variables that name this server to a runner process."""
@@ -122,7 +121,7 @@ class BrowserServer:
     environ: Mapping[str, str]
     endpoint: Endpoint | None = None
     starts: int = 0
-    _child: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _channel: LineChannel | None = field(default=None, repr=False)
     _folder: Path | None = field(default=None, repr=False)
 
     def start(self) -> Endpoint:
@@ -141,17 +140,15 @@ class BrowserServer:
         options = {"cli": self.key.cli, "executablePath": self.key.executable_path, "args": list(self.key.args),
                    "headless": self.key.headless, "launchTimeoutMs": int(START_TIMEOUT_S * 1000)}
         try:
-            with (folder / "server.log").open("wb") as log:
-                child = self._child = subprocess.Popen(
-                    [self.key.node, str(SCRIPT), json.dumps(options)], cwd=folder, env=env, stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+            channel = self._channel = LineChannel(
+                lambda fd: [self.key.node, str(SCRIPT), str(fd), json.dumps(options)], cwd=folder, env=env,
+                log=folder / "server.log", append_log=False)
         except OSError as exc:
             self.stop()
             raise BrowserServerError(f"the browser server did not start: {exc}") from None
-        line = _first_line(child, time.monotonic() + START_TIMEOUT_S)
+        announced = channel.receive(time.monotonic() + START_TIMEOUT_S).message or {}
         try:
-            announced = json.loads(line)
-            endpoint = Endpoint(str(announced["wsEndpoint"]), (child.pid, int(announced["browserPid"])),
+            endpoint = Endpoint(str(announced["wsEndpoint"]), (channel.pid, int(str(announced["browserPid"]))),
                                 self.key.executable_path, self.key.args)
         except (ValueError, KeyError, TypeError):
             tail = (folder / "server.log").read_text(encoding="utf-8", errors="replace").strip()[-2000:]
@@ -164,13 +161,13 @@ class BrowserServer:
     def problem(self, max_rss: int) -> str | None:
         """Why this server cannot serve the next unit (dead, not answering, too big), or None."""
         endpoint = self.endpoint
-        if endpoint is None or self._child is None:
+        if endpoint is None or self._channel is None:
             return "no server"
-        if self._child.poll() is not None or not endpoint.alive():
+        if not self._channel.alive() or not endpoint.alive():
             return "its process ended"
         if not connects(endpoint.ws_endpoint, CONNECT_TIMEOUT_S):
             return f"it did not accept a connection within {CONNECT_TIMEOUT_S:.0f} s"
-        rss = rss_mb(self.processes())
+        rss = shared_memory_mb(self.processes())
         if rss > max_rss:
             return f"its processes use {rss} MB, more than HT_BROWSER_MAX_RSS_MB ({max_rss} MB)"
         return None
@@ -180,37 +177,31 @@ class BrowserServer:
         if self._folder is None:
             return []
         marker = f"{MARKER_VARIABLE}={self._folder}".encode() + b"\0"
-        found = set(descendants(self._child.pid)) if self._child is not None else set()
+        found = set(descendants(self._channel.pid)) if self._channel is not None else set()
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit() and int(entry.name) not in found:
                 with contextlib.suppress(OSError):
                     if marker in (entry / "environ").read_bytes():
                         found.add(int(entry.name))
-        if self._child is not None and pid_alive(self._child.pid):
-            found.add(self._child.pid)
-        return sorted(pid for pid in found if pid_alive(pid))
+        if self._channel is not None and alive(self._channel.pid):
+            found.add(self._channel.pid)
+        return sorted(pid for pid in found if alive(pid))
 
     def stop(self) -> None:
         """End the server and its browser (their whole process trees), and remove its folder."""
-        child, folder = self._child, self._folder
-        if child is not None:
-            pids = [child.pid, *(self.endpoint.pids[1:] if self.endpoint else ()), *self.processes()]
-            if child.stdin is not None:
-                with contextlib.suppress(OSError):
-                    child.stdin.close()  # the server closes its browser and exits
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=3)
+        channel, folder = self._channel, self._folder
+        if channel is not None:
+            pids = [channel.pid, *(self.endpoint.pids[1:] if self.endpoint else ()), *self.processes()]
+            channel.close()  # the server closes its browser and exits
+            channel.wait(3)
             for pid in [*pids, *self.processes()]:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=5)
-            if child.stdout is not None:
-                child.stdout.close()
+            channel.wait(5)
             _reap(pids)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
-        self._child = self._folder = None
+        self._channel = self._folder = None
         self.endpoint = None
 
 
@@ -341,36 +332,6 @@ def _attempt_end(attempt: Mapping[str, Any]) -> float | None:
     return begin + int(attempt.get("durationMs") or 0) / 1000
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether pid runs (a zombie does not)."""
-    try:
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return False
-    fields = stat[stat.rfind(")") + 2:].split()
-    return bool(fields) and fields[0] not in ("Z", "X")
-
-
-def rss_mb(pids: Sequence[int]) -> int:
-    """The resident memory, in MB, of these processes together (from /proc): each one's proportional share
-    (Pss, shared pages divided among the processes that map them, as Chromium's processes share much),
-    or its RSS where the kernel has no smaps_rollup. A sum of RSS would count the shared pages again and
-    again (an idle Chromium: about 630 MB of RSS, 350 MB of Pss)."""
-    total_kb = 0
-    for pid in pids:
-        total_kb += _memory_kb(Path("/proc") / str(pid) / "smaps_rollup", "Pss:") or \
-            _memory_kb(Path("/proc") / str(pid) / "status", "VmRSS:")
-    return total_kb // 1024
-
-
-def _memory_kb(path: Path, field_name: str) -> int:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in path.read_text().splitlines():
-            if line.startswith(field_name):
-                return int(line.split()[1])
-    return 0
-
-
 def connects(ws_endpoint: str, timeout_s: float) -> bool:
     """Whether the endpoint completes a WebSocket handshake within timeout_s (then the socket is closed)."""
     parts = urlsplit(ws_endpoint)
@@ -393,26 +354,6 @@ def connects(ws_endpoint: str, timeout_s: float) -> bool:
             return answer.startswith(b"HTTP/1.1 101")
     except OSError:
         return False
-
-
-def _first_line(child: subprocess.Popen[bytes], deadline: float) -> str:
-    """The child's first line of output, read until the deadline or its exit ('' when none came)."""
-    assert child.stdout is not None
-    fd = child.stdout.fileno()
-    data = b""
-    while b"\n" not in data and len(data) < 65536:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            break
-        ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
-        if ready:
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                break
-            data += chunk
-        elif child.poll() is not None:
-            break
-    return data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
 
 
 def _reap(pids: Sequence[int]) -> None:

@@ -9,7 +9,8 @@ import os
 import signal
 import time
 from collections.abc import Sequence
-from pathlib import Path
+
+from runner.proc import descendants, parent_of, state_and_parent, zombie_children
 
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -32,53 +33,6 @@ def no_core_dumps() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def descendants(root: int | None = None) -> list[int]:
-    """Every live process below root (default: this process), found through /proc."""
-    root = os.getpid() if root is None else root
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        parent = _parent_of(entry)
-        if parent is not None:
-            children.setdefault(parent, []).append(int(entry.name))
-    found: list[int] = []
-    stack = [root]
-    while stack and len(found) < 100_000:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def children(pid: int) -> list[int]:
-    """The live processes whose parent is pid."""
-    return [int(entry.name) for entry in Path("/proc").iterdir()
-            if entry.name.isdigit() and _parent_of(entry) == pid]
-
-
-def alive(pid: int) -> bool:
-    """Whether pid is a running process (not ended, not a zombie)."""
-    return _parent_of(Path("/proc") / str(pid)) is not None
-
-
-def _state_and_parent(entry: Path) -> tuple[str, int] | None:
-    """A /proc entry's state letter and parent pid; None when it is gone."""
-    try:
-        stat = (entry / "stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
-    fields = stat[stat.rfind(")") + 2:].split()
-    return (fields[0], int(fields[1])) if len(fields) >= 2 else None
-
-
-def _parent_of(entry: Path) -> int | None:
-    """The parent of a live process; None when it is gone or a zombie."""
-    found = _state_and_parent(entry)
-    return None if found is None or found[0] == "Z" else found[1]
-
-
 def kill_descendants(keep: frozenset[int] = frozenset(), timeout_s: float = 5.0) -> int:
     """Kill every process below this one except those in keep (and theirs), and reap them.
 
@@ -97,15 +51,8 @@ def kill_descendants(keep: frozenset[int] = frozenset(), timeout_s: float = 5.0)
         _reap(killed)
         time.sleep(0.02)
     _reap(killed)
-    _reap(set(_zombie_children()) - keep)
+    _reap(set(zombie_children(os.getpid())) - keep)  # orphans a subreaper adopted
     return len(killed)
-
-
-def _zombie_children() -> list[int]:
-    """This process's children that ended and were not reaped (orphans a subreaper adopted, say)."""
-    me = os.getpid()
-    return [int(entry.name) for entry in Path("/proc").iterdir()
-            if entry.name.isdigit() and _state_and_parent(entry) == ("Z", me)]
 
 
 def _below(pid: int, keep: frozenset[int]) -> bool:
@@ -113,7 +60,7 @@ def _below(pid: int, keep: frozenset[int]) -> bool:
         return False
     current: int | None = pid
     for _ in range(64):
-        current = _parent_of(Path("/proc") / str(current)) if current else None
+        current = parent_of(current) if current else None
         if current is None or current <= 1:
             return False
         if current in keep:
@@ -137,7 +84,7 @@ def reap_when_ended(pids: Sequence[int], timeout_s: float = 2.0) -> None:
         for pid in list(remaining):
             with contextlib.suppress(ChildProcessError, OSError):  # not (yet) ours
                 os.waitpid(pid, os.WNOHANG)
-            if not Path(f"/proc/{pid}").exists():
+            if state_and_parent(pid) is None:
                 remaining.discard(pid)
         if remaining:
             time.sleep(0.01)

@@ -15,13 +15,14 @@ from typing import Any
 from runner import browser_server, warm_host
 from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
-from runner.cleanup import descendants, kill_descendants
+from runner.cleanup import kill_descendants
 from runner.environment import child_environment, project_folder, with_writable_home
 from runner.json_text import utf8_json
 from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
 from runner.playwright.selection import TEST_LIST, SelectionError, command_line, select
+from runner.proc import descendants
 from runner.process import run_with_deadline, stop_reason
 from runner.project_state import changed_files, pack, snapshot, task_root_copy, unpack, writable_copy
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested

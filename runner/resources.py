@@ -10,11 +10,10 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from runner.cleanup import descendants
+from runner.proc import descendants, rss_bytes
 
 SAMPLE_S = 0.5
 MB = 1024 * 1024
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 class ResourceMeter:
@@ -50,18 +49,10 @@ class ResourceMeter:
             self._sample()
 
     def _sample(self) -> None:
-        self.peak_memory = max(self.peak_memory, sum(_rss(pid) for pid in (os.getpid(), *descendants())))
+        self.peak_memory = max(self.peak_memory, sum(rss_bytes(pid) for pid in (os.getpid(), *descendants())))
         if self.own_tmp:
             with contextlib.suppress(OSError):
                 self.peak_tmp = max(self.peak_tmp, shutil.disk_usage(self.tmp).used)
-
-
-def _rss(pid: int) -> int:
-    """Resident bytes of a process (0 when it is gone)."""
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
 
 
 def _own_filesystem(path: Path) -> bool:

@@ -18,27 +18,24 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import os
-import select
 import shutil
 import signal
-import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from runner.cleanup import alive, children, descendants, reap_when_ended
+from runner.child_channel import LineChannel
+from runner.cleanup import reap_when_ended
 from runner.environment import bounded_int, switch_on
 from runner.playwright.selection import playwright_package
+from runner.proc import alive, children, descendants, rss_bytes
 from runner.process import Completed, read_tail, run_with_deadline, stop_requested
 
 SCRIPT = Path(__file__).resolve().parent / "playwright" / "warm_host.cjs"
 START_TIMEOUT_S = 60.0
-POLL_S = 0.2
 MAX_UNITS = 200
 DEFAULT_MAX_RSS_MB = 1024
 # What differs from unit to unit of one run, and hypertest's own switches: a host serves units whose other
@@ -103,7 +100,7 @@ class HostUnavailable(RuntimeError):
 
 
 class WarmHost:
-    """One running host process and the socket the runner talks to it through."""
+    """One running host process and the channel the runner talks to it through."""
 
     def __init__(self, key: HostKey, env: Mapping[str, str], cwd: Path) -> None:
         self.key = key
@@ -115,19 +112,9 @@ class WarmHost:
         self._kept_children: dict[int, frozenset[int]] = {}
         self._folder = Path(tempfile.mkdtemp(prefix="ht-warm-host-"))
         self._log = self._folder / "host.log"
-        ours, theirs = socket.socketpair()
-        self._socket = ours
-        try:
-            with self._log.open("wb") as log:
-                self._child = subprocess.Popen(
-                    [key.node, str(SCRIPT), str(theirs.fileno()), key.package_dir], cwd=cwd, env=dict(env),
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
-                    start_new_session=True)
-        finally:
-            theirs.close()
-        self._buffer = b""
-        self._closed = False  # the host closed its end of the socket (it ended): no reply is coming
-        ready = self._read_line(time.monotonic() + START_TIMEOUT_S)
+        self._channel = LineChannel(lambda fd: [key.node, str(SCRIPT), str(fd), key.package_dir], cwd=cwd, env=env,
+                                    log=self._log, append_log=False)
+        ready = self._channel.receive(time.monotonic() + START_TIMEOUT_S).message
         if ready is None or not ready.get("ready"):
             reason = (str(ready.get("reason")) if ready else
                       f"it did not start: {read_tail(self._log, 2000).strip() or 'no output'}")
@@ -138,16 +125,16 @@ class WarmHost:
     @property
     def pid(self) -> int:
         """The host's process id."""
-        return self._child.pid
+        return self._channel.pid
 
     def alive(self) -> bool:
         """Whether the host process still runs."""
-        return self._child.poll() is None
+        return self._channel.alive()
 
     def fits(self, key: HostKey, environ: Mapping[str, str]) -> bool:
         """Whether this host may run a unit of key: the same key, alive, not too big, not too old."""
         return (self.key == key and self.alive() and self.units < MAX_UNITS
-                and _rss_mb(self.pid) < max_rss_mb(environ))
+                and rss_bytes(self.pid) / (1024 * 1024) < max_rss_mb(environ))
 
     def run(self, unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], deadline: float, grace_s: float,
             log_path: Path) -> tuple[Completed, bool]:
@@ -161,21 +148,20 @@ class WarmHost:
         self.kept_workers = frozenset()
         self._kept_children = {}
         log_path.touch()
-        try:
-            self._socket.sendall(json.dumps(request).encode() + b"\n")
-        except OSError:
+        if not self._channel.send(request):
             return self._ended(log_path, stopped=False, killed=False), False
-        reply = self._read_line(deadline, stoppable=True)
+        answer = self._channel.receive(deadline, stop=stop_requested)
         stopped = killed = False
-        # A host that closed the socket died (killed, say): it may not look ended yet, but it was not stopped
-        # at the deadline, and its unit ends as a process that exited ends.
-        if reply is None and not self._closed and self.alive():
+        # At the deadline or on a stop request the unit is stopped as the command line is; a host that closed
+        # the socket or exited died (killed, say): its unit ends as a process that exited ends.
+        if answer.kind in ("late", "stopped"):
             stopped = True
-            self._signal(signal.SIGINT)
-            reply = self._read_line(time.monotonic() + grace_s)
-            if reply is None:
+            self._channel.signal(signal.SIGINT)
+            answer = self._channel.receive(time.monotonic() + grace_s)
+            if answer.kind != "answered":
                 killed = True
                 self.stop()
+        reply = answer.message
         if reply is None:
             return self._ended(log_path, stopped=stopped, killed=killed), False
         code = reply.get("exitCode")
@@ -206,15 +192,7 @@ class WarmHost:
 
     def stop(self) -> None:
         """End the host and everything below it (kept workers and their browsers included)."""
-        below = descendants(self.pid)
-        self._signal(signal.SIGKILL)
-        for pid in below:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._child.wait(timeout=10)
-        reap_when_ended(below)
-        self._socket.close()
+        reap_when_ended(self._channel.kill_tree())
         with contextlib.suppress(OSError):
             for entry in self._folder.iterdir():
                 entry.unlink()
@@ -224,39 +202,9 @@ class WarmHost:
         """The host died during the unit (or was killed at the deadline): report it as a process that ended."""
         if self.alive():
             self.stop()
-        code = self._child.returncode
+        code = self._channel.returncode
         tail = read_tail(log_path) + read_tail(self._log, 2000)
         return Completed(exit_code=code, stopped_at_deadline=stopped, killed=killed, output_tail=tail)
-
-    def _signal(self, sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._child.pid, sig)
-
-    def _read_line(self, deadline: float, *, stoppable: bool = False) -> dict[str, object] | None:
-        """The host's next JSON line, or None at the deadline, on a stop request, or when the host ended."""
-        while b"\n" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or (stoppable and stop_requested()):
-                return None
-            readable, _, _ = select.select([self._socket], [], [], min(remaining, POLL_S))
-            if not readable:
-                if self._child.poll() is not None:
-                    return None
-                continue
-            try:
-                chunk = self._socket.recv(65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                self._closed = True
-                return None
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            return None
-        return message if isinstance(message, dict) else None
 
 
 _held: WarmHost | None = None
@@ -332,16 +280,6 @@ def stop_held() -> None:
 
 
 atexit.register(stop_held)
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
 
 
 def unsupported_reasons() -> Sequence[str]:

@@ -14,9 +14,9 @@ import jsonschema
 import pytest
 
 from runner import warm_host
-from runner.cleanup import descendants
 from runner.entry import execute
 from runner.handler import handler
+from runner.proc import descendants
 from tests.conftest import DEMO, ROOT, load_results, small_project
 
 pytestmark = pytest.mark.e2e

@@ -24,9 +24,9 @@ import jsonschema
 import pytest
 
 from runner import browser_server, warm_host
-from runner.cleanup import alive, descendants
 from runner.entry import execute
 from runner.node import find_node
+from runner.proc import alive, descendants
 from runner.wrapper_config import WARM_LAUNCH_MODULE
 from tests.conftest import ROOT, load_results, small_project
 from tests.playwright_versions import MIDDLE, OLDEST, playwright_install
@@ -187,14 +187,14 @@ def test_a_server_killed_between_units_is_replaced(project: Path, tmp_path: Path
         old = server.endpoint.pids
         os.kill(old[victim], signal.SIGKILL)
         gone_by = time.monotonic() + 10  # between units: the kill has taken effect before the next one starts
-        while browser_server.pid_alive(old[victim]) and time.monotonic() < gone_by:
+        while alive(old[victim]) and time.monotonic() < gone_by:
             time.sleep(0.05)
         second, where = run(project, tmp_path / "s", "clicks", f"b{victim}", env)
         assert statuses(first) == statuses(second) == [("passed", "expected")]
         assert where["own"] == 0
         replaced = browser_server.held_server()
         assert replaced is not None and replaced.endpoint is not None and replaced.endpoint.pids != old
-        assert not any(browser_server.pid_alive(pid) for pid in old)  # nothing of the old one is left
+        assert not any(alive(pid) for pid in old)  # nothing of the old one is left
     assert browser_server.held_server().starts == 3  # type: ignore[union-attr]
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from runner import browser_server, warm_host
-from runner.cleanup import alive, children, descendants
 from runner.entry import execute
+from runner.proc import alive, children, descendants
 from tests.conftest import DEMO, ROOT, load_results, small_project
 
 pytestmark = pytest.mark.e2e

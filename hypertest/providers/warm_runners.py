@@ -8,14 +8,10 @@ everything below it, and the slot's next unit gets a new one.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import select
 import shutil
 import signal
-import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -23,36 +19,27 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runner.cleanup import descendants
+from runner.child_channel import LineChannel
 from runner.model import error_unit_result
 
-POLL_S = 0.2
 TAIL_BYTES = 8 * 1024
 STOP_GRACE_S = 5.0
 
 
 class RunnerProcess:
-    """One serving runner process and the socket to it."""
+    """One serving runner process and the channel to it."""
 
     def __init__(self, python: str, env: Mapping[str, str], folder: Path) -> None:
         self.folder = folder
         self.log = folder / "runner.log"
         self._stopping = False
         self._log_offset = 0  # where the log's lines of the next unit begin
-        ours, theirs = socket.socketpair()
-        self._socket = ours
-        try:
-            with self.log.open("ab") as log:
-                self._child = subprocess.Popen(
-                    [python, "-m", "runner", "--serve-fd", str(theirs.fileno())], cwd=folder, env=dict(env),
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
-                    start_new_session=True)
-        finally:
-            theirs.close()
+        self._channel = LineChannel(lambda fd: [python, "-m", "runner", "--serve-fd", str(fd)], cwd=folder,
+                                    env=env, log=self.log)
 
     def alive(self) -> bool:
         """Whether the process still runs."""
-        return self._child.poll() is None
+        return self._channel.alive()
 
     def run(self, payload: Mapping[str, Any], deadline: float) -> tuple[Mapping[str, Any], bool]:
         """The unit's result (an error result when the runner fails it) and whether the runner may serve again."""
@@ -65,18 +52,18 @@ class RunnerProcess:
         with tempfile.TemporaryDirectory(prefix="ht-local-", dir=self.folder) as scratch:
             payload_path, result_path = Path(scratch, "payload.json"), Path(scratch, "result.json")
             payload_path.write_text(json.dumps(payload), encoding="utf-8")
-            request = {"payload": str(payload_path), "result": str(result_path)}
             start = self._log_offset
-            answer = self._ask(request, deadline)
+            sent = self._channel.send({"payload": str(payload_path), "result": str(result_path)})
+            answer = self._channel.receive(deadline).kind if sent else "ended"
             if answer == "late":
                 self.terminate()  # as at a deadline: the unit stops and its result is still written
-                answer = self._wait_for_answer(time.monotonic() + STOP_GRACE_S)
+                answer = self._channel.receive(time.monotonic() + STOP_GRACE_S).kind
                 if answer != "answered":
                     self.stop()
                     return error_unit_result(f"the runner process did not finish in time: {self._tail(start)}"), False
             if answer != "answered" or not result_path.is_file():
                 self.stop()
-                code = self._child.returncode
+                code = self._channel.returncode
                 return error_unit_result(
                     f"the runner process exited with code {code} without a result: {self._tail(start)}"), False
             try:
@@ -89,56 +76,17 @@ class RunnerProcess:
     def terminate(self) -> None:
         """Ask the runner to stop its unit as at a deadline (it writes the result, then ends)."""
         self._stopping = True
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(self._child.pid, signal.SIGTERM)
+        self._channel.signal(signal.SIGTERM, session=False)
 
     def stop(self) -> None:
         """End the runner and every process below it (its warm host, browsers, anything a unit left)."""
-        below = descendants(self._child.pid)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._child.pid, signal.SIGKILL)
-        for pid in below:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._child.wait(timeout=10)
-        self._socket.close()
+        self._channel.kill_tree()
 
     def close(self) -> None:
         """Let the runner end by itself (it stops its host and browser), or end it after a grace period."""
-        self._socket.close()
-        try:
-            self._child.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
+        self._channel.close()
+        if not self._channel.wait(STOP_GRACE_S):
             self.stop()
-
-    def _ask(self, request: Mapping[str, str], deadline: float) -> str:
-        try:
-            self._socket.sendall(json.dumps(request).encode() + b"\n")
-        except OSError:
-            return "ended"
-        return self._wait_for_answer(deadline)
-
-    def _wait_for_answer(self, deadline: float) -> str:
-        """"answered", "late" (the deadline came first) or "ended" (the runner closed its end or exited)."""
-        received = b""
-        while b"\n" not in received:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return "late"
-            readable, _, _ = select.select([self._socket], [], [], min(remaining, POLL_S))
-            if not readable:
-                if not self.alive():
-                    return "ended"
-                continue
-            try:
-                chunk = self._socket.recv(4096)
-            except OSError:
-                return "ended"
-            if not chunk:
-                return "ended"
-            received += chunk
-        return "answered"
 
     def _log_size(self) -> int:
         try:

@@ -1,8 +1,10 @@
 // hypertest: one Chromium kept running across units (a warm Lambda sandbox, a local slot), served through
 // Playwright's public browser-server API (`chromium.launchServer`) of the project's own playwright-core.
-// Argument: JSON {cli, executablePath, args, headless}. Prints one JSON line {wsEndpoint, browserPid} once
-// the browser listens. Ends when its owner ends (standard input closes) or when the browser goes away.
+// Arguments: the file descriptor of its end of a socket pair (runner/child_channel.py), and JSON {cli,
+// executablePath, args, headless}. Writes one JSON line {wsEndpoint, browserPid} to the socket once the
+// browser listens. Ends when its owner closes the socket (or ends) or when the browser goes away.
 'use strict';
+const net = require('net');
 const { createRequire } = require('module');
 
 function playwrightCore(cli) {
@@ -16,7 +18,8 @@ function playwrightCore(cli) {
 }
 
 async function main() {
-  const options = JSON.parse(process.argv[2]);
+  const channel = new net.Socket({ fd: Number(process.argv[2]), readable: true, writable: true });
+  const options = JSON.parse(process.argv[3]);
   const { chromium } = require(playwrightCore(options.cli));
   const server = await chromium.launchServer({
     executablePath: options.executablePath,
@@ -35,12 +38,12 @@ async function main() {
     server.close().catch(() => {}).finally(() => process.exit(0));
   };
   server.on('close', () => process.exit(0)); // the browser exited or crashed: so does its server
-  process.stdin.on('end', close);
-  process.stdin.on('close', close);
-  process.stdin.on('error', close);
-  process.stdin.resume();
+  channel.on('end', close);
+  channel.on('close', close);
+  channel.on('error', close);
+  channel.resume();
   const child = server.process();
-  process.stdout.write(JSON.stringify({ wsEndpoint: server.wsEndpoint(), browserPid: child ? child.pid : null }) + '\n');
+  channel.write(JSON.stringify({ wsEndpoint: server.wsEndpoint(), browserPid: child ? child.pid : null }) + '\n');
 }
 
 main().catch((error) => {

@@ -14,6 +14,7 @@ const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const { WorkerPool } = require('./worker_pool.cjs');
+const { replaceEnvironment } = require('./environment.cjs');
 
 // The Playwright releases this host was checked against (their internals have this shape).
 const SUPPORTED = { major: 1, minMinor: 60, maxMinor: 69 };
@@ -59,13 +60,6 @@ function redirectOutput(fd) {
     process.stdout.write = saved.out;
     process.stderr.write = saved.err;
   };
-}
-
-function replaceEnvironment(env) {
-  for (const name of Object.keys(process.env)) {
-    if (!Object.prototype.hasOwnProperty.call(env, name)) delete process.env[name];
-  }
-  Object.assign(process.env, env);
 }
 
 async function runUnit({ api, pool }, unit) {

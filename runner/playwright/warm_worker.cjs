@@ -9,18 +9,14 @@
 //                                                 and whether it could clean up (else it is not kept).
 'use strict';
 const path = require('path');
+const { replaceEnvironment } = require('./environment.cjs');
 
 // Playwright's worker keeps its index in these; they stay the worker's own from unit to unit.
 const OWN_VARIABLES = ['TEST_WORKER_INDEX', 'TEST_PARALLEL_INDEX'];
 let unitEnv = { ...process.env };
 
-function replaceEnvironment(env) {
-  const own = Object.fromEntries(OWN_VARIABLES.filter((name) => process.env[name] !== undefined)
-    .map((name) => [name, process.env[name]]));
-  for (const name of Object.keys(process.env)) {
-    if (!Object.prototype.hasOwnProperty.call(env, name)) delete process.env[name];
-  }
-  Object.assign(process.env, env, own);
+function takeUnitEnvironment(env) {
+  replaceEnvironment(env, OWN_VARIABLES);
   unitEnv = { ...process.env };
 }
 
@@ -33,7 +29,7 @@ function producedEnvironment() {
 process.on('message', (message) => {
   if (!message || typeof message !== 'object') return;
   if (message.method === '__ht_unit__') {
-    replaceEnvironment(message.params.env);
+    takeUnitEnvironment(message.params.env);
     try {
       process.chdir(message.params.cwd);
     } catch {

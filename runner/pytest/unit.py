@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from runner.artifacts import ArtifactStore
-from runner.cleanup import descendants, kill_descendants
+from runner.cleanup import kill_descendants
 from runner.environment import child_environment, project_folder, with_writable_home
 from runner.model import error_unit_result, ran_unit_result
+from runner.proc import descendants
 from runner.process import run_with_deadline, stop_reason
 from runner.project_state import task_root_copy, writable_copy
 from runner.pytest.artifacts import store_custom_artifacts, store_output_artifacts

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from runner.cleanup import descendants
+from runner.proc import descendants
 from tests.aws import sandbox
 from tests.aws.conftest import BUCKET, FUNCTION, REGION, AwsWorld
 from tests.conftest import ROOT, CliResult, load_results

@@ -117,3 +117,14 @@ def test_an_error_cut_to_lines_counts_the_characters_left_out() -> None:
     assert cut("a\r\nb\r\nccc", 100, max_lines=2) == "a\nb\n… (5 more characters)"
     assert cut("x" * 200, 100) == "x" * 76 + "… (124 more characters)"
     assert len(cut("x" * 200, 100)) <= 100
+
+
+def test_a_secret_with_an_invisible_character_is_masked_as_it_is() -> None:
+    """::add-mask:: gets the secret's very characters (a marker in their place would mask another value)."""
+    import io
+
+    from hypertest.github.workflow import mask
+
+    out = io.StringIO()
+    mask(out, "tok\u202een\u200b-value%")
+    assert out.getvalue() == "::add-mask::tok\u202een\u200b-value%25\n"

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from hypertest.github.escape import command_data
+from hypertest.github.escape import command_data, mask_value
 from hypertest.github.files import append_text
 
 
@@ -33,7 +33,7 @@ def append_summary(path: Path, markdown: str) -> None:
 def mask(out: TextIO, secret: str) -> None:
     """Hide secret in every later log line."""
     if secret:
-        out.write(f"::add-mask::{command_data(secret)}\n")
+        out.write(f"::add-mask::{mask_value(secret)}\n")
 
 
 def group(out: TextIO, name: str) -> None:

@@ -100,14 +100,19 @@ CASES: list[tuple[str, list[str], str | None, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "config", "expected"), [case[1:] for case in CASES], ids=[c[0] for c in CASES])
-def test_hostile_command_line_is_a_clear_error(cli: Cli, project: Path, argv: list[str], config: str | None,
-                                               expected: str) -> None:
+def run_case(cli: Cli, project: Path, argv: list[str], config: str | None) -> CliResult:
+    """One case of CASES: its config written (init gets a folder where its file would go), then the command."""
     if config is not None:
         (project / "hypertest.yml").write_text(config)
     if argv[:1] == ["init"]:
         (project / "hypertest.yml").mkdir()
-    result = cli(*argv, cwd=project)
+    return cli(*argv, cwd=project)
+
+
+@pytest.mark.parametrize(("argv", "config", "expected"), [case[1:] for case in CASES], ids=[c[0] for c in CASES])
+def test_hostile_command_line_is_a_clear_error(cli: Cli, project: Path, argv: list[str], config: str | None,
+                                               expected: str) -> None:
+    result = run_case(cli, project, argv, config)
     said = result.out + result.err
     assert result.code == 2, said
     assert "Traceback" not in said

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import ROOT, CliResult
 from tests.github.fixtures import hostile_result
 from tests.github.test_workflow_commands import runner_commands
-from tests.test_hostile_cli import CASES, project  # noqa: F401  (project: the corpus's fixture)
+from tests.test_hostile_cli import CASES, project, run_case  # noqa: F401  (project: the corpus's fixture)
 
 Cli = Callable[..., CliResult]
 SECRET = "canary-secret-value-0123456789"
@@ -42,11 +42,7 @@ def workflow(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("workflow")
 def test_no_case_lets_a_workflow_command_through(cli: Cli, project: Path, argv: list[str],  # noqa: F811
                                                  config: str | None, expected: str) -> None:
-    if config is not None:
-        (project / "hypertest.yml").write_text(config)
-    if argv[:1] == ["init"]:
-        (project / "hypertest.yml").mkdir()
-    result = cli(*argv, cwd=project)
+    result = run_case(cli, project, argv, config)
     said = result.out + result.err
     assert result.code == 2, said
     assert "Traceback" not in said

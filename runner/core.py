@@ -22,6 +22,7 @@ from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
 from runner.playwright.selection import TEST_LIST, SelectionError, command_line, select
+from runner.private_cache import NODE_COMPILE_CACHE, PLAYWRIGHT_TRANSFORM_CACHE, private_cache
 from runner.proc import descendants
 from runner.process import run_with_deadline, stop_reason
 from runner.project_state import changed_files, pack, snapshot, task_root_copy, unpack, writable_copy
@@ -258,11 +259,14 @@ def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Pat
     # Everything Playwright and Chromium put in the temp folder (profiles, sockets) goes into this unit's
     # folder, removed afterwards, even when they were killed. Only two caches outlive the unit, on
     # purpose: Node.js bytecode and Playwright's TypeScript transforms make every later unit start
-    # faster (on Lambda, /tmp survives between warm invocations).
+    # faster (on Lambda, /tmp survives between warm invocations). Without one, Playwright uses the unit's folder.
     base_tmp = Path(tempfile.gettempdir())
     child["TMPDIR"] = str(paths["tmp"])
-    child.setdefault("NODE_COMPILE_CACHE", str(base_tmp / "hypertest-node-compile-cache"))
-    child.setdefault("PLAYWRIGHT_TRANSFORM_CACHE_DIR", str(base_tmp / "hypertest-playwright-transform-cache"))
+    for variable, name in (("NODE_COMPILE_CACHE", NODE_COMPILE_CACHE),
+                           ("PLAYWRIGHT_TRANSFORM_CACHE_DIR", PLAYWRIGHT_TRANSFORM_CACHE)):
+        cache = private_cache(base_tmp, name)  # this user's own: nobody else can plant code in it
+        if variable not in child and cache is not None:
+            child[variable] = str(cache)
     return with_writable_home(child, paths["home"])
 
 

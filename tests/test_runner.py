@@ -16,6 +16,7 @@ import pytest
 from runner import warm_host
 from runner.entry import execute
 from runner.handler import handler
+from runner.private_cache import NODE_COMPILE_CACHE, PLAYWRIGHT_TRANSFORM_CACHE
 from runner.proc import descendants
 from tests.conftest import DEMO, ROOT, load_results, small_project
 
@@ -44,7 +45,7 @@ class FakeContext:
         return self.remaining_ms
 
 
-CACHES = {"hypertest-node-compile-cache", "hypertest-playwright-transform-cache"}
+CACHES = {f"{name}-{os.getuid()}" for name in (NODE_COMPILE_CACHE, PLAYWRIGHT_TRANSFORM_CACHE)}
 
 
 def unit_dirs() -> set[str]:

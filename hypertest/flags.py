@@ -14,6 +14,7 @@ from typing import NoReturn
 
 from hypertest import __version__
 from hypertest.core.config import Settings, load_schema, resolve_path
+from hypertest.core.redaction import Redactor
 from hypertest.core.registry import provider_names
 from hypertest.core.run_id import check_run_id
 from hypertest.core.schema_defaults import schema_at
@@ -151,6 +152,8 @@ def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Sett
         if pattern is not None and len(pattern.encode("utf-8", "surrogateescape")) > MAX_PATTERN_BYTES:
             raise UsageError(f"{flag} {quoted(pattern, ECHO_MAX)}: a pattern of at most {MAX_PATTERN_BYTES:,} bytes "
                              "(it is passed to the test runner as one argument)")
+    for flag, value in (("--output", getattr(args, "output", None)), ("--run-id", getattr(args, "run_id", None))):
+        refuse_secret(flag, value)
     changes: dict[str, object] = {"test_runner": runner}
     if getattr(args, "concurrency", None):
         changes["concurrency"] = args.concurrency
@@ -165,6 +168,15 @@ def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Sett
     if getattr(args, "pass_with_no_tests", None):
         changes["pass_with_no_tests"] = True
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+
+
+def refuse_secret(flag: str, value: str | None) -> None:
+    """A UsageError naming flag (never quoting the value) when value holds a secret of the environment: it
+    would become a folder name, the run id in every link and output, and console text."""
+    if value and any(secret in value for secret in Redactor.from_environ(os.environ).secrets):
+        raise UsageError(f"{flag}: the value holds a secret (a value of the environment's token, key or password "
+                         "variables), which would become part of paths, links and printed output",
+                         hint="name the folder or run without the secret")
 
 
 def check_tag(tag: str) -> str:

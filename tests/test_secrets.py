@@ -216,6 +216,32 @@ def test_an_error_quoting_a_config_secret_shows_it_as_stars(tmp_path: Path, monk
     assert "canary-quoted-token" not in result.out + result.err
 
 
+@pytest.mark.parametrize("flag", ["--output", "--run-id"])
+def test_a_flag_value_holding_a_secret_is_refused_without_quoting_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    cli: Callable[..., CliResult], flag: str) -> None:
+    (tmp_path / "playwright.config.ts").write_text("export default {};\n")
+    monkeypatch.setenv("GITHUB_TOKEN", "canary-flag-token-1d2e")
+    result = cli("invoke", flag, "run-canary-flag-token-1d2e", cwd=tmp_path)
+    assert result.code == 2 and f"{flag}: the value holds a secret" in result.err, result.out + result.err
+    assert "canary-flag-token" not in result.out + result.err
+    assert not any(tmp_path.glob("*canary*"))  # no folder was made
+
+
+def test_an_action_error_quoting_a_secret_shows_it_as_stars(tmp_path: Path) -> None:
+    """An error before the masks are printed (a bad input) still quotes no secret."""
+    import io
+
+    from hypertest.github.action import run_action
+
+    out = io.StringIO()
+    code = run_action({"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path), "INPUT_COMMAND": "invoke",
+                       "INPUT_CONCURRENCY": "canary-input-token-8c7b", "MY_API_TOKEN": "canary-input-token-8c7b"},
+                      out)
+    assert code == 2, out.getvalue()
+    assert "canary-input-token" not in out.getvalue(), out.getvalue()
+    assert "***" in out.getvalue()
+
+
 def test_config_secrets_are_masked_before_anything_is_printed_in_a_run_step(tmp_path: Path) -> None:
     (tmp_path / "playwright.config.ts").write_text("export default {};\n")
     (tmp_path / "hypertest.yml").write_text("testRunner:\n  webServer:\n    command: npm start\n"

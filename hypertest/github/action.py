@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest.core.config import find_config, load_settings
+from hypertest.core.redaction import Redactor
 from hypertest.core.registry import provider_entry
 from hypertest.errors import ECHO_MAX, ExitCode, HypertestError, UsageError, quoted
 from hypertest.flags import apply_flags, echoing_less, parse_command_line
@@ -36,8 +37,8 @@ def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = No
         inputs = dataclasses.replace(inputs, config=confined_config(folder, workspace, inputs.config))
         os.chdir(folder)
         return _run(inputs, folder, workspace, env, stream)
-    except HypertestError as exc:
-        stream.write(error_command(exc.render()) + "\n")
+    except HypertestError as exc:  # a secret it quotes (a bad input, say) is *** even before masking
+        stream.write(error_command(Redactor.from_environ(env).text(exc.render())) + "\n")
         return int(exc.exit_code)
 
 

@@ -332,8 +332,11 @@ def _runner_config(runner_type: str, configured: str | None, base_dir: Path, sou
     where = f"{source}: testRunner.config" if source else "testRunner.config"
     if configured is not None:
         path = resolve_path(base_dir / configured, where)
-        if not path.is_file():
+        kind = file_kind(path)
+        if kind == "missing":
             raise ConfigError(f"{where}: {plugin.config_label} {configured} not found (looked at {path})")
+        if kind != "file":
+            raise ConfigError(f"{where}: {path} is {kind}, not a file", hint=f"name your {plugin.config_label}")
         return path
     for name in plugin.config_names:
         if (base_dir / name).is_file():

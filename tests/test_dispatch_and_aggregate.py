@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,13 +29,17 @@ def passed(test_id: str, outcome: str = "expected", status: str = "passed") -> d
 def test_slots_bound_concurrency_and_keep_every_slot_busy() -> None:
     lock = threading.Lock()
     running = peak = 0
+    # The first three units wait for each other: the run only gets past them if three run at once (no timing
+    # is assumed: a loaded machine just takes longer to reach the barrier).
+    all_three = threading.Barrier(3, timeout=20)
 
     def execute(unit: Unit) -> Mapping[str, Any]:
         nonlocal running, peak
         with lock:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.02)
+        if unit.tests[0].title in ("t0", "t1", "t2"):
+            all_three.wait()
         with lock:
             running -= 1
         return {"tests": [passed(t.id) for t in unit.tests]}

@@ -50,6 +50,26 @@ def _no_warm_host_between_tests() -> Iterator[None]:
     warm_host.stop_held()
 
 
+# The test layers (pytest -m <layer>): `unit` runs in-process in well under a minute; `integration` starts real
+# processes or services (Node, a moto server) but no browser; `e2e` runs real Playwright and Chromium; `docker`
+# needs a Docker daemon; `aws` runs against a moto server (tests/aws). A test marks e2e or integration itself;
+# docker and aws come from where it lives or the fixtures it uses; every test with no layer is a unit test.
+LAYERS = ("unit", "integration", "e2e", "docker", "aws")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every collected test its layers."""
+    for item in items:
+        folder = item.path.relative_to(ROOT / "tests").parts[0]
+        fixtures = getattr(item, "fixturenames", ())
+        if folder == "docker" or "docker_host" in fixtures:
+            item.add_marker(pytest.mark.docker)
+        if folder == "aws":
+            item.add_marker(pytest.mark.aws)
+        if not any(marker.name in LAYERS for marker in item.iter_markers()):
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
     """Run `hypertest ARGS` in-process from a working folder; returns exit code and output."""

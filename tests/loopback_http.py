@@ -23,7 +23,8 @@ class StatefulServer(ThreadingHTTPServer):
 def serve(handler: type[BaseHTTPRequestHandler], state: Any) -> Iterator[str]:
     """Serve handler with state for the duration of the block; yields the base URL."""
     server = StatefulServer(handler, state)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # a short poll: shutdown() waits for the loop to notice it (0.5 s by default, at every test's end)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

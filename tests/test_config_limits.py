@@ -239,6 +239,7 @@ def test_limits_from_the_listing() -> None:
     assert RunLimits().describe() == []
 
 
+@pytest.mark.integration
 def test_discovery_reads_the_limits_of_a_real_config(tmp_path: Path) -> None:
     from hypertest.core.config import load_settings
 
@@ -258,6 +259,7 @@ def _discover(settings: Any) -> Any:
     return discover(settings.test_runner, os.environ)
 
 
+@pytest.mark.integration
 def test_list_names_the_limits(tmp_path: Path, cli: Any) -> None:
     folder = copy_limits(tmp_path / "suite")
     listed = cli("list", cwd=folder)

@@ -52,6 +52,7 @@ def test_garbage_output_gives_error_records(tmp_path: Path) -> None:
     assert "malformed JSON" in outcome["record"]["attempts"][0]["error"]["message"]
 
 
+@pytest.mark.integration
 def test_a_hanging_runner_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(local, "EXIT_GRACE_S", 1.0)
     started = time.monotonic()

@@ -18,6 +18,7 @@ from runner.resources import ResourceMeter
 SHM = Path("/dev/shm")
 
 
+@pytest.mark.integration
 def test_memory_of_the_processes_below_the_runner_counts() -> None:
     with ResourceMeter(interval_s=0.05) as meter:
         child = subprocess.Popen([sys.executable, "-c", "b = bytearray(150 * 1024 * 1024); import time; "

@@ -121,6 +121,7 @@ def _hostile_workspace(tmp_path: Path) -> tuple[Path, str]:
     return workspace, folder
 
 
+@pytest.mark.integration
 def test_doctor_output_in_the_action_injects_no_workflow_command(tmp_path: Path) -> None:
     workspace, folder = _hostile_workspace(tmp_path)
     completed = run_action(workspace, {"GITHUB_WORKSPACE": str(workspace), "INPUT_COMMAND": "doctor",
@@ -155,6 +156,7 @@ def _hostile_project(tmp_path: Path, config: str = "concurrency: 2\n") -> Path:
                          {"tests/##[error]evil.spec.ts": HOSTILE_SPEC, "hypertest.yml": config})
 
 
+@pytest.mark.integration
 def test_list_in_a_workflow_step_injects_no_workflow_command(tmp_path: Path) -> None:
     project = _hostile_project(tmp_path)
     completed = run_cli(project, "list")
@@ -165,6 +167,7 @@ def test_list_in_a_workflow_step_injects_no_workflow_command(tmp_path: Path) -> 
             ] != ["resume"], "the hostile suite no longer exercises the protection"
 
 
+@pytest.mark.integration
 def test_list_on_a_terminal_or_outside_actions_is_unchanged(tmp_path: Path) -> None:
     project = _hostile_project(tmp_path)
     inside, outside = run_cli(project, "list"), run_cli(project, "list", actions=False)
@@ -195,6 +198,7 @@ def test_invoke_in_a_workflow_step_injects_no_workflow_command(tmp_path: Path) -
     assert not [line for _, line in found if "pwned" in line and "title=" not in line]
 
 
+@pytest.mark.integration
 def test_doctor_in_a_workflow_step_injects_no_workflow_command(tmp_path: Path) -> None:
     workspace, folder = _hostile_workspace(tmp_path)
     completed = run_cli(workspace / folder, "doctor")

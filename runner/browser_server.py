@@ -37,7 +37,8 @@ from urllib.parse import urlsplit
 from runner.child_channel import LineChannel
 from runner.environment import bounded_int, child_environment, switch_on, with_writable_home
 from runner.model import error_info, make_attempt
-from runner.proc import alive, descendants, shared_memory_mb
+from runner.proc import PROC, alive, descendants, shared_memory_mb
+from runner.proc import pids as all_processes
 
 SCRIPT = Path(__file__).resolve().parent / "playwright" / "browser_server.cjs"
 START_TIMEOUT_S = 60.0
@@ -178,11 +179,11 @@ class BrowserServer:
             return []
         marker = f"{MARKER_VARIABLE}={self._folder}".encode() + b"\0"
         found = set(descendants(self._channel.pid)) if self._channel is not None else set()
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and int(entry.name) not in found:
+        for pid in all_processes():
+            if pid not in found:
                 with contextlib.suppress(OSError):
-                    if marker in (entry / "environ").read_bytes():
-                        found.add(int(entry.name))
+                    if marker in (PROC / str(pid) / "environ").read_bytes():
+                        found.add(pid)
         if self._channel is not None and alive(self._channel.pid):
             found.add(self._channel.pid)
         return sorted(pid for pid in found if alive(pid))

@@ -264,8 +264,10 @@ def _child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Pat
     child["TMPDIR"] = str(paths["tmp"])
     for variable, name in (("NODE_COMPILE_CACHE", NODE_COMPILE_CACHE),
                            ("PLAYWRIGHT_TRANSFORM_CACHE_DIR", PLAYWRIGHT_TRANSFORM_CACHE)):
+        if variable in child:
+            continue
         cache = private_cache(base_tmp, name)  # this user's own: nobody else can plant code in it
-        if variable not in child and cache is not None:
+        if cache is not None:
             child[variable] = str(cache)
     return with_writable_home(child, paths["home"])
 

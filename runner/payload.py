@@ -75,12 +75,12 @@ class Payload:
     max_failures: int | None = None  # the run's failures left when the unit started (None: the config's)
 
 
-def _optional_int(event: Mapping[str, Any], key: str, minimum: int, prefix: str) -> int | None:
-    """event[key]: an integer of at least `minimum`, or None when absent or null."""
+def _optional_int(event: Mapping[str, Any], key: str, minimum: int) -> int | None:
+    """unit[key]: an integer of at least `minimum`, or None when absent or null."""
     value = event.get(key)
     if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < minimum):
         kind = "a non-negative integer" if minimum == 0 else "a positive integer"
-        raise PayloadError(f"{prefix}{key}: expected {kind} or null")
+        raise PayloadError(f"unit.{key}: expected {kind} or null")
     return value
 
 
@@ -99,8 +99,8 @@ def parse_payload(envelope: Any) -> Payload:
                       for index, item in enumerate(_list(event, "selectors")))
     if not selectors:
         raise PayloadError("unit.selectors: at least one selector is required")
-    retries = _optional_int(event, "retries", 0, "unit.")
-    max_failures = _optional_int(event, "maxFailures", 1, "unit.")
+    retries = _optional_int(event, "retries", 0)
+    max_failures = _optional_int(event, "maxFailures", 1)
     timeout_ms = envelope.get("timeoutMs")
     artifacts = envelope.get("artifacts", {})
     if timeout_ms is not None and (not isinstance(timeout_ms, int) or timeout_ms <= 0):

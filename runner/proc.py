@@ -77,13 +77,13 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
-def shared_memory_mb(pids_: Sequence[int]) -> int:
+def shared_memory_mb(processes: Sequence[int]) -> int:
     """The resident memory, in MB, of these processes together: each one's proportional share (Pss, shared
     pages divided among the processes that map them, as Chromium's processes share much), or its RSS where
     the kernel has no smaps_rollup. A sum of RSS would count the shared pages again and again (an idle
     Chromium: about 630 MB of RSS, 350 MB of Pss)."""
     total_kb = 0
-    for pid in pids_:
+    for pid in processes:
         total_kb += _pss_kb(pid) or rss_bytes(pid) // 1024
     return total_kb // 1024
 

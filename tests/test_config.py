@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from hypertest.core.config import load_settings
 from hypertest.core.env_expand import ExpansionError, expand
+from hypertest.core.load import load_settings
 from hypertest.errors import ConfigError
+from hypertest.providers.local import local_settings
 from tests.conftest import DEMO
 
 
@@ -57,7 +58,7 @@ passWithNoTests: true
     assert settings.test_runner.granularity == "file"
     assert settings.test_runner.retries == 2
     assert settings.test_runner.tags == ("@fast",)
-    assert settings.provider.local.unit_timeout_s == 30
+    assert local_settings(settings.provider).unit_timeout_s == 30
     assert settings.concurrency == 7
     assert settings.output == tmp_path / "out"
     assert settings.fail_on_flaky and settings.pass_with_no_tests

@@ -241,7 +241,7 @@ def test_limits_from_the_listing() -> None:
 
 @pytest.mark.integration
 def test_discovery_reads_the_limits_of_a_real_config(tmp_path: Path) -> None:
-    from hypertest.core.config import load_settings
+    from hypertest.core.load import load_settings
 
     folder = copy_limits(tmp_path / "suite")
     (folder / "hypertest.yml").write_text("testRunner:\n  type: playwright\n  config: max-failures.config.ts\n")

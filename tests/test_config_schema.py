@@ -13,7 +13,7 @@ import pytest
 import hypertest.plugins
 import hypertest.providers
 from hypertest.core import schema_compose
-from hypertest.core.config import load_settings
+from hypertest.core.load import load_settings
 from hypertest.core.registry import provider_entry, runner_plugin
 from hypertest.errors import ConfigError
 from tests.conftest import ROOT

@@ -130,7 +130,7 @@ def test_an_unexpected_exception_is_exit_3_with_one_line_and_a_saved_traceback(
     def broken(*args: object, **kwargs: object) -> object:
         raise KeyError("a bug\n::error::from a hostile \x1b[31mvalue")
 
-    monkeypatch.setattr("hypertest.cli.load_settings", broken)
+    monkeypatch.setattr("hypertest.commands.load_settings", broken)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.delenv("HT_DEBUG", raising=False)
     monkeypatch.delenv("RUNNER_DEBUG", raising=False)
@@ -169,6 +169,6 @@ def test_ctrl_c_is_exit_130(cli: Cli, project: Path, monkeypatch: pytest.MonkeyP
     def interrupted(*args: object, **kwargs: object) -> object:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("hypertest.cli.load_settings", interrupted)
+    monkeypatch.setattr("hypertest.commands.load_settings", interrupted)
     result = cli("validate", cwd=project)
     assert (result.code, result.err.strip()) == (130, "interrupted")

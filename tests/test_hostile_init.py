@@ -240,8 +240,8 @@ def test_names_yaml_would_retype_still_give_a_valid_starter(cli: Cli, tmp_path: 
     assert result.code == 0, result.err
     validated = cli("validate", cwd=tmp_path)
     assert validated.code == 0, validated.err
-    from hypertest.core.config import load_settings
-    from hypertest.providers.aws.settings import aws_settings
+    from hypertest.core.load import load_settings
+    from hypertest.providers.aws.settings import run_aws_settings
 
-    aws = aws_settings(load_settings(tmp_path / "hypertest.yml", tmp_path).provider.aws)
+    aws = run_aws_settings(load_settings(tmp_path / "hypertest.yml", tmp_path))
     assert (aws.function_name, aws.bucket, aws.region) == (function, bucket, region)

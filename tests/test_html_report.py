@@ -195,9 +195,9 @@ def test_a_refused_run_blob_falls_back_to_the_units_blobs(tmp_path: Path, monkey
 @pytest.mark.e2e
 def test_invoke_puts_a_crashed_unit_in_the_report(tmp_path: Path, chromium: str) -> None:
     """Through `invoke`: one unit's runner crashes (an `error` record), the others run for real."""
-    from hypertest.core.config import load_settings
     from hypertest.core.invoke import invoke
-    from hypertest.providers.local import LocalProvider
+    from hypertest.core.load import load_settings
+    from hypertest.providers.local import LocalProvider, local_settings
 
     project = copy_suite(DEMO, tmp_path / "demo")
     settings = load_settings(None, project, {})
@@ -211,7 +211,7 @@ def test_invoke_puts_a_crashed_unit_in_the_report(tmp_path: Path, chromium: str)
             return super().execute(payload)
 
     state = invoke(settings, stream=io.StringIO(), environ=dict(os.environ),
-                   provider=OneCrash(settings.provider.local, dict(os.environ)))
+                   provider=OneCrash(local_settings(settings.provider), dict(os.environ)))
     result = load_results(tmp_path / "out")
     assert sorted(r["status"] for r in result["tests"]) == ["error", "passed"]
     data = report_data(Path(state.reports["html"]))
@@ -228,8 +228,8 @@ def test_invoke_puts_a_crashed_unit_in_the_report(tmp_path: Path, chromium: str)
 @pytest.mark.e2e
 def test_invoke_puts_tests_that_never_ran_in_the_report(tmp_path: Path, chromium: str) -> None:
     """A setup project fails, so its dependents never run: skipped in results.json and in the report."""
-    from hypertest.core.config import load_settings
     from hypertest.core.invoke import invoke
+    from hypertest.core.load import load_settings
 
     project = small_project(
         tmp_path / "setup-fails",

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from hypertest.core.aggregate import unit_records
-from hypertest.core.config import LocalProviderSettings
 from hypertest.providers import local
-from hypertest.providers.local import LocalProvider
+from hypertest.providers.local import LocalProvider, LocalProviderSettings
 from tests.test_units import case
 
 

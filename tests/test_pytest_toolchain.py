@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from hypertest.core.config import load_settings
+from hypertest.core.load import load_settings
 from hypertest.errors import UsageError
 from hypertest.plugins.pytest.interpreter import choose_python
 from runner.artifacts import LocalDirectoryStore

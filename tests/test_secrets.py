@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hypertest.core.config import load_settings
+from hypertest.core.load import load_settings
 from hypertest.core.redaction import Redactor, registered_secrets
 from hypertest.errors import ConfigError
 from runner.environment import PASS_VARIABLE, child_environment, secret_values
@@ -198,7 +198,7 @@ def test_a_secret_expanded_into_the_tests_environment_is_registered_for_redactio
     (tmp_path / "hypertest.yml").write_text("provider:\n  local:\n    environment:\n      API: ${MY_API_TOKEN}\n"
                                             "      SAME: ${COPY}\n      OTHER: ${PLAIN}\n")
     settings = load_settings(tmp_path / "hypertest.yml", tmp_path, SECRET_ENV)
-    assert settings.provider.local.environment == {"API": "canary-config-api-c3d4", "SAME": "canary-config-gh-77aa",
+    assert settings.provider.environment == {"API": "canary-config-api-c3d4", "SAME": "canary-config-gh-77aa",
                                                    "OTHER": "plain-value"}
     assert {"canary-config-api-c3d4", "canary-config-gh-77aa"} <= set(registered_secrets())
     redactor = Redactor.from_environ({})  # an environment without them: the config's reading registered them

@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jsonschema
 import yaml
@@ -51,26 +51,12 @@ class TestRunnerSettings:
 
 
 @dataclass(frozen=True)
-class LocalProviderSettings:
-    """Options of the local provider."""
-
-    unit_timeout_s: float
-    environment: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class ProviderSettings:
-    """Where the tests run. Every provider's raw options (`provider.<name>`, defaults filled in) stay as they
-    are until that provider reads them; core knows only the local provider's."""
+    """Where the tests run: the provider's name, and every provider's raw options (`provider.<name>`, defaults
+    filled in) as they are until that provider reads them (core knows no provider's options)."""
 
     type: str
-    local: LocalProviderSettings
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-
-    @property
-    def aws(self) -> Mapping[str, Any]:
-        """The raw `provider.aws` options."""
-        return self.options.get("aws", {})
 
     def options_of(self, name: str) -> Mapping[str, Any]:
         """The raw `provider.<name>` options."""
@@ -79,8 +65,6 @@ class ProviderSettings:
     @property
     def environment(self) -> Mapping[str, str]:
         """The variables the chosen provider's config gives the test processes."""
-        if self.type == "local":
-            return self.local.environment
         return dict(self.options_of(self.type).get("environment", {}))
 
 
@@ -139,17 +123,50 @@ def find_config(explicit: str | None, cwd: Path) -> Path | None:
     return None
 
 
-def load_settings(path: Path | None, cwd: Path, environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate the config at path (or the defaults when None) into Settings."""
+@dataclass(frozen=True)
+class ConfigDocument:
+    """hypertest.yml read, expanded, validated and with every default filled in: what `build_settings` turns
+    into Settings once the chosen test runner and provider are known (`runner_type`, `provider_type`)."""
+
+    data: Mapping[str, Any]
+    source: Path | None
+    base_dir: Path
+    document: SourceDocument | None = None
+
+    @property
+    def runner_type(self) -> str:
+        """testRunner.type."""
+        return str(self.data["testRunner"]["type"])
+
+    @property
+    def provider_type(self) -> str:
+        """provider.type."""
+        return str(self.data["provider"]["type"])
+
+
+class RunnerConfigFiles(Protocol):
+    """What building settings needs of the chosen test runner: how its own config file is found and named."""
+
+    @property
+    def config_label(self) -> str:
+        """How messages name its config file ("Playwright config")."""
+
+    @property
+    def config_names(self) -> tuple[str, ...]:
+        """The config files looked for beside hypertest.yml, in order."""
+
+
+def read_config(path: Path | None, cwd: Path, environ: Mapping[str, str] | None = None) -> ConfigDocument:
+    """Read and validate the config at path (the defaults when None), `${VAR}` expanded, defaults filled in."""
     env = os.environ if environ is None else environ
     if path is None:
-        return _build({}, None, cwd.resolve())
+        return ConfigDocument(with_defaults({}, load_schema()), None, cwd.resolve())
     document = load_yaml(path, _expanding_hook(env))
     if not isinstance(document.data, dict):
         raise ConfigError(f"{document.where(())}: (top level): the document itself must hold a mapping of keys "
                           f"(key: value lines), not {_type_name(document.data)}")
     _validate(document)
-    return _build(document.data, path, path.parent, document)
+    return ConfigDocument(with_defaults(document.data, load_schema()), path, path.parent, document)
 
 
 # Where the value of a secret's variable may be expanded: into what the tests and their web server get. Anywhere
@@ -245,41 +262,37 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _build(data: dict[str, Any], source: Path | None, base_dir: Path,
-           document: SourceDocument | None = None) -> Settings:
-    data = with_defaults(data, load_schema())  # every default as the schema documents it
-    runner, provider = data["testRunner"], data["provider"]
+def build_settings(config: ConfigDocument, runner: RunnerConfigFiles, default_concurrency: int) -> Settings:
+    """The frozen Settings of a read config, given its test runner's config files and its provider's default
+    concurrency (what only the chosen plugin and provider know: core/load.py looks them up)."""
+    data, source, base_dir, document = config.data, config.source, config.base_dir, config.document
+    runner_data, provider = data["testRunner"], data["provider"]
 
     def origin(key: str) -> str:
         place = f"{document.where(('testRunner', key))}: " if document is not None else ""
         return f"{place}testRunner.{key}"
 
-    from hypertest.core.registry import provider_entry  # the entries import this module
-
-    default_concurrency = provider_entry(provider["type"]).default_concurrency()
     return Settings(
         source=source,
         base_dir=base_dir,
         test_runner=TestRunnerSettings(
-            type=runner["type"],
-            config=_runner_config(runner["type"], runner.get("config"), base_dir, source),
-            projects=tuple(runner.get("projects", ())),
-            granularity=runner["granularity"],
-            retries=runner["retries"],
-            grep=runner.get("grep"),
-            grep_invert=runner.get("grepInvert"),
+            type=runner_data["type"],
+            config=_runner_config(runner, runner_data.get("config"), base_dir, source),
+            projects=tuple(runner_data.get("projects", ())),
+            granularity=runner_data["granularity"],
+            retries=runner_data["retries"],
+            grep=runner_data.get("grep"),
+            grep_invert=runner_data.get("grepInvert"),
             grep_origin=origin("grep"),
             grep_invert_origin=origin("grepInvert"),
-            tags=tuple(runner.get("tags", ())),
-            use=runner.get("use"),
-            web_server=(False if runner["webServer"] is None else runner["webServer"]) if "webServer" in runner
-            else None,
-            **_pytest_fields(runner, base_dir, document),
+            tags=tuple(runner_data.get("tags", ())),
+            use=runner_data.get("use"),
+            web_server=(False if runner_data["webServer"] is None else runner_data["webServer"]) if "webServer" in
+            runner_data else None,
+            **_pytest_fields(runner_data, base_dir, document),
         ),
         provider=ProviderSettings(
             type=provider["type"],
-            local=LocalProviderSettings(unit_timeout_s=float(provider["local"]["unitTimeout"]),
-                                        environment=dict(provider["local"]["environment"])),
             options={name: dict(value) for name, value in provider.items() if isinstance(value, dict)},
         ),
         # the provider says (the schema cannot say "CPU count")
@@ -325,10 +338,7 @@ def _pytest_fields(runner: Mapping[str, Any], base_dir: Path, document: SourceDo
             "python_origin": origin("python"), "args_origin": origin("args")}
 
 
-def _runner_config(runner_type: str, configured: str | None, base_dir: Path, source: Path | None) -> Path:
-    from hypertest.core.registry import runner_plugin  # the registry's contracts import this module
-
-    plugin = runner_plugin(runner_type)
+def _runner_config(plugin: RunnerConfigFiles, configured: str | None, base_dir: Path, source: Path | None) -> Path:
     where = f"{source}: testRunner.config" if source else "testRunner.config"
     if configured is not None:
         path = resolve_path(base_dir / configured, where)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import io
@@ -9,13 +10,13 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from hypertest.core.config import find_config, load_settings
+from hypertest import commands
+from hypertest.core.config import Settings
 from hypertest.core.redaction import Redactor
-from hypertest.core.registry import provider_entry
 from hypertest.errors import ECHO_MAX, ExitCode, HypertestError, UsageError, quoted
-from hypertest.flags import apply_flags, echoing_less, parse_command_line
+from hypertest.flags import parse_command_line
 from hypertest.github.inputs import ActionInputs, read_inputs
 from hypertest.github.protected_output import error_command, mask_secrets, protected
 from hypertest.github.reporter import GithubReporter
@@ -42,7 +43,8 @@ def run_action(environ: Mapping[str, str] | None = None, out: TextIO | None = No
         return int(exc.exit_code)
 
 
-def _settings(inputs: ActionInputs, command: str, folder: Path, workspace: Path) -> Any:
+def _settings(inputs: ActionInputs, command: str, folder: Path,
+              workspace: Path) -> tuple[Settings, argparse.Namespace]:
     argv = [command, "--config", inputs.config, *inputs.args]
     if command == "invoke":
         if inputs.concurrency:
@@ -57,42 +59,35 @@ def _settings(inputs: ActionInputs, command: str, folder: Path, workspace: Path)
             "--help and --version print and stop; they run nothing"
         raise UsageError(f"input args: {quoted(' '.join(inputs.args), ECHO_MAX)} are not valid for "
                          f"`hypertest {command}` ({reason})") from None
-    try:
-        settings = apply_flags(load_settings(find_config(args.config, folder), folder), args, folder)
-    except HypertestError as exc:
-        raise echoing_less(exc, argv) from None
+    settings = commands.configured(args, folder, argv)
     confined_output(workspace, settings.output)
     return settings, args
 
 
 def _run(inputs: ActionInputs, folder: Path, workspace: Path, env: dict[str, str], out: TextIO) -> int:
     if inputs.command == "doctor":
-        from hypertest.doctor import run_doctor
-
         settings, _ = _settings(inputs, "doctor", folder, workspace)
         with protected(out):
-            return run_doctor(settings, out, env)
+            return commands.doctor(settings, out, env)
     if inputs.command in ("deploy", "deploy-and-invoke"):
         settings, _ = _settings(inputs, "deploy", folder, workspace)
         group(out, "hypertest deploy")
         try:
             with protected(out):
-                provider_entry(settings.provider.type).deploy(settings, out, env)
+                commands.deploy(settings, out, env)
         finally:
             end_group(out)
         if inputs.command == "deploy":
             return int(ExitCode.OK)
-    from hypertest.core.invoke import invoke
-
     settings, args = _settings(inputs, "invoke", folder, workspace)
     # the action publishes once, itself, after the protected region (not as reporters: [github] inside it)
-    settings = dataclasses.replace(settings, reporters=tuple(r for r in settings.reporters if r != "github"))
     group(out, "hypertest invoke")
     try:
         with protected(out):  # titles, messages and file names are the pull request's
-            state = invoke(settings, run_id=args.run_id, stream=out, environ=env)
+            invoked = commands.invoke_suite(settings, run_id=args.run_id, out=out, environ=env,
+                                            publisher=GithubReporter(out, env, inputs))
     finally:
         end_group(out)
-    if state.result is not None:  # after the protected region: the annotations are commands on purpose
-        GithubReporter(out, env, inputs).on_end(state.result)
-    return int(state.exit_code)
+    if invoked.publish is not None:  # after the protected region: the annotations are commands on purpose
+        invoked.publish()
+    return invoked.exit_code

@@ -6,10 +6,11 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from hypertest.core.config import LocalProviderSettings, Settings
+from hypertest.core.config import ProviderSettings, Settings
 from hypertest.core.contracts import Check, Discovery, Provider
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.providers.run_folder import RunFolderStore
@@ -19,6 +20,21 @@ from runner.environment import child_environment
 
 # Time the runner process gets beyond the unit timeout to stop Playwright and store what it has.
 EXIT_GRACE_S = 30.0
+
+
+@dataclass(frozen=True)
+class LocalProviderSettings:
+    """Options of the local provider (`provider.local`)."""
+
+    unit_timeout_s: float
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+def local_settings(provider: ProviderSettings) -> LocalProviderSettings:
+    """The local provider's settings from the validated `provider.local` options (defaults filled in)."""
+    options = provider.options_of("local")
+    return LocalProviderSettings(unit_timeout_s=float(options["unitTimeout"]),
+                                 environment=dict(options.get("environment", {})))
 
 
 class LocalProvider(RunFolderStore):
@@ -87,7 +103,8 @@ class _LocalEntry:
 
     def create(self, settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
         """Local processes, with the environment the tests may have."""
-        return LocalProvider(settings.provider.local, child_environment(environ, settings.provider.local.environment))
+        own = local_settings(settings.provider)
+        return LocalProvider(own, child_environment(environ, own.environment))
 
     def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
         """The units launch Chromium on this machine."""

@@ -75,14 +75,14 @@ def registry_tags(registry_host: str, repository: str) -> set[str]:
 
 def drift_warning(world: AwsWorld) -> str:
     """What invoke's preflight says about the deployed sources."""
-    from hypertest.core.config import load_settings
+    from hypertest.core.load import load_settings
     from hypertest.plugins.playwright.discovery import discover
     from hypertest.providers.aws.provider import AwsProvider
-    from hypertest.providers.aws.settings import aws_settings
+    from hypertest.providers.aws.settings import run_aws_settings
 
     settings = load_settings(world.project / "hypertest.yml", world.project)
     out = io.StringIO()
-    provider = AwsProvider(aws_settings(settings.provider.aws), 2, out=out, output=settings.output)
+    provider = AwsProvider(run_aws_settings(settings), 2, out=out, output=settings.output)
     provider.preflight(discover(settings.test_runner))
     return out.getvalue()
 

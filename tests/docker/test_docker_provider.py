@@ -13,8 +13,8 @@ from typing import Any
 import docker
 import pytest
 
-from hypertest.core.config import load_settings
 from hypertest.core.invoke import invoke
+from hypertest.core.load import load_settings
 from hypertest.providers.docker.provider import DockerProvider
 from hypertest.providers.docker.sandbox import Sandbox, SandboxResult
 from hypertest.providers.docker.settings import docker_settings

@@ -23,9 +23,9 @@ class _AwsEntry:
         """Lambda invocations, S3 artifacts."""
         _require_sdk()
         from hypertest.providers.aws.provider import AwsProvider
-        from hypertest.providers.aws.settings import aws_settings
+        from hypertest.providers.aws.settings import run_aws_settings
 
-        return AwsProvider(aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml")),
+        return AwsProvider(run_aws_settings(settings),
                            settings.concurrency, out=out, output=settings.output)
 
     def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
@@ -38,10 +38,10 @@ class _AwsEntry:
 
     def test_warnings(self, settings: Settings, discovery: Discovery) -> list[str]:
         """Tests whose timeout is longer than the function's."""
-        from hypertest.providers.aws.settings import aws_settings
+        from hypertest.providers.aws.settings import run_aws_settings
         from hypertest.providers.aws.timeouts import timeout_warnings
 
-        return timeout_warnings(discovery, aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml")))
+        return timeout_warnings(discovery, run_aws_settings(settings))
 
 
     def starter(self, *, function: str, bucket: str) -> Starter:

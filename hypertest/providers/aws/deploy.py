@@ -23,7 +23,7 @@ from hypertest.providers.aws.clients import AwsClients, auth_config
 from hypertest.providers.aws.function import deploy_function
 from hypertest.providers.aws.manifest import Manifest, write_manifest
 from hypertest.providers.aws.provider import aws_errors
-from hypertest.providers.aws.settings import AwsSettings, aws_settings
+from hypertest.providers.aws.settings import AwsSettings, run_aws_settings
 from hypertest.providers.runner_base import (
     ensure_runner_base,
     input_files,
@@ -74,7 +74,7 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
     env = dict(os.environ if environ is None else environ)
     if settings.provider.type != "aws":
         raise UsageError("deploy needs provider.type: aws in hypertest.yml (the local provider has nothing to deploy)")
-    aws = aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml"))
+    aws = run_aws_settings(settings)
     if not aws.base_image:
         input_files(source_root())  # before any work: can the runner base image be built here?
     steps = _Steps(out)

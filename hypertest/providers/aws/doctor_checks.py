@@ -18,10 +18,10 @@ TRACE_VIEWER_ORIGIN = "https://trace.playwright.dev"
 def aws_checks(settings: Settings, env: Mapping[str, str]) -> list[Check]:
     """Each AWS check, probed against the account the credentials reach."""
     from hypertest.providers.aws.clients import AwsClients
-    from hypertest.providers.aws.settings import aws_settings
+    from hypertest.providers.aws.settings import run_aws_settings
 
     try:
-        aws = aws_settings(settings.provider.aws, str(settings.source or "hypertest.yml"))
+        aws = run_aws_settings(settings)
         clients = AwsClients(aws, settings.concurrency)
     except HypertestError as exc:
         return [Check("AWS configuration", "error", exc.message, exc.hint)]

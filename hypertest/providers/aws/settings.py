@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hypertest.core.config import load_schema
+from hypertest.core.config import Settings, load_schema
 from hypertest.core.schema_defaults import schema_at, with_defaults
 from hypertest.errors import ConfigError
 
@@ -45,6 +45,11 @@ class AwsSettings:
     def key(self, *parts: str) -> str:
         """An S3 key below the prefix."""
         return "/".join(p.strip("/") for p in (self.prefix, *parts) if p.strip("/"))
+
+
+def run_aws_settings(settings: Settings) -> AwsSettings:
+    """The AWS provider's settings of a run's configuration (its `provider.aws`)."""
+    return aws_settings(settings.provider.options_of("aws"), str(settings.source or "hypertest.yml"))
 
 
 def aws_settings(raw: Mapping[str, Any], source: str = "hypertest.yml") -> AwsSettings:

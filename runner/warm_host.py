@@ -21,9 +21,10 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,7 +209,7 @@ class WarmHost:
 
 
 _held: WarmHost | None = None
-_refused: dict[HostKey, str] = {}
+_refused: set[HostKey] = set()
 
 
 def run_playwright(unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], deadline: float, grace_s: float,
@@ -259,7 +260,8 @@ def _host_for(unit: PlaywrightRun, env: Mapping[str, str], cwd: Path) -> WarmHos
     try:
         _held = WarmHost(key, env, cwd)
     except (HostUnavailable, OSError) as exc:
-        _refused[key] = str(exc)
+        _refused.add(key)  # said once, on stderr (the runner's log; CloudWatch on Lambda): units run cold
+        print(f"hypertest runner: no warm host for {package}, its units run cold: {exc}", file=sys.stderr)
         return None
     return _held
 
@@ -280,8 +282,3 @@ def stop_held() -> None:
 
 
 atexit.register(stop_held)
-
-
-def unsupported_reasons() -> Sequence[str]:
-    """Why hosts were refused in this process (for diagnostics)."""
-    return list(_refused.values())

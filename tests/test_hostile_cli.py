@@ -38,7 +38,7 @@ CASES: list[tuple[str, list[str], str | None, str]] = [
     ("config is missing", ["validate", "--config", "missing.yml"], None, "config file missing.yml not found"),
     ("config is a folder", ["validate", "--config", "a-folder"], None, "a-folder is a folder, not a file"),
     ("config is a FIFO", ["validate", "--config", "a-fifo"], None, "a-fifo is a FIFO (named pipe), not a file"),
-    ("config is a device", ["validate", "--config", "/dev/zero"], None, "/dev/zero is a device, not a file"),
+    ("config is a device", ["validate", "--config", "/dev/zero"], None, "/dev/zero is a character device, not a file"),
     ("config names the key YAML cannot read", ["validate"], "output: @x\n",
      "hypertest.yml:1:9: output: malformed YAML"),
     ("config names the key of an undefined alias", ["validate"], "testRunner:\n  projects: [a, *b]\n",

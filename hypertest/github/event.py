@@ -37,7 +37,7 @@ def _fault(event_path: str, problem: str) -> PublishFault:
 def read_event(event_path: str) -> Any:
     """The event's JSON document; PublishFault when the file cannot be read or is not JSON in UTF-8."""
     try:
-        data = read_bytes(Path(event_path), MAX_EVENT_BYTES)
+        data = read_bytes(Path(event_path), MAX_EVENT_BYTES, "an event file")
     except OSError as exc:
         raise _fault(event_path, reason(exc, creating=False)) from None
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import IntEnum
 
+from hypertest.core.safe_text import more_note
+
 
 class ExitCode(IntEnum):
     """The process exit codes, part of the command line's contract."""
@@ -20,18 +22,18 @@ ECHO_MAX = 200  # characters of a flag's or input's value an error message repea
 
 
 def cut(text: str, limit: int = ECHO_MAX) -> str:
-    """text, or its first limit characters and an ellipsis saying how many characters were cut."""
+    """text, or its first limit characters and a note saying how many more there were."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… ({len(text) - limit:,} characters cut)"
+    return text[:limit] + more_note(len(text) - limit)
 
 
 def quoted(value: str, limit: int = 80) -> str:
     """value for an error message: quoted with control characters escaped (repr), cut short when long (an
-    ellipsis says how many characters were cut)."""
+    note says how many more characters there were)."""
     if len(value) <= limit:
         return repr(value)
-    return f"{value[:limit]!r}… ({len(value) - limit:,} characters cut)"
+    return repr(value[:limit]) + more_note(len(value) - limit)
 
 
 def cut_values(text: str, values: Iterable[str], limit: int = ECHO_MAX) -> str:

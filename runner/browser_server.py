@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runner.child_channel import LineChannel
+from runner.cleanup import reap
 from runner.environment import bounded_int, child_environment, switch_on, with_writable_home
 from runner.model import error_info, make_attempt
 from runner.proc import PROC, alive, descendants, shared_memory_mb
@@ -199,7 +200,7 @@ class BrowserServer:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
             channel.wait(5)
-            _reap(pids)
+            reap(pids)
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
         self._channel = self._folder = None
@@ -355,9 +356,3 @@ def connects(ws_endpoint: str, timeout_s: float) -> bool:
             return answer.startswith(b"HTTP/1.1 101")
     except OSError:
         return False
-
-
-def _reap(pids: Sequence[int]) -> None:
-    for pid in pids:
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)

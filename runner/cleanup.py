@@ -8,7 +8,7 @@ import ctypes.util
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from runner.proc import descendants, parent_of, state_and_parent, zombie_children
 
@@ -48,10 +48,10 @@ def kill_descendants(keep: frozenset[int] = frozenset(), timeout_s: float = 5.0)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
                 killed.add(pid)
-        _reap(killed)
+        reap(killed)
         time.sleep(0.02)
-    _reap(killed)
-    _reap(set(zombie_children(os.getpid())) - keep)  # orphans a subreaper adopted
+    reap(killed)
+    reap(set(zombie_children(os.getpid())) - keep)  # orphans a subreaper adopted
     return len(killed)
 
 
@@ -68,7 +68,9 @@ def _below(pid: int, keep: frozenset[int]) -> bool:
     return False
 
 
-def _reap(pids: set[int]) -> None:
+def reap(pids: Iterable[int]) -> None:
+    """Collect the exit status of those of pids that are this process's ended children (no zombie stays);
+    others are left alone."""
     for pid in pids:
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(pid, os.WNOHANG)
@@ -81,9 +83,8 @@ def reap_when_ended(pids: Sequence[int], timeout_s: float = 2.0) -> None:
     remaining = set(pids)
     deadline = time.monotonic() + timeout_s
     while remaining and time.monotonic() < deadline:
+        reap(remaining)  # those not (yet) ours are left
         for pid in list(remaining):
-            with contextlib.suppress(ChildProcessError, OSError):  # not (yet) ours
-                os.waitpid(pid, os.WNOHANG)
             if state_and_parent(pid) is None:
                 remaining.discard(pid)
         if remaining:

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import jsonschema
-import yaml
-
+from hypertest.core.config_expansion import expanding_hook
 from hypertest.core.config_file import file_kind
-from hypertest.core.env_expand import ExpansionError, expand, has_reference, is_whole_reference
-from hypertest.core.redaction import register_secret
+from hypertest.core.config_validation import type_name, validate_document
 from hypertest.core.schema_defaults import with_defaults
-from hypertest.core.yaml_source import JsonPath, ScalarError, SourceDocument, load_yaml, plain_scalar_value
+from hypertest.core.yaml_source import SourceDocument, load_yaml
+from hypertest.core.yaml_where import dotted
 from hypertest.errors import ECHO_MAX, ConfigError, quoted
-from runner.environment import SECRET_LOOKING, secret_values
 
 DEFAULT_CONFIG_NAMES = ("hypertest.yml", "hypertest.yaml")
 
@@ -161,105 +157,12 @@ def read_config(path: Path | None, cwd: Path, environ: Mapping[str, str] | None 
     env = os.environ if environ is None else environ
     if path is None:
         return ConfigDocument(with_defaults({}, load_schema()), None, cwd.resolve())
-    document = load_yaml(path, _expanding_hook(env))
+    document = load_yaml(path, expanding_hook(env))
     if not isinstance(document.data, dict):
         raise ConfigError(f"{document.where(())}: (top level): the document itself must hold a mapping of keys "
-                          f"(key: value lines), not {_type_name(document.data)}")
-    _validate(document)
+                          f"(key: value lines), not {type_name(document.data)}")
+    validate_document(document, load_schema())
     return ConfigDocument(with_defaults(document.data, load_schema()), path, path.parent, document)
-
-
-# Where the value of a secret's variable may be expanded: into what the tests and their web server get. Anywhere
-# else it would become part of a path, a folder's or a resource's name, a printed setting or a step output.
-SECRET_DESTINATIONS = (("provider", "*", "environment"), ("testRunner", "use"), ("testRunner", "webServer"),
-                       ("testRunner", "args"))
-
-
-def _expanding_hook(env: Mapping[str, str]) -> Any:
-    known: list[frozenset[str]] = []  # the environment's secret values, looked up once when first needed
-
-    def secret(name: str) -> bool:
-        if SECRET_LOOKING.search(name):
-            return True
-        if not known:
-            known.append(frozenset(secret_values(env)))
-        return env.get(name, "").strip() in known[0]
-
-    def hook(file: str, node: yaml.ScalarNode, at: JsonPath) -> Any:
-        try:
-            if not has_reference(node.value):
-                return plain_scalar_value(node, node.value)
-            used: list[str] = []
-            text = expand(node.value, env, used)
-            _check_secrets([name for name in dict.fromkeys(used) if secret(name)], env, at)
-            # typed only when the value is exactly one reference: `1${N}` stays the string it expands to
-            return plain_scalar_value(node, text, typed=is_whole_reference(node.value))
-        except (ExpansionError, ScalarError) as exc:
-            line, column = node.start_mark.line + 1, node.start_mark.column + 1
-            raise ConfigError(f"{file}:{line}:{column}: {_dotted(at)}: {exc}") from None
-
-    return hook
-
-
-def _check_secrets(names: list[str], env: Mapping[str, str], at: JsonPath) -> None:
-    """Register the values of the secrets' variables expanded at `at` for redaction; an ExpansionError naming
-    the variables (never their values) when `at` is not among SECRET_DESTINATIONS."""
-    for name in names:
-        register_secret(env[name])
-    if names and not _secret_destination(at):
-        variables = ", ".join(f"${{{name}}}" for name in names)
-        holds = "holds a secret" if len(names) == 1 else "hold secrets"
-        raise ExpansionError(f"{variables} {holds}, which this key would put into paths, names or printed output; "
-                             "a secret may be expanded only inside provider.<type>.environment, testRunner.use, "
-                             "testRunner.webServer or testRunner.args (what the tests and their web server get)")
-
-
-def _secret_destination(at: JsonPath) -> bool:
-    """Whether `at` lies inside one of SECRET_DESTINATIONS."""
-    return any(len(at) > len(place) and all(part in ("*", key) for part, key in zip(place, at, strict=False))
-               for place in SECRET_DESTINATIONS)
-
-
-def _validate(document: SourceDocument) -> None:
-    validator = jsonschema.Draft202012Validator(load_schema())
-    errors = sorted(validator.iter_errors(document.data), key=lambda e: (list(map(str, e.absolute_path))))
-    if not errors:
-        return
-    lines = [_describe(document, error) for error in errors[:10]]
-    more = f"\n  … and {len(errors) - 10} more" if len(errors) > 10 else ""
-    raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines) + more)
-
-
-def _describe(document: SourceDocument, error: jsonschema.ValidationError) -> str:
-    at: JsonPath = tuple(error.absolute_path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    if error.validator == "additionalProperties":
-        allowed = sorted(schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
-        return "\n  ".join(f"{document.where((*at, key), key=True)}: {_dotted((*at, key))}: unknown key; "
-                            f"expected one of: {', '.join(allowed)}" for key in unknown or ["?"])
-    if error.validator == "enum":
-        options = ", ".join(json.dumps(option) for option in schema.get("enum", []))
-        return f"{document.where(at)}: {_dotted(at)}: {json.dumps(error.instance)} is not one of {options}"
-    if error.validator == "type":
-        expected = error.validator_value
-        expected_text = " or ".join(expected) if isinstance(expected, list) else expected
-        return (f"{document.where(at)}: {_dotted(at)}: expected {expected_text}, "
-                f"got {_type_name(error.instance)} {json.dumps(error.instance, default=str)}")
-    return f"{document.where(at)}: {_dotted(at)}: {error.message}"
-
-
-def _dotted(at: JsonPath) -> str:
-    text = ""
-    for part in at:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
-
-
-def _type_name(value: Any) -> str:
-    names = {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
-             int: "an integer", float: "a number", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
 
 
 def build_settings(config: ConfigDocument, runner: RunnerConfigFiles, default_concurrency: int) -> Settings:
@@ -311,7 +214,7 @@ def _pytest_fields(runner: Mapping[str, Any], base_dir: Path, document: SourceDo
 
     def origin(*at: str | int) -> str:
         place = f"{document.where(('testRunner', *at))}: " if document is not None else ""
-        return place + _dotted(("testRunner", *at))
+        return place + dotted(("testRunner", *at))
 
     if runner["type"] != "pytest":
         for key in ("python", "args", "paths"):

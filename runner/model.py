@@ -168,6 +168,14 @@ class PythonInfo(TypedDict):
     reason: str
 
 
+class RunnerFields(TypedDict, total=False):
+    """What a test runner's plugin adds to results.json beside core's keys (Discovery.result_fields)."""
+
+    playwrightVersion: str
+    node: NodeInfo
+    python: PythonInfo
+
+
 class RunResult(TypedDict):
     """results.json."""
 

@@ -143,27 +143,6 @@ def test_a_limit_of_two_allows_exactly_two() -> None:
     assert overlap.peak["database"] == 2
 
 
-def test_a_retried_unit_frees_its_place_and_waits_for_it_again() -> None:
-    overlap, attempts = Overlap(), defaultdict[str, int](int)
-
-    def execute(unit: Unit) -> Mapping[str, Any]:
-        overlap.enter(unit)
-        try:
-            attempts[unit.id] += 1
-            return {"status": "error", "error": "throttled"} if attempts[unit.id] == 1 else ok(unit)
-        finally:
-            overlap.leave(unit)
-
-    def retry(outcome: UnitOutcome, attempt: int) -> bool:
-        return outcome.result.get("status") == "error" and attempt < 2
-
-    units = [unit_of("database", f"d{n}") for n in range(3)]
-    outcomes = Dispatcher(execute, 3, retry=retry, limits={"database": 1}).run(units)
-    assert [o.result["status"] for o in outcomes] == ["ok"] * 3
-    assert dict(attempts) == {u.id: 2 for u in units}
-    assert overlap.peak["database"] == 1
-
-
 def test_stop_wakes_the_slots_waiting_for_a_limited_group() -> None:
     """maxFailures stops the run from on_end while two slots wait for the database's one place."""
     ran: list[str] = []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hypertest.core.aggregate import conclusion, ordered_records, stats, unit_records
+from hypertest.core.aggregate import conclusion, ordered_records, parse_unit_result, stats
 from hypertest.core.dispatcher import Dispatcher
 from hypertest.core.models import Unit
 from hypertest.errors import ExitCode
@@ -58,7 +58,7 @@ def test_a_failing_unit_does_not_stop_the_others() -> None:
 
     units = units_of(4)
     outcomes = Dispatcher(execute, 2).run(units)
-    records = {o.unit.tests[0].title: unit_records(o.unit, o.result)[0] for o in outcomes}
+    records = {o.unit.tests[0].title: o.result["tests"][0] for o in outcomes}  # parsed by the dispatcher
     assert records["t1"]["status"] == "error"
     assert "boom" in records["t1"]["attempts"][0]["error"]["message"]
     assert [records[f"t{n}"]["status"] for n in (0, 2, 3)] == ["passed"] * 3
@@ -76,7 +76,7 @@ def test_ordering_policy_decides_who_starts_first() -> None:
                                      {"tests": [{"status": "passed"}]}])
 def test_garbage_results_become_error_records(garbage: Any) -> None:
     unit = units_of(1)[0]
-    [record] = unit_records(unit, garbage)
+    [record] = parse_unit_result(unit, garbage)["tests"]
     assert record["status"] == "error" and record["outcome"] == "unexpected"
     assert record["id"] == unit.tests[0].id
 
@@ -85,21 +85,21 @@ def test_invalid_status_or_missing_attempts_become_errors() -> None:
     unit = units_of(1)[0]
     test_id = unit.tests[0].id
     bad_status = {**passed(test_id), "status": "green"}
-    assert unit_records(unit, {"tests": [bad_status]})[0]["status"] == "error"
+    assert parse_unit_result(unit, {"tests": [bad_status]})["tests"][0]["status"] == "error"
     no_attempts = {**passed(test_id), "attempts": []}
-    assert unit_records(unit, {"tests": [no_attempts]})[0]["status"] == "error"
+    assert parse_unit_result(unit, {"tests": [no_attempts]})["tests"][0]["status"] == "error"
 
 
 def test_unit_error_message_reaches_its_tests() -> None:
     unit = units_of(1)[0]
-    [record] = unit_records(unit, {"status": "error", "error": "Chromium crashed", "tests": []})
+    [record] = parse_unit_result(unit, {"status": "error", "error": "Chromium crashed", "tests": []})["tests"]
     assert record["attempts"][0]["error"]["message"] == "Chromium crashed"
 
 
 def test_interrupted_is_never_green() -> None:
     unit = units_of(1)[0]
     record = {**passed(unit.tests[0].id), "status": "interrupted", "outcome": "skipped"}
-    [merged] = unit_records(unit, {"tests": [record]})
+    [merged] = parse_unit_result(unit, {"tests": [record]})["tests"]
     assert merged["outcome"] == "unexpected"
 
 
@@ -107,7 +107,7 @@ def test_every_discovered_test_exactly_once() -> None:
     units = units_of(3)
     tests = [t for u in units for t in u.tests]
     twice = {"tests": [passed(units[0].tests[0].id), passed(units[0].tests[0].id)]}
-    by_unit = {units[0].id: unit_records(units[0], twice)}  # units 1 and 2 never reported
+    by_unit = {units[0].id: parse_unit_result(units[0], twice)["tests"]}  # units 1 and 2 never reported
     records = ordered_records(units, by_unit, tests)
     assert [r["id"] for r in records] == [t.id for t in tests]
     assert [r["status"] for r in records] == ["passed", "error", "error"]
@@ -147,26 +147,6 @@ def test_stats_count_each_kind() -> None:
     counts = stats(records)
     assert (counts["passed"], counts["expectedFailures"], counts["failed"], counts["errors"], counts["flaky"],
             counts["skipped"], counts["total"]) == (1, 1, 1, 1, 1, 1, 6)
-
-
-def test_retry_policy_reruns_a_unit_and_reports_it_once() -> None:
-    calls: dict[str, int] = {}
-    ended: list[str] = []
-
-    def execute(unit: Unit) -> Mapping[str, Any]:
-        calls[unit.id] = calls.get(unit.id, 0) + 1
-        if calls[unit.id] == 1 and unit.tests[0].title == "t0":
-            return {"status": "error", "error": "throttled before it ran", "tests": []}
-        return {"tests": [passed(t.id) for t in unit.tests]}
-
-    def retry_errors_once(outcome: Any, attempt: int) -> bool:
-        return outcome.result.get("status") == "error" and attempt < 2
-
-    units = units_of(2)
-    outcomes = Dispatcher(execute, 2, retry=retry_errors_once, on_end=lambda o: ended.append(o.unit.id)).run(units)
-    assert sorted(calls.values()) == [1, 2]
-    assert sorted(ended) == sorted(u.id for u in units)
-    assert [unit_records(o.unit, o.result)[0]["status"] for o in outcomes] == ["passed", "passed"]
 
 
 def test_stop_hands_out_no_more_units() -> None:

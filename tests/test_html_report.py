@@ -21,9 +21,9 @@ import pytest
 
 from hypertest.core.aggregate import error_record
 from hypertest.core.models import TestCase
-from hypertest.reporters import html_report
-from hypertest.reporters.html_report import merge_html_report
-from hypertest.reporters.run_blob import BlobFacts, read_blob_facts, write_run_blob
+from hypertest.plugins.playwright import html_report
+from hypertest.plugins.playwright.html_report import merge_html_report
+from hypertest.plugins.playwright.run_blob import BlobFacts, read_blob_facts, write_run_blob
 from runner.node import find_node
 from tests.conftest import DEMO, SUITE, copy_suite, load_results, small_project
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hypertest.core.aggregate import unit_records
+from hypertest.core.aggregate import parse_unit_result
 from hypertest.providers import local
 from hypertest.providers.local import LocalProvider, LocalProviderSettings
 from tests.test_units import case
@@ -31,7 +31,7 @@ def run_unit(tmp_path: Path, body: str, timeout_s: float = 30) -> dict:
     payload = {"runId": "r", "unitId": "u", "tests": [{"id": test.id}], "timeoutMs": int(timeout_s * 1000)}
     result = dict(provider.execute(payload))
     unit = type("U", (), {"id": "u", "tests": (test,)})()
-    [record] = unit_records(unit, result)  # type: ignore[arg-type]
+    [record] = parse_unit_result(unit, result)["tests"]  # type: ignore[arg-type]
     return {"result": result, "record": record}
 
 

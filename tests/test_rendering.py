@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from hypertest.core.aggregate import unit_records
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
-from hypertest.core.events import RunInfo
+from hypertest.core.contracts import RunInfo
 from hypertest.core.models import Unit
 from hypertest.plugins.playwright.units import build_units
 from hypertest.reporters.console import ConsoleReporter, render_summary
@@ -144,7 +143,7 @@ def test_running_counts_every_busy_slot_of_a_real_dispatcher(interactive: bool) 
                           for t in unit.tests]}
 
     def ended(outcome: UnitOutcome) -> None:
-        reporter.on_unit_end(outcome.unit, unit_records(outcome.unit, outcome.result))
+        reporter.on_unit_end(outcome.unit, outcome.result["tests"])
 
     reporter.on_begin(RunInfo("r", len(units), units, 2, "local", "out"))
     Dispatcher(execute, 2, on_begin=reporter.on_unit_begin, on_end=ended).run(units)

@@ -243,7 +243,7 @@ def describe(pid: int) -> str:
 
 def test_the_merged_report_is_built_across_file_systems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A GitHub action's workspace is another mount than /tmp: blobs cannot be hard-linked there."""
-    from hypertest.reporters import html_report
+    from hypertest.plugins.playwright import html_report
 
     result = execute(payload(DEMO, tmp_path / "run", [("page.spec.ts", ("has a title",))]), time.monotonic() + 120)
     assert result["blob"]

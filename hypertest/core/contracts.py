@@ -1,6 +1,7 @@
-"""What core asks of a test-runner plugin and of a provider. Core owns these contracts; plugins
-(hypertest/plugins/<name>/) and providers (hypertest/providers/<name>) implement them, and are found by
-the name the config gives (core/registry.py), so adding one touches no file of core."""
+"""What core asks of a test-runner plugin, a provider and a reporter. Core owns these contracts; plugins
+(hypertest/plugins/<name>/), providers (hypertest/providers/<name>) and reporters (hypertest/reporters/<name>)
+implement them, and are found by the name the config gives (core/registry.py), so adding one touches no file
+of core. Results cross these contracts as the types of runner/model.py, parsed once by core."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypertest.core.config import Settings, TestRunnerSettings
 from hypertest.core.limits import RunLimits
 from hypertest.core.models import TestCase, Unit
 from hypertest.core.plan import RunPlan
+from runner.model import RunnerFields, RunResult, TestRecord, UnitResult, UnitSummary
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class Discovery:
         """The test runner's version (results.json records it as runner.version)."""
         return ""
 
-    def result_fields(self) -> dict[str, Any]:
+    def result_fields(self) -> RunnerFields:
         """Top-level keys this runner adds to results.json beside core's (each in schema/run-result.schema.json)."""
         return {}
 
@@ -89,7 +91,7 @@ class RunHooks(Protocol):
     def unit_extras(self, unit: Unit) -> dict[str, Any]:
         """What a unit's payload part carries about the run-level parts."""
 
-    def phase_finished(self, units: Sequence[Unit], results: Sequence[Mapping[str, Any]]) -> None:
+    def phase_finished(self, units: Sequence[Unit], results: Sequence[UnitResult]) -> None:
         """A phase's units finished, with their unit results."""
 
     def stop(self) -> str | None:
@@ -106,7 +108,7 @@ class NoRunHooks:
         """Nothing to add."""
         return {}
 
-    def phase_finished(self, units: Sequence[Unit], results: Sequence[Mapping[str, Any]]) -> None:
+    def phase_finished(self, units: Sequence[Unit], results: Sequence[UnitResult]) -> None:
         """Nothing to carry."""
 
     def stop(self) -> str | None:
@@ -117,9 +119,18 @@ class NoRunHooks:
 class TestRunnerPlugin(Protocol):
     """A test runner hypertest can split and run: Playwright Test, pytest-playwright, ..."""
 
-    name: str  # testRunner.type, and the runner's `runner` field in payloads
-    config_label: str  # how messages name its config file ("Playwright config")
-    config_names: tuple[str, ...]  # the config files looked for beside hypertest.yml, in order
+    # Read-only: core never sets them (a plugin may make them class attributes or properties).
+    @property
+    def name(self) -> str:
+        """testRunner.type, and the runner's `runner` field in payloads."""
+
+    @property
+    def config_label(self) -> str:
+        """How messages name its config file ("Playwright config")."""
+
+    @property
+    def config_names(self) -> tuple[str, ...]:
+        """The config files looked for beside hypertest.yml, in order."""
 
     def discover(self, settings: TestRunnerSettings, environ: Mapping[str, str]) -> Discovery:
         """Every test the settings select (UsageError naming the file when the suite does not load)."""
@@ -133,9 +144,10 @@ class TestRunnerPlugin(Protocol):
     def run_hooks(self, discovery: Discovery, context: RunContext) -> RunHooks:
         """The run-level parts of this run."""
 
-    def merge_report(self, discovery: Discovery, context: RunContext, results: Sequence[Mapping[str, Any]],
-                     records: Sequence[Mapping[str, Any]], started_at: dt.datetime) -> Path | None:
-        """One HTML report of the run from the units' results (None: this plugin makes none)."""
+    def merge_report(self, discovery: Discovery, context: RunContext, units: Sequence[UnitSummary],
+                     records: Sequence[TestRecord], started_at: dt.datetime) -> Path | None:
+        """One HTML report of the run from its units (their blobs) and records (None: this plugin makes none);
+        core calls it at the end of a run whose `reporters` has `html`."""
 
     def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
         """What `hypertest doctor` checks for this runner (tools, browsers)."""
@@ -162,8 +174,9 @@ class Provider(Protocol):
     def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
         """The payload adapted to where the runner runs (project location, artifact store, timeout)."""
 
-    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
-        """Run one unit and return its result; failures become an `error` result, not an exception."""
+    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, object]:
+        """Run one unit and return its result as the runner answered it (a JSON object, parsed by core:
+        core/aggregate.py parse_unit_result); failures become an `error` result, not an exception."""
 
     def cancel(self) -> None:
         """Stop every unit still running (the run was interrupted); safe to call when none is."""
@@ -231,3 +244,38 @@ class ProviderEntry(Protocol):
 
     def deploy(self, settings: Settings, out: TextIO, environ: Mapping[str, str]) -> None:
         """Build and publish what the units run on (UsageError when this provider has nothing to deploy)."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What is known when a run starts."""
+
+    run_id: str
+    total_tests: int
+    units: Sequence[Unit]
+    concurrency: int
+    provider: str
+    output_dir: str
+
+
+class Reporter:
+    """Receives the run's events, in order, one at a time; a reporter overrides the events it needs.
+
+    Reporters are found by the names in the `reporters` setting (core/registry.py); core/events.py's
+    ReporterMultiplexer hands them the events."""
+
+    def on_begin(self, info: RunInfo) -> None:
+        """The run starts."""
+
+    def on_unit_begin(self, unit: Unit) -> None:
+        """A unit was handed to the provider."""
+
+    def on_unit_end(self, unit: Unit, records: Sequence[TestRecord]) -> None:
+        """A unit finished; records are its tests' final records."""
+
+    def reports(self, result: RunResult, run_dir: Path) -> Mapping[str, str]:
+        """Write this reporter's files into the run folder; their paths by report name (results.json lists them)."""
+        return {}
+
+    def on_end(self, result: RunResult) -> None:
+        """The run finished; result is the whole results.json document."""

@@ -6,15 +6,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from hypertest.core.aggregate import parse_unit_result
 from hypertest.core.models import Unit
 from hypertest.core.plan import group_of
-from runner.model import error_unit_result
+from runner.model import UnitResult, error_unit_result
 
-Execute = Callable[[Unit], Mapping[str, Any]]
+Execute = Callable[[Unit], object]  # runs a unit through the provider: what it answered, not yet parsed
 Ordering = Callable[[Sequence[Unit]], list[Unit]]
-RetryPolicy = Callable[["UnitOutcome", int], bool]
 
 
 def keep_order(units: Sequence[Unit]) -> list[Unit]:
@@ -22,17 +21,12 @@ def keep_order(units: Sequence[Unit]) -> list[Unit]:
     return list(units)
 
 
-def never_retry(outcome: UnitOutcome, attempt: int) -> bool:
-    """The default retry policy: a unit runs once (tests retry inside it, as Playwright configures)."""
-    return False
-
-
 @dataclass(frozen=True)
 class UnitOutcome:
-    """What one unit's execution returned (a runner result, or the error that replaced it)."""
+    """What one unit's execution returned, parsed (aggregate.parse_unit_result), or the error that replaced it."""
 
     unit: Unit
-    result: Mapping[str, Any]
+    result: UnitResult
 
 
 class Dispatcher:
@@ -41,14 +35,12 @@ class Dispatcher:
     `limits` caps the units of a group (by `group(unit)`, a project) running at once, as Playwright's
     project `workers` does: a slot takes the first unit in order whose group is below its limit, so other
     groups keep the remaining slots busy. `stop()` (from `on_end`, say at maxFailures) hands out no more.
-    `ordering` decides which units start first (for example longest first from past durations);
-    `retry(outcome, attempt)` says whether a finished unit runs again (for example after an error that
-    proves it never ran); `on_begin` / `on_end` are called from the worker threads as units start
-    and finally finish.
+    `ordering` decides which units start first (for example longest first from past durations); a unit
+    runs once (tests retry inside it, as the test runner's config says); `on_begin` / `on_end` are called
+    from the worker threads as units start and finish.
     """
 
     def __init__(self, execute: Execute, slots: int, *, ordering: Ordering = keep_order,
-                 retry: RetryPolicy = never_retry,
                  on_begin: Callable[[Unit], None] | None = None,
                  on_end: Callable[[UnitOutcome], None] | None = None,
                  limits: Mapping[str, int] | None = None, group: Callable[[Unit], str] = group_of) -> None:
@@ -57,7 +49,6 @@ class Dispatcher:
         self._execute = execute
         self._slots = slots
         self._ordering = ordering
-        self._retry = retry
         self._on_begin = on_begin or (lambda unit: None)
         self._on_end = on_end or (lambda outcome: None)
         self._limits = {name: count for name, count in (limits or {}).items() if count > 0}
@@ -121,18 +112,13 @@ class Dispatcher:
                     self._slots_changed.notify_all()
 
         def run_slot() -> None:
-            while (taken := pending.take()) is not None:
-                unit, attempt = taken
-                if attempt == 1:
-                    self._on_begin(unit)
+            while (unit := pending.take()) is not None:
+                self._on_begin(unit)
                 try:
-                    result = self._execute(unit)
+                    answer = self._execute(unit)
                 except Exception as exc:
-                    result = error_unit_result(f"the provider failed to run the unit: {exc}")
-                outcome = UnitOutcome(unit, result)
-                if self._retry(outcome, attempt):
-                    pending.done(unit, retry=attempt + 1)
-                    continue
+                    answer = error_unit_result(f"the provider failed to run the unit: {exc}")
+                outcome = UnitOutcome(unit, parse_unit_result(unit, answer))  # the one parse of a unit's result
                 with lock:
                     outcomes[unit.id] = outcome
                 try:
@@ -156,35 +142,33 @@ class _Pending:
 
     def __init__(self, units: Sequence[Unit], limit_of: Callable[[Unit], tuple[str, int] | None],
                  cancelled: threading.Event) -> None:
-        self._queue: list[tuple[Unit, int]] = [(unit, 1) for unit in units]
+        self._queue: list[Unit] = list(units)
         self._limit_of = limit_of
         self._cancelled = cancelled
         self._running: dict[str, int] = {}  # group -> units of it running now
         self._changed = threading.Condition()
 
-    def take(self) -> tuple[Unit, int] | None:
-        """The next unit this slot may run and its attempt; None when none is left (or the run stopped)."""
+    def take(self) -> Unit | None:
+        """The next unit this slot may run; None when none is left (or the run stopped)."""
         with self._changed:
             while not self._cancelled.is_set() and self._queue:
-                for index, (unit, attempt) in enumerate(self._queue):
+                for index, unit in enumerate(self._queue):
                     limit = self._limit_of(unit)
                     if limit is None or self._running.get(limit[0], 0) < limit[1]:
                         del self._queue[index]
                         if limit is not None:
                             self._running[limit[0]] = self._running.get(limit[0], 0) + 1
-                        return unit, attempt
+                        return unit
                 # every unit left waits for its group: a running unit of that group ends and notifies
                 self._changed.wait(0.5)
             return None
 
-    def done(self, unit: Unit, *, retry: int = 0) -> None:
-        """A unit ended (retry > 0: it runs again, as that attempt, after the units already waiting)."""
+    def done(self, unit: Unit) -> None:
+        """A unit ended: its place in its group is free."""
         limit = self._limit_of(unit)
         with self._changed:
             if limit is not None:
                 self._running[limit[0]] -= 1
-            if retry:
-                self._queue.append((unit, retry))
             self._changed.notify_all()
 
     def wake(self) -> None:

@@ -7,18 +7,26 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO, TypedDict
 
 from hypertest import __version__
-from hypertest.core.aggregate import conclusion, not_run_records, ordered_records, skipped_records, stats, unit_records
+from hypertest.core.aggregate import (
+    conclusion,
+    not_run_records,
+    ordered_records,
+    settled_unit_result,
+    skipped_records,
+    stats,
+    unit_summary,
+)
 from hypertest.core.config import Settings
-from hypertest.core.contracts import Discovery, NoRunHooks, Provider, RunContext, RunHooks
+from hypertest.core.contracts import Discovery, NoRunHooks, Provider, RunContext, RunHooks, RunInfo
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.durations import load_durations, longest_first, save_durations
-from hypertest.core.events import ReporterMultiplexer, RunInfo
+from hypertest.core.events import ReporterMultiplexer
 from hypertest.core.limits import FailureBudget, settle_interrupted_unit, settle_stopped_unit, stopped_reason
 from hypertest.core.models import Unit
 from hypertest.core.packing import Packing, plan_run
@@ -32,6 +40,7 @@ from hypertest.core.strings import well_formed
 from hypertest.errors import ExitCode, UsageError
 from runner import RESULT_SCHEMA_VERSION
 from runner.environment import child_environment
+from runner.model import Packed, RunResult, TestRecord
 
 
 @dataclass
@@ -44,9 +53,9 @@ class InvokeState:
     units: list[Unit] = field(default_factory=list)
     run_dir: Path | None = None
     outcomes: list[UnitOutcome] = field(default_factory=list)
-    records_by_unit: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    records_by_unit: dict[str, list[TestRecord]] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)
-    result: dict[str, Any] | None = None
+    result: RunResult | None = None
     exit_code: ExitCode = ExitCode.OK
     interrupted: bool = False
     packing: Packing | None = None  # what granularity auto packed
@@ -159,20 +168,15 @@ class _InvokeRun:
         """Run every phase's units through the provider, reporting each as it finishes."""
         assert self.state.discovery is not None and self.state.run_dir is not None and self.state.plan is not None
         discovery, run_dir, plan = self.state.discovery, self.state.run_dir, self.state.plan
-        def merge_report(units: Sequence[Mapping[str, Any]], records: Sequence[Mapping[str, Any]]) -> Path | None:
-            results = [{"unitId": unit["id"], "blob": unit.get("blob")} for unit in units]
-            return self.plugin.merge_report(discovery, self.context(), results, records, self.started_at)
-
         self.multiplexer.on_begin(RunInfo(
             run_id=self.state.run_id, total_tests=len(discovery.tests), units=self.state.units,
-            concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir),
-            merge_report=merge_report))
+            concurrency=self.settings.concurrency, provider=self.provider.name, output_dir=str(run_dir)))
 
         limits = discovery.limits()
         budget = FailureBudget(limits.max_failures)
         unit_limit: dict[str, int] = {}  # unit -> the failures it was allowed when it started
 
-        def execute(unit: Unit) -> Mapping[str, Any]:
+        def execute(unit: Unit) -> object:
             allowed = None if self.exempt_batch else budget.remaining
             if allowed is not None:
                 unit_limit[unit.id] = allowed
@@ -181,13 +185,12 @@ class _InvokeRun:
                        "unit": {**self.plugin.unit_part(unit, discovery, self.settings),
                                 **self.hooks.unit_extras(unit),
                                 **({"maxFailures": allowed} if allowed is not None else {})}}
-            # whatever a test printed or asserted, a known secret goes no further than this
-            result = self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
-            return self.redactor.value(well_formed(result))
+            answer = self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
+            # whatever a test printed or asserted, a known secret goes no further (the dispatcher parses the rest)
+            return self.redactor.value(well_formed(answer))
 
         def finished(outcome: UnitOutcome) -> None:
-            records = settle_stopped_unit(unit_records(outcome.unit, outcome.result),
-                                          unit_limit.get(outcome.unit.id, limits.max_failures))
+            records = settle_stopped_unit(outcome.result["tests"], unit_limit.get(outcome.unit.id, limits.max_failures))
             if self.stopped_running and not self.exempt_batch:  # cut short by the stop below
                 records = settle_interrupted_unit(records, limits.max_failures)
             self.state.records_by_unit[outcome.unit.id] = records
@@ -199,9 +202,9 @@ class _InvokeRun:
                 self.stopped_running = True
                 self._say_stopped(budget, stops_running=self.provider.stop_running())
 
-        def not_run(unit: Unit, records: list[dict[str, Any]]) -> None:
+        def not_run(unit: Unit, records: list[TestRecord]) -> None:
             self.multiplexer.on_unit_begin(unit)
-            finished(UnitOutcome(unit, {"status": "ok", "error": None, "tests": records}))
+            finished(UnitOutcome(unit, settled_unit_result(unit, records)))
 
         self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
                                      on_end=finished, ordering=longest_first(self.durations),
@@ -232,7 +235,7 @@ class _InvokeRun:
             self.hooks.phase_finished(phase.units, [o.result for o in self.state.outcomes if o.unit in phase.units])
 
     def _run_batch(self, units: list[Unit], budget: FailureBudget, exempt: bool,
-                   not_run: Callable[[Unit, list[dict[str, Any]]], None]) -> list[UnitOutcome]:
+                   not_run: Callable[[Unit, list[TestRecord]], None]) -> list[UnitOutcome]:
         """Dispatch units; after maxFailures, those it stops (all but exempt ones) are reported as not run."""
         assert self.dispatcher is not None
         self.exempt_batch = exempt
@@ -265,7 +268,7 @@ class _InvokeRun:
         self.provider.cancel()  # a unit that was starting as the first signal went out
 
     def report(self) -> None:
-        """Aggregate, write results.json, JUnit and the merged HTML report, then tell the reporters."""
+        """Aggregate, write the reporters' files, the merged HTML report and results.json, then tell the reporters."""
         state = self.state
         assert state.discovery is not None and state.run_dir is not None
         records = well_formed(ordered_records(state.units, state.records_by_unit, state.discovery.tests,
@@ -281,7 +284,7 @@ class _InvokeRun:
                 url = self.provider.artifact_url(artifact["path"])
                 if url:
                     artifact["url"] = url
-        result: dict[str, Any] = {
+        result: RunResult = {
             "schemaVersion": RESULT_SCHEMA_VERSION,
             "runId": state.run_id,
             "hypertestVersion": __version__,
@@ -296,13 +299,13 @@ class _InvokeRun:
             "conclusion": verdict,
             "exitCode": int(state.exit_code),
             "stats": counts,
-            "units": [_unit_summary(o) for o in state.outcomes],
+            "units": [unit_summary(o.unit, o.result) for o in state.outcomes],
             "tests": records,
             "reports": dict(state.reports),
+            **_packing_field(state.packing),
         }
-        if state.packing is not None:
-            result["packing"] = {"packs": state.packing.packs, "packedTests": state.packing.packed_tests}
-        written = self.multiplexer.reports(result, state.run_dir)  # JUnit, the merged HTML report, ...
+        written = self._in_reporters_order({**self.multiplexer.reports(result, state.run_dir),  # JUnit, ...
+                                            **self._merged_report(result)})
         state.reports.update(written)
         result["reports"].update(written)
         result["reports"]["results"] = str(state.run_dir / "results.json")
@@ -315,19 +318,32 @@ class _InvokeRun:
         state.result = result
         self.multiplexer.on_end(result)
 
+    def _merged_report(self, result: RunResult) -> dict[str, str]:
+        """The test runner's one HTML report of the run (its plugin's own step), when `reporters` has html."""
+        assert self.state.discovery is not None
+        if "html" not in self.settings.reporters:
+            return {}
+        try:
+            index = self.plugin.merge_report(self.state.discovery, self.context(), result["units"], result["tests"],
+                                             self.started_at)
+        except Exception as exc:  # as a reporter's failure: a warning, the run's results stand
+            print(f"warning: the merged HTML report failed: {exc}", file=sys.stderr)
+            return {}
+        return {"html": str(index)} if index is not None else {}
 
-def _unit_summary(outcome: UnitOutcome) -> dict[str, Any]:
-    result = outcome.result if isinstance(outcome.result, Mapping) else {}
-    return {
-        "id": outcome.unit.id,
-        "tests": [t.id for t in outcome.unit.tests],
-        "status": result.get("status") if result.get("status") in ("ok", "error", "deadline") else "error",
-        "error": result.get("error"),
-        "startedAt": result.get("startedAt"),
-        "durationMs": result.get("durationMs", 0),
-        "blob": result.get("blob"),
-        **({"resources": result["resources"]} if isinstance(result.get("resources"), Mapping) else {}),
-    }
+    def _in_reporters_order(self, reports: Mapping[str, str]) -> dict[str, str]:
+        """The reports by name, in the order of the `reporters` setting (as its reporters wrote them)."""
+        order = {name: place for place, name in enumerate(self.settings.reporters)}
+        return dict(sorted(reports.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+class _PackingField(TypedDict, total=False):
+    packing: Packed
+
+
+def _packing_field(packing: Packing | None) -> _PackingField:
+    """results.json's `packing`: what granularity auto packed (none: the key is left out)."""
+    return {} if packing is None else {"packing": {"packs": packing.packs, "packedTests": packing.packed_tests}}
 
 
 def _filters_text(settings: Settings) -> str:

@@ -14,9 +14,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from runner.model import error_info, make_attempt
+from runner.model import TestRecord, error_info, make_attempt
 
 FAILED_STATUSES = ("failed", "timedOut", "passed", "error")  # passed: against test.fail()
 
@@ -48,10 +47,10 @@ class RunLimits:
         return lines
 
 
-def is_counted_failure(record: Mapping[str, Any]) -> bool:
+def is_counted_failure(record: TestRecord) -> bool:
     """Whether a final test record counts toward maxFailures, as Playwright counts: its outcome is
     unexpected after its last retry (an interrupted test does not count)."""
-    return record.get("outcome") == "unexpected" and record.get("status") in FAILED_STATUSES
+    return record["outcome"] == "unexpected" and record["status"] in FAILED_STATUSES
 
 
 def stopped_reason(max_failures: int) -> str:
@@ -87,7 +86,7 @@ class FailureBudget:
         with self._lock:
             return self.max_failures > 0 and self._failed >= self.max_failures
 
-    def add(self, records: Iterable[Mapping[str, Any]]) -> bool:
+    def add(self, records: Iterable[TestRecord]) -> bool:
         """Count a finished unit's records; True exactly once: when these records reach the limit."""
         count = sum(1 for record in records if is_counted_failure(record))
         with self._lock:
@@ -96,34 +95,35 @@ class FailureBudget:
             return self.max_failures > 0 and before < self.max_failures <= self._failed
 
 
-def settle_stopped_unit(records: Sequence[dict[str, Any]], max_failures: int) -> list[dict[str, Any]]:
+def settle_stopped_unit(records: Sequence[TestRecord], max_failures: int) -> list[TestRecord]:
     """A unit's records after its own test runner stopped at maxFailures (its config holds the limit too):
     when the unit's failures reached it, its tests without a result did not run, so they are skipped
     (as Playwright reports a test it never started), not errors."""
-    ran_and_failed = sum(1 for r in records if is_counted_failure(r) and r.get("status") != "error")
+    ran_and_failed = sum(1 for r in records if is_counted_failure(r) and r["status"] != "error")
     if max_failures <= 0 or ran_and_failed < max_failures:
         return list(records)
-    return [did_not_run(record, stopped_reason(max_failures)) if record.get("status") == "error" else record
+    return [did_not_run(record, stopped_reason(max_failures)) if record["status"] == "error" else record
             for record in records]
 
 
-def settle_interrupted_unit(records: Sequence[dict[str, Any]], max_failures: int) -> list[dict[str, Any]]:
+def settle_interrupted_unit(records: Sequence[TestRecord], max_failures: int) -> list[TestRecord]:
     """A unit's records after the run stopped it at maxFailures while it ran: the tests it cut short are
     `interrupted` with the outcome `skipped`, as Playwright reports the tests running when it stops, and
     say why; the tests that finished keep their results."""
     reason = f"interrupted: {stopped_reason(max_failures).removeprefix('did not run: ')}"
-    return [_interrupted_by_stop(record, reason) if record.get("status") == "interrupted" else record
+    return [_interrupted_by_stop(record, reason) if record["status"] == "interrupted" else record
             for record in records]
 
 
-def _interrupted_by_stop(record: Mapping[str, Any], reason: str) -> dict[str, Any]:
-    attempts = list(record.get("attempts") or [])
-    last = {**attempts[-1], "status": "interrupted", "error": error_info(reason), "errors": [error_info(reason)]} \
-        if attempts else make_attempt(status="interrupted", errors=[error_info(reason)])
+def _interrupted_by_stop(record: TestRecord, reason: str) -> TestRecord:
+    attempts = list(record["attempts"])
+    last = make_attempt(status="interrupted", errors=[error_info(reason)])
+    if attempts:  # the attempt cut short keeps what it had (its retry, duration, start), with the reason
+        last = {**attempts[-1], "status": "interrupted", "error": last["error"], "errors": last["errors"]}
     return {**record, "status": "interrupted", "outcome": "skipped", "attempts": [*attempts[:-1], last]}
 
 
-def did_not_run(record: Mapping[str, Any], reason: str) -> dict[str, Any]:
+def did_not_run(record: TestRecord, reason: str) -> TestRecord:
     """The record of a test that never started: skipped, with the reason as its skip annotation."""
     return {**record, "status": "skipped", "outcome": "skipped",
             "annotations": [{"type": "skip", "description": reason}],

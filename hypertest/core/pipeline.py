@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -19,20 +18,17 @@ class Task:
 
 @dataclass
 class Pipeline:
-    """Runs tasks in order and records how long each took."""
+    """Runs tasks in order."""
 
     tasks: list[Task]
-    durations: dict[str, float] = field(default_factory=dict)
 
     def run(self) -> None:
         """Run every task; teardowns of started tasks always run (in reverse), errors propagate."""
         started: list[Task] = []
         try:
             for task in self.tasks:
-                began = time.monotonic()
                 started.append(task)
                 task.run()
-                self.durations[task.name] = time.monotonic() - began
         finally:
             for task in reversed(started):
                 if task.teardown is None:

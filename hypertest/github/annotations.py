@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TypedDict
 
 from hypertest.core.safe_text import plain_text
 from hypertest.github.context import GitHubContext
 from hypertest.github.escape import command_data, command_property
 from hypertest.github.markdown import error_text, unexpected
+from runner.model import RunResult
 
 MAX_PER_LEVEL = 10  # GitHub shows at most 10 errors and 10 warnings of one step
 TITLE_LIMIT = 255  # a check run's annotation title may have 255 characters
@@ -16,11 +16,22 @@ MESSAGE_LIMIT = 16_000  # and its message 64 KB: 16,000 characters of up to 4 by
 PATH_LIMIT = 1_000
 
 
-def annotation_records(result: Mapping[str, Any], context: GitHubContext) -> list[dict[str, Any]]:
+class Annotation(TypedDict):
+    """A failure or flaky test on its line, for any channel (a workflow command, a check run)."""
+
+    path: str
+    line: int
+    column: int
+    level: str  # failure | warning
+    title: str
+    message: str
+
+
+def annotation_records(result: RunResult, context: GitHubContext) -> list[Annotation]:
     """Every failure and flaky test as an annotation (path, line, level, title, message), for any channel:
     plain text with invisible characters shown (`<U+202E>`), control characters out, within the check
     run's limits."""
-    found = []
+    found: list[Annotation] = []
     for record, level in [(r, "failure") for r in unexpected(result)] + \
             [(r, "warning") for r in result["tests"] if r["outcome"] == "flaky"]:
         path = context.repo_path(str(result.get("rootDir", "")), record["file"]) or record["file"]
@@ -37,7 +48,7 @@ def annotation_records(result: Mapping[str, Any], context: GitHubContext) -> lis
     return found
 
 
-def workflow_commands(result: Mapping[str, Any], context: GitHubContext) -> list[str]:
+def workflow_commands(result: RunResult, context: GitHubContext) -> list[str]:
     """`::error file=…::…` lines: the first 10 failures and 10 flaky tests, then a notice of the rest."""
     annotations = annotation_records(result, context)
     lines = []

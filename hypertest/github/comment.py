@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from hypertest.github.context import GitHubContext
 from hypertest.github.markdown import facts_table, failure_block, headline, location, title, unexpected
+from runner.model import RunResult
 
 MARKER = "<!-- hypertest:pr-comment -->"
 COMMENT_BUDGET_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 MAX_FAILURES = 20
 
 
-def render_comment(result: Mapping[str, Any], context: GitHubContext) -> str:
+def render_comment(result: RunResult, context: GitHubContext) -> str:
     """The comment body, found again later by its hidden marker."""
     parts = [MARKER, f"### {headline(result)}", facts_table(result)]
     failures = unexpected(result)

@@ -8,9 +8,9 @@ pull-request comment is skipped (the summary, outputs and check run do not need 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from hypertest.github.faults import PublishFault
 from hypertest.github.files import read_bytes, reason
@@ -34,7 +34,7 @@ def _fault(event_path: str, problem: str) -> PublishFault:
     return PublishFault(f"GITHUB_EVENT_PATH={shown(event_path)}: {problem}; {SKIPPED}")
 
 
-def read_event(event_path: str) -> Any:
+def read_event(event_path: str) -> object:
     """The event's JSON document; PublishFault when the file cannot be read or is not JSON in UTF-8."""
     try:
         data = read_bytes(Path(event_path), MAX_EVENT_BYTES, "an event file")
@@ -75,7 +75,7 @@ def pull_request(event_path: str, event_name: str) -> PullRequest | None:
     return PullRequest(number, fork and event_name != "pull_request_target")
 
 
-def _is_fork(event_path: str, pull: dict[str, Any]) -> bool:
+def _is_fork(event_path: str, pull: Mapping[str, object]) -> bool:
     """Whether the head repository is a fork, or another repository than the base."""
     head = _repo(event_path, pull, "head")
     base = _repo(event_path, pull, "base")
@@ -89,7 +89,7 @@ def _is_fork(event_path: str, pull: dict[str, Any]) -> bool:
     return bool(fork) or (bool(head_name) and head_name != base_name)
 
 
-def _repo(event_path: str, pull: dict[str, Any], side: str) -> dict[str, Any]:
+def _repo(event_path: str, pull: Mapping[str, object], side: str) -> Mapping[str, object]:
     """pull_request.<side>.repo, {} when absent or null."""
     end = pull.get(side)
     if end is None:
@@ -104,7 +104,7 @@ def _repo(event_path: str, pull: dict[str, Any], side: str) -> dict[str, Any]:
     return repo
 
 
-def _what(value: Any) -> str:
+def _what(value: object) -> str:
     """A JSON value described briefly: 'missing', 'null', 'the string "7"', 'a list', 'the number 0'."""
     if value is None:
         return "null or missing"

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
 from urllib.parse import quote
 
 from hypertest.core.safe_text import cut
 from hypertest.github.context import GitHubContext
 from hypertest.github.escape import attribute, code_block, inline
+from runner.model import RunResult, TestRecord
 
 ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "flaky": "⚠️", "skipped": "⏭️", "timedOut": "⏱️",
          "interrupted": "⛔"}
 TRACE_VIEWER = "https://trace.playwright.dev/?trace="
 
 
-def title(record: Mapping[str, Any]) -> str:
+def title(record: TestRecord) -> str:
     """`[project] describe › test`, escaped for Markdown."""
     project = f"[{record['project']}] " if record["project"] else ""
     return inline(project + " › ".join(record["titlePath"]))
@@ -31,7 +31,7 @@ def duration(ms: float) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
-def verdict_icon(record: Mapping[str, Any]) -> str:
+def verdict_icon(record: TestRecord) -> str:
     """The icon of a test's result."""
     if record["outcome"] == "flaky":
         return ICONS["flaky"]
@@ -42,7 +42,7 @@ def verdict_icon(record: Mapping[str, Any]) -> str:
     return ICONS.get(record["status"], ICONS["failed"])
 
 
-def headline(result: Mapping[str, Any]) -> str:
+def headline(result: RunResult) -> str:
     """The one-line verdict."""
     counts = result["stats"]
     icon = "✅" if result["conclusion"] == "passed" else ("💥" if result["conclusion"] == "error" else "❌")
@@ -56,7 +56,7 @@ def headline(result: Mapping[str, Any]) -> str:
             f"in {duration(result['durationMs'])}")
 
 
-def estimated_cost(result: Mapping[str, Any]) -> tuple[str, str] | None:
+def estimated_cost(result: RunResult) -> tuple[str, str] | None:
     """(column name, amount) of the cost estimate the provider recorded in providerDetails, if it made one."""
     details = result.get("providerDetails") or {}
     cost = details.get("estimatedCost") if isinstance(details, Mapping) else None
@@ -69,7 +69,7 @@ def estimated_cost(result: Mapping[str, Any]) -> tuple[str, str] | None:
     return inline(label), f"${usd:.4f}"
 
 
-def facts_table(result: Mapping[str, Any]) -> str:
+def facts_table(result: RunResult) -> str:
     """The at-a-glance table under the headline."""
     counts = result["stats"]
     cells = [("Tests", str(counts["total"])), ("Passed", str(counts["passed"])), ("Failed", str(counts["failed"]))]
@@ -89,14 +89,14 @@ def facts_table(result: Mapping[str, Any]) -> str:
             + " | ".join(value for _, value in cells) + " |")
 
 
-def location(record: Mapping[str, Any], result: Mapping[str, Any], context: GitHubContext) -> str:
+def location(record: TestRecord, result: RunResult, context: GitHubContext) -> str:
     """`file:line`, linked to the line at the commit when possible."""
     text = inline(f"{record['file']}:{record['line']}")
     url = context.file_url(str(result.get("rootDir", "")), record["file"], int(record["line"]))
     return f"[{text}]({url})" if url else text
 
 
-def artifact_links(record: Mapping[str, Any]) -> str:
+def artifact_links(record: TestRecord) -> str:
     """Links to a test's stored artifacts that have URLs (traces also through the trace viewer)."""
     links = []
     for artifact in record.get("artifacts", []):
@@ -110,7 +110,7 @@ def artifact_links(record: Mapping[str, Any]) -> str:
     return " · ".join(links)
 
 
-def error_text(record: Mapping[str, Any], max_lines: int, max_chars: int) -> str:
+def error_text(record: TestRecord, max_lines: int, max_chars: int) -> str:
     """The last attempt's error message, cut to max_lines and max_chars with a note of how many characters
     more it has (`… (1,234 more characters)`); not yet escaped for any destination."""
     for attempt in reversed(record["attempts"]):
@@ -120,7 +120,7 @@ def error_text(record: Mapping[str, Any], max_lines: int, max_chars: int) -> str
     return ""
 
 
-def failure_block(record: Mapping[str, Any], result: Mapping[str, Any], context: GitHubContext, *,
+def failure_block(record: TestRecord, result: RunResult, context: GitHubContext, *,
                   max_lines: int = 20, max_chars: int = 3000) -> str:
     """One failing test: title, location, status, links, and its error in a code block."""
     attempts = len(record["attempts"])
@@ -135,7 +135,7 @@ def failure_block(record: Mapping[str, Any], result: Mapping[str, Any], context:
     return block + ("\n\n" + code_block(text) if text else "")
 
 
-def unexpected(result: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+def unexpected(result: RunResult) -> Sequence[TestRecord]:
     """The tests that turn the run red: failures, then interrupted tests, then errors."""
     records = [r for r in result["tests"] if r["outcome"] == "unexpected"]
     return sorted(records, key=lambda r: (r["status"] == "error", r["status"] == "interrupted", r["file"], r["line"]))

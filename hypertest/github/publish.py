@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from hypertest.github.annotations import Annotation
 from hypertest.github.api import GitHubApi, GitHubApiError
 from hypertest.github.comment import MARKER
 
@@ -33,7 +34,7 @@ def upsert_comment(api: GitHubApi, repository: str, number: int, body: str, *, c
 
 
 def create_check_run(api: GitHubApi, repository: str, *, sha: str, conclusion: str, summary: str,
-                     annotations: Sequence[Mapping[str, Any]]) -> int:
+                     annotations: Sequence[Annotation]) -> int:
     """A completed check run carrying every annotation, 50 per request; returns its id."""
     levels = {"failure": "failure", "warning": "warning"}
     items = [{"path": a["path"], "start_line": a["line"], "end_line": a["line"],

@@ -15,9 +15,9 @@ import re
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from hypertest.core.events import Reporter
+from hypertest.core.contracts import Reporter
 from hypertest.core.redaction import Redactor
 from hypertest.crash import save_traceback
 from hypertest.github.annotations import annotation_records, workflow_commands
@@ -32,6 +32,7 @@ from hypertest.github.publish import create_check_run, degrade, upsert_comment
 from hypertest.github.results_file import shown
 from hypertest.github.summary import render_summary
 from hypertest.github.workflow import append_summary, write_outputs
+from runner.model import RunResult
 
 DEFAULT_API_URL = "https://api.github.com"
 REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -45,7 +46,7 @@ class GithubReporter(Reporter):
         self.env = dict(environ)
         self.inputs = inputs or read_inputs(self.env)
 
-    def on_end(self, result: Mapping[str, Any]) -> None:
+    def on_end(self, result: RunResult) -> None:
         """Outputs, summary, annotations, comment and check run; a publishing problem is a warning, never an
         exception, so the run's exit code stays the tests'."""
         publish(result, self.inputs, self.env, self.out)
@@ -56,7 +57,7 @@ def REPORTER(out: TextIO) -> Reporter:
     return GithubReporter(out, os.environ)
 
 
-def publish(result: Mapping[str, Any], inputs: ActionInputs, env: Mapping[str, str], out: TextIO) -> None:
+def publish(result: RunResult, inputs: ActionInputs, env: Mapping[str, str], out: TextIO) -> None:
     """Step outputs, job summary, annotations, PR comment and check run, in that order. A problem with one
     (a file the runner's variables name, the event, the API) is one warning and the others still happen:
     publishing never changes the run's exit code."""
@@ -87,7 +88,7 @@ def _guarded(out: TextIO, what: str, step: Callable[[], None], redact: Callable[
 class _Publication:
     """One run's publishing steps; the API and repository are checked once, for the comment and check run."""
 
-    def __init__(self, result: Mapping[str, Any], inputs: ActionInputs, env: Mapping[str, str],
+    def __init__(self, result: RunResult, inputs: ActionInputs, env: Mapping[str, str],
                  out: TextIO) -> None:
         self.result, self.inputs, self.env, self.out = result, inputs, env, out
         self.context = GitHubContext.from_environ(env)
@@ -181,7 +182,7 @@ def _without_credentials(url: str) -> str:
     return re.sub(r"\?.*", "?***", url, count=1, flags=re.DOTALL)
 
 
-def outputs_of(result: Mapping[str, Any]) -> dict[str, str]:
+def outputs_of(result: RunResult) -> dict[str, str]:
     """The step outputs of a run."""
     counts = result["stats"]
     reports = result.get("reports", {})

@@ -16,6 +16,7 @@ import jsonschema
 from referencing import Registry, Resource
 
 from hypertest.errors import UsageError
+from runner.model import RunResult
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"  # packaged as hypertest/schema/*.json
 MAX_RESULTS_BYTES = 256 * 1024 * 1024
@@ -32,13 +33,14 @@ class _Refused(ValueError):
     """A value json.loads would accept but a results.json may not hold."""
 
 
-def load_result(path: Path) -> dict[str, Any]:
-    """The results.json document at path, checked against schema/run-result.schema.json."""
+def load_result(path: Path) -> RunResult:
+    """The results.json document at path, parsed once: checked against schema/run-result.schema.json, which
+    has RunResult's keys and types (tests/test_result_model.py keeps the two in agreement)."""
     name = shown(str(path))
     document = _parse(name, _read_text(path, name))
     _check_values(name, document)
     _validate(name, document)
-    return cast(dict[str, Any], document)  # the schema requires an object
+    return cast(RunResult, document)  # the schema validated it
 
 
 def shown(text: str, limit: int = 200) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
-from typing import Any
 
 from hypertest.github.context import GitHubContext
 from hypertest.github.escape import attribute, html_text, inline
@@ -21,12 +20,13 @@ from hypertest.github.markdown import (
     unexpected,
     verdict_icon,
 )
+from runner.model import RunResult, TestRecord, UnitSummary
 
 SUMMARY_BUDGET_BYTES = 1024 * 1024 - 16 * 1024  # GitHub drops a summary over 1 MiB whole
 MAX_TIMELINE_UNITS = 150
 
 
-def render_summary(result: Mapping[str, Any], context: GitHubContext,
+def render_summary(result: RunResult, context: GitHubContext,
                    budget: int = SUMMARY_BUDGET_BYTES) -> str:
     """The job summary Markdown, at most budget bytes."""
     variants: list[Callable[[], str]] = [
@@ -41,7 +41,7 @@ def render_summary(result: Mapping[str, Any], context: GitHubContext,
     return _compose(result, context, files="dropped", timeline=False, failure_budget=budget)
 
 
-def _compose(result: Mapping[str, Any], context: GitHubContext, *, files: str, timeline: bool,
+def _compose(result: RunResult, context: GitHubContext, *, files: str, timeline: bool,
              failure_budget: int | None = None) -> str:
     parts = [f"## {headline(result)}", facts_table(result)]
     links = _report_links(result, context)
@@ -72,7 +72,7 @@ def _compose(result: Mapping[str, Any], context: GitHubContext, *, files: str, t
     return "\n\n".join(parts) + "\n"
 
 
-def _failures(failures: Sequence[Mapping[str, Any]], result: Mapping[str, Any], context: GitHubContext,
+def _failures(failures: Sequence[TestRecord], result: RunResult, context: GitHubContext,
               budget: int | None, used: int) -> list[str]:
     blocks = []
     for index, record in enumerate(failures):
@@ -86,7 +86,7 @@ def _failures(failures: Sequence[Mapping[str, Any]], result: Mapping[str, Any], 
     return blocks
 
 
-def _problem_counts(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+def _problem_counts(rows: Sequence[TestRecord]) -> list[str]:
     """`N failed`, `N interrupted`, `N errors`, `N flaky` (those not zero), counted as the headline counts."""
     unexpected = [r for r in rows if r["outcome"] == "unexpected"]
     interrupted = sum(1 for r in unexpected if r["status"] == "interrupted")
@@ -97,7 +97,7 @@ def _problem_counts(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return [f"{count} {label}" for count, label in counts if count]
 
 
-def _file_tables(result: Mapping[str, Any], context: GitHubContext, *, problems_only: bool) -> list[str]:
+def _file_tables(result: RunResult, context: GitHubContext, *, problems_only: bool) -> list[str]:
     tables = []
     records = sorted(result["tests"], key=lambda r: (r["file"], r["project"], r["line"]))
     for file, group in groupby(records, key=lambda r: r["file"]):
@@ -120,7 +120,7 @@ def _file_tables(result: Mapping[str, Any], context: GitHubContext, *, problems_
     return tables
 
 
-def _timeline(units: Sequence[Mapping[str, Any]]) -> str:
+def _timeline(units: Sequence[UnitSummary]) -> str:
     starts = []
     for unit in units:
         try:
@@ -140,7 +140,7 @@ def _timeline(units: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _report_links(result: Mapping[str, Any], context: GitHubContext) -> str:
+def _report_links(result: RunResult, context: GitHubContext) -> str:
     reports = result.get("reports", {})
     links = []
     for key, label in (("htmlUrl", "HTML report"), ("resultsUrl", "results.json"), ("junitUrl", "JUnit XML")):

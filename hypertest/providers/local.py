@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest.core.config import ProviderSettings, Settings
-from hypertest.core.contracts import Check, Discovery, Provider
+from hypertest.core.contracts import Check, Discovery, Provider, ProviderEntry
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.providers.run_folder import RunFolderStore
 from hypertest.providers.warm_runners import RunnerPool
@@ -123,4 +123,4 @@ class _LocalEntry:
         raise UsageError("deploy needs provider.type: aws in hypertest.yml (the local provider has nothing to deploy)")
 
 
-PROVIDER = _LocalEntry()
+PROVIDER: ProviderEntry = _LocalEntry()

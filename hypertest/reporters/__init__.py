@@ -1,1 +1,2 @@
-"""Reporters: console progress and summary, results JSON, JUnit XML, the merged HTML report."""
+"""Runner-neutral reporters: console progress and summary, JUnit XML, GitHub. `html` names the test runner's
+merged report, which its plugin makes (hypertest/plugins/playwright/html_report.py)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Sequence
+from typing import TextIO
 
-from hypertest.core.events import Reporter, RunInfo
+from hypertest.core.contracts import Reporter, RunInfo
 from hypertest.core.models import Unit
 from hypertest.core.safe_text import split_lines, strip_ansi, terminal_text
+from runner.model import RunResult, TestRecord
 
 PLAIN_INTERVAL_S = 10.0
 MAX_LISTED_FAILURES = 50
@@ -55,7 +56,7 @@ class ConsoleReporter(Reporter):
             self.running += 1
             self._progress()
 
-    def on_unit_end(self, unit: Unit, records: Sequence[Mapping[str, Any]]) -> None:
+    def on_unit_end(self, unit: Unit, records: Sequence[TestRecord]) -> None:
         """Count the unit's finished tests; draw the progress line unless the slot is about to start another.
 
         A slot ends one unit and then begins the next: drawn in between, the line would show one unit
@@ -84,7 +85,7 @@ class ConsoleReporter(Reporter):
             self.stream.write(line + "\n")
             self.stream.flush()
 
-    def on_end(self, result: Mapping[str, Any]) -> None:
+    def on_end(self, result: RunResult) -> None:
         """Print the summary: each unexpected test with its location and first error lines, then counts."""
         if self.interactive:
             self.stream.write("\r\x1b[2K")
@@ -92,7 +93,7 @@ class ConsoleReporter(Reporter):
         self.stream.flush()
 
 
-def render_summary(result: Mapping[str, Any]) -> str:
+def render_summary(result: RunResult) -> str:
     """The end-of-run summary text."""
     lines: list[str] = [""]
     failures = [r for r in result["tests"] if r["outcome"] == "unexpected"]
@@ -112,9 +113,10 @@ def render_summary(result: Mapping[str, Any]) -> str:
     parts = [f"{counts['passed']} passed", f"{counts['failed']} failed"]
     if counts.get("interrupted"):
         parts.append(f"{counts['interrupted']} interrupted")
-    for key, label in (("flaky", "flaky"), ("skipped", "skipped"), ("expectedFailures", "failed as expected")):
-        if counts[key]:
-            parts.append(f"{counts[key]} {label}")
+    for count, label in ((counts["flaky"], "flaky"), (counts["skipped"], "skipped"),
+                         (counts["expectedFailures"], "failed as expected")):
+        if count:
+            parts.append(f"{count} {label}")
     if counts["errors"]:
         parts.append(plural(counts["errors"], "error"))
     lines.append(f"{result['conclusion'].upper()}: {', '.join(parts)} of {plural(counts['total'], 'test')} "
@@ -129,7 +131,7 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _name(record: Mapping[str, Any]) -> str:
+def _name(record: TestRecord) -> str:
     project = f"[{record['project']}] " if record["project"] else ""
     return printable(project + " › ".join(record["titlePath"]))
 
@@ -141,7 +143,7 @@ def printable(text: str) -> str:
     return terminal_text(text)
 
 
-def _first_error_lines(record: Mapping[str, Any]) -> list[str]:
+def _first_error_lines(record: TestRecord) -> list[str]:
     for attempt in reversed(record["attempts"]):
         error = attempt.get("error")
         if error and error.get("message"):

@@ -1,33 +1,20 @@
-"""`reporters: [html]`: one HTML report of the whole run, in the test runner's own format (Playwright's
-merged from the units' blob reports); a runner without one (pytest) leaves it out."""
+"""`reporters: [html]`: one HTML report of the whole run, in the test runner's own format (Playwright's,
+merged from the units' blob reports). Making it is the test runner plugin's own step (its merge_report),
+which core runs at the end of a run whose `reporters` names html and lists in results.json's `reports`; a
+runner without one (pytest) leaves it out. The name is registered here so that the setting keeps naming
+it; the reporter itself has no event to handle."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from hypertest.core.events import MergeReport, Reporter, RunInfo
+from hypertest.core.contracts import Reporter
 
 
 class HtmlReporter(Reporter):
-    """Asks the test runner's plugin for its merged report when the run's results are known."""
-
-    def __init__(self) -> None:
-        self.merge: MergeReport | None = None
-
-    def on_begin(self, info: RunInfo) -> None:
-        """Keep the plugin's way of merging this run's report."""
-        self.merge = info.merge_report
-
-    def reports(self, result: Mapping[str, Any], run_dir: Path) -> Mapping[str, str]:
-        """report/index.html in the run folder, when the plugin makes one."""
-        if self.merge is None:
-            return {}
-        index = self.merge(result["units"], result["tests"])
-        return {"html": str(index)} if index is not None else {}
+    """The `html` reporter: the merged report is core's call to the plugin, so no event is needed here."""
 
 
 def REPORTER(out: TextIO) -> Reporter:
-    """The merged HTML report."""
+    """The merged HTML report's name in `reporters`."""
     return HtmlReporter()

@@ -9,16 +9,17 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from itertools import groupby
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from hypertest.core.events import Reporter
+from hypertest.core.contracts import Reporter
 from hypertest.core.safe_text import xml_text
+from runner.model import RunResult, TestRecord
 
 ATTRIBUTE_LIMIT = 1_000
 TEXT_LIMIT = 20_000  # results.json keeps the whole error
 
 
-def render_junit(result: Mapping[str, Any]) -> str:
+def render_junit(result: RunResult) -> str:
     """The JUnit XML document for a results.json document."""
     records = result["tests"]
     root = ET.Element("testsuites", {
@@ -49,7 +50,7 @@ def render_junit(result: Mapping[str, Any]) -> str:
 class JunitReporter(Reporter):
     """junit.xml in the run folder (`reporters: [junit]`)."""
 
-    def reports(self, result: Mapping[str, Any], run_dir: Path) -> Mapping[str, str]:
+    def reports(self, result: RunResult, run_dir: Path) -> Mapping[str, str]:
         """Write junit.xml next to results.json."""
         path = run_dir / "junit.xml"
         path.write_text(render_junit(result), encoding="utf-8")
@@ -61,7 +62,7 @@ def REPORTER(out: TextIO) -> Reporter:
     return JunitReporter()
 
 
-def _testcase(suite: ET.Element, record: Mapping[str, Any]) -> None:
+def _testcase(suite: ET.Element, record: TestRecord) -> None:
     case = ET.SubElement(suite, "testcase", {
         "name": _clean(" › ".join(record["titlePath"])),
         "classname": _clean(record["file"]),
@@ -81,7 +82,7 @@ def _testcase(suite: ET.Element, record: Mapping[str, Any]) -> None:
         ET.SubElement(case, "system-out").text = f"flaky: passed on attempt {len(record['attempts'])}"
 
 
-def _kind(record: Mapping[str, Any]) -> str:
+def _kind(record: TestRecord) -> str:
     if record["status"] == "error":
         return "error"
     if record["outcome"] == "unexpected":
@@ -91,11 +92,11 @@ def _kind(record: Mapping[str, Any]) -> str:
     return "passed"
 
 
-def _duration(record: Mapping[str, Any]) -> int:
+def _duration(record: TestRecord) -> int:
     return sum(int(a.get("durationMs", 0)) for a in record["attempts"])
 
 
-def _last_error(record: Mapping[str, Any]) -> str:
+def _last_error(record: TestRecord) -> str:
     for attempt in reversed(record["attempts"]):
         error = attempt.get("error")
         if error:

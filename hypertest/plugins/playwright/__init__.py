@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from hypertest.core.config import Settings, TestRunnerSettings
-from hypertest.core.contracts import Check, ImageInputs, RunContext, RunHooks
+from hypertest.core.contracts import Check, ImageInputs, RunContext, RunHooks, TestRunnerPlugin
 from hypertest.core.contracts import Discovery as CoreDiscovery
 from hypertest.core.models import Unit
 from hypertest.core.plan import RunPlan
 from hypertest.errors import UsageError
+from runner.model import TestRecord, UnitSummary
 
 
 class PlaywrightPlugin:
@@ -23,7 +24,8 @@ class PlaywrightPlugin:
 
     name = "playwright"
     config_label = "Playwright config"
-    config_names = tuple(f"playwright.config.{ext}" for ext in ("ts", "js", "mts", "mjs", "cts", "cjs"))
+    config_names: tuple[str, ...] = tuple(f"playwright.config.{ext}"
+                                          for ext in ("ts", "js", "mts", "mjs", "cts", "cjs"))
 
     def discover(self, settings: TestRunnerSettings, environ: Mapping[str, str]) -> CoreDiscovery:
         """`playwright test --list` with our list reporter."""
@@ -58,12 +60,12 @@ class PlaywrightPlugin:
 
         return PlaywrightRunHooks(_own(discovery), context)
 
-    def merge_report(self, discovery: CoreDiscovery, context: RunContext, results: Sequence[Mapping[str, Any]],
-                     records: Sequence[Mapping[str, Any]], started_at: dt.datetime) -> Path | None:
+    def merge_report(self, discovery: CoreDiscovery, context: RunContext, units: Sequence[UnitSummary],
+                     records: Sequence[TestRecord], started_at: dt.datetime) -> Path | None:
         """The units' blobs merged into one HTML report spanning the run, with the tests no blob has."""
-        from hypertest.reporters.html_report import MergeError, merge_html_report
+        from hypertest.plugins.playwright.html_report import MergeError, merge_html_report
 
-        keys = [str(result["blob"]) for result in results if result.get("blob")]
+        keys = [blob for unit in units if (blob := unit.get("blob"))]
         if not keys:
             context.out.write("warning: no unit produced a blob report, so there is no HTML report\n")
             return None
@@ -71,8 +73,8 @@ class PlaywrightPlugin:
         # no Playwright result in any blob: the unit crashed (error), the test never ran (no attempt), or its
         # unit never started (skipped after a failed setup project, interrupted by Ctrl-C); the merge leaves
         # out those a blob has after all
-        with_blob = {str(result.get("unitId")) for result in results if result.get("blob")}
-        extra = [r for r in records if r["status"] == "error" or not r["attempts"] or r["unitId"] not in with_blob]
+        with_blob = {unit["id"] for unit in units if unit.get("blob")}
+        extra = [r for r in records if r["status"] == "error" or not r["attempts"] or r.get("unitId") not in with_blob]
         try:
             blob_dir = context.provider.collect_blobs(context.run_dir, keys)
             return merge_html_report(blob_dir, report_dir, discovery.project_dir, extra_records=extra,
@@ -131,4 +133,4 @@ def _own(discovery: CoreDiscovery) -> Any:
     return discovery
 
 
-PLUGIN = PlaywrightPlugin()
+PLUGIN: TestRunnerPlugin = PlaywrightPlugin()

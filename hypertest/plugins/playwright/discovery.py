@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 from hypertest.core.config import TestRunnerSettings
 from hypertest.core.contracts import Discovery as CoreDiscovery
@@ -20,6 +20,7 @@ from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.listing import ListedError, Listing
 from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level, run_limits
 from runner.environment import child_environment
+from runner.model import NodeInfo, RunnerFields
 from runner.node import NodeChoice, ToolMissingError, choose_node, find_playwright_cli
 
 LIST_REPORTER = Path(__file__).resolve().parent / "list_reporter.cjs"
@@ -43,10 +44,12 @@ class Discovery(CoreDiscovery):
         """Playwright's version."""
         return self.playwright_version
 
-    def result_fields(self) -> dict[str, Any]:
+    def result_fields(self) -> RunnerFields:
         """playwrightVersion, which results.json had before runner.version (kept for its readers); node."""
-        node = {"node": self.node.result_field()} if self.node is not None else {}
-        return {"playwrightVersion": self.playwright_version, **node}
+        fields: RunnerFields = {"playwrightVersion": self.playwright_version}
+        if self.node is not None:
+            fields["node"] = cast(NodeInfo, self.node.result_field())  # runner/node.py makes it as NodeInfo has it
+        return fields
 
     def projects_needing_chromium(self) -> tuple[str, ...]:
         """Chromium projects with tests and no executablePath of their own."""

@@ -4,7 +4,7 @@ environment it leaves, the web server a sandbox keeps, and the files phases hand
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from hypertest.core.contracts import RunContext
@@ -12,6 +12,7 @@ from hypertest.core.models import Unit
 from hypertest.plugins.playwright.discovery import Discovery
 from hypertest.plugins.playwright.run_level import with_overrides
 from hypertest.plugins.playwright.session import clear_output_dirs, start_run_session
+from runner.model import UnitResult
 from runner.project_state import changed_files, pack, snapshot
 from runner.session import PlaywrightSession, SessionSpec
 
@@ -79,9 +80,9 @@ class PlaywrightRunHooks:
                                "exclude": self.output_dirs()}
         return extras
 
-    def phase_finished(self, units: Sequence[Unit], results: Sequence[Mapping[str, Any]]) -> None:
+    def phase_finished(self, units: Sequence[Unit], results: Sequence[UnitResult]) -> None:
         """Keep the state the phase's units stored, for the next phases."""
-        self.state_keys.extend(str(result["state"]) for result in results if isinstance(result.get("state"), str))
+        self.state_keys.extend(result["state"] for result in results if "state" in result)
 
     def stop(self) -> str | None:
         """Run the global teardowns and stop the web servers (once; safe to call again)."""

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest.core.config import Settings, TestRunnerSettings
-from hypertest.core.contracts import Check, Discovery, ImageInputs, NoRunHooks, RunContext, RunHooks
+from hypertest.core.contracts import Check, Discovery, ImageInputs, NoRunHooks, RunContext, RunHooks, TestRunnerPlugin
 from hypertest.core.models import Unit
 from hypertest.core.plan import RunPlan
+from runner.model import TestRecord, UnitSummary
 
 # The reporters that make nothing for a pytest suite (no merged HTML report: see merge_report).
 UNMADE_REPORTERS = ("html",)
@@ -23,7 +24,7 @@ class PytestPlugin:
 
     name = "pytest"
     config_label = "pytest config"
-    config_names = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+    config_names: tuple[str, ...] = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
     unmade_reporters = UNMADE_REPORTERS
 
     def discover(self, settings: TestRunnerSettings, environ: Mapping[str, str]) -> Discovery:
@@ -60,8 +61,8 @@ class PytestPlugin:
         line = _parallel_line(discovery)
         return _SayOnce(context.out, line) if line else NoRunHooks()
 
-    def merge_report(self, discovery: Discovery, context: RunContext, results: Sequence[Mapping[str, Any]],
-                     records: Sequence[Mapping[str, Any]], started_at: dt.datetime) -> Path | None:
+    def merge_report(self, discovery: Discovery, context: RunContext, units: Sequence[UnitSummary],
+                     records: Sequence[TestRecord], started_at: dt.datetime) -> Path | None:
         """No HTML report: the job summary's tables, JUnit and results.json show every test."""
         return None
 
@@ -118,4 +119,4 @@ class _SayOnce(NoRunHooks):
         self.out.write(f"{printable(self.line)}\n")
 
 
-PLUGIN = PytestPlugin()
+PLUGIN: TestRunnerPlugin = PytestPlugin()

@@ -20,6 +20,7 @@ from hypertest.core.models import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.pytest.interpreter import Interpreter, choose_python
 from runner.environment import child_environment
+from runner.model import RunnerFields
 from runner.pytest.interpreter import activated
 
 COLLECT_TIMEOUT_S = 300
@@ -45,7 +46,7 @@ class PytestDiscovery(Discovery):
         """pytest's version."""
         return self.pytest_version
 
-    def result_fields(self) -> dict[str, Any]:
+    def result_fields(self) -> RunnerFields:
         """results.json's `python`: which interpreter listed the tests (and runs them on this machine), and why."""
         if not self.python:
             return {}

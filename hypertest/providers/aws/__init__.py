@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from hypertest.core.config import Settings
-    from hypertest.core.contracts import Check, Discovery, Provider, Starter
+    from hypertest.core.contracts import Check, Discovery, Provider, ProviderEntry, Starter
 
 
 class _AwsEntry:
@@ -75,4 +75,4 @@ def _require_sdk() -> None:
                          "installed", hint="pip install 'hypertest[aws]'")
 
 
-PROVIDER = _AwsEntry()
+PROVIDER: ProviderEntry = _AwsEntry()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from hypertest.core.config import Settings
-    from hypertest.core.contracts import Check, Discovery, Provider
+    from hypertest.core.contracts import Check, Discovery, Provider, ProviderEntry
 
 
 class _DockerEntry:
@@ -66,4 +66,4 @@ def _require_sdk() -> None:
                          hint="pip install 'hypertest[aws]'")
 
 
-PROVIDER = _DockerEntry()
+PROVIDER: ProviderEntry = _DockerEntry()

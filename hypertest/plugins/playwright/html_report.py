@@ -11,9 +11,9 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from hypertest.reporters.run_blob import RUN_BLOB_NAME, read_blob_facts, write_run_blob
+from hypertest.plugins.playwright.run_blob import RUN_BLOB_NAME, read_blob_facts, write_run_blob
+from runner.model import TestRecord
 from runner.node import find_node, find_playwright_cli
 from runner.process import read_tail, run_with_deadline
 
@@ -27,11 +27,11 @@ class MergeError(RuntimeError):
 
 def merge_html_report(blob_dir: Path, report_dir: Path, project_dir: Path,
                       environ: Mapping[str, str] | None = None,
-                      extra_records: Sequence[Mapping[str, Any]] = (), *,
+                      extra_records: Sequence[TestRecord] = (), *,
                       started_at: datetime | None = None, ended_at: datetime | None = None) -> Path:
     """Run `playwright merge-reports --reporter html` over blob_dir; returns the report's index.html.
 
-    One more blob (hypertest/reporters/run_blob.py) gives the report the run's wall time (from
+    One more blob (hypertest/plugins/playwright/run_blob.py) gives the report the run's wall time (from
     started_at, else the first unit's start, to ended_at, else now or the last unit's end) and carries
     extra_records: results.json records that no unit's blob has (an `error` record appears as a failed
     test with its message, a record of a test that never ran as skipped). Should merge-reports refuse

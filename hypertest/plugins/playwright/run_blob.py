@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.json_text import utf8_json
+from runner.model import TestRecord
 
 # Sorts before the units' blobs (merge-reports orders them by name), so the units' configuration,
 # merged after this one, is the one the report shows.
@@ -100,13 +101,13 @@ def read_blob_facts(blobs: Iterable[Path]) -> BlobFacts:
     return facts
 
 
-def record_key(record: Mapping[str, Any]) -> Key:
+def record_key(record: TestRecord) -> Key:
     """The key of a results.json record, comparable with the tests of the blobs."""
     return (str(record["project"]), str(record["file"]), tuple(record["titlePath"]),
             int(record.get("repeatEachIndex") or 0))
 
 
-def write_run_blob(target: Path, facts: BlobFacts, extra_records: Sequence[Mapping[str, Any]], *,
+def write_run_blob(target: Path, facts: BlobFacts, extra_records: Sequence[TestRecord], *,
                    started_at: datetime | None = None, ended_at: datetime | None = None) -> Path | None:
     """Write the run's blob (see the module's docstring) at target; None when the blobs' format is unknown.
 
@@ -128,7 +129,7 @@ def write_run_blob(target: Path, facts: BlobFacts, extra_records: Sequence[Mappi
     events: list[dict[str, Any]] = [{"method": "onBlobReportMetadata", "params": metadata},
                                      {"method": "onConfigure", "params": {"config": config}}]
     tests = _TestEvents(separator, start_ms)
-    by_project: dict[str, list[Mapping[str, Any]]] = {}
+    by_project: dict[str, list[TestRecord]] = {}
     for record in records:
         by_project.setdefault(str(record["project"]), []).append(record)
     for name, group in by_project.items():
@@ -174,7 +175,7 @@ class _TestEvents:
         self.start_ms = start_ms
         self.results: list[dict[str, Any]] = []
 
-    def file_suites(self, records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def file_suites(self, records: Sequence[TestRecord]) -> list[dict[str, Any]]:
         """The file suites (with describe suites inside) holding these records' tests."""
         files: dict[str, dict[str, Any]] = {}
         for record in records:
@@ -197,7 +198,7 @@ class _TestEvents:
         parent["entries"].append(suite)
         return suite
 
-    def _test(self, record: Mapping[str, Any], location: Mapping[str, Any]) -> dict[str, Any]:
+    def _test(self, record: TestRecord, location: Mapping[str, Any]) -> dict[str, Any]:
         test_id = "hypertest-" + hashlib.sha1(str(record["id"]).encode(), usedforsecurity=False).hexdigest()[:20]
         annotations = [{"type": str(a["type"]), **({"description": str(a["description"])}
                                                  if a.get("description") is not None else {})}
@@ -216,7 +217,7 @@ class _TestEvents:
                 "repeatEachIndex": int(record.get("repeatEachIndex") or 0), "annotations": annotations}
 
 
-def _result_of(record: Mapping[str, Any]) -> tuple[str, str, list[dict[str, str]]]:
+def _result_of(record: TestRecord) -> tuple[str, str, list[dict[str, str]]]:
     """Playwright's (status, expected status, errors) for a record no blob has."""
     messages = [str(error["message"]) for attempt in record["attempts"] if isinstance(attempt, Mapping)
                 for error in [attempt.get("error")] if isinstance(error, Mapping) and error.get("message")]

@@ -1,5 +1,6 @@
 """The action as GitHub runs it: entrypoint.py with INPUT_* variables, the GITHUB_* files and a
-workspace; plus meta-tests that action.yml, the code and the README agree."""
+workspace; plus meta-tests that action.yml, the code and the documents agree (inputs in docs/action.md,
+outputs in the README)."""
 
 from __future__ import annotations
 
@@ -27,9 +28,9 @@ def test_every_input_is_read_and_documented() -> None:
     for name, spec in declared.items():
         if name != "github_token":
             assert str(spec.get("default", "")) == DEFAULTS[name], name
-    readme = (ROOT / "README.md").read_text()
+    action_doc = (ROOT / "docs" / "action.md").read_text()
     for name in declared:
-        assert f"`{name}`" in readme, f"input {name} is not documented in the README"
+        assert f"`{name}`" in action_doc, f"input {name} is not documented in docs/action.md"
     fields = read_inputs({}).__dataclass_fields__
     assert set(declared) == set(fields)
 

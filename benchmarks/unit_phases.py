@@ -397,7 +397,8 @@ def main() -> int:
 
         pieces = {
             "runner imports": median_of(args.repeat, lambda: measured(
-                [sys.executable, "-c", "import runner.entry, runner.core"], folder, {**env, "PYTHONPATH": str(ROOT)})),
+                [sys.executable, "-c", "import runner.entry, runner.playwright.unit"], folder,
+                {**env, "PYTHONPATH": str(ROOT)})),
             "list": median_of(args.repeat, lambda: measured([*cli, "--list"], folder, env)),
             "nothing": median_of(args.repeat, lambda: playwright("nothing")),
             "a page": median_of(args.repeat, lambda: playwright("a page")),

@@ -9,9 +9,9 @@ import signal
 import sys
 from pathlib import Path
 
-from runner.core import result_json
 from runner.entry import deadline_from_timeout_ms, execute
 from runner.hardening import harden_process
+from runner.json_text import result_json
 from runner.process import request_stop, stop_requested
 from runner.serve import serve
 

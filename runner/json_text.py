@@ -18,6 +18,11 @@ def utf8_json(value: Any, **options: Any) -> str:
     return text
 
 
+def result_json(result: Any) -> str:
+    """A unit result as compact JSON text."""
+    return utf8_json(result, separators=(",", ":"))
+
+
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
     """The JSON objects of a JSON-lines file; other lines (a killed writer tears the last) are left out, and a
     missing file has none."""

@@ -14,8 +14,8 @@ import socket
 from pathlib import Path
 
 from runner.browser_server import hold_between_invocations, stop_held
-from runner.core import result_json
 from runner.entry import deadline_from_timeout_ms, execute
+from runner.json_text import result_json
 from runner.process import stop_requested
 from runner.warm_host import stop_held as stop_warm_host
 

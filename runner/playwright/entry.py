@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from runner.artifacts import ArtifactStore, store_from_payload
-from runner.core import run_unit
 from runner.model import UnitRun
 from runner.payload import parse_payload
+from runner.playwright.unit import run_unit
 
 
 def prepare(event: Any) -> tuple[UnitRun, ArtifactStore]:

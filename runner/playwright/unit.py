@@ -1,4 +1,6 @@
-"""Run one unit: generate the wrapper config, run Playwright on exactly the requested tests, collect."""
+"""Run one Playwright unit: generate the wrapper config, run Playwright on exactly the requested tests (through
+the warm host when it can, else `playwright test`), collect the records and artifacts. runner/pytest/unit.py
+is its pytest twin."""
 
 from __future__ import annotations
 
@@ -17,7 +19,6 @@ from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import kill_descendants
 from runner.environment import child_environment, project_folder, with_writable_home
-from runner.json_text import utf8_json
 from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
@@ -31,8 +32,7 @@ from runner.sandbox_server import ensure_server, parse_checks
 from runner.session import SessionError, SessionSpec
 from runner.wrapper_config import SETTINGS_VARIABLE, WrapperSettings, render_wrapper_settings, wrapper_config_for
 
-HERE = Path(__file__).resolve().parent
-RESULT_REPORTER = HERE / "playwright" / "result_reporter.cjs"
+RESULT_REPORTER = Path(__file__).resolve().parent / "result_reporter.cjs"
 STOP_GRACE_S = 8.0
 
 
@@ -327,8 +327,3 @@ def _store_custom_artifacts(payload: Payload, records: list[dict[str, Any]], fol
 def _failed_unit(payload: Payload, message: str) -> dict[str, Any]:
     records = build_test_records(payload.tests, Parsed(), missing_status="error", missing_message=message)
     return dict(error_unit_result(message, run_id=payload.run_id, unit_id=payload.unit_id, tests=records))
-
-
-def result_json(result: Mapping[str, Any]) -> str:
-    """The unit result as compact JSON text."""
-    return utf8_json(result, separators=(",", ":"))

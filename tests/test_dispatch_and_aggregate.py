@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hypertest.core.aggregate import conclusion, ordered_records, parse_unit_result, stats
+from hypertest.core.aggregate import conclusion, ordered_records, parse_unit_result, stats, unit_summary
 from hypertest.core.dispatcher import Dispatcher
 from hypertest.core.models import Unit
 from hypertest.errors import ExitCode
@@ -79,6 +79,29 @@ def test_garbage_results_become_error_records(garbage: Any) -> None:
     [record] = parse_unit_result(unit, garbage)["tests"]
     assert record["status"] == "error" and record["outcome"] == "unexpected"
     assert record["id"] == unit.tests[0].id
+
+
+def test_a_units_own_facts_are_parsed_once_into_their_types() -> None:
+    """What results.json's units say comes from the one parse: values of another type become the defaults."""
+    unit = units_of(1)[0]
+    parsed = parse_unit_result(unit, {"status": "ok", "error": None, "startedAt": "2026-01-02T03:04:05Z",
+                                      "durationMs": 1200, "blob": "blobs/u.zip", "state": "state/u.tar.gz",
+                                      "resources": {"peakMemoryMb": 300, "peakTmpMb": None},
+                                      "tests": [passed(unit.tests[0].id)]})
+    assert unit_summary(unit, parsed) == {
+        "id": unit.id, "tests": [unit.tests[0].id], "status": "ok", "error": None,
+        "startedAt": "2026-01-02T03:04:05Z", "durationMs": 1200, "blob": "blobs/u.zip",
+        "resources": {"peakMemoryMb": 300, "peakTmpMb": None}}
+    assert parsed["state"] == "state/u.tar.gz" and parsed["unitId"] == unit.id
+    odd = parse_unit_result(unit, {"status": "green", "error": 7, "startedAt": 5, "durationMs": "1", "blob": 3,
+                                   "state": 4, "resources": "lots"})
+    assert unit_summary(unit, odd) == {"id": unit.id, "tests": [unit.tests[0].id], "status": "error",
+                                       "error": "7", "startedAt": None, "durationMs": 0, "blob": None}
+    assert "state" not in odd
+    # not an object: the unit is an error whose tests say why; the unit itself has no message of its own
+    lost = parse_unit_result(unit, ["a", "list"])
+    assert (lost["status"], lost["error"]) == ("error", None)
+    assert "malformed output (list" in lost["tests"][0]["attempts"][0]["error"]["message"]
 
 
 def test_invalid_status_or_missing_attempts_become_errors() -> None:

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.contracts import RunInfo
+from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.models import Unit
 from hypertest.plugins.playwright.units import build_units
 from hypertest.reporters.console import ConsoleReporter, render_summary

@@ -10,9 +10,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO, TypedDict
+from typing import TextIO
 
-from hypertest import __version__
 from hypertest.core.aggregate import (
     conclusion,
     not_run_records,
@@ -20,7 +19,6 @@ from hypertest.core.aggregate import (
     settled_unit_result,
     skipped_records,
     stats,
-    unit_summary,
 )
 from hypertest.core.config import Settings
 from hypertest.core.contracts import Discovery, NoRunHooks, Provider, RunContext, RunHooks, RunInfo
@@ -36,11 +34,11 @@ from hypertest.core.plan import Gate, RunPlan, group_of
 from hypertest.core.redaction import Redactor
 from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.core.run_id import new_run_id
+from hypertest.core.run_result import in_reporters_order, merged_report, run_result
 from hypertest.core.strings import well_formed
 from hypertest.errors import ExitCode, UsageError
-from runner import RESULT_SCHEMA_VERSION
 from runner.environment import child_environment
-from runner.model import Packed, RunResult, TestRecord
+from runner.model import RunResult, TestRecord
 
 
 @dataclass
@@ -284,28 +282,15 @@ class _InvokeRun:
                 url = self.provider.artifact_url(artifact["path"])
                 if url:
                     artifact["url"] = url
-        result: RunResult = {
-            "schemaVersion": RESULT_SCHEMA_VERSION,
-            "runId": state.run_id,
-            "hypertestVersion": __version__,
-            "runner": {"name": self.plugin.name, "version": state.discovery.runner_version},
-            **state.discovery.result_fields(),
-            "rootDir": str(state.discovery.root_dir),
-            "provider": self.provider.name,
-            "providerDetails": dict(self.provider.details()),
-            "concurrency": self.settings.concurrency,
-            "startedAt": self.started_at.isoformat().replace("+00:00", "Z"),
-            "durationMs": int((time.monotonic() - self.started) * 1000),
-            "conclusion": verdict,
-            "exitCode": int(state.exit_code),
-            "stats": counts,
-            "units": [unit_summary(o.unit, o.result) for o in state.outcomes],
-            "tests": records,
-            "reports": dict(state.reports),
-            **_packing_field(state.packing),
-        }
-        written = self._in_reporters_order({**self.multiplexer.reports(result, state.run_dir),  # JUnit, ...
-                                            **self._merged_report(result)})
+        result = run_result(run_id=state.run_id, plugin=self.plugin, discovery=state.discovery, provider=self.provider,
+                            concurrency=self.settings.concurrency, started_at=self.started_at,
+                            duration_ms=int((time.monotonic() - self.started) * 1000), verdict=verdict,
+                            exit_code=state.exit_code, counts=counts, outcomes=state.outcomes, records=records,
+                            packing=state.packing)
+        made = {**self.multiplexer.reports(result, state.run_dir),  # JUnit, ...
+                **(merged_report(self.plugin, state.discovery, self.context(), result, self.started_at)
+                   if "html" in self.settings.reporters else {})}
+        written = in_reporters_order(made, self.settings.reporters)
         state.reports.update(written)
         result["reports"].update(written)
         result["reports"]["results"] = str(state.run_dir / "results.json")
@@ -317,33 +302,6 @@ class _InvokeRun:
         save_peaks(self.settings.output, self.provider.name, result["units"])
         state.result = result
         self.multiplexer.on_end(result)
-
-    def _merged_report(self, result: RunResult) -> dict[str, str]:
-        """The test runner's one HTML report of the run (its plugin's own step), when `reporters` has html."""
-        assert self.state.discovery is not None
-        if "html" not in self.settings.reporters:
-            return {}
-        try:
-            index = self.plugin.merge_report(self.state.discovery, self.context(), result["units"], result["tests"],
-                                             self.started_at)
-        except Exception as exc:  # as a reporter's failure: a warning, the run's results stand
-            print(f"warning: the merged HTML report failed: {exc}", file=sys.stderr)
-            return {}
-        return {"html": str(index)} if index is not None else {}
-
-    def _in_reporters_order(self, reports: Mapping[str, str]) -> dict[str, str]:
-        """The reports by name, in the order of the `reporters` setting (as its reporters wrote them)."""
-        order = {name: place for place, name in enumerate(self.settings.reporters)}
-        return dict(sorted(reports.items(), key=lambda item: order.get(item[0], len(order))))
-
-
-class _PackingField(TypedDict, total=False):
-    packing: Packed
-
-
-def _packing_field(packing: Packing | None) -> _PackingField:
-    """results.json's `packing`: what granularity auto packed (none: the key is left out)."""
-    return {} if packing is None else {"packing": {"packs": packing.packs, "packedTests": packing.packed_tests}}
 
 
 def _filters_text(settings: Settings) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from runner import browser_server, warm_host
 from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
+from runner.browser_death import DeathWatch, mark_died
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import kill_descendants
 from runner.environment import child_environment, project_folder, with_writable_home
@@ -53,10 +54,10 @@ def run_unit(payload: Payload, store: ArtifactStore, *, deadline: float,
         elif warm is None:
             result = _run(payload, store, work, deadline, env, warm=None)
         else:
-            with browser_server.DeathWatch(warm) as watch:
+            with DeathWatch(warm) as watch:
                 result = _run(payload, store, work, deadline, env, warm=warm)
             if watch.died_at is not None:
-                browser_server.mark_died(result["tests"], watch.died_at, warm)
+                mark_died(result["tests"], watch.died_at, warm)
     finally:
         kill_descendants(keep | warm_host.held_pids())
         _clear_unit_folder(work)

@@ -240,7 +240,7 @@ def image_comparison(image: str, docker_host: str | None, repeat: int,
     import docker.errors
     import docker.types
 
-    from hypertest.providers.docker.sandbox import MB_PER_VCPU, SandboxSpec, host_user, lambda_environment
+    from hypertest.providers.docker.sandbox_spec import MB_PER_VCPU, SandboxSpec, host_user, lambda_environment
 
     if not (NODE_MODULES / "@playwright" / "test").is_dir():
         raise SetupError(f"{NODE_MODULES} has no @playwright/test: run npm ci in examples/demo")

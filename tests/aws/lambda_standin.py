@@ -101,7 +101,7 @@ class StandIn:
         import boto3
 
         from hypertest.providers.docker.emulator import LambdaEmulator
-        from hypertest.providers.docker.sandbox import Endpoint, SandboxSpec
+        from hypertest.providers.docker.sandbox_spec import Endpoint, SandboxSpec
 
         moto = urllib.parse.urlunsplit(self.moto)
         client = boto3.client("lambda", endpoint_url=moto, region_name=self.env.get("AWS_REGION", "us-east-1"))

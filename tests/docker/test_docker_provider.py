@@ -16,7 +16,8 @@ import pytest
 from hypertest.core.invoke import invoke
 from hypertest.core.load import load_settings
 from hypertest.providers.docker.provider import DockerProvider
-from hypertest.providers.docker.sandbox import Sandbox, SandboxResult
+from hypertest.providers.docker.sandbox import Sandbox
+from hypertest.providers.docker.sandbox_spec import SandboxResult
 from hypertest.providers.docker.settings import docker_settings
 from hypertest.providers.runner_base import RunnerBase
 from tests.conftest import DEMO, ROOT, CliResult, copy_suite, load_results
@@ -67,6 +68,23 @@ def test_no_docker_daemon_is_a_clear_error(cli: Any, tmp_path: Path, monkeypatch
     assert "the Docker daemon is not reachable" in result.err and "Traceback" not in result.err
 
 
+def sandbox_tmp_bytes(sandbox: Sandbox) -> int:
+    """Bytes in use on a running sandbox's /tmp (observe runs before the sandbox is frozen)."""
+    assert sandbox.container is not None
+    code, output = sandbox.container.exec_run(
+        ["python3", "-c", "import os; s = os.statvfs('/tmp'); print((s.f_blocks - s.f_bfree) * s.f_frsize)"],
+        user=sandbox.spec.user)
+    assert code == 0, output.decode(errors="replace")
+    return int(output.decode().strip())
+
+
+def sandbox_processes(sandbox: Sandbox) -> list[str]:
+    """The whole command lines of the processes in a running sandbox (ps cuts them to a width unless -ww)."""
+    assert sandbox.container is not None
+    found = sandbox.container.top(ps_args="-ww -o pid,args")
+    return [" ".join(str(part) for part in row[1:]) for row in found.get("Processes") or []]
+
+
 def test_one_warm_sandbox_runs_fifty_invocations_and_stays_clean(docker_host: str, runner_base: RunnerBase,
                                                                  tmp_path: Path) -> None:
     project = copy_suite(SOAK, tmp_path / "soak")
@@ -76,7 +94,7 @@ def test_one_warm_sandbox_runs_fifty_invocations_and_stays_clean(docker_host: st
     seen: list[tuple[str, int, list[str]]] = []
 
     def observe(sandbox: Sandbox, result: SandboxResult) -> None:
-        seen.append((sandbox.name, sandbox.tmp_used_bytes(), sandbox.processes()))
+        seen.append((sandbox.name, sandbox_tmp_bytes(sandbox), sandbox_processes(sandbox)))
 
     out = io.StringIO()
     provider = DockerProvider(docker_settings(settings.provider.options_of("docker")), settings, 1, out, environ,

@@ -11,7 +11,7 @@ import docker
 import pytest
 
 from hypertest.providers.docker.emulator import LambdaEmulator
-from hypertest.providers.docker.sandbox import SandboxSpec
+from hypertest.providers.docker.sandbox_spec import SandboxSpec
 from hypertest.providers.runner_base import RunnerBase
 from tests.docker.images import build, handler_image
 

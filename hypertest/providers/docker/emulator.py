@@ -16,7 +16,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from hypertest.providers.docker.sandbox import Sandbox, SandboxError, SandboxResult, SandboxSpec
+from hypertest.providers.docker.sandbox import Sandbox
+from hypertest.providers.docker.sandbox_spec import SandboxError, SandboxResult, SandboxSpec
 
 Observer = Callable[[Sandbox, SandboxResult], None]
 

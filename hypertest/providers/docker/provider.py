@@ -23,7 +23,7 @@ from hypertest.core.registry import runner_plugin
 from hypertest.core.sources import output_skip
 from hypertest.errors import InfrastructureError
 from hypertest.providers.docker.emulator import LambdaEmulator, Observer
-from hypertest.providers.docker.sandbox import SandboxError, SandboxSpec, host_user
+from hypertest.providers.docker.sandbox_spec import SandboxError, SandboxSpec, host_user
 from hypertest.providers.docker.settings import DockerSettings
 from hypertest.providers.image_stream import explain
 from hypertest.providers.run_folder import RunFolderStore

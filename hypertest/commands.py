@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from hypertest.core.config import Settings, find_config
-from hypertest.core.events import Reporter
+from hypertest.core.contracts import Reporter
 from hypertest.core.load import load_settings
 from hypertest.core.packing import plan_run
 from hypertest.core.registry import provider_entry, runner_plugin

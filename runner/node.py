@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.model import NodeInfo
 from runner.node_range import Version, parse_version, satisfies
 
 PLAYWRIGHT_CLIS = ("node_modules/@playwright/test/cli.js", "node_modules/playwright/cli.js")
@@ -74,10 +75,9 @@ class NodeChoice:
         """One line: `/usr/bin/node v20.11.1: the first node on PATH (HT_NODE is not set); ...`."""
         return f"{self.path} {self.version}: {self.reason}"
 
-    def result_field(self) -> dict[str, Any]:
+    def result_field(self) -> NodeInfo:
         """results.json's `node` (schema/run-result.schema.json)."""
-        field: dict[str, Any] = {"path": self.path, "version": self.version, "source": self.source,
-                                 "reason": self.reason}
+        field: NodeInfo = {"path": self.path, "version": self.version, "source": self.source, "reason": self.reason}
         if self.found_at != self.path:
             field["foundAt"] = self.found_at
         if self.refused:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from hypertest.core.aggregate import conclusion, ordered_records, parse_unit_result, stats, unit_summary
+from hypertest.core.aggregate import conclusion, ordered_records, stats, unit_summary
+from hypertest.core.unit_parse import parse_unit_result
 from hypertest.core.dispatcher import Dispatcher
 from hypertest.core.models import Unit
 from hypertest.errors import ExitCode
@@ -111,6 +112,27 @@ def test_invalid_status_or_missing_attempts_become_errors() -> None:
     assert parse_unit_result(unit, {"tests": [bad_status]})["tests"][0]["status"] == "error"
     no_attempts = {**passed(test_id), "attempts": []}
     assert parse_unit_result(unit, {"tests": [no_attempts]})["tests"][0]["status"] == "error"
+
+
+def test_attempts_errors_and_artifacts_are_typed_by_the_one_parse() -> None:
+    """A record's attempts, their errors and its artifacts come out with the model's types: a value of another
+    type becomes its default, an artifact without a name, path or content type is left out, further keys stay."""
+    unit = units_of(1)[0]
+    record = {**passed(unit.tests[0].id),
+              "attempts": [{"retry": "1", "status": "green", "durationMs": -5, "startTime": 3, "steps": 2,
+                            "error": {"message": 7, "stack": None, "location": "here"},
+                            "errors": [{"message": "a"}, "b", None]}],
+              "artifacts": [{"name": "trace", "path": "t.zip", "contentType": "application/zip", "attempt": "0",
+                             "url": 5},
+                            {"name": "no path", "contentType": "text/plain"}, "garbage"]}
+    [parsed] = parse_unit_result(unit, {"tests": [record]})["tests"]
+    assert parsed["attempts"] == [{"retry": 0, "status": "error", "durationMs": 0, "startTime": None, "steps": 2,
+                                   "error": {"message": "7", "stack": "", "location": None},
+                                   "errors": [{"message": "a"}]}]
+    assert parsed["artifacts"] == [{"name": "trace", "path": "t.zip", "contentType": "application/zip",
+                                    "attempt": None}]
+    well_formed = {**passed(unit.tests[0].id)}
+    assert parse_unit_result(unit, {"tests": [well_formed]})["tests"][0]["attempts"] == well_formed["attempts"]
 
 
 def test_unit_error_message_reaches_its_tests() -> None:

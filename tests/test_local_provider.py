@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hypertest.core.aggregate import parse_unit_result
+from hypertest.core.unit_parse import parse_unit_result
 from hypertest.providers import local
 from hypertest.providers.local import LocalProvider, LocalProviderSettings
 from tests.test_units import case

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from hypertest.core.aggregate import parse_unit_result
 from hypertest.core.models import Unit
 from hypertest.core.plan import group_of
+from hypertest.core.unit_parse import parse_unit_result
 from runner.model import UnitResult, error_unit_result
 
 Execute = Callable[[Unit], object]  # runs a unit through the provider: what it answered, not yet parsed

@@ -6,10 +6,10 @@ import json
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from hypertest.core.dispatcher import Ordering
 from hypertest.core.models import Unit
+from runner.model import TestRecord
 
 FILE_NAME = ".durations.json"
 
@@ -25,13 +25,13 @@ def load_durations(output: Path) -> dict[str, int]:
     return {str(k): int(v) for k, v in document.get("tests", {}).items() if isinstance(v, int | float)}
 
 
-def save_durations(output: Path, previous: Mapping[str, int], records: Iterable[Mapping[str, Any]]) -> None:
+def save_durations(output: Path, previous: Mapping[str, int], records: Iterable[TestRecord]) -> None:
     """Record each finished test's time (all attempts); tests that did not run keep their old time."""
     merged = dict(previous)
     for record in records:
         if record["status"] in ("error", "interrupted", "skipped"):
             continue
-        merged[record["id"]] = sum(int(a.get("durationMs", 0)) for a in record["attempts"])
+        merged[record["id"]] = sum(attempt["durationMs"] for attempt in record["attempts"])
     output.mkdir(parents=True, exist_ok=True)
     (output / FILE_NAME).write_text(json.dumps({"version": 1, "tests": merged}, sort_keys=True), encoding="utf-8")
 

@@ -13,10 +13,6 @@ from hypertest.core.contracts import Reporter, RunInfo
 from hypertest.core.models import Unit
 from runner.model import RunResult, TestRecord
 
-# Reporter and RunInfo are still importable from here (core/registry.py and cli.py import Reporter from this
-# module); new code imports them from core/contracts.py.
-__all__ = ["Reporter", "ReporterMultiplexer", "RunInfo"]
-
 
 class ReporterMultiplexer:
     """One reporter that forwards each event to many, serialised, isolating their failures."""

@@ -4,9 +4,10 @@ any unit reported, so a provider can warn before a run that its limits are too s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+
+from runner.model import UnitSummary
 
 FILE_NAME = ".resources.json"
 
@@ -24,16 +25,15 @@ def load_peaks(output: Path, provider: str) -> dict[str, int]:
             if key in ("peakMemoryMb", "peakTmpMb") and isinstance(value, int) and not isinstance(value, bool)}
 
 
-def save_peaks(output: Path, provider: str, units: Iterable[Mapping[str, Any]]) -> None:
+def save_peaks(output: Path, provider: str, units: Iterable[UnitSummary]) -> None:
     """Fold this run's units' resources into the provider's peaks."""
     peaks = load_peaks(output, provider)
     for unit in units:
         resources = unit.get("resources")
-        if not isinstance(resources, Mapping):
+        if resources is None:
             continue
-        for key in ("peakMemoryMb", "peakTmpMb"):
-            value = resources.get(key)
-            if isinstance(value, int) and not isinstance(value, bool):
+        for key, value in (("peakMemoryMb", resources["peakMemoryMb"]), ("peakTmpMb", resources["peakTmpMb"])):
+            if value is not None:
                 peaks[key] = max(peaks.get(key, 0), value)
     try:
         document = json.loads((output / FILE_NAME).read_text(encoding="utf-8"))

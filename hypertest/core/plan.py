@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from hypertest.core.models import Unit
+from runner.model import TestRecord
 
 OK_OUTCOMES = ("expected", "flaky", "skipped")
 
@@ -48,11 +48,11 @@ class Gate:
         self._requires = requires
         self._failed_groups: set[str] = set()
 
-    def record(self, records: Iterable[Mapping[str, Any]]) -> None:
+    def record(self, records: Iterable[TestRecord]) -> None:
         """Note finished records; a group with a record that is not ok has not passed."""
         for record in records:
-            if record.get("outcome") not in OK_OUTCOMES or record.get("status") == "error":
-                self._failed_groups.add(str(record.get("project", "")))
+            if record["outcome"] not in OK_OUTCOMES or record["status"] == "error":
+                self._failed_groups.add(record["project"])
 
     def blocking(self, group: str) -> tuple[str, ...]:
         """The required groups (direct or further up) that did not pass; empty: the group may run."""

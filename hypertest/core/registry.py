@@ -9,8 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, TextIO, cast
 
-from hypertest.core.contracts import ProviderEntry, ProviderStarter, Starter, TestRunnerPlugin
-from hypertest.core.events import Reporter
+from hypertest.core.contracts import ProviderEntry, ProviderStarter, Reporter, Starter, TestRunnerPlugin
 from hypertest.errors import UsageError
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")

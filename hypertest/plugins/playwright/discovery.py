@@ -20,7 +20,7 @@ from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.listing import ListedError, Listing
 from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level, run_limits
 from runner.environment import child_environment
-from runner.model import NodeInfo, RunnerFields
+from runner.model import RunnerFields
 from runner.node import NodeChoice, ToolMissingError, choose_node, find_playwright_cli
 
 LIST_REPORTER = Path(__file__).resolve().parent / "list_reporter.cjs"
@@ -48,7 +48,7 @@ class Discovery(CoreDiscovery):
         """playwrightVersion, which results.json had before runner.version (kept for its readers); node."""
         fields: RunnerFields = {"playwrightVersion": self.playwright_version}
         if self.node is not None:
-            fields["node"] = cast(NodeInfo, self.node.result_field())  # runner/node.py makes it as NodeInfo has it
+            fields["node"] = self.node.result_field()
         return fields
 
     def projects_needing_chromium(self) -> tuple[str, ...]:

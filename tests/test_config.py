@@ -64,6 +64,19 @@ passWithNoTests: true
     assert settings.fail_on_flaky and settings.pass_with_no_tests
 
 
+def test_a_test_runners_own_keys_reach_its_plugin_and_no_other(tmp_path: Path) -> None:
+    """testRunner keys of a plugin's schema fragment are its options (core reads none of them); a key only
+    another test runner has is an error naming its place and whose it is."""
+    path = write(tmp_path, "testRunner:\n  use: {locale: de-DE}\n  webServer: null\n  granularity: file\n")
+    runner = load_settings(path, tmp_path, {}).test_runner
+    assert dict(runner.options) == {"use": {"locale": "de-DE"}, "webServer": None}
+    assert runner.origin("use") == f"{path}:2:8: testRunner.use"
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    path.write_text("testRunner:\n  type: pytest\n  config: pytest.ini\n  use: {locale: de-DE}\n")
+    assert "hypertest.yml:4:8: testRunner.use: only a playwright suite has it (testRunner.type is pytest)" in (
+        error_of(path))
+
+
 def test_variables_are_expanded_and_typed(tmp_path: Path) -> None:
     path = write(tmp_path, "concurrency: ${CONC:-3}\noutput: ${OUT}/x\ntestRunner:\n  grep: '${G:-a b}'\n")
     settings = load_settings(path, tmp_path, {"OUT": "results"})

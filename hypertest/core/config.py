@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from hypertest.core.config_expansion import expanding_hook
 from hypertest.core.config_file import file_kind
 from hypertest.core.config_validation import type_name, validate_document
+from hypertest.core.schema_compose import runner_keys
 from hypertest.core.schema_defaults import with_defaults
 from hypertest.core.yaml_source import SourceDocument, load_yaml
 from hypertest.core.yaml_where import dotted
@@ -31,19 +32,19 @@ class TestRunnerSettings:
     grep: str | None
     grep_invert: str | None
     tags: tuple[str, ...]
-    use: Mapping[str, Any] | None = None  # Playwright `use` options over the config's
-    web_server: Any = None  # None: the config's webServer; False: none; else the entries that replace it
     # where grep and grepInvert were set (`file:line:column: testRunner.grep` or the flag), for error messages
     grep_origin: str = "testRunner.grep"
     grep_invert_origin: str = "testRunner.grepInvert"
-    # pytest: the interpreter (testRunner.python, absolute with its links kept: a virtualenv's python is a
-    # link), the extra arguments and the test paths (absolute); base_dir: hypertest.yml's folder
-    python: Path | None = None
-    args: tuple[str, ...] = ()
-    paths: tuple[Path, ...] = ()
-    base_dir: Path | None = None
-    python_origin: str = "testRunner.python"
-    args_origin: str = "testRunner.args"
+    base_dir: Path | None = None  # hypertest.yml's folder (None: no hypertest.yml)
+    # the test runner's own keys (its plugin's schema fragment: Playwright's use and webServer, pytest's python,
+    # args and paths), validated by the schema, read by the plugin
+    options: Mapping[str, Any] = field(default_factory=dict)
+    document: SourceDocument | None = field(default=None, compare=False, repr=False)
+
+    def origin(self, *at: str | int) -> str:
+        """Where a key of testRunner was set, for messages: `hypertest.yml:3:11: testRunner.paths[1]`."""
+        place = f"{self.document.where(('testRunner', *at))}: " if self.document is not None else ""
+        return place + dotted(("testRunner", *at))
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ def build_settings(config: ConfigDocument, runner: RunnerConfigFiles, default_co
         place = f"{document.where(('testRunner', key))}: " if document is not None else ""
         return f"{place}testRunner.{key}"
 
+    own_keys = _own_keys(runner_data, origin)
     return Settings(
         source=source,
         base_dir=base_dir,
@@ -189,10 +191,9 @@ def build_settings(config: ConfigDocument, runner: RunnerConfigFiles, default_co
             grep_origin=origin("grep"),
             grep_invert_origin=origin("grepInvert"),
             tags=tuple(runner_data.get("tags", ())),
-            use=runner_data.get("use"),
-            web_server=(False if runner_data["webServer"] is None else runner_data["webServer"]) if "webServer" in
-            runner_data else None,
-            **_pytest_fields(runner_data, base_dir, document),
+            base_dir=base_dir,
+            options={key: runner_data[key] for key in own_keys},
+            document=document,
         ),
         provider=ProviderSettings(
             type=provider["type"],
@@ -207,38 +208,19 @@ def build_settings(config: ConfigDocument, runner: RunnerConfigFiles, default_co
     )
 
 
-def _pytest_fields(runner: Mapping[str, Any], base_dir: Path, document: SourceDocument | None) -> dict[str, Any]:
-    """testRunner.python, args and paths (a pytest suite's) as TestRunnerSettings fields, checked: the
-    interpreter and every path must exist. python may lie outside the project: it is the config's explicit
-    choice, and the suite's own code runs with it anyway."""
-
-    def origin(*at: str | int) -> str:
-        place = f"{document.where(('testRunner', *at))}: " if document is not None else ""
-        return place + dotted(("testRunner", *at))
-
-    if runner["type"] != "pytest":
-        for key in ("python", "args", "paths"):
-            if key in runner:
-                raise ConfigError(f"{origin(key)}: only a pytest suite has it (testRunner.type is "
-                                  f"{runner['type']})")
-        return {"base_dir": base_dir}
-    python = None
-    if runner.get("python") is not None:
-        python = Path(os.path.normpath(base_dir / runner["python"]))  # links kept: a virtualenv's python is one
-        if not python.is_file() or not os.access(python, os.X_OK):
-            state = "is not an executable file" if python.exists() else "does not exist"
-            raise ConfigError(f"{origin('python')}: {runner['python']} {state} (looked at {python})",
-                              hint="the path of a Python interpreter, relative to this file, for example "
-                                   ".venv/bin/python")
-    paths = []
-    for index, configured in enumerate(runner.get("paths", ())):
-        path = Path(os.path.normpath(base_dir / configured))
-        if not path.exists():
-            raise ConfigError(f"{origin('paths', index)}: {configured} not found (looked at {path})",
-                              hint="test files or folders, relative to this file")
-        paths.append(path)
-    return {"python": python, "args": tuple(runner.get("args", ())), "paths": tuple(paths), "base_dir": base_dir,
-            "python_origin": origin("python"), "args_origin": origin("args")}
+def _own_keys(runner: Mapping[str, Any], origin: Callable[[str], str]) -> tuple[str, ...]:
+    """The keys of testRunner that belong to its plugin's schema fragment (not core's); a ConfigError naming
+    the place when one belongs only to another test runner (pytest's args in a Playwright suite)."""
+    core_keys, owners = runner_keys()
+    own = []
+    for key in runner:
+        if key in core_keys:
+            continue
+        if runner["type"] not in owners.get(key, ()):
+            suites = " or ".join(owners.get(key, ("another",)))
+            raise ConfigError(f"{origin(key)}: only a {suites} suite has it (testRunner.type is {runner['type']})")
+        own.append(key)
+    return tuple(own)
 
 
 def _runner_config(plugin: RunnerConfigFiles, configured: str | None, base_dir: Path, source: Path | None) -> Path:

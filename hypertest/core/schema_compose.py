@@ -38,6 +38,17 @@ def composed_schema() -> dict[str, Any]:
     return schema
 
 
+@cache
+def runner_keys() -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """The testRunner keys of core's part, and every plugin's own keys with the plugins that have each."""
+    core: dict[str, Any] = json.loads(CORE_PART.read_text(encoding="utf-8"))
+    owners: dict[str, tuple[str, ...]] = {}
+    for name, fragment in fragments("plugins"):
+        for key in fragment.get("testRunner", {}):
+            owners[key] = (*owners.get(key, ()), name)
+    return frozenset(core["properties"]["testRunner"]["properties"]), owners
+
+
 def fragments(package: str) -> list[tuple[str, dict[str, Any]]]:
     """(name, schema fragment) of every plugin or provider below hypertest.<package>, by name."""
     found = []

@@ -16,6 +16,7 @@ from hypertest.core.contracts import Discovery as CoreDiscovery
 from hypertest.core.models import Unit
 from hypertest.core.plan import RunPlan
 from hypertest.errors import UsageError
+from hypertest.plugins.playwright.settings import use_override, web_server_override
 from runner.model import TestRecord, UnitSummary
 
 
@@ -50,8 +51,8 @@ class PlaywrightPlugin:
                           for s in selectors_of(unit.tests)],
             "configFile": os.path.relpath(discovery.config_file, discovery.project_dir),
             "retries": settings.test_runner.retries,
-            "use": settings.test_runner.use,
-            "webServer": settings.test_runner.web_server,
+            "use": use_override(settings.test_runner),
+            "webServer": web_server_override(settings.test_runner),
         }
 
     def run_hooks(self, discovery: CoreDiscovery, context: RunContext) -> RunHooks:
@@ -109,7 +110,7 @@ class PlaywrightPlugin:
         from hypertest.plugins.playwright.run_level import with_overrides
 
         own = _own(discovery)
-        run_level = with_overrides(own.run_level, settings.test_runner.web_server)
+        run_level = with_overrides(own.run_level, web_server_override(settings.test_runner))
         lines = [f"web server (once per run): {server.command}  at {server.address}"
                  for server in run_level.web_servers]
         for hook in (*run_level.global_setups, *run_level.global_teardowns):

@@ -12,6 +12,7 @@ from hypertest.core.models import Unit
 from hypertest.plugins.playwright.discovery import Discovery
 from hypertest.plugins.playwright.run_level import with_overrides
 from hypertest.plugins.playwright.session import clear_output_dirs, start_run_session
+from hypertest.plugins.playwright.settings import use_override, web_server_override
 from runner.model import UnitResult
 from runner.project_state import changed_files, pack, snapshot
 from runner.session import PlaywrightSession, SessionSpec
@@ -34,14 +35,14 @@ class PlaywrightRunHooks:
         runner, provider = context.settings.test_runner, context.provider
         if provider.shares_host:
             clear_output_dirs(discovery)
-        run_level = with_overrides(discovery.run_level, runner.web_server)
+        run_level = with_overrides(discovery.run_level, web_server_override(runner))
         # On the local provider the units share this machine's network, so one web server serves them
         # all; elsewhere each invocation starts its own, and this one serves only the global setup.
         web_server = bool(run_level.web_servers) and (provider.shares_host or run_level.has_global_hooks)
         if not web_server and not run_level.has_global_hooks:
             return
         spec = SessionSpec(web_server=web_server, global_hooks=run_level.has_global_hooks,
-                           use_override=runner.use, web_server_override=runner.web_server)
+                           use_override=use_override(runner), web_server_override=web_server_override(runner))
         what = " and ".join(filter(None, ["the web server" if web_server else "",
                                           "the global setup" if run_level.has_global_hooks else ""]))
         context.out.write(f"starting {what} once for the run…\n")
@@ -69,7 +70,8 @@ class PlaywrightRunHooks:
             "omit": ["webServer", "globalHooks"] if provider.shares_host else ["globalHooks"],
             "env": dict(self.session.env) if self.session is not None else {},
         }
-        servers = with_overrides(self.discovery.run_level, self.context.settings.test_runner.web_server).web_servers
+        servers = with_overrides(self.discovery.run_level,
+                                 web_server_override(self.context.settings.test_runner)).web_servers
         if servers and not provider.shares_host:
             # A sandbox keeps the web server it started for its later invocations (checked first).
             extras["sandboxServer"] = {"checks": [{"url": server.url, "port": server.port} for server in servers]}

@@ -9,6 +9,7 @@ from hypertest.core.config import Settings
 from hypertest.core.contracts import Check
 from hypertest.errors import UsageError
 from hypertest.plugins.pytest.interpreter import choose_python, probe
+from hypertest.plugins.pytest.settings import pytest_settings
 from runner.environment import child_environment
 
 NEEDED = ("pytest", "pytest-playwright")
@@ -45,13 +46,14 @@ def settings_lines(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     runner = settings.test_runner
     retries = ("from the pytest config (pytest-rerunfailures' --reruns or flaky markers, if any)"
                if runner.retries is None else f"{runner.retries} (pytest-rerunfailures' --reruns)")
+    own = pytest_settings(runner)  # a missing interpreter or path is the config's error, not a line
     lines = [f"granularity: {runner.granularity}, retries: {retries}"]
     try:
         lines.append(f"python: {choose_python(runner, environ).describe()}")
     except UsageError as exc:
         lines.append(f"python: {exc.message}")
-    if runner.args:
-        lines.append(f"args: {json.dumps(list(runner.args), ensure_ascii=False)}")
-    if runner.paths:
-        lines.append(f"paths: {', '.join(str(path) for path in runner.paths)}")
+    if own.args:
+        lines.append(f"args: {json.dumps(list(own.args), ensure_ascii=False)}")
+    if own.paths:
+        lines.append(f"paths: {', '.join(str(path) for path in own.paths)}")
     return lines

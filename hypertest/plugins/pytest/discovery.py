@@ -19,6 +19,7 @@ from hypertest.core.contracts import Discovery
 from hypertest.core.models import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.pytest.interpreter import Interpreter, choose_python
+from hypertest.plugins.pytest.settings import pytest_settings
 from runner.environment import child_environment
 from runner.model import RunnerFields
 from runner.pytest.interpreter import activated
@@ -61,7 +62,7 @@ class PytestDiscovery(Discovery):
 def discover(settings: TestRunnerSettings, environ: Mapping[str, str]) -> PytestDiscovery:
     """Every test pytest collects in the project of settings.config, with the suite's Python, testRunner.args
     and testRunner.paths."""
-    project_dir = settings.config.parent
+    project_dir, own = settings.config.parent, pytest_settings(settings)
     chosen = choose_python(settings, environ)
     env = activated(child_environment(environ), chosen.path)
     with tempfile.TemporaryDirectory(prefix="ht-collect-") as scratch:
@@ -71,11 +72,11 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str]) -> Pytest
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(scratch) / "path"), env.get("PYTHONPATH")]))
         output = Path(scratch) / "collect.json"
         env["HT_PYTEST_COLLECT_OUTPUT"] = str(output)
-        argv = [str(chosen.path), "-m", "pytest", *settings.args, "--collect-only", "-q",
+        argv = [str(chosen.path), "-m", "pytest", *own.args, "--collect-only", "-q",
                 "-p", "runner.pytest.collect_plugin", "-p", "no:cacheprovider", "-c", str(settings.config),
                 "--rootdir", str(project_dir)]
-        if settings.paths:
-            argv += ["--", *(_relative(path, project_dir) for path in settings.paths)]
+        if own.paths:
+            argv += ["--", *(_relative(path, project_dir) for path in own.paths)]
         try:
             completed = subprocess.run(argv, cwd=project_dir, env=env, capture_output=True, text=True,
                                        timeout=COLLECT_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL)
@@ -109,7 +110,8 @@ def _read(output: Path, completed: subprocess.CompletedProcess[str], settings: T
           chosen: Interpreter) -> dict[str, Any]:
     config = settings.config
     said = "\n".join(line for line in (completed.stdout + completed.stderr).strip().splitlines()[-20:])
-    with_args = f" (with {settings.args_origin}: {' '.join(settings.args)})" if settings.args else ""
+    own = pytest_settings(settings)
+    with_args = f" (with {own.args_origin}: {' '.join(own.args)})" if own.args else ""
     if not output.is_file():
         if "No module named pytest" in said:
             raise UsageError(f"pytest is not installed for the suite's Python, {chosen.describe()}",

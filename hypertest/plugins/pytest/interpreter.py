@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hypertest.core.config import TestRunnerSettings
 from hypertest.errors import UsageError
+from hypertest.plugins.pytest.settings import pytest_settings
 from runner.pytest.interpreter import activated
 
 PROBE_TIMEOUT_S = 60
@@ -61,8 +62,9 @@ class Probe:
 
 def choose_python(settings: TestRunnerSettings, environ: Mapping[str, str]) -> Interpreter:
     """The suite's interpreter; a VIRTUAL_ENV without an interpreter is a UsageError (a stale activation)."""
-    if settings.python is not None:
-        return Interpreter(settings.python, f"set by {settings.python_origin}", "testRunner.python")
+    own = pytest_settings(settings)
+    if own.python is not None:
+        return Interpreter(own.python, f"set by {own.python_origin}", "testRunner.python")
     active = environ.get("VIRTUAL_ENV", "").strip()
     if active:
         python = Path(os.path.normpath(Path(active).absolute())) / "bin" / "python"

@@ -30,7 +30,7 @@ import boto3  # noqa: E402 - after the path is set
 from botocore.config import Config  # noqa: E402
 
 from hypertest.core.dispatcher import Dispatcher  # noqa: E402
-from hypertest.core.models import Unit  # noqa: E402
+from hypertest.core.suite import Unit  # noqa: E402
 from hypertest.providers.aws.clients import AwsClients  # noqa: E402
 from hypertest.providers.aws.invoker import Invoker  # noqa: E402
 from hypertest.providers.aws.settings import aws_settings  # noqa: E402

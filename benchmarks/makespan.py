@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from hypertest.core.dispatcher import Dispatcher, keep_order  # noqa: E402
 from hypertest.core.durations import longest_first  # noqa: E402
-from hypertest.core.models import TestCase, Unit, make_unit_id  # noqa: E402
 from hypertest.core.packing import UNIT_OVERHEAD_MS, pack_plan  # noqa: E402
 from hypertest.core.plan import Phase, RunPlan  # noqa: E402
+from hypertest.core.suite import TestCase, Unit, make_unit_id  # noqa: E402
 
 TESTS = 1500
 CONCURRENCY = 100

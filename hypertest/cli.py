@@ -62,7 +62,7 @@ def _parsed_command(words: list[str], cwd: Path, after: list[Callable[[], None]]
 def _command(args: argparse.Namespace, cwd: Path, words: list[str],
              after: list[Callable[[], None]] | None = None) -> int:
     if args.command == "report":
-        from hypertest.github.report import run_report
+        from hypertest.github.report_command import run_report
 
         later = after is not None and args.annotations  # annotations are commands: after the protected region
         if after is not None and later:
@@ -89,6 +89,6 @@ def _command(args: argparse.Namespace, cwd: Path, words: list[str],
 
 def _annotations(results: Path) -> None:
     """Print the workflow-command annotations of results (`report --annotations`, after the protected region)."""
-    from hypertest.github.report import run_report
+    from hypertest.github.report_command import run_report
 
     run_report(results, summary=None, comment=None, junit=None, annotations=True, out=sys.stdout)

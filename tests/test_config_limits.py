@@ -27,7 +27,7 @@ import pytest
 
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.limits import FailureBudget, RunLimits, settle_interrupted_unit, settle_stopped_unit
-from hypertest.core.models import TestCase, Unit
+from hypertest.core.suite import TestCase, Unit
 from hypertest.plugins.playwright.run_level import RunLevel, parse_projects, parse_run_level, run_limits
 from runner.node import find_node
 from runner.wrapper_config import SETTINGS_VARIABLE, WRAPPER_CONFIG, WrapperSettings, render_wrapper_settings

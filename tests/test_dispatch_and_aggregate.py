@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from hypertest.core.aggregate import conclusion, ordered_records, stats, unit_summary
-from hypertest.core.unit_parse import parse_unit_result
 from hypertest.core.dispatcher import Dispatcher
-from hypertest.core.models import Unit
+from hypertest.core.suite import Unit
+from hypertest.core.unit_parse import parse_unit_result
 from hypertest.errors import ExitCode
 from tests.test_units import case
 

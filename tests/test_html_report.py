@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from hypertest.core.aggregate import error_record
-from hypertest.core.models import TestCase
+from hypertest.core.suite import TestCase
 from hypertest.plugins.playwright import html_report
 from hypertest.plugins.playwright.html_report import merge_html_report
 from hypertest.plugins.playwright.run_blob import BlobFacts, read_blob_facts, write_run_blob

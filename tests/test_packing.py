@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from hypertest.core.models import TestCase, Unit, make_unit_id
 from hypertest.core.packing import PACK_FACTOR, UNIT_OVERHEAD_MS, pack_plan
 from hypertest.core.plan import Phase, RunPlan
+from hypertest.core.suite import TestCase, Unit, make_unit_id
 from hypertest.plugins.playwright.units import selectors_of
 from tests.conftest import DEMO, copy_suite
 

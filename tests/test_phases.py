@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hypertest.core.models import TestCase, make_test_id
 from hypertest.core.plan import Gate, group_of
+from hypertest.core.suite import TestCase, make_test_id
 from hypertest.errors import UsageError
 from hypertest.plugins.playwright.phases import plan_phases, project_role
 from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, WebServerInfo, with_overrides

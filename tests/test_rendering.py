@@ -18,7 +18,7 @@ import pytest
 
 from hypertest.core.contracts import RunInfo
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
-from hypertest.core.models import Unit
+from hypertest.core.suite import Unit
 from hypertest.plugins.playwright.units import build_units
 from hypertest.reporters.console import ConsoleReporter, render_summary
 from hypertest.reporters.junit import render_junit

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hypertest.core.models import TestCase, make_test_id
+from hypertest.core.suite import TestCase, make_test_id
 from hypertest.errors import UsageError
 from hypertest.plugins.playwright.units import build_units, selectors_of
 

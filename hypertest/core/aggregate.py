@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TypedDict
 
-from hypertest.core.models import TestCase, Unit
+from hypertest.core.suite import TestCase, Unit
 from hypertest.errors import ExitCode
 from runner import RESULT_SCHEMA_VERSION
 from runner.model import (

@@ -13,8 +13,8 @@ from typing import Any, Protocol, TextIO
 
 from hypertest.core.config import Settings, TestRunnerSettings
 from hypertest.core.limits import RunLimits
-from hypertest.core.models import TestCase, Unit
 from hypertest.core.plan import RunPlan
+from hypertest.core.suite import TestCase, Unit
 from runner.model import RunnerFields, RunResult, TestRecord, UnitResult, UnitSummary
 
 

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from hypertest.core.models import Unit
 from hypertest.core.plan import group_of
+from hypertest.core.suite import Unit
 from hypertest.core.unit_parse import parse_unit_result
 from runner.model import UnitResult, error_unit_result
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from hypertest.core.dispatcher import Ordering
-from hypertest.core.models import Unit
+from hypertest.core.suite import Unit
 from runner.model import TestRecord
 
 FILE_NAME = ".durations.json"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from hypertest.core.contracts import Reporter, RunInfo
-from hypertest.core.models import Unit
+from hypertest.core.suite import Unit
 from runner.model import RunResult, TestRecord
 
 

@@ -26,7 +26,6 @@ from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.durations import load_durations, longest_first, save_durations
 from hypertest.core.events import ReporterMultiplexer
 from hypertest.core.limits import FailureBudget, settle_interrupted_unit, settle_stopped_unit, stopped_reason
-from hypertest.core.models import Unit
 from hypertest.core.packing import Packing, plan_run
 from hypertest.core.peaks import save_peaks
 from hypertest.core.pipeline import Pipeline, Task
@@ -36,6 +35,7 @@ from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.core.run_id import new_run_id
 from hypertest.core.run_result import in_reporters_order, merged_report, run_result
 from hypertest.core.strings import well_formed
+from hypertest.core.suite import Unit
 from hypertest.errors import ExitCode, UsageError
 from runner.environment import child_environment
 from runner.model import RunResult, TestRecord

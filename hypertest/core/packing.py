@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from hypertest.core.config import Settings
 from hypertest.core.contracts import Discovery, TestRunnerPlugin
 from hypertest.core.durations import load_durations
-from hypertest.core.models import Unit, make_unit_id
 from hypertest.core.plan import Phase, RunPlan
+from hypertest.core.suite import Unit, make_unit_id
 
 UNIT_OVERHEAD_MS = 2200  # one unit's start-up on the machines measured (README: "One unit's phases")
 PACK_FACTOR = 3  # a pack's tests take about this many start-ups

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from hypertest.core.models import Unit
+from hypertest.core.suite import Unit
 from runner.model import TestRecord
 
 OK_OUTCOMES = ("expected", "flaky", "skipped")

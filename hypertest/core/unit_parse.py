@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import cast
 
 from hypertest.core.aggregate import error_record, record_identity
-from hypertest.core.models import OUTCOMES, STATUSES, TestCase, Unit
+from hypertest.core.suite import OUTCOMES, STATUSES, TestCase, Unit
 from runner import RESULT_SCHEMA_VERSION
 from runner.model import Artifact, Attempt, ErrorInfo, Resources, TestRecord, UnitResult
 

@@ -19,7 +19,7 @@ from hypertest.errors import ECHO_MAX, ExitCode, HypertestError, UsageError, quo
 from hypertest.flags import parse_command_line
 from hypertest.github.inputs import ActionInputs, read_inputs
 from hypertest.github.protected_output import error_command, mask_secrets, protected
-from hypertest.github.reporter import GithubReporter
+from hypertest.github.publication import GithubReporter
 from hypertest.github.workflow import end_group, group
 from hypertest.github.workspace import confined_config, confined_folder, confined_output
 from runner.hardening import harden_process

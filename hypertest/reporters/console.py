@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from hypertest.core.contracts import Reporter, RunInfo
-from hypertest.core.models import Unit
 from hypertest.core.safe_text import split_lines, strip_ansi, terminal_text
+from hypertest.core.suite import Unit
 from runner.model import RunResult, TestRecord
 
 PLAIN_INTERVAL_S = 10.0

@@ -1,7 +1,7 @@
-"""`reporters: [github]`: the GitHub publishers (hypertest/github/reporter.py) under the reporters' registry."""
+"""`reporters: [github]`: the GitHub publishers (hypertest/github/publication.py) under the reporters' registry."""
 
 from __future__ import annotations
 
-from hypertest.github.reporter import REPORTER
+from hypertest.github.publication import REPORTER
 
 __all__ = ["REPORTER"]

@@ -15,7 +15,7 @@ import yaml
 
 from hypertest.errors import UsageError
 from hypertest.github.inputs import DEFAULTS, read_inputs
-from hypertest.github.reporter import outputs_of
+from hypertest.github.publication import outputs_of
 from tests.conftest import DEMO, ROOT, copy_suite
 from tests.github.fake_api import fake_github
 

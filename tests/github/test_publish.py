@@ -15,7 +15,7 @@ import pytest
 
 from hypertest.github.comment import MARKER
 from hypertest.github.inputs import read_inputs
-from hypertest.github.reporter import outputs_of, publish
+from hypertest.github.publication import outputs_of, publish
 from tests.conftest import ROOT
 from tests.github.fake_api import FakeGitHub, fake_github
 from tests.github.fixtures import hostile_result

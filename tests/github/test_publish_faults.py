@@ -24,7 +24,7 @@ import pytest
 
 import hypertest.github.api as api_module
 from hypertest.github.comment import MARKER
-from hypertest.github.reporter import GithubReporter
+from hypertest.github.publication import GithubReporter
 from tests.conftest import ROOT, CliResult
 from tests.github.fake_api import FakeGitHub, fake_github
 from tests.github.fixtures import hostile_result
@@ -125,7 +125,7 @@ def test_a_runner_file_that_cannot_be_written_is_one_warning(github: FakeGitHub,
 
 FIFO_SCRIPT = """
 import json, os, sys
-from hypertest.github.reporter import GithubReporter
+from hypertest.github.publication import GithubReporter
 GithubReporter(sys.stdout, os.environ).on_end(json.loads(sys.stdin.read()))
 print("published")
 """
@@ -301,7 +301,7 @@ def test_a_bug_in_one_step_is_one_warning_and_the_others_still_happen(github: Fa
     def broken(*args: Any) -> str:
         raise KeyError("stats")
 
-    monkeypatch.setattr("hypertest.github.reporter.render_comment", broken)
+    monkeypatch.setattr("hypertest.github.publication.render_comment", broken)
     out = publish(environ(github.url, tmp_path))
     [warning] = warnings(out)
     assert warning.startswith("::warning::the pull-request comment skipped: internal error (a bug in hypertest"), \

@@ -13,8 +13,8 @@ from typing import Any
 from hypertest.core.config import Settings, TestRunnerSettings
 from hypertest.core.contracts import Check, ImageInputs, RunContext, RunHooks, TestRunnerPlugin
 from hypertest.core.contracts import Discovery as CoreDiscovery
-from hypertest.core.models import Unit
 from hypertest.core.plan import RunPlan
+from hypertest.core.suite import Unit
 from hypertest.errors import UsageError
 from hypertest.plugins.playwright.settings import use_override, web_server_override
 from runner.model import TestRecord, UnitSummary

@@ -15,7 +15,7 @@ from typing import cast
 from hypertest.core.config import TestRunnerSettings
 from hypertest.core.contracts import Discovery as CoreDiscovery
 from hypertest.core.limits import RunLimits
-from hypertest.core.models import TestCase, make_test_id
+from hypertest.core.suite import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.playwright.listing import ListedError, Listing
 from hypertest.plugins.playwright.run_level import ProjectInfo, RunLevel, parse_projects, parse_run_level, run_limits

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from hypertest.core.models import Unit
 from hypertest.core.plan import Phase, RunPlan, group_of
+from hypertest.core.suite import Unit
 from hypertest.errors import UsageError
 from hypertest.plugins.playwright.discovery import Discovery
 from hypertest.plugins.playwright.run_level import ProjectInfo

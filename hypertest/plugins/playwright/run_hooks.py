@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hypertest.core.contracts import RunContext
-from hypertest.core.models import Unit
+from hypertest.core.suite import Unit
 from hypertest.plugins.playwright.discovery import Discovery
 from hypertest.plugins.playwright.run_level import with_overrides
 from hypertest.plugins.playwright.session import clear_output_dirs, start_run_session

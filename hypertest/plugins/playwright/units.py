@@ -7,8 +7,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hypertest.core.models import TestCase, Unit, make_unit_id
 from hypertest.core.strings import encodable
+from hypertest.core.suite import TestCase, Unit, make_unit_id
 from hypertest.errors import UsageError
 from runner.playwright.selection import grep_key
 

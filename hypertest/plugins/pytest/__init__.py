@@ -11,8 +11,8 @@ from typing import Any, TextIO
 
 from hypertest.core.config import Settings, TestRunnerSettings
 from hypertest.core.contracts import Check, Discovery, ImageInputs, NoRunHooks, RunContext, RunHooks, TestRunnerPlugin
-from hypertest.core.models import Unit
 from hypertest.core.plan import RunPlan
+from hypertest.core.suite import Unit
 from hypertest.plugins.pytest.settings import pytest_settings
 from runner.model import TestRecord, UnitSummary
 

@@ -16,7 +16,7 @@ from typing import Any
 import runner
 from hypertest.core.config import TestRunnerSettings
 from hypertest.core.contracts import Discovery
-from hypertest.core.models import TestCase, make_test_id
+from hypertest.core.suite import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.pytest.interpreter import Interpreter, choose_python
 from hypertest.plugins.pytest.settings import pytest_settings

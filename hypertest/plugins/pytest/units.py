@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hypertest.core.models import TestCase, Unit, make_unit_id
 from hypertest.core.plan import Phase, RunPlan
+from hypertest.core.suite import TestCase, Unit, make_unit_id
 
 
 def plan_units(tests: Sequence[TestCase], granularity: str) -> RunPlan:

@@ -23,12 +23,12 @@ from hypertest.crash import save_traceback
 from hypertest.github.annotations import annotation_records, workflow_commands
 from hypertest.github.api import GitHubApi, GitHubApiError, api_url_problem
 from hypertest.github.comment import render_comment
+from hypertest.github.comment_and_check import create_check_run, degrade, upsert_comment
 from hypertest.github.context import GitHubContext
 from hypertest.github.event import pull_request
 from hypertest.github.faults import PublishFault, named, warn
 from hypertest.github.files import reason
 from hypertest.github.inputs import ActionInputs, read_inputs
-from hypertest.github.publish import create_check_run, degrade, upsert_comment
 from hypertest.github.results_file import shown
 from hypertest.github.summary import render_summary
 from hypertest.github.workflow import append_summary, write_outputs

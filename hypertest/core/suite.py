@@ -1,4 +1,6 @@
-"""The results model shared by the plugin, the dispatcher, aggregation and reporters."""
+"""The suite as hypertest splits it: a discovered test (TestCase) and a unit of tests, their stable ids, and
+the statuses and outcomes a test can end with. The result model (records, unit and run results) is
+runner/model.py."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -82,3 +82,26 @@ def safe_segment(name: str, limit: int = 80) -> str:
     """A file-name-safe version of an attachment name."""
     cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip(".-")
     return (cleaned or "attachment")[:limit]
+
+
+def store_for_unit(records: Sequence[dict[str, Any]], test_ids: Sequence[str], unit_id: str, store: ArtifactStore,
+                   *, source: Path, kind: str, relative: str) -> None:
+    """Store a file of the unit's that no one attempt owns: a unit of one test keeps it in the test's folder
+    (`<testId>/<kind>/...`), a unit of several in one folder of the unit (`units/<unitId>/<kind>/...`), listed
+    on each record."""
+    prefix = f"{test_ids[0]}/{kind}" if len(test_ids) == 1 else f"units/{unit_id}/{kind}"
+    content_type = guess_content_type(source)
+    entry = {"name": relative, "path": store.put(source, f"{prefix}/{relative}", content_type),
+             "contentType": content_type, "attempt": None}
+    for record in records:
+        record["artifacts"].append(dict(entry))
+
+
+def store_custom_artifacts(records: Sequence[dict[str, Any]], test_ids: Sequence[str], unit_id: str, folder: Path,
+                           store: ArtifactStore) -> None:
+    """Store the files the tests wrote below HT_TEST_ARTIFACTS_OUTPUT_PATH (folder), for the unit."""
+    if not folder.is_dir():
+        return
+    for source in sorted(p for p in folder.rglob("*") if p.is_file()):
+        store_for_unit(records, test_ids, unit_id, store, source=source, kind="custom",
+                       relative=source.relative_to(folder).as_posix())

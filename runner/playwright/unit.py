@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from runner import browser_server, warm_host
-from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
+from runner.artifacts import ArtifactStore, safe_segment, store_custom_artifacts
 from runner.browser_death import DeathWatch, mark_died
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.cleanup import kill_descendants
@@ -23,6 +23,7 @@ from runner.environment import child_environment, project_folder, with_writable_
 from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
+from runner.playwright.attachments import store_attachments
 from runner.playwright.selection import TEST_LIST, SelectionError, command_line, select
 from runner.private_cache import NODE_COMPILE_CACHE, PLAYWRIGHT_TRANSFORM_CACHE, private_cache
 from runner.proc import descendants
@@ -125,8 +126,8 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         missing_message=(stop_reason() + " before this test finished"
                          if completed.stopped_at_deadline else
                          f"Playwright did not run this test: {error or 'no result was reported'}"))
-    _store_attachments(payload, records, parsed, store)
-    _store_custom_artifacts(payload, records, paths["artifacts"], store)
+    store_attachments(payload, records, parsed, store)
+    store_custom_artifacts(records, [test.id for test in payload.tests], payload.unit_id, paths["artifacts"], store)
     blob = _blob_file(paths["blob"], blob_name)
     blob_key = store.put(blob, f"blobs/{blob_name}", "application/zip") if blob is not None else None
     state_key = None
@@ -283,46 +284,6 @@ def _unit_status(exit_code: int | None, stopped: bool, parsed: Parsed, tail: str
         return "ok", None
     last_lines = "\n".join(line for line in tail.strip().splitlines()[-15:])
     return "error", f"Playwright exited with code {exit_code} before reporting the end of the run:\n{last_lines}"
-
-
-def _store_attachments(payload: Payload, records: list[dict[str, Any]], parsed: Parsed,
-                       store: ArtifactStore) -> None:
-    by_key = {test.key: test for test in payload.tests}
-    records_by_id = {record["id"]: record for record in records}
-    for key, attempts in parsed.attempts.items():
-        test = by_key.get(key)
-        if test is None:
-            continue
-        record = records_by_id[test.id]
-        for attempt in attempts:
-            retry = int(attempt.get("retry", 0))
-            for index, attachment in enumerate(attempt.get("attachments") or []):
-                source = Path(str(attachment.get("path", "")))
-                if not source.is_file():
-                    continue
-                name = str(attachment.get("name") or source.name)
-                suffix = source.suffix if not Path(name).suffix else ""
-                target = f"{test.id}/attempt-{retry}/{index:02d}-{safe_segment(name)}{suffix}"
-                content_type = guess_content_type(source, attachment.get("contentType"))
-                record["artifacts"].append({"name": name, "path": store.put(source, target, content_type),
-                                            "contentType": content_type, "attempt": retry})
-
-
-def _store_custom_artifacts(payload: Payload, records: list[dict[str, Any]], folder: Path,
-                            store: ArtifactStore) -> None:
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    if not files:
-        return
-    # One test: its folder. Several (a serial group or a file unit): one folder of the unit, linked from each.
-    prefix = f"{payload.tests[0].id}/custom" if len(payload.tests) == 1 else f"units/{payload.unit_id}/custom"
-    stored = []
-    for source in files:
-        relative = source.relative_to(folder).as_posix()
-        content_type = guess_content_type(source)
-        stored.append({"name": relative, "path": store.put(source, f"{prefix}/{relative}", content_type),
-                       "contentType": content_type, "attempt": None})
-    for record in records:
-        record["artifacts"].extend(stored)
 
 
 def _failed_unit(payload: Payload, message: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from runner.artifacts import ArtifactStore, guess_content_type, safe_segment
+from runner.artifacts import ArtifactStore, guess_content_type, safe_segment, store_for_unit
 from runner.pytest.payload import RequestedTest
 from runner.pytest.records import Reports, attempt_artifacts
 
@@ -45,28 +45,8 @@ def store_output_artifacts(records: Sequence[dict[str, Any]], tests: Sequence[Re
             key = f"{test.id}/attempt-{retry}/output/{relative}"
             _put(by_id[test.id], store, source, key=key, name=relative, retry=retry)
         else:
-            _put_for_unit(records, tests, unit_id, store, source=source, kind="output", relative=relative)
-
-
-def store_custom_artifacts(records: Sequence[dict[str, Any]], tests: Sequence[RequestedTest], *, unit_id: str,
-                           folder: Path, store: ArtifactStore) -> None:
-    """Store the files the tests wrote below HT_TEST_ARTIFACTS_OUTPUT_PATH."""
-    if not folder.is_dir():
-        return
-    for source in sorted(p for p in folder.rglob("*") if p.is_file()):
-        _put_for_unit(records, tests, unit_id, store, source=source, kind="custom",
-                      relative=source.relative_to(folder).as_posix())
-
-
-def _put_for_unit(records: Sequence[dict[str, Any]], tests: Sequence[RequestedTest], unit_id: str,
-                  store: ArtifactStore, *, source: Path, kind: str, relative: str) -> None:
-    """One test: its folder; several: one folder of the unit, linked from each record."""
-    prefix = f"{tests[0].id}/{kind}" if len(tests) == 1 else f"units/{unit_id}/{kind}"
-    content_type = guess_content_type(source)
-    entry = {"name": relative, "path": store.put(source, f"{prefix}/{relative}", content_type),
-             "contentType": content_type, "attempt": None}
-    for record in records:
-        record["artifacts"].append(dict(entry))
+            store_for_unit(records, [test.id for test in tests], unit_id, store, source=source, kind="output",
+                           relative=relative)
 
 
 def _put(record: dict[str, Any], store: ArtifactStore, source: Path, *, key: str, name: str, retry: int) -> None:

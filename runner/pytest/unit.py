@@ -25,14 +25,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runner.artifacts import ArtifactStore
+from runner.artifacts import ArtifactStore, store_custom_artifacts
 from runner.cleanup import kill_descendants
 from runner.environment import child_environment, project_folder, with_writable_home
 from runner.model import error_unit_result, ran_unit_result
 from runner.proc import descendants
 from runner.process import run_with_deadline, stop_reason
 from runner.project_state import task_root_copy, writable_copy
-from runner.pytest.artifacts import store_custom_artifacts, store_output_artifacts
+from runner.pytest.artifacts import store_output_artifacts
 from runner.pytest.interpreter import activated
 from runner.pytest.payload import PytestUnit, RequestedTest, UnitPayloadError, parse_unit
 from runner.pytest.records import Reports, build_records, parse_result_lines, unrequested
@@ -130,7 +130,7 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
                             missing_message=missing_message)
     store_output_artifacts(records, request.tests, unit_id=unit_id, reports=reports, output_dir=paths["output"],
                            store=store)
-    store_custom_artifacts(records, request.tests, unit_id=unit_id, folder=paths["artifacts"], store=store)
+    store_custom_artifacts(records, [test.id for test in request.tests], unit_id, paths["artifacts"], store)
     return dict(ran_unit_result(run_id=run_id, unit_id=unit_id, status=status, error=error,
                                 exit_code=completed.exit_code, tests=records, blob=None,
                                 unrequested=unrequested(request.tests, reports), output_tail=completed.output_tail))

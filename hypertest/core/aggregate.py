@@ -122,12 +122,23 @@ def stats(records: Iterable[TestRecord]) -> Stats:
     }
 
 
-def conclusion(counts: Stats, fail_on_flaky: bool) -> tuple[str, ExitCode]:
+def conclusion(counts: Stats, fail_on_flaky: bool, *, teardown_failed: bool = False,
+               interrupted: bool = False) -> tuple[str, ExitCode]:
     """The run's conclusion and exit code: real failures first, then infrastructure errors, then flaky.
 
-    An interrupted test (stopped at its unit's deadline) fails the run like a failed one; after Ctrl-C
-    the caller replaces the exit code with INTERRUPTED.
+    An interrupted test (stopped at its unit's deadline) fails the run like a failed one. A run whose global
+    teardown failed is an error even when its tests passed; a run stopped by Ctrl-C (interrupted) is failed
+    with the exit code INTERRUPTED.
     """
+    if interrupted:
+        return "failed", ExitCode.INTERRUPTED
+    verdict = _tests_conclusion(counts, fail_on_flaky)
+    if teardown_failed and verdict[1] == ExitCode.OK:
+        return "error", ExitCode.INFRASTRUCTURE  # the tests passed; the run did not
+    return verdict
+
+
+def _tests_conclusion(counts: Stats, fail_on_flaky: bool) -> tuple[str, ExitCode]:
     if counts["failed"] or counts["interrupted"]:
         return "failed", ExitCode.TESTS_FAILED
     if counts["errors"]:

@@ -41,6 +41,14 @@ class TestRunnerSettings:
     options: Mapping[str, Any] = field(default_factory=dict)
     document: SourceDocument | None = field(default=None, compare=False, repr=False)
 
+    def filters_text(self) -> str:
+        """The filters that select tests, for a message (` (with projects a; grep 'x')`); empty when none."""
+        parts = [f"projects {', '.join(self.projects)}" if self.projects else "",
+                 f"grep {self.grep!r}" if self.grep else "",
+                 f"grepInvert {self.grep_invert!r}" if self.grep_invert else "",
+                 f"tags {', '.join(self.tags)}" if self.tags else ""]
+        return f" (with {'; '.join(part for part in parts if part)})" if any(parts) else ""
+
     def origin(self, *at: str | int) -> str:
         """Where a key of testRunner was set, for messages: `hypertest.yml:3:11: testRunner.paths[1]`."""
         place = f"{self.document.where(('testRunner', *at))}: " if self.document is not None else ""

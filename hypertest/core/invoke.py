@@ -33,7 +33,7 @@ from hypertest.core.plan import Gate, RunPlan, group_of
 from hypertest.core.redaction import Redactor
 from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.core.run_id import new_run_id
-from hypertest.core.run_result import in_reporters_order, merged_report, run_result
+from hypertest.core.run_result import in_reporters_order, link_artifacts, merged_report, run_result
 from hypertest.core.strings import well_formed
 from hypertest.core.suite import Unit
 from hypertest.errors import ExitCode, UsageError
@@ -126,7 +126,7 @@ class _InvokeRun:
             self.out.write(f"{packing.describe()}\n")
         self.state.units = self.state.plan.units
         if not self.state.units:
-            message = f"no tests found by {self.settings.test_runner.config}" + _filters_text(self.settings)
+            message = f"no tests found by {self.settings.test_runner.config}" + self.settings.test_runner.filters_text()
             if not self.settings.pass_with_no_tests:
                 raise UsageError(message, hint="set passWithNoTests: true to make this a success")
             self.out.write(f"{message}; passWithNoTests is set, so this run passes\n")
@@ -272,16 +272,9 @@ class _InvokeRun:
         records = well_formed(ordered_records(state.units, state.records_by_unit, state.discovery.tests,
                                               interrupted=state.interrupted))  # titles from discovery too
         counts = stats(records)
-        verdict, state.exit_code = conclusion(counts, self.settings.fail_on_flaky)
-        if state.teardown_error and state.exit_code == ExitCode.OK:
-            verdict, state.exit_code = "error", ExitCode.INFRASTRUCTURE  # the tests passed; the run did not
-        if state.interrupted:
-            verdict, state.exit_code = "failed", ExitCode.INTERRUPTED
-        for record in records:
-            for artifact in record["artifacts"]:
-                url = self.provider.artifact_url(artifact["path"])
-                if url:
-                    artifact["url"] = url
+        verdict, state.exit_code = conclusion(counts, self.settings.fail_on_flaky,
+                                              teardown_failed=bool(state.teardown_error), interrupted=state.interrupted)
+        link_artifacts(records, self.provider)
         result = run_result(run_id=state.run_id, plugin=self.plugin, discovery=state.discovery, provider=self.provider,
                             concurrency=self.settings.concurrency, started_at=self.started_at,
                             duration_ms=int((time.monotonic() - self.started) * 1000), verdict=verdict,
@@ -303,16 +296,3 @@ class _InvokeRun:
         state.result = result
         self.multiplexer.on_end(result)
 
-
-def _filters_text(settings: Settings) -> str:
-    runner = settings.test_runner
-    parts = []
-    if runner.projects:
-        parts.append(f"projects {', '.join(runner.projects)}")
-    if runner.grep:
-        parts.append(f"grep {runner.grep!r}")
-    if runner.grep_invert:
-        parts.append(f"grepInvert {runner.grep_invert!r}")
-    if runner.tags:
-        parts.append(f"tags {', '.join(runner.tags)}")
-    return f" (with {'; '.join(parts)})" if parts else ""

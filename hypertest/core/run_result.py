@@ -44,6 +44,15 @@ def run_result(*, run_id: str, plugin: TestRunnerPlugin, discovery: Discovery, p
     }
 
 
+def link_artifacts(records: Sequence[TestRecord], provider: Provider) -> None:
+    """Give each artifact the link its store has for it (none for a local file)."""
+    for record in records:
+        for artifact in record["artifacts"]:
+            url = provider.artifact_url(artifact["path"])
+            if url:
+                artifact["url"] = url
+
+
 def merged_report(plugin: TestRunnerPlugin, discovery: Discovery, context: RunContext, result: RunResult,
                   started_at: dt.datetime) -> dict[str, str]:
     """The test runner's one HTML report of the run (`html`), made by its plugin from the units' blobs and the

@@ -7,13 +7,14 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from runner import warm_host
+from runner import browser_server, warm_host
 from runner.entry import execute
 from runner.handler import handler
 from runner.private_cache import NODE_COMPILE_CACHE, PLAYWRIGHT_TRANSFORM_CACHE
@@ -53,7 +54,21 @@ def unit_dirs() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).iterdir()} - CACHES
 
 
-def test_handler_runs_exactly_the_requested_test(tmp_path: Path) -> None:
+@pytest.fixture
+def private_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temp folder (TMPDIR) of this test's alone, so what is left in it is the runner's, whatever else runs on
+    the machine; the warm host and browser of earlier tests (in the shared one) are stopped first."""
+    warm_host.stop_held()
+    browser_server.stop_held()
+    folder = tmp_path_factory.mktemp("tmpdir")
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    warm_host.stop_held()
+    browser_server.stop_held()
+
+
+def test_handler_runs_exactly_the_requested_test(tmp_path: Path, private_tmp: Path) -> None:
     before, processes = unit_dirs(), set(descendants())  # other tests' services may be running
     result = handler(payload(DEMO, tmp_path, [("todo.spec.ts", ("completing", "marks a todo done"))]),
                      FakeContext(120_000))
@@ -122,7 +137,7 @@ test('hangs', async ({ page }) => {
     return project
 
 
-def test_deadline_stops_playwright_and_keeps_what_finished(tmp_path: Path) -> None:
+def test_deadline_stops_playwright_and_keeps_what_finished(tmp_path: Path, private_tmp: Path) -> None:
     project = slow_project(tmp_path)
     store = tmp_path / "store"
     before, processes = unit_dirs(), set(descendants())

@@ -69,7 +69,7 @@ class LocalProvider(RunFolderStore):
         return {**payload, "artifacts": {"kind": "local", "root": str(run_dir)},
                 "timeoutMs": int(self.settings.unit_timeout_s * 1000)}
 
-    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, object]:
         """Run the unit in the slot's warm runner process, which writes its result."""
         timeout_s = (payload.get("timeoutMs") or self.settings.unit_timeout_s * 1000) / 1000
         return self._runners.run(payload, time.monotonic() + timeout_s + EXIT_GRACE_S)

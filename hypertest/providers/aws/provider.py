@@ -102,7 +102,7 @@ class AwsProvider:
         return {**payload, "projectDir": IMAGE_PROJECT_DIR, "artifacts": artifacts,
                 "timeoutMs": self.settings.timeout_s * 1000}
 
-    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, object]:
         """One synchronous Invoke (plus the configured retries of a crashed function)."""
         if self._cancelled.is_set():
             return error_result("the run was interrupted before this unit started")

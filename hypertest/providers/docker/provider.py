@@ -108,7 +108,7 @@ class DockerProvider(RunFolderStore):
 
     # --- the units ---------------------------------------------------------------------------------------
 
-    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    def execute(self, payload: Mapping[str, Any]) -> Mapping[str, object]:
         """One invocation in a warm sandbox; what went wrong in the sandbox becomes an `error` result."""
         try:
             result = self._emulator().invoke(json.dumps(payload).encode())

@@ -31,7 +31,7 @@ from pathlib import Path
 from runner.child_channel import LineChannel
 from runner.cleanup import reap_when_ended
 from runner.environment import bounded_int, switch_on
-from runner.playwright.selection import playwright_package
+from runner.playwright.selection import PlaywrightRun, playwright_package
 from runner.proc import alive, children, descendants, rss_bytes
 from runner.process import Completed, read_tail, run_with_deadline, stop_requested
 
@@ -64,27 +64,6 @@ def keeps_workers(environ: Mapping[str, str]) -> bool:
 def max_rss_mb(environ: Mapping[str, str]) -> int:
     """HT_WARM_RUNNER_MAX_RSS_MB: past this RSS of its own process the host is replaced before the next unit."""
     return bounded_int(environ, "HT_WARM_RUNNER_MAX_RSS_MB", minimum=64, default=DEFAULT_MAX_RSS_MB)
-
-
-@dataclass(frozen=True)
-class PlaywrightRun:
-    """One unit's `playwright test`: what the command line gets, and what the host gets instead."""
-
-    node: str
-    cli: Path
-    config: Path
-    test_list: Path
-    no_deps: bool
-    retries: int | None
-
-    def argv(self) -> list[str]:
-        """The command line that runs the unit without a host."""
-        argv = [self.node, str(self.cli), "test", "-c", str(self.config), "--test-list", str(self.test_list)]
-        if self.no_deps:
-            argv.append("--no-deps")
-        if self.retries is not None:
-            argv += ["--retries", str(self.retries)]
-        return argv
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from runner.payload import Selector, TestRef
-
-if TYPE_CHECKING:
-    from runner.warm_host import PlaywrightRun
 
 TEST_LIST = "test-list"
 GREP = "grep"
@@ -38,6 +34,29 @@ _TAGS = "(?: @[^ ]*)*"  # the tags Playwright's grep title puts after a suite's 
 _LIST_OPTION = re.compile(rb"""["'`]--test-list <file>["'`]""")
 _LIST_ERROR = b"Cannot read test list file"
 _LENGTH_TEST = re.compile(rb"titlePath\.length\s*(<=|===)\s*[\w$]+\.length")
+
+
+@dataclass(frozen=True)
+class PlaywrightRun:
+    """One unit's `playwright test`: what the command line gets, and what the host gets instead."""
+
+    node: str
+    cli: Path
+    config: Path
+    test_list: Path
+    no_deps: bool
+    retries: int | None
+
+    def argv(self, selection: Sequence[str] | None = None) -> list[str]:
+        """The command line that runs the unit without a host: its tests selected by the test list, or by
+        the options given (a Selection's grep)."""
+        chosen = ["--test-list", str(self.test_list)] if selection is None else list(selection)
+        argv = [self.node, str(self.cli), "test", "-c", str(self.config), *chosen]
+        if self.no_deps:
+            argv.append("--no-deps")
+        if self.retries is not None:
+            argv += ["--retries", str(self.retries)]
+        return argv
 
 
 class SelectionError(RuntimeError):
@@ -131,13 +150,3 @@ def _literal(text: str) -> str:
         unit = raw[index] | raw[index + 1] << 8
         out.append(chr(unit) if chr(unit) in _SAFE else f"\\u{unit:04x}")
     return "".join(out)
-
-
-def command_line(unit: PlaywrightRun, selection: Selection) -> list[str]:
-    """`playwright test` for a unit selected by grep: the test-list command line with the grep instead."""
-    argv = [unit.node, str(unit.cli), "test", "-c", str(unit.config), *selection.options]
-    if unit.no_deps:
-        argv.append("--no-deps")
-    if unit.retries is not None:
-        argv += ["--retries", str(unit.retries)]
-    return argv

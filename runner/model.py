@@ -51,8 +51,8 @@ class Artifact(TypedDict):
     url: NotRequired[str]
 
 
-class TestRecord(TypedDict):
-    """A test's final record."""
+class TestPlace(TypedDict):
+    """Which test a record is of, and where it is written."""
 
     id: str
     project: str
@@ -60,6 +60,11 @@ class TestRecord(TypedDict):
     line: int
     column: int
     titlePath: list[str]
+
+
+class TestRecord(TestPlace):
+    """A test's final record."""
+
     status: str
     expectedStatus: str
     outcome: str

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TypedDict
 
 from hypertest.core.suite import TestCase, Unit
 from hypertest.errors import ExitCode
 from runner import RESULT_SCHEMA_VERSION
 from runner.model import (
     Stats,
+    TestPlace,
     TestRecord,
     UnitResult,
     UnitSummary,
@@ -17,18 +17,10 @@ from runner.model import (
     make_attempt,
 )
 
-UNIT_STATUSES = ("ok", "error", "deadline")
 
-
-class RecordIdentity(TypedDict):
+class RecordIdentity(TestPlace):
     """What a record says of its test, from discovery (not from the runner)."""
 
-    id: str
-    project: str
-    file: str
-    line: int
-    column: int
-    titlePath: list[str]
     tags: list[str]
     unitId: str
     repeatEachIndex: int

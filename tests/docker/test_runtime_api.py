@@ -1,13 +1,19 @@
 """The emulator's Lambda Runtime API against the real runtime interface client (awslambdaric) in a plain
 process on loopback: invocations and their answers, the Lambda headers, errors, init errors and
-responses over 6 MB. The container around it is tested in test_docker_provider.py."""
+responses over 6 MB. As in a sandbox, the API serves a Unix socket and the emulator agent's relay joins a
+loopback port to it. The container around it is tested in test_docker_provider.py."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from hypertest.providers.docker.agent import relay_connections
 from hypertest.providers.docker.runtime_api import Invocation, RuntimeApi, RuntimeOutcome
 
 HANDLERS = '''
@@ -34,7 +41,8 @@ def huge(event, context):
 
 
 class Runtime:
-    """A RuntimeApi on a loopback port with awslambdaric serving one handler in a process."""
+    """A RuntimeApi (on a Unix socket, relayed from a loopback port) with awslambdaric serving one handler in a
+    process."""
 
     def __init__(self, api: RuntimeApi, process: subprocess.Popen[str]) -> None:
         self.api = api
@@ -50,14 +58,33 @@ class Runtime:
 Start = Callable[[str], "Runtime"]
 
 
+def unix_connection(path: Path) -> socket.socket:
+    """A new connection to the Unix socket at path."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(path))
+    except OSError:
+        connection.close()
+        raise
+    return connection
+
+
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[Callable[[str], Runtime]]:
     (tmp_path / "handlers.py").write_text(HANDLERS)
+    sockets = Path(tempfile.mkdtemp(prefix="ht-rt-"))  # short: a Unix socket's path has at most 107 bytes
     started: list[Runtime] = []
+    listeners: list[socket.socket] = []
 
     def run(handler: str) -> Runtime:
         api = RuntimeApi()
-        port = api.serve_tcp()
+        path = sockets / f"{len(started)}.sock"
+        api.serve_unix(path)
+        listener = socket.create_server(("127.0.0.1", 0))  # the relay ends when the listener is closed
+        threading.Thread(target=relay_connections, args=(listener, functools.partial(unix_connection, path)),
+                         daemon=True).start()
+        listeners.append(listener)
+        port = listener.getsockname()[1]
         env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}", "AWS_LAMBDA_FUNCTION_NAME": "shop",
                "PYTHONPATH": str(tmp_path)}
         process = subprocess.Popen([sys.executable, "-m", "awslambdaric", handler], cwd=tmp_path, env=env,
@@ -71,6 +98,9 @@ def start(tmp_path: Path) -> Iterator[Callable[[str], Runtime]]:
         runtime.process.kill()
         runtime.process.wait(timeout=10)
         runtime.api.close()
+    for listener in listeners:
+        listener.close()
+    shutil.rmtree(sockets, ignore_errors=True)
 
 
 def test_the_runtime_gets_the_event_and_lambdas_headers_and_answers(start: Start) -> None:

@@ -49,7 +49,8 @@ class RuntimeOutcome:
 
 
 class RuntimeApi:
-    """The Runtime API of one sandbox; thread-safe; serve it with `serve_unix` or `serve_tcp`."""
+    """The Runtime API of one sandbox; thread-safe; served on a Unix socket (`serve_unix`), which the agent
+    in the sandbox relays its loopback port to."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -98,12 +99,6 @@ class RuntimeApi:
         server = _UnixServer(str(path), _Handler)
         path.chmod(mode)
         self._start(server)
-
-    def serve_tcp(self, host: str = "127.0.0.1") -> int:
-        """Serve on a free loopback port; returns it."""
-        server = _TcpServer((host, 0), _Handler)
-        self._start(server)
-        return int(server.server_address[1])
 
     def close(self) -> None:
         """Stop serving; a runtime blocked in `next` gets its connection closed."""
@@ -157,11 +152,6 @@ class RuntimeApi:
 
 class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
-
-
-class _TcpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
 
 
 def error_type_of(body: bytes, header: str | None) -> str:

@@ -101,6 +101,9 @@ class WarmHost:
             self.stop()
             raise HostUnavailable(reason)
         self.version = str(ready.get("version") or "")
+        # how this host's Playwright can be told a unit's tests (its internals' shape decides)
+        forms = ready.get("selections")
+        self.selections = frozenset(map(str, forms)) if isinstance(forms, list) else frozenset({"test-list"})
 
     @property
     def pid(self) -> int:
@@ -122,6 +125,7 @@ class WarmHost:
         stopped (SIGINT, SIGKILL after grace_s); how it ended, and whether the host may serve again."""
         self.units += 1
         request = {"cwd": str(cwd), "env": dict(env), "config": str(unit.config), "testList": str(unit.test_list),
+                   "grep": unit.grep,
                    "noDeps": unit.no_deps, "retries": unit.retries, "log": str(log_path),
                    "keepWorkers": keeps_workers(env), "dropWorkers": self._broken_workers(),
                    "workerUnitVariables": sorted(WORKER_UNIT_VARIABLES)}
@@ -197,6 +201,8 @@ def run_playwright(unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], de
     command line when the host is off or refused; either way as run_with_deadline runs the command."""
     global _held  # noqa: PLW0603 - one host per warm process
     host = _host_for(unit, env, cwd) if enabled(env) else None
+    if host is not None and ("grep" if unit.grep is not None else "test-list") not in host.selections:
+        host = None  # this Playwright's host cannot select the unit's tests this way: the command line can
     if host is None:
         return run_with_deadline(unit.argv(), cwd=cwd, env=env, deadline=deadline, log_path=log_path, grace_s=grace_s)
     try:

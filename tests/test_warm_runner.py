@@ -22,6 +22,7 @@ from runner import browser_server, warm_host
 from runner.entry import execute
 from runner.proc import alive, children, descendants
 from tests.conftest import DEMO, ROOT, load_results, small_project
+from tests.playwright_versions import MIDDLE, OLDEST, playwright_install
 
 pytestmark = pytest.mark.e2e
 
@@ -208,6 +209,32 @@ def test_warm_runner_off_runs_each_unit_through_the_command_line(project: Path, 
     assert [status(result) for result, _ in seen] == ["passed", "passed"]
     assert warm_host.held_pids() == frozenset()
     assert len({who["main"] for _, who in seen}) == 2  # a Playwright process each
+
+
+@pytest.mark.parametrize("version", [MIDDLE, OLDEST])
+def test_an_older_playwright_runs_in_the_host_its_shape_allows(tmp_path: Path, version: str,
+                                                               capfd: pytest.CaptureFixture[str]) -> None:
+    """1.56 to 1.59 have the internals of another shape (runAllTestsWithConfig reads the command line's options
+    from config fields): units run unit after unit in one host, with the outcomes, retries and deadline of the
+    command line. Older releases have no shape the host drives: their units run the command line."""
+    project = small_project(tmp_path / "project", CONFIG, {"tests/warm.spec.ts": SPEC})
+    (project / "node_modules").unlink()
+    (project / "node_modules").symlink_to(playwright_install(version) / "node_modules")
+    store = tmp_path / "store"
+    seen = [run(project, store, title, f"u{n}", retries=1 if title == "flaky" else None)
+            for n, title in enumerate(["one", "two", "fails", "flaky"])]
+    assert [status(result) for result, _ in seen] == ["passed", "passed", "failed", "passed"]
+    assert seen[3][0]["tests"][0]["outcome"] == "flaky"
+    mains = {who["main"] for _, who in seen}
+    if version == OLDEST:
+        assert warm_host.held_pids() == frozenset() and len(mains) == 4  # a command line each
+        assert "has none of the internal shapes the warm runner drives" in capfd.readouterr().err
+        return
+    [host] = warm_host.held_pids()
+    assert mains == {host}  # every unit's workers were the one host's children
+    hung, _ = run(project, store, "hangs", "u9", deadline_s=12)
+    assert (hung["status"], status(hung)) == ("deadline", "interrupted")
+    assert warm_host.held_pids() == frozenset()  # an interrupted host is not trusted again
 
 
 def test_an_unknown_playwright_version_runs_units_through_the_command_line(tmp_path: Path,

@@ -46,11 +46,11 @@ class PlaywrightRun:
     test_list: Path
     no_deps: bool
     retries: int | None
+    grep: str | None = None  # the unit's tests selected by this --grep pattern instead of the test list
 
-    def argv(self, selection: Sequence[str] | None = None) -> list[str]:
-        """The command line that runs the unit without a host: its tests selected by the test list, or by
-        the options given (a Selection's grep)."""
-        chosen = ["--test-list", str(self.test_list)] if selection is None else list(selection)
+    def argv(self) -> list[str]:
+        """The command line that runs the unit without a host."""
+        chosen = ["--grep", self.grep] if self.grep is not None else ["--test-list", str(self.test_list)]
         argv = [self.node, str(self.cli), "test", "-c", str(self.config), *chosen]
         if self.no_deps:
             argv.append("--no-deps")
@@ -70,6 +70,7 @@ class Selection:
     form: str  # TEST_LIST or GREP
     options: tuple[str, ...]  # after `test -c CONFIG`; the test list's path is added by the caller
     list_text: str = ""  # the --test-list file's content (TEST_LIST only)
+    grep: str = ""  # the --grep pattern (GREP only)
 
 
 def select(cli: Path, tests: Sequence[TestRef], selectors: Sequence[Selector]) -> Selection:
@@ -81,7 +82,7 @@ def select(cli: Path, tests: Sequence[TestRef], selectors: Sequence[Selector]) -
         raise SelectionError(f"the unit's {len(tests)} tests need a --grep pattern of {len(pattern)} characters, "
                              f"more than one command-line argument may hold on this Playwright (no prefix-matching "
                              "--test-list before 1.58): use a smaller granularity")
-    return Selection(GREP, ("--grep", pattern))
+    return Selection(GREP, ("--grep", pattern), grep=pattern)
 
 
 def prefix_test_list(cli: Path) -> bool:

@@ -24,10 +24,10 @@ from runner.model import error_unit_result, ran_unit_result
 from runner.node import ToolMissingError, find_node, find_playwright_cli
 from runner.payload import Payload
 from runner.playwright.attachments import store_attachments
-from runner.playwright.selection import TEST_LIST, PlaywrightRun, SelectionError, select
+from runner.playwright.selection import GREP, PlaywrightRun, SelectionError, select
 from runner.private_cache import NODE_COMPILE_CACHE, PLAYWRIGHT_TRANSFORM_CACHE, private_cache
 from runner.proc import descendants
-from runner.process import run_with_deadline, stop_reason
+from runner.process import stop_reason
 from runner.project_state import changed_files, pack, snapshot, task_root_copy, unpack, writable_copy
 from runner.results import Parsed, build_test_records, parse_reporter_lines, unrequested
 from runner.sandbox_server import ensure_server, parse_checks
@@ -107,16 +107,13 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
         return _failed_unit(payload, f"could not restore the files earlier phases wrote ({key}): {exc}")
     before = snapshot(project_dir, payload.state.exclude) if payload.state.capture else None
     unit = PlaywrightRun(node=node, cli=cli, config=wrapper_config_for(config, cli), test_list=paths["list"],
-                         no_deps=payload.no_deps, retries=payload.retries)
+                         no_deps=payload.no_deps, retries=payload.retries,
+                         grep=selection.grep if selection.form == GREP else None)
     child_env = _child_env(env, payload, paths)
     # Keep time to stop Playwright (it reports what ran, then writes its blob) and to store artifacts.
     grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
-    if selection.form == TEST_LIST:
-        completed = warm_host.run_playwright(unit, cwd=project_dir, env=child_env, deadline=deadline - grace,
-                                             log_path=paths["log"], grace_s=grace / 2)
-    else:  # the warm host runs test lists (it needs Playwright 1.60 or newer, which matches them as prefixes)
-        completed = run_with_deadline(unit.argv(selection.options), cwd=project_dir, env=child_env,
-                                      deadline=deadline - grace, log_path=paths["log"], grace_s=grace / 2)
+    completed = warm_host.run_playwright(unit, cwd=project_dir, env=child_env, deadline=deadline - grace,
+                                         log_path=paths["log"], grace_s=grace / 2)
     parsed = parse_reporter_lines(paths["results"])
     status, error = _unit_status(completed.exit_code, completed.stopped_at_deadline, parsed,
                                  completed.output_tail)

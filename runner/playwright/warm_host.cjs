@@ -6,39 +6,24 @@
 //
 // It calls what Playwright's own `test` command calls (configLoader.loadConfigFromFile, then
 // testRunner.runAllTestsWithConfig) through the project's own playwright package. Those are
-// Playwright's internals, so the host first checks the version and the functions it needs and answers
-// {"ready": false, "reason": ...} when they are not as expected; the runner then runs Playwright's
+// Playwright's internals: warm_api.cjs holds one adapter per shape they have had, chosen by feature checks,
+// and the host answers {"ready": false, "reason": ...} when none fits; the runner then runs Playwright's
 // command line for every unit, as it does without a warm host.
 'use strict';
 const fs = require('fs');
 const net = require('net');
-const path = require('path');
 const { WorkerPool } = require('./worker_pool.cjs');
 const { replaceEnvironment } = require('./environment.cjs');
+const { loadPlaywright: loadApi } = require('./warm_api.cjs');
 
-// The Playwright releases this host was checked against (their internals have this shape).
-const SUPPORTED = { major: 1, minMinor: 60, maxMinor: 69 };
-
+// The adapter for the project's Playwright (warm_api.cjs), and the pool of kept workers where its shape
+// starts them from a script the pool knows.
 function loadPlaywright(packageDir) {
-  const version = JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')).version;
-  const match = /^(\d+)\.(\d+)\./.exec(String(version));
-  if (!match || +match[1] !== SUPPORTED.major || +match[2] < SUPPORTED.minMinor || +match[2] > SUPPORTED.maxMinor) {
-    return { reason: `Playwright ${version} is not a version the warm runner knows ` +
-      `(${SUPPORTED.major}.${SUPPORTED.minMinor}-${SUPPORTED.major}.${SUPPORTED.maxMinor})`, version };
-  }
-  const common = require(path.join(packageDir, 'lib', 'common'));
-  const runner = require(path.join(packageDir, 'lib', 'runner'));
-  const api = {
-    loadConfigFromFile: common.configLoader && common.configLoader.loadConfigFromFile,
-    runAllTestsWithConfig: runner.testRunner && runner.testRunner.runAllTestsWithConfig,
-    filterProjects: runner.projectUtils && runner.projectUtils.filterProjects,
-  };
-  const missing = Object.keys(api).filter((name) => typeof api[name] !== 'function');
-  if (missing.length) return { reason: `Playwright ${version} lacks ${missing.join(', ')}`, version };
-  // Workers are kept only where Playwright starts them from the script this release has.
-  const workerScript = path.join(packageDir, 'lib', 'worker', 'workerProcessEntry.js');
-  const pool = fs.existsSync(workerScript) ? new WorkerPool(workerScript) : null;
-  return { api, version, pool };
+  const loaded = loadApi(packageDir);
+  if (!loaded.api) return loaded;
+  const script = loaded.api.workerScript;
+  const pool = script && fs.existsSync(script) ? new WorkerPool(script) : null;
+  return { ...loaded, pool };
 }
 
 // What the unit's run prints goes to its log, as the command line's output would.
@@ -71,21 +56,12 @@ async function runUnit({ api, pool }, unit) {
     // The config is read again for every unit (its settings file differs); the user's config and test
     // files stay loaded, as they do for every test of one `playwright test` run.
     delete require.cache[unit.config];
-    const argv = [process.argv[0], 'playwright', 'test', '-c', unit.config, '--test-list', unit.testList];
-    if (unit.noDeps) argv.push('--no-deps');
-    if (unit.retries !== null && unit.retries !== undefined) argv.push('--retries', String(unit.retries));
-    // The overrides `playwright test` makes of these options (the others are absent).
-    const retries = unit.retries === null || unit.retries === undefined ? undefined : unit.retries;
-    const overrides = { retries, use: { trace: undefined }, argv };
-    const config = await api.loadConfigFromFile(unit.config, overrides, !!unit.noDeps);
-    const options = { listMode: false, passWithNoTests: false, lastFailed: false,
-      testList: path.resolve(unit.cwd, unit.testList) };
-    api.filterProjects(config.projects, undefined);
+    const config = await api.loadConfig(unit);
     if (pool) {
       pool.drop(unit.dropWorkers || []);
       pool.startUnit({ keep: unit.keepWorkers, env: unit.env, unitVariables: unit.workerUnitVariables });
     }
-    const status = await api.runAllTestsWithConfig(config, options);
+    const status = await api.run(config, unit);
     // Only a unit that passed leaves its workers to the next (a failed test's worker is never kept).
     if (pool && status !== 'passed') pool.discard();
     return { status, exitCode: status === 'interrupted' ? 130 : (status === 'passed' ? 0 : 1),
@@ -116,7 +92,7 @@ function main() {
     channel.end(() => process.exit(0));
     return;
   }
-  send({ ready: true, version: loaded.version });
+  send({ ready: true, version: loaded.version, shape: loaded.api.shape, selections: loaded.api.selections });
   let buffered = '';
   let busy = Promise.resolve();
   channel.setEncoding('utf8');

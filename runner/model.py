@@ -100,6 +100,7 @@ class UnitResult(TypedDict):
     durationMs: int
     state: NotRequired[str]
     resources: NotRequired[Resources]
+    runPath: NotRequired[str]  # how the test runner ran: "command line", "warm host (<shape>)"
 
 
 class Stats(TypedDict):
@@ -129,6 +130,7 @@ class UnitSummary(TypedDict):
     durationMs: int
     blob: NotRequired[str | None]
     resources: NotRequired[Resources]
+    runPath: NotRequired[str]
 
 
 class Packed(TypedDict):

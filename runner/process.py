@@ -41,6 +41,7 @@ class Completed:
     stopped_at_deadline: bool
     killed: bool
     output_tail: str
+    path: str = "command line"  # how the unit ran: its command line, or a warm host ("warm host (<shape>)")
 
 
 def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], deadline: float,

@@ -101,6 +101,7 @@ class WarmHost:
             self.stop()
             raise HostUnavailable(reason)
         self.version = str(ready.get("version") or "")
+        self.path = f"warm host ({ready.get('shape') or 'options'})"  # what a unit run here reports
         # how this host's Playwright can be told a unit's tests (its internals' shape decides)
         forms = ready.get("selections")
         self.selections = frozenset(map(str, forms)) if isinstance(forms, list) else frozenset({"test-list"})
@@ -152,7 +153,7 @@ class WarmHost:
         kept = reply.get("keptWorkers")
         self.kept_workers = frozenset(p for p in kept if isinstance(p, int)) if isinstance(kept, list) else frozenset()
         completed = Completed(exit_code=code if isinstance(code, int) else 1, stopped_at_deadline=stopped,
-                              killed=False, output_tail=read_tail(log_path))
+                              killed=False, output_tail=read_tail(log_path), path=self.path)
         reusable = not stopped and not reply.get("threw") and reply.get("status") != "interrupted"
         return completed, reusable
 
@@ -188,7 +189,7 @@ class WarmHost:
             self.stop()
         code = self._channel.returncode
         tail = read_tail(log_path) + read_tail(self._log, 2000)
-        return Completed(exit_code=code, stopped_at_deadline=stopped, killed=killed, output_tail=tail)
+        return Completed(exit_code=code, stopped_at_deadline=stopped, killed=killed, output_tail=tail, path=self.path)
 
 
 _held: WarmHost | None = None

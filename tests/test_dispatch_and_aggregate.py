@@ -88,14 +88,14 @@ def test_a_units_own_facts_are_parsed_once_into_their_types() -> None:
     parsed = parse_unit_result(unit, {"status": "ok", "error": None, "startedAt": "2026-01-02T03:04:05Z",
                                       "durationMs": 1200, "blob": "blobs/u.zip", "state": "state/u.tar.gz",
                                       "resources": {"peakMemoryMb": 300, "peakTmpMb": None},
-                                      "tests": [passed(unit.tests[0].id)]})
+                                      "runPath": "warm host (options)", "tests": [passed(unit.tests[0].id)]})
     assert unit_summary(unit, parsed) == {
         "id": unit.id, "tests": [unit.tests[0].id], "status": "ok", "error": None,
         "startedAt": "2026-01-02T03:04:05Z", "durationMs": 1200, "blob": "blobs/u.zip",
-        "resources": {"peakMemoryMb": 300, "peakTmpMb": None}}
+        "resources": {"peakMemoryMb": 300, "peakTmpMb": None}, "runPath": "warm host (options)"}
     assert parsed["state"] == "state/u.tar.gz" and parsed["unitId"] == unit.id
     odd = parse_unit_result(unit, {"status": "green", "error": 7, "startedAt": 5, "durationMs": "1", "blob": 3,
-                                   "state": 4, "resources": "lots"})
+                                   "state": 4, "resources": "lots", "runPath": 7})
     assert unit_summary(unit, odd) == {"id": unit.id, "tests": [unit.tests[0].id], "status": "error",
                                        "error": "7", "startedAt": None, "durationMs": 0, "blob": None}
     assert "state" not in odd

@@ -87,6 +87,7 @@ def test_units_in_one_process_share_one_host_and_keep_their_own_results(project:
     assert [status(result) for result, _ in seen] == ["passed", "failed", "passed", "passed"]
     [host] = warm_host.held_pids()
     assert {who["main"] for _, who in seen} == {host}  # one Playwright main process ran them all
+    assert {result["runPath"] for result, _ in seen} == {"warm host (options)"}  # and said so
     assert [who["unit"] for _, who in seen] == ["u0", "u1", "u2", "u3"]  # each with its own environment
     assert [who["test"] for _, who in seen] == ["one", "fails", "two", "three"]  # and its own artifacts
     blobs = [result["blob"] for result, _ in seen]
@@ -226,12 +227,15 @@ def test_an_older_playwright_runs_in_the_host_its_shape_allows(tmp_path: Path, v
     assert [status(result) for result, _ in seen] == ["passed", "passed", "failed", "passed"]
     assert seen[3][0]["tests"][0]["outcome"] == "flaky"
     mains = {who["main"] for _, who in seen}
+    paths = {result["runPath"] for result, _ in seen}
     if version == OLDEST:
         assert warm_host.held_pids() == frozenset() and len(mains) == 4  # a command line each
+        assert paths == {"command line"}
         assert "has none of the internal shapes the warm runner drives" in capfd.readouterr().err
         return
     [host] = warm_host.held_pids()
     assert mains == {host}  # every unit's workers were the one host's children
+    assert paths == {"warm host (config fields)"}
     hung, _ = run(project, store, "hangs", "u9", deadline_s=12)
     assert (hung["status"], status(hung)) == ("deadline", "interrupted")
     assert warm_host.held_pids() == frozenset()  # an interrupted host is not trusted again

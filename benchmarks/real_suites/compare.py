@@ -144,6 +144,36 @@ def hypertest_outcomes(results: Mapping[str, Any]) -> dict[Key, Outcome]:
     return found
 
 
+@dataclass(frozen=True)
+class UnitFigures:
+    """How hypertest's units ran: how many took each path (results.json's units[].runPath), and the median
+    overhead of a unit (its duration minus its tests' own, every attempt counted)."""
+
+    paths: dict[str, int]
+    median_overhead_s: float | None
+
+    def describe(self) -> str:
+        """One line: `units: warm host (options) 60, command line 2; median unit overhead 0.42 s`."""
+        paths = ", ".join(f"{path} {count}" for path, count in sorted(self.paths.items(), key=lambda p: -p[1]))
+        overhead = "–" if self.median_overhead_s is None else f"{self.median_overhead_s:.2f} s"
+        return f"units: {paths or 'none'}; median unit overhead {overhead}"
+
+
+def unit_figures(results: Mapping[str, Any]) -> UnitFigures:
+    """The paths and the median overhead of a results.json document's units."""
+    tests = {test["id"]: sum(int(a.get("durationMs") or 0) for a in test.get("attempts") or [])
+             for test in results.get("tests") or []}
+    paths: Counter[str] = Counter()
+    overheads = []
+    for unit in results.get("units") or []:
+        paths[str(unit.get("runPath") or "not said")] += 1
+        if unit.get("status") == "ok" and unit.get("durationMs"):
+            overheads.append(int(unit["durationMs"]) - sum(tests.get(test, 0) for test in unit.get("tests") or []))
+    overheads.sort()
+    median = overheads[len(overheads) // 2] / 1000 if overheads else None
+    return UnitFigures(dict(paths), median)
+
+
 def compare(plain: Mapping[Key, Outcome], hypertest: Mapping[Key, Outcome]) -> Comparison:
     """Test by test: the plain run's tests are the total; a test matches when hypertest gave the same verdict."""
     comparison = Comparison(total=len(plain), matched=0)

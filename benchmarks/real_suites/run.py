@@ -48,11 +48,13 @@ from benchmarks.real_suites.compare import (  # noqa: E402
     Key,
     Mismatch,
     Outcome,
+    UnitFigures,
     compare,
     hypertest_outcomes,
     known_gap,
     playwright_outcomes,
     pytest_outcomes,
+    unit_figures,
 )
 from benchmarks.real_suites.manifest import Suite, load_manifest  # noqa: E402
 
@@ -94,6 +96,7 @@ class SuiteResult:
     comparison: Comparison
     run_level: str = ""  # why hypertest gave no results at all, when it did not
     notes: list[str] = field(default_factory=list)
+    units: UnitFigures | None = None  # how hypertest's units ran (None without its results.json)
 
 
 # ---------------------------------------------------------------- checkouts
@@ -220,8 +223,8 @@ def hypertest_config(suite: Suite, folder: Path, output: Path) -> dict[str, Any]
 
 
 def run_hypertest(suite: Suite, folder: Path, work: Path, env: Mapping[str, str],
-                  python: str) -> tuple[Measured, dict[Key, Outcome] | None]:
-    """The suite with hypertest (local provider): its measure and its outcomes (None without a results.json)."""
+                  python: str) -> tuple[Measured, dict[str, Any] | None]:
+    """The suite with hypertest (local provider): its measure and its results.json (None without one)."""
     config = work / "hypertest" / "hypertest.yml"
     config.parent.mkdir(parents=True, exist_ok=True)
     output = work / "hypertest-results"
@@ -233,7 +236,8 @@ def run_hypertest(suite: Suite, folder: Path, work: Path, env: Mapping[str, str]
     results = output / "corpus" / "results.json"
     if not results.is_file():
         return measured, None
-    return measured, hypertest_outcomes(json.loads(results.read_text(encoding="utf-8")))
+    document: dict[str, Any] = json.loads(results.read_text(encoding="utf-8"))
+    return measured, document
 
 
 # ---------------------------------------------------------------- causes and reruns
@@ -333,9 +337,10 @@ def run_suite(suite: Suite, folder: Path, work: Path, *, chromium: str, python: 
     print(f"[{suite.name}] plain run ...", flush=True)
     plain, plain_outcomes = run_plain(suite, folder, work, env)
     print(f"[{suite.name}] hypertest run ...", flush=True)
-    hyper, hyper_outcomes = run_hypertest(suite, folder, work, env, python)
+    hyper, document = run_hypertest(suite, folder, work, env, python)
+    hyper_outcomes = hypertest_outcomes(document) if document is not None else None
     comparison = compare(plain_outcomes, hyper_outcomes or {})
-    result = SuiteResult(suite, plain, hyper, comparison)
+    result = SuiteResult(suite, plain, hyper, comparison, units=unit_figures(document) if document else None)
     if not plain_outcomes:
         result.notes.append(f"the plain run reported no test (exit {plain.exit_code}); see {plain.log}")
     if hyper_outcomes is None:
@@ -366,6 +371,8 @@ def print_suite(result: SuiteResult, max_listed: int) -> None:
     print(f"   plain:     wall {plain.wall_s:6.1f} s, CPU {plain.cpu_s:6.1f} s, exit {plain.exit_code}  ({plain.log})")
     print(f"   hypertest: wall {hyper.wall_s:6.1f} s, CPU {hyper.cpu_s:6.1f} s, exit {hyper.exit_code}  "
           f"wall {ratio(hyper.wall_s, plain.wall_s)}, CPU {ratio(hyper.cpu_s, plain.cpu_s)}  ({hyper.log})")
+    if result.units is not None:
+        print(f"   {result.units.describe()}")
     for note in result.notes:
         print(f"   note: {note}")
     if result.run_level:

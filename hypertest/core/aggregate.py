@@ -40,6 +40,8 @@ def unit_summary(unit: Unit, result: UnitResult) -> UnitSummary:
                             "durationMs": result["durationMs"], "blob": result["blob"]}
     if "resources" in result:
         summary["resources"] = result["resources"]
+    if "runPath" in result:
+        summary["runPath"] = result["runPath"]
     return summary
 
 

@@ -38,9 +38,11 @@ def parse_unit_result(unit: Unit, raw: object) -> UnitResult:
         "startedAt": _text(found.get("startedAt")),
         "durationMs": _int(found.get("durationMs"), 0),
     }
-    state, resources = found.get("state"), found.get("resources")
+    state, resources, path = found.get("state"), found.get("resources"), found.get("runPath")
     if isinstance(state, str):
         result["state"] = state
+    if isinstance(path, str):
+        result["runPath"] = path
     if isinstance(resources, Mapping):
         result["resources"] = _resources(resources)
     return result

@@ -138,6 +138,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
                                   unrequested=unrequested(payload.tests, parsed), output_tail=completed.output_tail))
     if state_key is not None:
         result["state"] = state_key
+    result["runPath"] = completed.path
     return result
 
 

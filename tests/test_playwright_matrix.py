@@ -23,7 +23,7 @@ from runner.node import find_node
 from runner.playwright.selection import GREP, TEST_LIST, prefix_test_list, select
 from tests.conftest import ROOT, load_results, validate_run_result
 from tests.playwright_report import differences, playwright_outcomes
-from tests.playwright_versions import MATRIX, suite_on_version
+from tests.playwright_versions import MATRIX, MIDDLE, OLDEST, suite_on_version
 
 pytestmark = pytest.mark.e2e
 
@@ -63,6 +63,13 @@ def test_every_outcome_matches_plain_playwright(runs: dict[str, Any]) -> None:
     assert runs["completed"].returncode == 1  # tests failed, as in the plain run
     assert runs["hyper"]["playwrightVersion"] == runs["version"]
     assert all(record["status"] != "error" for record in runs["hyper"]["tests"])
+
+
+def test_units_run_in_the_warm_host_their_playwright_allows(runs: dict[str, Any]) -> None:
+    """The oldest release runs every unit's command line; 1.56 runs them in a host of the "config fields" shape
+    (selected by grep: its test list does not match prefixes), the newest in one of the "options" shape."""
+    expected = {OLDEST: "command line", MIDDLE: "warm host (config fields)"}.get(runs["version"], "warm host (options)")
+    assert {unit["runPath"] for unit in runs["hyper"]["units"]} == {expected}
 
 
 def test_records_attachments_and_report(runs: dict[str, Any]) -> None:

@@ -42,6 +42,7 @@ class Completed:
     killed: bool
     output_tail: str
     path: str = "command line"  # how the unit ran: its command line, or a warm host ("warm host (<shape>)")
+    host_threw: bool = False  # the warm host's run of the unit ended in an exception (not in a test's failure)
 
 
 def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], deadline: float,

@@ -31,6 +31,7 @@ from pathlib import Path
 from runner.child_channel import LineChannel
 from runner.cleanup import reap_when_ended
 from runner.environment import bounded_int, switch_on
+from runner.json_text import read_json_lines
 from runner.playwright.selection import PlaywrightRun, playwright_package
 from runner.proc import alive, children, descendants, rss_bytes
 from runner.process import Completed, read_tail, run_with_deadline, stop_requested
@@ -153,7 +154,8 @@ class WarmHost:
         kept = reply.get("keptWorkers")
         self.kept_workers = frozenset(p for p in kept if isinstance(p, int)) if isinstance(kept, list) else frozenset()
         completed = Completed(exit_code=code if isinstance(code, int) else 1, stopped_at_deadline=stopped,
-                              killed=False, output_tail=read_tail(log_path), path=self.path)
+                              killed=False, output_tail=read_tail(log_path), path=self.path,
+                              host_threw=bool(reply.get("threw")))
         reusable = not stopped and not reply.get("threw") and reply.get("status") != "interrupted"
         return completed, reusable
 
@@ -197,9 +199,13 @@ _refused: set[HostKey] = set()
 
 
 def run_playwright(unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], deadline: float, grace_s: float,
-                   log_path: Path) -> Completed:
+                   log_path: Path, results_path: Path | None = None) -> Completed:
     """Run the unit in this process's warm host (started or replaced as needed), or through Playwright's
-    command line when the host is off or refused; either way as run_with_deadline runs the command."""
+    command line when the host is off or refused; either way as run_with_deadline runs the command.
+
+    A host whose run threw before any test ended (the command line prints such an exception too, but it may
+    as well be an internal the host's adapter misreads) is not trusted again: the unit runs its command line,
+    so a wrong adapter costs time, never an outcome. results_path is the result reporter's file."""
     global _held  # noqa: PLW0603 - one host per warm process
     host = _host_for(unit, env, cwd) if enabled(env) else None
     if host is not None and ("grep" if unit.grep is not None else "test-list") not in host.selections:
@@ -214,7 +220,20 @@ def run_playwright(unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], de
     if not reusable:
         host.stop()
         _held = None
+    if completed.host_threw and results_path is not None and not _a_test_ended(results_path):
+        _refused.add(host.key)
+        said = [line.strip() for line in completed.output_tail.splitlines() if line.strip()]
+        first = next((line for line in said if not line.startswith("at ")), "no output")
+        print(f"hypertest runner: the warm host for {host.key.package_dir} failed before any test ended, so its "
+              f"units run cold: {first[:300]}", file=sys.stderr)
+        results_path.unlink(missing_ok=True)
+        return run_with_deadline(unit.argv(), cwd=cwd, env=env, deadline=deadline, log_path=log_path, grace_s=grace_s)
     return completed
+
+
+def _a_test_ended(results_path: Path) -> bool:
+    """Whether the result reporter wrote that a test ended."""
+    return any(entry.get("type") == "testEnd" for entry in read_json_lines(results_path))
 
 
 def kept_workers() -> frozenset[int]:

@@ -241,6 +241,20 @@ def test_an_older_playwright_runs_in_the_host_its_shape_allows(tmp_path: Path, v
     assert warm_host.held_pids() == frozenset()  # an interrupted host is not trusted again
 
 
+def test_a_host_that_throws_before_any_test_is_not_trusted_and_the_unit_runs_its_command_line(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """As if the host's adapter misread an internal: the config throws when loaded in the warm host alone. The
+    unit runs its command line instead (and passes, as plainly), and so do the next units."""
+    config = CONFIG.replace("export default", "if (process.argv.some((arg) => arg.endsWith('warm_host.cjs'))) "
+                                              "throw new Error('not in the host');\nexport default")
+    project = small_project(tmp_path / "project", config, {"tests/warm.spec.ts": SPEC})
+    seen = [run(project, tmp_path / "store", title, f"u{n}") for n, title in enumerate(["one", "two"])]
+    assert [(status(result), result["runPath"]) for result, _ in seen] == [("passed", "command line")] * 2
+    said = capfd.readouterr().err
+    assert said.count("failed before any test ended") == 1 and "not in the host" in said
+    assert warm_host.held_pids() == frozenset()
+
+
 def test_an_unknown_playwright_version_runs_units_through_the_command_line(tmp_path: Path,
                                                                           capfd: pytest.CaptureFixture[str]) -> None:
     """The host reads the version of the `playwright` package beside the project's command line; one it was

@@ -113,7 +113,7 @@ def _run(payload: Payload, store: ArtifactStore, work: Path, deadline: float,
     # Keep time to stop Playwright (it reports what ran, then writes its blob) and to store artifacts.
     grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
     completed = warm_host.run_playwright(unit, cwd=project_dir, env=child_env, deadline=deadline - grace,
-                                         log_path=paths["log"], grace_s=grace / 2)
+                                         log_path=paths["log"], grace_s=grace / 2, results_path=paths["results"])
     parsed = parse_reporter_lines(paths["results"])
     status, error = _unit_status(completed.exit_code, completed.stopped_at_deadline, parsed,
                                  completed.output_tail)

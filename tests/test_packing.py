@@ -15,6 +15,7 @@ import pytest
 from hypertest.core.packing import PACK_FACTOR, UNIT_OVERHEAD_MS, pack_plan
 from hypertest.core.plan import Phase, RunPlan
 from hypertest.core.suite import TestCase, Unit, make_unit_id
+from hypertest.core.unit_overhead import load_overhead, measured_overhead_ms, save_overhead
 from hypertest.plugins.playwright.units import selectors_of
 from tests.conftest import DEMO, copy_suite
 
@@ -104,22 +105,44 @@ def test_a_heavy_tailed_suite_keeps_its_makespan_and_pays_far_fewer_start_ups() 
 
 
 @pytest.mark.e2e
-def test_auto_packs_the_demos_short_tests_on_the_second_run(cli: Any, tmp_path: Path) -> None:
+def test_auto_packs_the_demos_short_tests_against_the_overhead_its_first_run_measured(cli: Any,
+                                                                                   tmp_path: Path) -> None:
+    """The first run has no history: one unit per test; it records the tests' durations and the unit overhead
+    of a warm local slot (far below a cold unit's UNIT_OVERHEAD_MS). The second packs only the tests shorter
+    than that overhead, with the same verdicts; `list` plans as the next run would."""
     project = copy_suite(DEMO, tmp_path / "demo")
     (project / "hypertest.yml").write_text("testRunner:\n  granularity: auto\nconcurrency: 2\n")
     first = cli("invoke", cwd=project)
     assert first.code == 0, first.out + first.err
     assert "no short tests with past durations to pack" in first.out
     assert "8 tests in 8 units" in first.out
+    measured = load_overhead(project / "hypertest-results", "local", "playwright")
+    assert measured is not None and 0 <= measured < UNIT_OVERHEAD_MS
     second = cli("invoke", cwd=project)
     assert second.code == 0, second.out + second.err
-    packed = re.search(r"granularity auto: (\d+) short tests packed into (\d+) units", second.out)
-    assert packed is not None, second.out
-    tests, packs = int(packed.group(1)), int(packed.group(2))
-    assert tests > packs >= 1
-    units = int(re.search(r"8 tests in (\d+) units", second.out).group(1))  # type: ignore[union-attr]
-    assert units == 8 - tests + packs
+    assert f"shorter than a unit's measured overhead ({measured} ms)" in second.out, second.out
     assert "PASSED: 8 passed" in second.out  # the same verdicts as one test per unit
     listed = cli("list", cwd=project)  # the units the next run would have (history now holds both runs)
-    found = re.search(r"granularity auto: (\d+) short tests packed into (\d+) units", listed.out)
-    assert found is not None and f"8 tests in {8 - int(found.group(1)) + int(found.group(2))} units" in listed.out
+    found = re.search(r"granularity auto: (\d+) short tests .*packed into (\d+) units", listed.out)
+    units = 8 - int(found.group(1)) + int(found.group(2)) if found else 8
+    assert "measured overhead" in listed.out and f"8 tests in {units} units" in listed.out, listed.out
+
+
+def test_the_unit_overhead_is_the_median_of_finished_units_and_kept_per_provider_and_runner(tmp_path: Path) -> None:
+    def unit(tests: list[str], status: str, duration: int) -> Any:
+        return {"id": "u", "tests": tests, "status": status, "error": None, "durationMs": duration}
+
+    def record(test_id: str, *durations: int) -> Any:
+        return {"id": test_id, "attempts": [{"durationMs": d} for d in durations]}
+
+    records = [record("a", 100), record("b", 200, 300), record("c", 50), record("d", 10)]
+    units = [unit(["a"], "ok", 400), unit(["b"], "ok", 900), unit(["c", "d"], "ok", 160), unit(["a"], "error", 9000)]
+    assert measured_overhead_ms(units, records) == 300  # 300, 400 and 100: the error unit measures nothing
+    assert measured_overhead_ms(units[:2], records) is None  # too few to measure
+    save_overhead(tmp_path, "local", "playwright", 300)
+    save_overhead(tmp_path, "aws", "playwright", 900)
+    save_overhead(tmp_path, "local", "pytest", None)  # nothing measured: nothing kept
+    assert (load_overhead(tmp_path, "local", "playwright"), load_overhead(tmp_path, "aws", "playwright"),
+            load_overhead(tmp_path, "local", "pytest")) == (300, 900, None)
+    (tmp_path / ".overhead.json").write_text('{"local/playwright": "fast"}')
+    assert load_overhead(tmp_path, "local", "playwright") is None

@@ -36,6 +36,7 @@ from hypertest.core.run_id import new_run_id
 from hypertest.core.run_result import in_reporters_order, link_artifacts, merged_report, run_result
 from hypertest.core.strings import well_formed
 from hypertest.core.suite import Unit
+from hypertest.core.unit_overhead import save_measured_overhead
 from hypertest.errors import ExitCode, UsageError
 from runner.environment import child_environment
 from runner.model import RunResult, TestRecord
@@ -293,6 +294,7 @@ class _InvokeRun:
         self.provider.publish(state.run_dir)
         save_durations(self.settings.output, self.durations, records)
         save_peaks(self.settings.output, self.provider.name, result["units"])
+        save_measured_overhead(self.settings.output, self.provider.name, self.plugin.name, result["units"], records)
         state.result = result
         self.multiplexer.on_end(result)
 

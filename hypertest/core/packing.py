@@ -1,8 +1,10 @@
 """`granularity: auto`: short tests packed into small units by their past durations.
 
-Every unit pays a start-up (a runner, the test framework, a browser: about two seconds, see the
-README's unit phases) before its first test. A test that takes less than that start-up costs more in
-overhead than in testing, so under `auto` such tests of the same project and file share a unit: a
+Every unit pays a start-up (a runner, the test framework, a browser: about two seconds cold, see
+docs/benchmarks.md's unit phases; far less in a warm slot) before its first test. The start-up is the one
+past runs of this provider and test runner measured (core/unit_overhead.py), UNIT_OVERHEAD_MS until one
+has. A test that takes less than that start-up costs more in overhead than in testing, so under `auto`
+such tests of the same project and file share a unit: a
 pack grows until its tests take a few start-ups (PACK_FACTOR), never beyond the run's lower bound on
 the makespan, max(longest test, total / concurrency), so packing does not lengthen the run. Long
 tests, tests with no past duration, and units the test runner already groups (serial groups) are
@@ -11,6 +13,7 @@ kept as they are; a short serial group may join a pack whole.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,8 +22,9 @@ from hypertest.core.contracts import Discovery, TestRunnerPlugin
 from hypertest.core.durations import load_durations
 from hypertest.core.plan import Phase, RunPlan
 from hypertest.core.suite import Unit, make_unit_id
+from hypertest.core.unit_overhead import load_overhead
 
-UNIT_OVERHEAD_MS = 2200  # one unit's start-up on the machines measured (README: "One unit's phases")
+UNIT_OVERHEAD_MS = 2200  # a cold unit's start-up (docs/benchmarks.md, "One unit's phases"), until one is measured
 PACK_FACTOR = 3  # a pack's tests take about this many start-ups
 
 
@@ -31,25 +35,31 @@ class Packing:
     plan: RunPlan
     packs: int  # units made of several units' tests
     packed_tests: int  # tests in those units
+    measured_overhead_ms: int | None = None  # the unit overhead past runs measured (None: UNIT_OVERHEAD_MS)
 
     def describe(self) -> str:
         """One line for the console and the summary."""
+        against = ("" if self.measured_overhead_ms is None
+                   else f"shorter than a unit's measured overhead ({self.measured_overhead_ms} ms) ")
         if not self.packs:
-            return "granularity auto: no short tests with past durations to pack"
-        return (f"granularity auto: {self.packed_tests} short tests packed into {self.packs} units "
+            return f"granularity auto: no short tests {against}with past durations to pack"
+        return (f"granularity auto: {self.packed_tests} short tests {against}packed into {self.packs} units "
                 "(by their past durations)")
 
 
 def plan_run(plugin: TestRunnerPlugin, discovery: Discovery, settings: Settings,
              durations: Mapping[str, int] | None = None) -> tuple[RunPlan, Packing | None]:
     """The run's units as the settings' granularity asks; under `auto`, one unit per test, then packed by
-    durations (default: the history in the output folder)."""
+    durations (default: the history in the output folder) against the unit overhead past runs of this provider
+    and test runner measured (UNIT_OVERHEAD_MS until one has)."""
     granularity = settings.test_runner.granularity
     if granularity != "auto":
         return plugin.plan(discovery, granularity), None
     history = load_durations(settings.output) if durations is None else durations
-    packing = pack_plan(plugin.plan(discovery, "test"), history, settings.concurrency)
-    return packing.plan, packing
+    measured = load_overhead(settings.output, settings.provider.type, settings.test_runner.type)
+    packing = pack_plan(plugin.plan(discovery, "test"), history, settings.concurrency,
+                        UNIT_OVERHEAD_MS if measured is None else measured)
+    return packing.plan, dataclasses.replace(packing, measured_overhead_ms=measured)
 
 
 def pack_plan(plan: RunPlan, durations: Mapping[str, int], concurrency: int,

@@ -153,6 +153,25 @@ def test_python_args_and_paths_belong_to_pytest_suites_only(tmp_path: Path) -> N
         done.stderr), done.stderr
 
 
+def test_testrunner_args_reach_every_units_payload_as_read_once_at_discovery(tmp_path: Path) -> None:
+    """testRunner.args are read (and checked) once, when the tests are listed; every unit's part carries them."""
+    from hypertest.plugins.pytest import PLUGIN
+    from hypertest.plugins.pytest.discovery import _build
+    from hypertest.plugins.pytest.interpreter import Interpreter
+    from hypertest.plugins.pytest.settings import pytest_settings
+
+    (tmp_path / "e2e").mkdir()
+    write_config(tmp_path, "testRunner:\n  type: pytest\n  args: [-m, not slow]\n  paths: [e2e]\n")
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    settings = load_settings(tmp_path / "hypertest.yml", tmp_path, {})
+    document = {"items": [{"nodeId": "e2e/test_a.py::test_a", "file": "e2e/test_a.py", "line": 1,
+                           "titlePath": ["test_a"]}]}
+    discovery = _build(document, settings.test_runner, pytest_settings(settings.test_runner), tmp_path,
+                       Interpreter(Path(sys.executable), "hypertest's own", "hypertest"))
+    [unit] = PLUGIN.plan(discovery, "test").units
+    assert PLUGIN.unit_part(unit, discovery, settings)["args"] == ["-m", "not slow"]
+
+
 def test_a_unit_sets_xdist_aside_last_and_only_where_xdist_is(tmp_path: Path) -> None:
     test = {"id": "t", "nodeId": "e2e/test_a.py::test_a", "file": "e2e/test_a.py", "titlePath": ["test_a"]}
     unit = {"projectDir": str(tmp_path), "tests": [test],

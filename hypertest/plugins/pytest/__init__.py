@@ -13,7 +13,6 @@ from hypertest.core.config import Settings, TestRunnerSettings
 from hypertest.core.contracts import Check, Discovery, ImageInputs, NoRunHooks, RunContext, RunHooks, TestRunnerPlugin
 from hypertest.core.plan import RunPlan
 from hypertest.core.suite import Unit
-from hypertest.plugins.pytest.settings import pytest_settings
 from runner.model import TestRecord, UnitSummary
 
 # The reporters that make nothing for a pytest suite (no merged HTML report: see merge_report).
@@ -48,7 +47,7 @@ class PytestPlugin:
             "tests": [{"id": t.id, "nodeId": node_ids[t.id], "file": t.file, "line": t.line,
                        "titlePath": list(t.title_path)} for t in unit.tests],
             "retries": settings.test_runner.retries,
-            "args": list(pytest_settings(settings.test_runner).args),
+            "args": list(getattr(discovery, "args", ())),
             "options": list(getattr(discovery, "options", ())),
         }
         python = str(getattr(discovery, "python", ""))

@@ -19,7 +19,7 @@ from hypertest.core.contracts import Discovery
 from hypertest.core.suite import TestCase, make_test_id
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.plugins.pytest.interpreter import Interpreter, choose_python
-from hypertest.plugins.pytest.settings import pytest_settings
+from hypertest.plugins.pytest.settings import PytestSettings, pytest_settings
 from runner.environment import child_environment
 from runner.model import RunnerFields
 from runner.pytest.interpreter import activated
@@ -41,6 +41,7 @@ class PytestDiscovery(Discovery):
     python_source: str = ""
     options: tuple[str, ...] = ()  # the unit options the suite's plugins declare (output, reruns, numprocesses)
     parallel: tuple[str, ...] = ()  # what the suite asks of pytest-xdist for the whole run (`-n auto`)
+    args: tuple[str, ...] = ()  # testRunner.args, which every unit's pytest gets too
 
     @property
     def runner_version(self) -> str:
@@ -85,8 +86,8 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str]) -> Pytest
         except OSError as exc:
             raise UsageError(f"the suite's Python {chosen.describe()} cannot be run: {exc.strerror or exc}",
                              hint=PYTHON_HINT) from None
-        document = _read(output, completed, settings, chosen)
-    return _build(document, settings, project_dir, chosen)
+        document = _read(output, completed, settings, own, chosen)
+    return _build(document, settings, own, project_dir, chosen)
 
 
 PYTHON_HINT = ("set testRunner.python in hypertest.yml to the interpreter of the virtualenv the suite is installed "
@@ -107,10 +108,9 @@ def _relative(path: Path, project_dir: Path) -> str:
 
 
 def _read(output: Path, completed: subprocess.CompletedProcess[str], settings: TestRunnerSettings,
-          chosen: Interpreter) -> dict[str, Any]:
+          own: PytestSettings, chosen: Interpreter) -> dict[str, Any]:
     config = settings.config
     said = "\n".join(line for line in (completed.stdout + completed.stderr).strip().splitlines()[-20:])
-    own = pytest_settings(settings)
     with_args = f" (with {own.args_origin}: {' '.join(own.args)})" if own.args else ""
     if not output.is_file():
         if "No module named pytest" in said:
@@ -143,7 +143,7 @@ def _pattern(text: str | None, origin: str) -> re.Pattern[str] | None:
         raise UsageError(f"{origin} {text!r}: not a valid Python regular expression ({exc})") from None
 
 
-def _build(document: Mapping[str, Any], settings: TestRunnerSettings, project_dir: Path,
+def _build(document: Mapping[str, Any], settings: TestRunnerSettings, own: PytestSettings, project_dir: Path,
            chosen: Interpreter) -> PytestDiscovery:
     options = tuple(str(option) for option in document.get("options") or ())
     if settings.retries and "reruns" not in options:
@@ -178,4 +178,4 @@ def _build(document: Mapping[str, Any], settings: TestRunnerSettings, project_di
                            groups=tuple(groups), python=str(chosen.path),
                            python_version=str((document.get("python") or {}).get("version", "")),
                            python_why=chosen.why, python_source=chosen.source, options=options,
-                           parallel=tuple(str(asked) for asked in document.get("parallel") or ()))
+                           parallel=tuple(str(asked) for asked in document.get("parallel") or ()), args=own.args)

@@ -233,6 +233,11 @@ def hold_between_invocations() -> None:
         _exit_registered = True
 
 
+def holding() -> bool:
+    """Whether this process runs unit after unit and keeps what it may between them (hold_between_invocations)."""
+    return _holding
+
+
 def held_server() -> BrowserServer | None:
     """The server this process holds, if any."""
     return _held

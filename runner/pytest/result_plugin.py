@@ -28,11 +28,11 @@ from typing import IO, Any
 import pytest
 
 from runner.json_text import utf8_json
-from runner.pytest import TOGETHER_MARKER_LINE
+from runner.pytest import RESULTS_VARIABLE, TOGETHER_MARKER_LINE
 from runner.pytest.collect_plugin import error_message
 from runner.pytest.launch import apply_chromium
 
-OUTPUT_VARIABLE = "HT_PYTEST_RESULTS_OUTPUT"
+OUTPUT_VARIABLE = RESULTS_VARIABLE
 LONGREPR_LIMIT = 20_000
 ARTIFACT_PREFIX = "playwright_"
 

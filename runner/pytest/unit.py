@@ -8,7 +8,9 @@ virtualenv activated), else the runner's own. Node ids are relative to the proje
 collection used). `--output` (pytest-playwright's artifacts folder) and `--reruns` (pytest-rerunfailures)
 are passed only when those plugins declare them; `-n 0`, last, when pytest-xdist is there: whatever the
 suite asks of it (`-n auto` in addopts, `--dist`, `--tx`), a unit runs its tests in its own process, as
-xdist's `-n 0` means, since hypertest's units are the run's parallelism.
+xdist's `-n 0` means, since hypertest's units are the run's parallelism. In a process that runs unit after
+unit, the same argv runs in a child forked from a warm server instead (runner/pytest/warm.py); the result's
+runPath says which ("warm fork", "command line").
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from runner.cleanup import kill_descendants
 from runner.environment import child_environment, project_folder, with_writable_home
 from runner.model import error_unit_result, ran_unit_result
 from runner.proc import descendants
-from runner.process import run_with_deadline, stop_reason
+from runner.process import stop_reason
 from runner.project_state import task_root_copy, writable_copy
 from runner.pytest.artifacts import store_output_artifacts
 from runner.pytest.interpreter import activated
 from runner.pytest.payload import PytestUnit, RequestedTest, UnitPayloadError, parse_unit
 from runner.pytest.records import Reports, build_records, parse_result_lines, unrequested
 from runner.pytest.result_plugin import OUTPUT_VARIABLE
+from runner.pytest.warm import PytestCommand, held_pids, run_pytest
 
 RUNNER_PACKAGE = Path(__file__).resolve().parent.parent
 STOP_GRACE_S = 8.0
@@ -60,7 +63,7 @@ def run_pytest_unit(unit: Mapping[str, Any], run_id: str, unit_id: str, store: A
         else:
             result = _run(request, run_id, unit_id, store=store, deadline=deadline, env=dict(environ), work=work)
     finally:
-        kill_descendants(keep)
+        kill_descendants(keep | held_pids())  # the warm server outlives the unit; what it forked does not
         shutil.rmtree(work, ignore_errors=True)
     result["startedAt"] = started_at.isoformat().replace("+00:00", "Z")
     result["durationMs"] = int((time.monotonic() - started) * 1000)
@@ -69,10 +72,7 @@ def run_pytest_unit(unit: Mapping[str, Any], run_id: str, unit_id: str, store: A
 
 def pytest_argv(request: PytestUnit, project_dir: Path, output_dir: Path) -> list[str]:
     """The pytest command line of a unit: the suite's extra args, ours, then the node ids after `--`."""
-    argv = [interpreter(request), "-m", "pytest", *request.args, "-p", "runner.pytest.result_plugin",
-            "-p", "no:cacheprovider", "--rootdir", str(project_dir)]
-    if request.config_file is not None:
-        argv += ["-c", str(project_dir / request.config_file)]
+    argv = [interpreter(request), "-m", "pytest", *_session_args(request, project_dir)]
     if _declares(request, "output", "pytest_playwright"):
         argv += ["--output", str(output_dir)]
     if request.retries is not None and _declares(request, "reruns", "pytest_rerunfailures"):
@@ -81,6 +81,24 @@ def pytest_argv(request: PytestUnit, project_dir: Path, output_dir: Path) -> lis
         argv += ["-n", "0"]  # last: over -n/--numprocesses/--dist/--tx of addopts and args (xdist's own rule)
     node_ids = list(dict.fromkeys(test.node_id for test in request.tests))
     return [*argv, "--", *node_ids]
+
+
+def collect_args(request: PytestUnit, project_dir: Path) -> list[str]:
+    """The pytest args of a warm server's import-only session: the unit's own options (not its tests, its
+    artifacts folder or its reruns) with --collect-only; the tests the suite's args and ini name."""
+    args = [*_session_args(request, project_dir), "--collect-only", "-q"]
+    if request.options is not None and "numprocesses" in request.options:
+        args += ["-n", "0"]
+    return args
+
+
+def _session_args(request: PytestUnit, project_dir: Path) -> list[str]:
+    """The suite's args, then the options every session of the unit gets: our plugin, rootdir, config."""
+    args = [*request.args, "-p", "runner.pytest.result_plugin", "-p", "no:cacheprovider", "--rootdir",
+            str(project_dir)]
+    if request.config_file is not None:
+        args += ["-c", str(project_dir / request.config_file)]
+    return args
 
 
 def interpreter(request: PytestUnit) -> str:
@@ -100,6 +118,8 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
     project_dir = project_folder(env, request.project_dir)
     if not project_dir.is_dir():
         return failed_unit(run_id, unit_id, request.tests, f"the project folder does not exist: {project_dir}")
+    # A per-unit copy (HT_COPY_PROJECT) is at another path in each unit: no module of it can be imported ahead.
+    may_fork = env.get("HT_COPY_PROJECT") != "1"
     if env.get("HT_COPY_PROJECT") == "1" or not os.access(project_dir, os.W_OK):
         # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
         project_dir = (writable_copy(project_dir, work / "project") if env.get("HT_COPY_PROJECT") == "1"
@@ -110,9 +130,12 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
                            f"the suite's Python interpreter {python} does not exist here (or cannot be run)")
     paths = _layout(work)
     grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
-    completed = run_with_deadline(pytest_argv(request, project_dir, paths["output"]), cwd=project_dir,
-                                  env=activated(_child_env(env, run_id, unit_id, paths), Path(python)),
-                                  deadline=deadline - grace, log_path=paths["log"], grace_s=grace / 2)
+    command = PytestCommand(argv=tuple(pytest_argv(request, project_dir, paths["output"])),
+                            collect_args=tuple(collect_args(request, project_dir)), cwd=project_dir,
+                            env=activated(_child_env(env, run_id, unit_id, paths), Path(python)), unit_folder=work,
+                            python_path=paths["pythonpath"])
+    completed = run_pytest(command, deadline=deadline - grace, grace_s=grace / 2, log_path=paths["log"],
+                           may_fork=may_fork)
     reports = parse_result_lines(paths["results"])
     status, error = unit_status(completed.exit_code, completed.stopped_at_deadline, reports,
                                 completed.output_tail, python)
@@ -131,9 +154,11 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
     store_output_artifacts(records, request.tests, unit_id=unit_id, reports=reports, output_dir=paths["output"],
                            store=store)
     store_custom_artifacts(records, [test.id for test in request.tests], unit_id, paths["artifacts"], store)
-    return dict(ran_unit_result(run_id=run_id, unit_id=unit_id, status=status, error=error,
-                                exit_code=completed.exit_code, tests=records, blob=None,
-                                unrequested=unrequested(request.tests, reports), output_tail=completed.output_tail))
+    result = dict(ran_unit_result(run_id=run_id, unit_id=unit_id, status=status, error=error,
+                                  exit_code=completed.exit_code, tests=records, blob=None,
+                                  unrequested=unrequested(request.tests, reports), output_tail=completed.output_tail))
+    result["runPath"] = completed.path
+    return result
 
 
 def unit_status(exit_code: int | None, stopped: bool, reports: Reports, tail: str,

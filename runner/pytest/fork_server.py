@@ -1,0 +1,225 @@
+"""`PYTHON -m runner.pytest.fork_server FD OPTIONS`: a warm pytest process that forks one child per unit.
+
+It runs in the suite's own interpreter (its virtualenv activated), in the project folder, and pays once what
+every cold unit pays: the interpreter's start, `import pytest`, the plugins and the test modules. With
+OPTIONS' `collect` (an argv: the unit's own options with `--collect-only`) it runs one real pytest session
+that imports every conftest and test module the suite's args collect, as pytest imports them (its import
+mode, its assertion rewriting), but stops at each module: no test function is generated, so nothing a
+collection consumes (a parametrize iterator, pytest_generate_tests) is used up before the units run.
+`sys.path` and the warning filters are put back as they were before that session.
+
+Over the socket on FD (JSON lines) it then answers:
+
+- once: `{"ready": true}`, or `{"ready": false, "reason": ...}` (pytest does not import, the session
+  failed to import a module, a thread runs: a fork would not copy it); then it exits;
+- per request `{"argv", "env", "cwd", "log", "pythonPath"}`: it forks a child that starts a session of its
+  own (its pid is its process group), replaces os.environ with env, goes to cwd, writes stdout and stderr
+  to log and runs `pytest` with argv as `python -m pytest ARGV` would; it answers `{"pid": N}` once the
+  child is in its own session, and `{"exitCode": N}` (negative: the signal that ended it) when it ended.
+
+The socket closing ends the server (and a child still running, with its group). This module uses the
+standard library and pytest only: it never imports the result plugin (`-p` imports it, rewritten).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+POLL_S = 0.05  # only where os.pidfd_open is missing
+
+
+def main(fd: int, options: dict[str, Any]) -> int:
+    """Get ready as options say, tell the runner, then fork a child per request until the socket closes."""
+    channel = socket.socket(fileno=fd)
+    reader = channel.makefile("rb")
+    here = str(Path.cwd())
+    cwd_entry = here if sys.path and sys.path[0] == here else None
+    reason = _prepare(options)
+    _send(channel, {"ready": True} if reason is None else {"ready": False, "reason": reason})
+    if reason is not None:
+        return 0
+    try:
+        for line in reader:
+            request = json.loads(line)
+            pid = _fork(request, channel, cwd_entry, str(options.get("pythonPath") or ""))
+            code = _wait(pid, channel)
+            if code is None:
+                return 0  # the runner went away: its child went with it
+            _send(channel, {"exitCode": code})
+    except OSError:
+        return 0  # the runner went away
+    return 0
+
+
+def _prepare(options: dict[str, Any]) -> str | None:
+    """Import pytest and run the import-only session; why the server cannot serve, or None."""
+    try:
+        import pytest
+    except BaseException as exc:  # any failure means: no warm path
+        return f"pytest does not import: {type(exc).__name__}: {exc}"
+    collect = options.get("collect")
+    if collect is not None:
+        saved_path = list(sys.path)
+        importer = _import_only(pytest)
+        try:
+            with warnings.catch_warnings():  # the filters come back as they were
+                code = int(pytest.main(list(collect), plugins=[importer]))
+        except BaseException as exc:
+            return f"the import-only pytest session failed: {type(exc).__name__}: {exc}"
+        finally:
+            sys.path[:] = saved_path  # a unit's session inserts its modules' folders itself
+            _flush()
+        if importer.failures:
+            return "the import-only pytest session could not import " + "; ".join(importer.failures[:3])
+        if code not in (0, 5):  # 5: no tests collected (it stops at modules)
+            return f"the import-only pytest session exited with code {code}"
+    if threading.active_count() > 1:
+        names = ", ".join(thread.name for thread in threading.enumerate() if thread is not threading.current_thread())
+        return f"a thread runs after the imports ({names}): a forked unit would not have it"
+    return None
+
+
+def _import_only(pytest: Any) -> Any:
+    """A plugin for the server's session: each test module is imported as its collection would import it
+    (`Module.obj`), then reported collected with nothing in it; `failures` says what did not import."""
+
+    class ImportOnly:
+        def __init__(self) -> None:
+            self.failures: list[str] = []
+
+        @pytest.hookimpl(tryfirst=True)  # type: ignore[untyped-decorator]
+        def pytest_make_collect_report(self, collector: Any) -> Any:
+            """Import a module collector's module; a report with no children (other collectors: pytest's)."""
+            if not isinstance(collector, pytest.Module):
+                return None
+            try:
+                collector.obj  # noqa: B018 - the import is the point
+            except pytest.skip.Exception:
+                pass  # a module-level skip: not imported, as in a unit
+            except Exception as exc:
+                self.failures.append(f"{collector.nodeid}: {type(exc).__name__}: {str(exc).strip()[:500]}")
+            return pytest.CollectReport(collector.nodeid, "passed", None, [])
+
+        def pytest_collectreport(self, report: Any) -> None:
+            """Count a collector pytest itself failed (a conftest that does not import, say)."""
+            if report.failed:
+                self.failures.append(f"{report.nodeid or 'the session'}: {str(report.longrepr).strip()[-500:]}")
+
+    return ImportOnly()
+
+
+def _fork(request: dict[str, Any], channel: socket.socket, cwd_entry: str | None, server_path: str) -> int:
+    """Fork the unit's child; its pid, once it leads a session of its own."""
+    _flush()
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 1
+        try:
+            os.close(ready_read)
+            os.setsid()
+            os.close(ready_write)
+            channel.close()
+            code = _child(request, cwd_entry, server_path)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:  # said on the unit's log, as Python would
+            traceback.print_exc()
+        finally:
+            _flush()
+            os._exit(code)
+    os.close(ready_write)
+    os.read(ready_read, 1)  # end of file: the child is in its own session (or died)
+    os.close(ready_read)
+    _send(channel, {"pid": pid})
+    return pid
+
+
+def _child(request: dict[str, Any], cwd_entry: str | None, server_path: str) -> int:
+    """Become the unit's `python -m pytest ARGV` process and run it; pytest's exit code."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    clear = getattr(atexit, "_clear", None)
+    if clear is not None:
+        clear()  # the server's exit handlers are not the unit's
+    log = os.open(str(request["log"]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+    tempfile.tempdir = None  # gettempdir() asks TMPDIR again
+    cwd = str(request["cwd"])
+    os.chdir(cwd)
+    if cwd_entry is not None and sys.path and sys.path[0] == cwd_entry:
+        sys.path[0] = cwd  # `python -m` puts the working folder first
+    unit_path = str(request.get("pythonPath") or "")
+    if server_path and unit_path:
+        sys.path[:] = [unit_path if entry == server_path else entry for entry in sys.path]
+    import pytest
+
+    sys.argv = [str(Path(pytest.__file__).parent / "__main__.py"), *map(str, request["argv"])]
+    console_main = getattr(pytest, "console_main", None)
+    code = console_main() if console_main is not None else pytest.main()
+    _flush()
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_functions is not None:
+        run_exit_functions()  # those the unit registered, as its own interpreter would at its exit
+    return int(code)
+
+
+def _wait(pid: int, channel: socket.socket) -> int | None:
+    """The child's exit code (negative: the signal that ended it); None when the runner closed the socket
+    first (the child's group is killed, the child reaped)."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    watched = pidfd_open(pid) if pidfd_open is not None else None
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                return _exit_code(status)
+            ready, _, _ = select.select([channel] + ([watched] if watched is not None else []), [], [],
+                                        None if watched is not None else POLL_S)
+            if channel in ready and not channel.recv(4096):
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return None
+    finally:
+        if watched is not None:
+            os.close(watched)
+
+
+def _exit_code(status: int) -> int:
+    """A wait status as subprocess gives it: the exit code, or minus the signal that ended the process."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def _send(channel: socket.socket, message: dict[str, Any]) -> None:
+    channel.sendall(json.dumps(message).encode() + b"\n")
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(int(sys.argv[1]), json.loads(sys.argv[2])))

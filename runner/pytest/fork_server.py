@@ -27,6 +27,7 @@ import atexit
 import contextlib
 import json
 import os
+import runpy
 import select
 import signal
 import socket
@@ -110,15 +111,21 @@ def _import_only(pytest: Any) -> Any:
             except pytest.skip.Exception:
                 pass  # a module-level skip: not imported, as in a unit
             except Exception as exc:
-                self.failures.append(f"{collector.nodeid}: {type(exc).__name__}: {str(exc).strip()[:500]}")
+                self.failures.append(f"{collector.nodeid}: {_last_line(exc)}")
             return pytest.CollectReport(collector.nodeid, "passed", None, [])
 
         def pytest_collectreport(self, report: Any) -> None:
             """Count a collector pytest itself failed (a conftest that does not import, say)."""
             if report.failed:
-                self.failures.append(f"{report.nodeid or 'the session'}: {str(report.longrepr).strip()[-500:]}")
+                self.failures.append(f"{report.nodeid or 'the session'}: {_last_line(report.longrepr)}")
 
     return ImportOnly()
+
+
+def _last_line(error: object) -> str:
+    """The last line of an error's text (pytest's import errors end with the exception), shortened."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return (lines[-1] if lines else type(error).__name__)[:300]
 
 
 def _fork(request: dict[str, Any], channel: socket.socket, cwd_entry: str | None, server_path: str) -> int:
@@ -135,7 +142,7 @@ def _fork(request: dict[str, Any], channel: socket.socket, cwd_entry: str | None
             channel.close()
             code = _child(request, cwd_entry, server_path)
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
+            code = _exit_status(exc.code)
         except BaseException:  # said on the unit's log, as Python would
             traceback.print_exc()
         finally:
@@ -170,16 +177,27 @@ def _child(request: dict[str, Any], cwd_entry: str | None, server_path: str) -> 
     unit_path = str(request.get("pythonPath") or "")
     if server_path and unit_path:
         sys.path[:] = [unit_path if entry == server_path else entry for entry in sys.path]
-    import pytest
-
-    sys.argv = [str(Path(pytest.__file__).parent / "__main__.py"), *map(str, request["argv"])]
-    console_main = getattr(pytest, "console_main", None)
-    code = console_main() if console_main is not None else pytest.main()
+    sys.argv = ["-m", *map(str, request["argv"])]  # run_module sets argv[0] as `python -m` does
+    try:
+        runpy.run_module("pytest", run_name="__main__", alter_sys=True)  # pytest/__main__.py, as `-m pytest` runs it
+        code = 0
+    except SystemExit as exc:
+        code = _exit_status(exc.code)
     _flush()
     run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
     if run_exit_functions is not None:
         run_exit_functions()  # those the unit registered, as its own interpreter would at its exit
-    return int(code)
+    return code
+
+
+def _exit_status(code: object) -> int:
+    """The exit status SystemExit(code) gives a Python process (a code that is no number is printed, 1)."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return int(code)
+    print(code, file=sys.stderr)
+    return 1
 
 
 def _wait(pid: int, channel: socket.socket) -> int | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import time
 import traceback
 from collections.abc import Mapping
+from types import ModuleType
 from typing import Any
 
 from runner import RESULT_SCHEMA_VERSION
@@ -51,20 +53,38 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
     return result
 
 
+def warm_up(event: Any, environ: Mapping[str, str] | None = None) -> str:
+    """Start what a unit of this event would keep between units, before it arrives; what happened, in words.
+
+    Never raises: a warm-up that fails only means the first unit starts it (and reports what goes wrong)."""
+    try:
+        module = _runner_module(event)
+        warm = getattr(module, "warm_up", None)
+        if warm is None:
+            return "nothing to warm up for this runner"
+        return str(warm(event, os.environ if environ is None else environ))
+    except Exception as exc:
+        return "the warm-up failed: " + "".join(traceback.format_exception_only(exc)).strip()
+
+
 def _runner_and_store(event: Any) -> tuple[UnitRun, ArtifactStore]:
     """What runs the unit and its store, from the package of the runner the payload names
     (`runner`: playwright, the default, or pytest): runner/<name>/entry.py's prepare()."""
+    prepared: tuple[UnitRun, ArtifactStore] = _runner_module(event).prepare(event)
+    return prepared
+
+
+def _runner_module(event: Any) -> ModuleType:
+    """runner/<name>/entry.py of the runner the payload names (`runner`: playwright, the default, or pytest)."""
     name = event.get("runner", "playwright") if isinstance(event, Mapping) else "playwright"
     if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
         raise PayloadError(f"runner: {name!r} is not a runner name")
     try:
-        module = importlib.import_module(f"runner.{name}.entry")
+        return importlib.import_module(f"runner.{name}.entry")
     except ModuleNotFoundError as exc:
         if exc.name in (f"runner.{name}", f"runner.{name}.entry"):
             raise PayloadError(f"runner: {name!r} is not a runner this image has") from None
         raise
-    prepared: tuple[UnitRun, ArtifactStore] = module.prepare(event)
-    return prepared
 
 
 def _invalid(event: Any, message: str) -> dict[str, Any]:

@@ -231,6 +231,16 @@ def run_playwright(unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], de
     return completed
 
 
+def warm_up(unit: PlaywrightRun, *, env: Mapping[str, str], cwd: Path) -> str:
+    """Start (or check) the host a unit like this one would run in, before it arrives; what happened, in words."""
+    if not enabled(env):
+        return "no warm host (HT_WARM_RUNNER=0)"
+    host = _host_for(unit, env, cwd)
+    if host is None:
+        return "no warm host (its Playwright runs the command line)"
+    return f"a {host.path} for Playwright {host.version}"
+
+
 def _a_test_ended(results_path: Path) -> bool:
     """Whether the result reporter wrote that a test ended."""
     return any(entry.get("type") == "testEnd" for entry in read_json_lines(results_path))

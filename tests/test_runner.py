@@ -131,6 +131,7 @@ test('leaves a process behind', async () => {
 
 test('hangs', async ({ page }) => {
   await page.setContent('<p>waiting</p>');
+  if (process.env.HANGS_MARKER) fs.writeFileSync(process.env.HANGS_MARKER, 'hanging');
   await new Promise(() => {});
 });
 """)
@@ -224,12 +225,12 @@ def test_ctrl_c_stops_every_unit_and_leaves_nothing_running(tmp_path: Path) -> N
     process = subprocess.Popen([sys.executable, str(ROOT / "entrypoint.py"), "invoke", "--grep", "hangs",
                                 "--output", str(tmp_path / "out")], cwd=project, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "HT_TEST_MARKER": str(tmp_path)})
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not playwright_processes(marker):
+                               env={**os.environ, "HT_TEST_MARKER": str(tmp_path),
+                                    "HANGS_MARKER": str(tmp_path / "hanging")})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (tmp_path / "hanging").exists() and process.poll() is None:
         time.sleep(0.2)
-    assert playwright_processes(marker), "Playwright never started"
-    time.sleep(1.5)  # into the hanging test
+    assert (tmp_path / "hanging").exists(), "the hanging test never started"
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, (out, err)

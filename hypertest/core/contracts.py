@@ -116,6 +116,15 @@ class NoRunHooks:
         return None
 
 
+@dataclass(frozen=True)
+class WarmUpPart:
+    """What a slot needs to start, before discovery, what the run's units will keep: the project folder and
+    the plugin's part of a payload (its tests are placeholders a warm-up never runs)."""
+
+    project_dir: Path
+    unit: Mapping[str, Any]
+
+
 class TestRunnerPlugin(Protocol):
     """A test runner hypertest can split and run: Playwright Test, pytest-playwright, ..."""
 
@@ -140,6 +149,10 @@ class TestRunnerPlugin(Protocol):
 
     def unit_part(self, unit: Unit, discovery: Discovery, settings: Settings) -> dict[str, Any]:
         """The plugin-owned part of a unit's payload: how the runner selects and runs its tests."""
+
+    def warm_up_part(self, settings: Settings) -> WarmUpPart | None:
+        """The payload part that lets the slots start what units keep (a warm host) while the tests are
+        discovered; None when this runner has nothing to start before its first unit."""
 
     def run_hooks(self, discovery: Discovery, context: RunContext) -> RunHooks:
         """The run-level parts of this run."""
@@ -173,6 +186,11 @@ class Provider(Protocol):
 
     def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
         """The payload adapted to where the runner runs (project location, artifact store, timeout)."""
+
+    def warm_up(self, payload: Mapping[str, Any] | None, slots: int) -> None:
+        """Get up to slots of the places units run ready, in the background, while the run still discovers
+        tests or starts its session: started (payload None), or also holding what a unit of payload keeps
+        between units (its warm host). A provider may do nothing; no unit's outcome may depend on it."""
 
     def execute(self, payload: Mapping[str, Any]) -> Mapping[str, object]:
         """Run one unit and return its result as the runner answered it (a JSON object, parsed by core:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from hypertest.core.aggregate import (
     conclusion,
@@ -73,13 +73,7 @@ def invoke(settings: Settings, *, run_id: str | None = None, stream: TextIO | No
     out = stream or sys.stdout
     run = _InvokeRun(settings, InvokeState(run_id=run_id or new_run_id()), out=out, env=env,
                      provider=provider or make_provider(settings, env, out))
-    Pipeline([Task("discover", run.discover_tests), Task("units", run.split_units),
-              Task("prepare", run.prepare)]).run()
-    if run.state.units:
-        Pipeline([Task("provider", lambda: None, teardown=run.provider.close),
-                  Task("session", run.start_session, teardown=run.stop_session),
-                  Task("dispatch", run.dispatch, teardown=run.stop_dispatch),
-                  Task("session end", run.stop_session), Task("report", run.report)]).run()
+    Pipeline([Task("slots", run.start_slots, teardown=run.provider.close), Task("run", run.run)]).run()
     return run.state
 
 
@@ -112,6 +106,36 @@ class _InvokeRun:
         assert self.state.run_dir is not None and self.state.plan is not None
         return RunContext(settings=self.settings, run_dir=self.state.run_dir, plan=self.state.plan,
                           provider=self.provider, test_env=self.test_env, out=self.out)
+
+    def run(self) -> None:
+        """Discover, split and prepare; then, when there are units, run them between the session's start and
+        end, and report."""
+        Pipeline([Task("discover", self.discover_tests), Task("units", self.split_units),
+                  Task("prepare", self.prepare)]).run()
+        if self.state.units:
+            Pipeline([Task("session", self.start_session, teardown=self.stop_session),
+                      Task("dispatch", self.dispatch, teardown=self.stop_dispatch),
+                      Task("session end", self.stop_session), Task("report", self.report)]).run()
+
+    def start_slots(self) -> None:
+        """Have the provider start its slots, and what the units will keep, while the tests are discovered (as
+        many as may run at once here)."""
+        part = self.plugin.warm_up_part(self.settings)
+        payload = None if part is None else {
+            "runner": self.plugin.name, "runId": self.state.run_id, "unitId": "warm-up",
+            "projectDir": str(part.project_dir), "timeoutMs": None, "artifacts": {}, "unit": dict(part.unit)}
+        self.provider.warm_up(payload, min(self.settings.concurrency, os.cpu_count() or 1))
+
+    def unit_payload(self, unit: Unit, allowed: int | None) -> dict[str, Any]:
+        """The payload of one unit, as the provider sends it (allowed: the failures it may still count)."""
+        assert self.state.discovery is not None and self.state.run_dir is not None
+        discovery = self.state.discovery
+        payload = {"runner": self.plugin.name, "runId": self.state.run_id, "unitId": unit.id,
+                   "projectDir": str(discovery.project_dir), "timeoutMs": None, "artifacts": {},
+                   "unit": {**self.plugin.unit_part(unit, discovery, self.settings),
+                            **self.hooks.unit_extras(unit),
+                            **({"maxFailures": allowed} if allowed is not None else {})}}
+        return self.provider.unit_payload(payload, self.state.run_dir, discovery)
 
     def discover_tests(self) -> None:
         """List the tests with the test runner's plugin."""
@@ -179,12 +203,7 @@ class _InvokeRun:
             allowed = None if self.exempt_batch else budget.remaining
             if allowed is not None:
                 unit_limit[unit.id] = allowed
-            payload = {"runner": self.plugin.name, "runId": self.state.run_id, "unitId": unit.id,
-                       "projectDir": str(discovery.project_dir), "timeoutMs": None, "artifacts": {},
-                       "unit": {**self.plugin.unit_part(unit, discovery, self.settings),
-                                **self.hooks.unit_extras(unit),
-                                **({"maxFailures": allowed} if allowed is not None else {})}}
-            answer = self.provider.execute(self.provider.unit_payload(payload, run_dir, discovery))
+            answer = self.provider.execute(self.unit_payload(unit, allowed))
             # whatever a test printed or asserted, a known secret goes no further (the dispatcher parses the rest)
             return self.redactor.value(well_formed(answer))
 

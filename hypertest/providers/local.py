@@ -69,6 +69,13 @@ class LocalProvider(RunFolderStore):
         return {**payload, "artifacts": {"kind": "local", "root": str(run_dir)},
                 "timeoutMs": int(self.settings.unit_timeout_s * 1000)}
 
+    def warm_up(self, payload: Mapping[str, Any] | None, slots: int) -> None:
+        """Start the slots' runner processes; with a payload, have them start the warm host its units use."""
+        if payload is None:
+            self._runners.start(slots)
+        else:
+            self._runners.warm_up(payload, slots)
+
     def execute(self, payload: Mapping[str, Any]) -> Mapping[str, object]:
         """Run the unit in the slot's warm runner process, which writes its result."""
         timeout_s = (payload.get("timeoutMs") or self.settings.unit_timeout_s * 1000) / 1000

@@ -24,6 +24,8 @@ from runner.model import error_unit_result
 
 TAIL_BYTES = 8 * 1024
 STOP_GRACE_S = 5.0
+# A warm-up starts a Playwright host (about a second): one that takes longer than this is given up.
+WARM_UP_TIMEOUT_S = 60.0
 
 
 class RunnerProcess:
@@ -34,12 +36,35 @@ class RunnerProcess:
         self.log = folder / "runner.log"
         self._stopping = False
         self._log_offset = 0  # where the log's lines of the next unit begin
+        self._warming: Path | None = None  # the folder of a warm-up not yet answered
         self._channel = LineChannel(lambda fd: [python, "-m", "runner", "--serve-fd", str(fd)], cwd=folder,
                                     env=env, log=self.log)
 
     def alive(self) -> bool:
         """Whether the process still runs."""
         return self._channel.alive()
+
+    def warm_up(self, payload: Mapping[str, Any]) -> None:
+        """Ask the runner to start what a unit of payload keeps (its warm host), without waiting for it."""
+        if self._warming is not None:
+            return
+        folder = Path(tempfile.mkdtemp(prefix="ht-warm-up-", dir=self.folder))
+        (folder / "payload.json").write_text(json.dumps(payload), encoding="utf-8")
+        if self._channel.send({"warmUp": str(folder / "payload.json")}):
+            self._warming = folder
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def settle_warm_up(self) -> None:
+        """Wait for the warm-up asked for, if any, to end (bounded); a runner that does not answer is ended."""
+        if self._warming is None:
+            return
+        answer = self._channel.receive(time.monotonic() + WARM_UP_TIMEOUT_S).kind
+        shutil.rmtree(self._warming, ignore_errors=True)
+        self._warming = None
+        self._log_offset = self._log_size()  # what the warm-up said is no unit's
+        if answer != "answered":
+            self.stop()
 
     def run(self, payload: Mapping[str, Any], deadline: float) -> tuple[Mapping[str, Any], bool]:
         """The unit's result (an error result when the runner fails it) and whether the runner may serve again."""
@@ -83,7 +108,13 @@ class RunnerProcess:
         self._channel.kill_tree()
 
     def close(self) -> None:
-        """Let the runner end by itself (it stops its host and browser), or end it after a grace period."""
+        """Let the runner end by itself (it stops its host and browser), or end it after a grace period; one
+        still warming up is ended at once."""
+        if self._warming is not None:
+            self.stop()
+            shutil.rmtree(self._warming, ignore_errors=True)
+            self._warming = None
+            return
         self._channel.close()
         if not self._channel.wait(STOP_GRACE_S):
             self.stop()
@@ -119,6 +150,23 @@ class RunnerPool:
         self._closed = False
         self._count = 0
 
+    def start(self, count: int) -> None:
+        """Start runners until count are idle (they start Python and the runner while the run goes on)."""
+        with self._lock:
+            missing = 0 if self._closed else count - len(self._idle)
+        for _ in range(max(0, missing)):
+            runner = self._new_runner()
+            with self._lock:
+                self._idle.append(runner)
+
+    def warm_up(self, payload: Mapping[str, Any], count: int) -> None:
+        """Have count idle runners (started if need be) start what a unit of payload keeps, in the background."""
+        self.start(count)
+        with self._lock:
+            idle = list(self._idle[-count:]) if count > 0 else []
+        for runner in idle:
+            runner.warm_up(payload)
+
     def run(self, payload: Mapping[str, Any], deadline: float) -> Mapping[str, Any]:
         """Run the unit in an idle runner (or a new one) and give the runner back if it may serve again."""
         runner = self._take()
@@ -153,24 +201,31 @@ class RunnerPool:
             shutil.rmtree(self._folder, ignore_errors=True)
 
     def _take(self) -> RunnerProcess:
-        """An idle runner that still runs (dead ones are cleaned away), or a new one."""
+        """An idle runner that still runs, its warm-up over (dead ones are cleaned away), or a new one."""
         while True:
             with self._lock:
                 idle = self._idle.pop() if self._idle else None
-                if idle is None:
-                    self._count += 1
-                    if self._folder is None:
-                        self._folder = Path(tempfile.mkdtemp(prefix="ht-runners-"))
-                    folder = self._folder / f"slot-{self._count}"
+                if idle is not None:
+                    self._busy.add(idle)
             if idle is None:
                 break
+            idle.settle_warm_up()
             if idle.alive():
-                with self._lock:
-                    self._busy.add(idle)
                 return idle
+            with self._lock:
+                self._busy.discard(idle)
             idle.stop()
-        folder.mkdir()
-        runner = RunnerProcess(self.python, self.env, folder)
+        runner = self._new_runner()
         with self._lock:
             self._busy.add(runner)
         return runner
+
+    def _new_runner(self) -> RunnerProcess:
+        """A new runner process in a folder of its own."""
+        with self._lock:
+            self._count += 1
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="ht-runners-"))
+            folder = self._folder / f"slot-{self._count}"
+        folder.mkdir()
+        return RunnerProcess(self.python, self.env, folder)

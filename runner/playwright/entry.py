@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from runner.artifacts import ArtifactStore, store_from_payload
@@ -15,3 +16,10 @@ def prepare(event: Any) -> tuple[UnitRun, ArtifactStore]:
     payload = parse_payload(event)
     store = store_from_payload(payload.artifacts)
     return (lambda deadline, environ: run_unit(payload, store, deadline=deadline, environ=environ)), store
+
+
+def warm_up(event: Any, environ: Mapping[str, str]) -> str:
+    """Start what a unit of this event keeps between units (runner/playwright/warm_up.py); PayloadError when bad."""
+    from runner.playwright.warm_up import warm_up as warm_up_stage
+
+    return warm_up_stage(parse_payload(event), environ)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hypertest.core.config import Settings, TestRunnerSettings
-from hypertest.core.contracts import Check, ImageInputs, RunContext, RunHooks, TestRunnerPlugin
+from hypertest.core.contracts import Check, ImageInputs, RunContext, RunHooks, TestRunnerPlugin, WarmUpPart
 from hypertest.core.contracts import Discovery as CoreDiscovery
 from hypertest.core.plan import RunPlan
 from hypertest.core.suite import Unit
@@ -54,6 +54,15 @@ class PlaywrightPlugin:
             "use": use_override(settings.test_runner),
             "webServer": web_server_override(settings.test_runner),
         }
+
+    def warm_up_part(self, settings: Settings) -> WarmUpPart | None:
+        """The config a unit's Playwright loads, with one placeholder test a warm-up never runs."""
+        config = settings.test_runner.config
+        place = {"project": "", "file": "hypertest-warm-up", "titlePath": ["warm-up"]}
+        return WarmUpPart(project_dir=config.parent, unit={
+            "tests": [{"id": "warm-up", **place, "repeatEachIndex": 0}], "selectors": [place],
+            "configFile": config.name, "retries": settings.test_runner.retries,
+            "use": use_override(settings.test_runner), "webServer": web_server_override(settings.test_runner)})
 
     def run_hooks(self, discovery: CoreDiscovery, context: RunContext) -> RunHooks:
         """The run session, the sandbox web server and the state carried between phases."""

@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hypertest.core.config import Settings, TestRunnerSettings
-from hypertest.core.contracts import Check, Discovery, ImageInputs, NoRunHooks, RunContext, RunHooks, TestRunnerPlugin
+from hypertest.core.contracts import (
+    Check,
+    Discovery,
+    ImageInputs,
+    NoRunHooks,
+    RunContext,
+    RunHooks,
+    TestRunnerPlugin,
+    WarmUpPart,
+)
 from hypertest.core.plan import RunPlan
 from hypertest.core.suite import Unit
 from runner.model import TestRecord, UnitSummary
@@ -54,6 +63,10 @@ class PytestPlugin:
         if settings.provider.type == "local" and python:
             part["python"] = python  # an image (aws, docker) runs its own Python
         return part
+
+    def warm_up_part(self, settings: Settings) -> WarmUpPart | None:
+        """Nothing yet: a unit's interpreter is chosen by discovery."""
+        return None
 
     def run_hooks(self, discovery: Discovery, context: RunContext) -> RunHooks:
         """Nothing runs once per run (pytest's session fixtures run in each unit); the run says once that the

@@ -128,6 +128,9 @@ class AwsProvider:
             return error_result(f"the unit's result was stored in S3 ({key}) but cannot be read: {exc}")
         return result
 
+    def warm_up(self, payload: Mapping[str, Any] | None, slots: int) -> None:
+        """Nothing: Lambda starts a sandbox for an invocation (see docs/providers.md)."""
+
     def cancel(self) -> None:
         """Start no new Invoke; those in flight run to their end in Lambda."""
         self._cancelled.set()

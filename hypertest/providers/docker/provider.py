@@ -167,6 +167,9 @@ class DockerProvider(RunFolderStore):
         """As on Lambda, whose contract the sandboxes follow, an invocation in flight runs to its end."""
         return False
 
+    def warm_up(self, payload: Mapping[str, Any] | None, slots: int) -> None:
+        """Nothing: a sandbox starts for an invocation, as Lambda starts one."""
+
     def cancel(self) -> None:
         """Kill every sandbox: their units end as errors, and the run reports what finished."""
         if self.emulator is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -47,7 +48,8 @@ from tests.test_pytest_toolchain import E2E_ARGS, copy_venv_suite, suite_virtual
 PASSING = "tests/test_outcomes.py::test_passes"
 SUITE_OPTIONS = ["output", "reruns"]  # what discovery finds declared with hypertest's own pytest
 # A project whose test says who imported its module and who forked it (a custom artifact), and fails when
-# module state a previous unit left is there; run with -W error and filterwarnings = error.
+# module state a previous unit left is there; and a test that describes its process. Run with -W error and
+# filterwarnings = error.
 STATE_FILES = {
     "pytest.ini": "[pytest]\nfilterwarnings =\n    error\n",
     "test_state.py": """import json, os
@@ -63,6 +65,34 @@ def test_state_is_its_units_own():
         json.dump({"importedBy": IMPORTED_BY, "pid": os.getpid(), "parent": os.getppid(), "parentArgv": parent,
                    "seen": SEEN, "tmp": os.environ["TMPDIR"]}, handle)
     assert SEEN == [os.environ["HT_UNIT_ID"]]
+""",
+    "test_process.py": """import faulthandler, gc, json, os, resource, signal, sys, tempfile, threading, warnings
+
+
+def test_describe_the_process():
+    umask = os.umask(0)
+    os.umask(umask)
+    fds = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+    facts = {
+        "fds": fds, "environ": dict(os.environ), "cwd": os.getcwd(), "path": sys.path, "argv": sys.argv,
+        "origArgv": getattr(sys, "orig_argv", None), "umask": umask, "executable": sys.executable,
+        "ownGroup": os.getpgid(0) == os.getpid(), "ownSession": os.getsid(0) == os.getpid(),
+        "signals": {name: str(signal.getsignal(getattr(signal, name)))
+                    for name in ("SIGINT", "SIGTERM", "SIGPIPE", "SIGCHLD", "SIGHUP", "SIGUSR1")},
+        "flags": str(sys.flags), "tmp": tempfile.gettempdir(), "main": sys.modules["__main__"].__file__,
+        "stdout": [sys.stdout.line_buffering, sys.stdout.write_through, sys.stdout.encoding],
+        "metaPath": [type(finder).__name__ for finder in sys.meta_path], "warnings": len(warnings.filters),
+        "threads": threading.active_count(), "gc": [gc.isenabled(), *gc.get_threshold()],
+        "faulthandler": faulthandler.is_enabled(), "recursion": sys.getrecursionlimit(),
+        "limits": [resource.getrlimit(limit) for limit in (resource.RLIMIT_CORE, resource.RLIMIT_NOFILE)],
+    }
+    with open(os.path.join(os.environ["HT_TEST_ARTIFACTS_OUTPUT_PATH"], "process.json"), "w") as handle:
+        json.dump(facts, handle)
 """,
 }
 BROKEN_FILES = {
@@ -180,14 +210,20 @@ def test_warm_units_keep_retries_artifacts_and_details(suite_runs: dict[str, Any
 def test_a_warm_unit_is_forked_from_the_server_that_imported_its_module_and_sees_no_earlier_units_state(
         tmp_path: Path) -> None:
     project = small_project(tmp_path / "state", STATE_FILES)
-    node = "test_state.py::test_state_is_its_units_own"
+    node, described = "test_state.py::test_state_is_its_units_own", "test_process.py::test_describe_the_process"
     store = tmp_path / "store"
+
+    def unit(test: str, test_id: str) -> dict[str, Any]:
+        return unit_payload(project, [test], [test_id], configFile="pytest.ini", args=["-W", "error"], options=[])
+
     with serving_runner(tmp_path / "runner", plain_env()) as runner:
-        results = [run(runner, project, f"u{n}", unit_payload(project, [node], [f"t{n}"], configFile="pytest.ini",
-                                                                args=["-W", "error"], options=[]), store)
-                   for n in range(3)]
-    assert [(r["runPath"], r["status"], verdicts(r)[node]) for r in results] == [
-        ("warm fork", "ok", ("passed", "expected"))] * 3
+        results = [run(runner, project, f"u{n}", unit(node, f"t{n}"), store) for n in range(3)]
+        results.append(run(runner, project, "warm", unit(described, "warm"), store))
+    with serving_runner(tmp_path / "cold-runner", plain_env(HT_WARM_PYTEST="0")) as runner:
+        cold = run(runner, project, "cold", unit(described, "cold"), store)
+    assert [(r["runPath"], r["status"], *verdicts(r).values()) for r in results] == [
+        ("warm fork", "ok", ("passed", "expected"))] * 4
+    assert (cold["runPath"], *verdicts(cold).values()) == ("command line", ("passed", "expected"))
     who = [json.loads((store / f"t{n}" / "custom" / "who.json").read_text(encoding="utf-8")) for n in range(3)]
     server = who[0]["parent"]
     assert {w["parent"] for w in who} == {server} and len({w["pid"] for w in who}) == 3  # one server, three forks
@@ -195,6 +231,19 @@ def test_a_warm_unit_is_forked_from_the_server_that_imported_its_module_and_sees
     assert {w["importedBy"] for w in who} == {server}  # the module was imported once, ahead, by the server
     assert [w["seen"] for w in who] == [["u0"], ["u1"], ["u2"]]
     assert all("ht-pytest-unit-" in w["tmp"] for w in who) and len({w["tmp"] for w in who}) == 3  # each its own
+
+    def facts(test_id: str) -> dict[str, Any]:
+        """What the test said of its process, but the unit's own folder and pids."""
+        text = (store / test_id / "custom" / "process.json").read_text(encoding="utf-8")
+        text = re.sub(r"ht-pytest-unit-[^/\"]+", "UNIT", re.sub(r"#\d+", "#", text))
+        found: dict[str, Any] = json.loads(text.replace('"warm"', '"ID"').replace('"cold"', '"ID"'))
+        found["environ"].pop("HT_WARM_PYTEST", None)  # the cold runner's switch
+        return found
+
+    # The forked pytest is the command line's process: environment, folders, sys.path, argv, open files,
+    # signal handlers, its own session, interpreter flags, buffering, import hooks, warning filters...
+    assert facts("warm") == facts("cold")
+    assert not any(target.startswith("socket:") for target in facts("warm")["fds"].values())
 
 
 @pytest.mark.e2e

@@ -55,7 +55,7 @@ def main(fd: int, options: dict[str, Any]) -> int:
     try:
         for line in reader:
             request = json.loads(line)
-            pid = _fork(request, channel, cwd_entry, str(options.get("pythonPath") or ""))
+            pid = _fork(request, (reader, channel), cwd_entry, str(options.get("pythonPath") or ""))
             code = _wait(pid, channel)
             if code is None:
                 return 0  # the runner went away: its child went with it
@@ -128,8 +128,10 @@ def _last_line(error: object) -> str:
     return (lines[-1] if lines else type(error).__name__)[:300]
 
 
-def _fork(request: dict[str, Any], channel: socket.socket, cwd_entry: str | None, server_path: str) -> int:
-    """Fork the unit's child; its pid, once it leads a session of its own."""
+def _fork(request: dict[str, Any], ends: tuple[Any, socket.socket], cwd_entry: str | None, server_path: str) -> int:
+    """Fork the unit's child (without the server's end of the socket: its reader and itself, so that the file
+    descriptor is closed); its pid, once the child leads a session of its own."""
+    channel = ends[1]
     _flush()
     ready_read, ready_write = os.pipe()
     pid = os.fork()
@@ -139,7 +141,8 @@ def _fork(request: dict[str, Any], channel: socket.socket, cwd_entry: str | None
             os.close(ready_read)
             os.setsid()
             os.close(ready_write)
-            channel.close()
+            for end in ends:
+                end.close()
             code = _child(request, cwd_entry, server_path)
         except SystemExit as exc:
             code = _exit_status(exc.code)
@@ -178,6 +181,8 @@ def _child(request: dict[str, Any], cwd_entry: str | None, server_path: str) -> 
     if server_path and unit_path:
         sys.path[:] = [unit_path if entry == server_path else entry for entry in sys.path]
     sys.argv = ["-m", *map(str, request["argv"])]  # run_module sets argv[0] as `python -m` does
+    if getattr(sys, "orig_argv", None):
+        sys.orig_argv = [sys.orig_argv[0], "-m", "pytest", *sys.argv[1:]]
     try:
         runpy.run_module("pytest", run_name="__main__", alter_sys=True)  # pytest/__main__.py, as `-m pytest` runs it
         code = 0

@@ -370,3 +370,29 @@ def test_the_switch_is_on_unless_ht_warm_pytest_says_off() -> None:
     assert warm.enabled({}) and warm.enabled({"HT_WARM_RUNNER": "0"})
     assert not warm.enabled({"HT_WARM_PYTEST": "0"}) and not warm.enabled({"HT_WARM_PYTEST": "off"})
     assert warm.max_rss_mb({"HT_WARM_PYTEST_MAX_RSS_MB": "10"}) == 64
+
+
+@pytest.mark.unit
+def test_the_server_ends_the_status_thread_pytest_rerunfailures_leaves_with_xdist_installed() -> None:
+    """With pytest-xdist installed, pytest-rerunfailures' pytest_configure starts a thread that serves failure
+    counts on a socket, and never ends it: a server whose import session left it could not fork. The server
+    ends it (each unit's own session starts its own), and leaves other threads alone."""
+    import threading
+
+    from pytest_rerunfailures import ServerStatusDB
+
+    from runner.pytest import fork_server
+
+    status = ServerStatusDB()
+    [served] = [t for t in threading.enumerate() if getattr(t, "_target", None) == status.run_server]
+    other_stop = threading.Event()
+    other = threading.Thread(target=other_stop.wait, daemon=True)
+    other.start()
+    try:
+        fork_server._end_known_threads()
+        served.join(timeout=5)
+        assert not served.is_alive()
+        assert other.is_alive()  # not a thread the server knows how to end
+    finally:
+        other_stop.set()
+        other.join(timeout=5)

@@ -11,7 +11,8 @@ collection consumes (a parametrize iterator, pytest_generate_tests) is used up b
 Over the socket on FD (JSON lines) it then answers:
 
 - once: `{"ready": true}`, or `{"ready": false, "reason": ...}` (pytest does not import, the session
-  failed to import a module, a thread runs: a fork would not copy it); then it exits;
+  failed to import a module, a thread runs: a fork would not copy it); then it exits. Threads that a known
+  plugin's session started and leaves behind are ended first (KNOWN_THREADS);
 - per request `{"argv", "env", "cwd", "log", "pythonPath"}`: it forks a child that starts a session of its
   own (its pid is its process group), replaces os.environ with env, goes to cwd, writes stdout and stderr
   to log and runs `pytest` with argv as `python -m pytest ARGV` would; it answers `{"pid": N}` once the
@@ -40,6 +41,9 @@ from pathlib import Path
 from typing import Any
 
 POLL_S = 0.05  # only where os.pidfd_open is missing
+# module -> classes whose thread (a bound method of an instance, listening on its `sock`) may be ended
+KNOWN_THREADS = {"pytest_rerunfailures": frozenset({"ServerStatusDB"})}
+THREAD_END_S = 2.0
 
 
 def main(fd: int, options: dict[str, Any]) -> int:
@@ -87,10 +91,42 @@ def _prepare(options: dict[str, Any]) -> str | None:
             return "the import-only pytest session could not import " + "; ".join(importer.failures[:3])
         if code not in (0, 5):  # 5: no tests collected (it stops at modules)
             return f"the import-only pytest session exited with code {code}"
+    _end_known_threads()
     if threading.active_count() > 1:
         names = ", ".join(thread.name for thread in threading.enumerate() if thread is not threading.current_thread())
         return f"a thread runs after the imports ({names}): a forked unit would not have it"
     return None
+
+
+def _end_known_threads() -> None:
+    """End the threads the import-only session's plugins started and left running, where it is known how
+    and that nothing else uses them: pytest-rerunfailures (with pytest-xdist installed) serves its failure
+    counts to xdist's workers from a thread blocked in accept() on the ended session's socket. Each unit's
+    session starts its own."""
+    for thread in threading.enumerate():
+        owner = getattr(getattr(thread, "_target", None), "__self__", None)
+        if type(owner).__module__ in KNOWN_THREADS and type(owner).__name__ in KNOWN_THREADS[type(owner).__module__]:
+            listening = getattr(owner, "sock", None)
+            if isinstance(listening, socket.socket):
+                _end_listener(thread, listening)
+
+
+def _end_listener(thread: threading.Thread, listening: socket.socket) -> None:
+    """End a thread blocked in accept() on listening (its error on the way out is expected, not printed)."""
+    previous = threading.excepthook
+
+    def quiet(args: Any) -> None:
+        if args.thread is not thread:
+            previous(args)
+
+    threading.excepthook = quiet
+    try:
+        with contextlib.suppress(OSError):
+            listening.shutdown(socket.SHUT_RDWR)  # wakes accept(), which then raises: the thread ends
+        listening.close()
+        thread.join(timeout=THREAD_END_S)
+    finally:
+        threading.excepthook = previous
 
 
 def _import_only(pytest: Any) -> Any:

@@ -80,6 +80,14 @@ class HostUnavailable(RuntimeError):
     """The host refused (an unknown Playwright version) or did not start; the message says why."""
 
 
+@dataclass(frozen=True)
+class Declined:
+    """The host's adapter cannot run this unit as its command line would (warm_api.cjs says why: an ES module
+    config that Playwright runs only by restarting itself, say); the unit runs its command line."""
+
+    reason: str
+
+
 class WarmHost:
     """One running host process and the channel the runner talks to it through."""
 
@@ -122,9 +130,10 @@ class WarmHost:
                 and rss_bytes(self.pid) / (1024 * 1024) < max_rss_mb(environ))
 
     def run(self, unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], deadline: float, grace_s: float,
-            log_path: Path) -> tuple[Completed, bool]:
+            log_path: Path) -> tuple[Completed | Declined, bool]:
         """Run the unit as `playwright test` would, stopping it at the deadline as the command line is
-        stopped (SIGINT, SIGKILL after grace_s); how it ended, and whether the host may serve again."""
+        stopped (SIGINT, SIGKILL after grace_s); how it ended (or why the host declined it), and whether the
+        host may serve again."""
         self.units += 1
         request = {"cwd": str(cwd), "env": dict(env), "config": str(unit.config), "testList": str(unit.test_list),
                    "grep": unit.grep,
@@ -150,9 +159,11 @@ class WarmHost:
         reply = answer.message
         if reply is None:
             return self._ended(log_path, stopped=stopped, killed=killed), False
-        code = reply.get("exitCode")
         kept = reply.get("keptWorkers")
         self.kept_workers = frozenset(p for p in kept if isinstance(p, int)) if isinstance(kept, list) else frozenset()
+        if isinstance(reply.get("declined"), str) and not stopped:
+            return Declined(str(reply["declined"])), True
+        code = reply.get("exitCode")
         completed = Completed(exit_code=code if isinstance(code, int) else 1, stopped_at_deadline=stopped,
                               killed=False, output_tail=read_tail(log_path), path=self.path,
                               host_threw=bool(reply.get("threw")))
@@ -196,6 +207,7 @@ class WarmHost:
 
 _held: WarmHost | None = None
 _refused: set[HostKey] = set()
+_declined: set[str] = set()  # why the host declined units (each said once)
 
 
 def run_playwright(unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], deadline: float, grace_s: float,
@@ -220,6 +232,12 @@ def run_playwright(unit: PlaywrightRun, *, cwd: Path, env: Mapping[str, str], de
     if not reusable:
         host.stop()
         _held = None
+    if isinstance(completed, Declined):
+        if completed.reason not in _declined:
+            _declined.add(completed.reason)
+            print(f"hypertest runner: the warm host for {host.key.package_dir} declines some units, which run cold: "
+                  f"{completed.reason}", file=sys.stderr)
+        return run_with_deadline(unit.argv(), cwd=cwd, env=env, deadline=deadline, log_path=log_path, grace_s=grace_s)
     if completed.host_threw and results_path is not None and not _a_test_ended(results_path):
         _refused.add(host.key)
         said = [line.strip() for line in completed.output_tail.splitlines() if line.strip()]

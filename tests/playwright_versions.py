@@ -2,7 +2,9 @@
 that every test (and every later test session) shares, and suites pointed at it by a node_modules link.
 
 The matrix is the oldest release hypertest supports, one in the 1.5x range (what many suites still pin),
-and the newest. HT_TEST_PLAYWRIGHT_CACHE names the cache folder (default: ~/.cache/hypertest-tests).
+and the newest. SHAPES names one release for each shape of Playwright's internals the warm host drives
+(runner/playwright/warm_api.cjs); only RUNNER_CLASS is not in the matrix (an install takes 2-5 s and 12 MB).
+HT_TEST_PLAYWRIGHT_CACHE names the cache folder (default: ~/.cache/hypertest-tests).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ OLDEST = "1.40.1"
 MIDDLE = "1.56.1"
 NEWEST = "1.65.2"
 MATRIX = (OLDEST, MIDDLE, NEWEST)
+RUNNER_CLASS = "1.48.2"  # 1.42 to 1.54: loadConfig and `new Runner(config).runAllTests()`
+# The release each warm host shape is tested on: the shape's name, as a unit's runPath says it.
+SHAPES = {"loader class": OLDEST, "runner class": RUNNER_CLASS, "config fields": MIDDLE, "options": NEWEST}
 INSTALL_TIMEOUT_S = 600
 
 

@@ -22,7 +22,7 @@ from runner import browser_server, warm_host
 from runner.entry import execute
 from runner.proc import alive, children, descendants
 from tests.conftest import DEMO, ROOT, load_results, small_project
-from tests.playwright_versions import MIDDLE, OLDEST, playwright_install
+from tests.playwright_versions import OLDEST, SHAPES, playwright_install
 
 pytestmark = pytest.mark.e2e
 
@@ -64,12 +64,13 @@ def project(tmp_path: Path) -> Path:
 
 def run(project: Path, store: Path, title: str, unit: str, *, env: dict[str, str] | None = None,
         deadline_s: float = 120, unit_env: dict[str, str] | None = None, retries: int | None = None,
-        file: str = "warm.spec.ts", project_name: str = "chromium") -> tuple[dict[str, Any], dict[str, Any]]:
+        file: str = "warm.spec.ts", project_name: str = "chromium",
+        config_file: str = "playwright.config.ts") -> tuple[dict[str, Any], dict[str, Any]]:
     """Run one test as a unit in this process; its result and what the test recorded."""
     ref = {"project": project_name, "file": file, "titlePath": [title]}
     event = {"runner": "playwright", "runId": "run1", "unitId": unit, "projectDir": str(project),
              "timeoutMs": int(deadline_s * 1000), "artifacts": {"kind": "local", "root": str(store)},
-             "unit": {"tests": [{**ref, "id": f"t-{unit}"}], "selectors": [ref], "configFile": "playwright.config.ts",
+             "unit": {"tests": [{**ref, "id": f"t-{unit}"}], "selectors": [ref], "configFile": config_file,
                       "retries": retries, "env": unit_env or {}}}
     result = execute(event, time.monotonic() + deadline_s, {**os.environ, **(env or {})})
     [record] = result["tests"]
@@ -212,33 +213,46 @@ def test_warm_runner_off_runs_each_unit_through_the_command_line(project: Path, 
     assert len({who["main"] for _, who in seen}) == 2  # a Playwright process each
 
 
-@pytest.mark.parametrize("version", [MIDDLE, OLDEST])
-def test_an_older_playwright_runs_in_the_host_its_shape_allows(tmp_path: Path, version: str,
-                                                               capfd: pytest.CaptureFixture[str]) -> None:
-    """1.56 to 1.59 have the internals of another shape (runAllTestsWithConfig reads the command line's options
-    from config fields): units run unit after unit in one host, with the outcomes, retries and deadline of the
-    command line. Older releases have no shape the host drives: their units run the command line."""
+@pytest.mark.parametrize(("shape", "version"), [(shape, version) for shape, version in SHAPES.items()
+                                                if shape != "options"])
+def test_an_older_playwright_runs_in_the_host_its_shape_allows(tmp_path: Path, shape: str, version: str) -> None:
+    """Older releases have the internals of other shapes (warm_api.cjs): 1.55 to 1.59 "config fields", 1.42 to 1.54
+    "runner class", 1.40 and 1.41 "loader class". Units run unit after unit in one host, each with the outcome,
+    retries, error message, attachments, environment and deadline of its command line."""
     project = small_project(tmp_path / "project", CONFIG, {"tests/warm.spec.ts": SPEC})
     (project / "node_modules").unlink()
     (project / "node_modules").symlink_to(playwright_install(version) / "node_modules")
     store = tmp_path / "store"
     seen = [run(project, store, title, f"u{n}", retries=1 if title == "flaky" else None)
-            for n, title in enumerate(["one", "two", "fails", "flaky"])]
-    assert [status(result) for result, _ in seen] == ["passed", "passed", "failed", "passed"]
-    assert seen[3][0]["tests"][0]["outcome"] == "flaky"
-    mains = {who["main"] for _, who in seen}
-    paths = {result["runPath"] for result, _ in seen}
-    if version == OLDEST:
-        assert warm_host.held_pids() == frozenset() and len(mains) == 4  # a command line each
-        assert paths == {"command line"}
-        assert "has none of the internal shapes the warm runner drives" in capfd.readouterr().err
-        return
+            for n, title in enumerate(["one", "fails", "flaky"])]
+    assert [status(result) for result, _ in seen] == ["passed", "failed", "passed"]
+    assert seen[2][0]["tests"][0]["outcome"] == "flaky"
+    assert [who["test"] for _, who in seen] == ["one", "fails", "flaky"]  # each its own attachment
+    assert [who["unit"] for _, who in seen] == ["u0", "u1", "u2"] and {who["leaked"] for _, who in seen} == {None}
+    failure = re.sub(r"\x1b\[[0-9;]*m", "", seen[1][0]["tests"][0]["attempts"][0]["error"]["message"])
+    assert "expect(received).toBe(expected)" in failure  # Playwright's own message, as on the command line
     [host] = warm_host.held_pids()
-    assert mains == {host}  # every unit's workers were the one host's children
-    assert paths == {"warm host (config fields)"}
+    assert {who["main"] for _, who in seen} == {host}  # every unit's workers were the one host's children
+    assert {result["runPath"] for result, _ in seen} == {f"warm host ({shape})"}
     hung, _ = run(project, store, "hangs", "u9", deadline_s=12)
     assert (hung["status"], status(hung)) == ("deadline", "interrupted")
     assert warm_host.held_pids() == frozenset()  # an interrupted host is not trusted again
+
+
+def test_a_unit_the_host_declines_runs_its_command_line(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """Playwright 1.40 runs an ES module config only by restarting itself with Node's --experimental-loader (no
+    loader can be registered in a running process): its host declines such a unit, which runs its command line
+    (and fails as plainly), and the host stays for the next unit."""
+    project = small_project(tmp_path / "project", CONFIG, {"tests/warm.spec.ts": SPEC})
+    (project / "playwright.config.ts").rename(project / "playwright.config.mts")
+    (project / "node_modules").unlink()
+    (project / "node_modules").symlink_to(playwright_install(OLDEST) / "node_modules")
+    result, who = run(project, tmp_path / "store", "fails", "u0", config_file="playwright.config.mts")
+    assert (status(result), result["runPath"]) == ("failed", "command line")
+    [host] = warm_host.held_pids()
+    assert who["main"] != host
+    said = capfd.readouterr().err
+    assert said.count("declines some units") == 1 and "--experimental-loader" in said
 
 
 def test_a_host_that_throws_before_any_test_is_not_trusted_and_the_unit_runs_its_command_line(

@@ -3,22 +3,32 @@
 // called), not by its version alone. Each adapter loads a unit's config as `playwright test -c <config>
 // --test-list <file> | --grep <pattern> [--no-deps] [--retries N]` loads it, and runs it as that command does.
 // `selections` says how the adapter can be told a unit's tests (the runner picks the form its Playwright
-// honours exactly: a prefix-matching test list from 1.58, a grep before).
+// honours exactly: a prefix-matching test list from 1.58, a grep before). An adapter may decline a unit
+// (`declines(unit)` answers why): its command line runs it, and the host serves the next.
 //
-// - "options" (1.60 and later): lib/common and lib/runner are bundles; runAllTestsWithConfig(config, options)
-//   takes the command line's run options as its second argument. Test lists.
-// - "config fields" (1.55 to 1.59): one module per part; runAllTestsWithConfig(config) reads the command
-//   line's options from config.cli* fields, which the `test` command sets before calling it. Greps, and test
-//   lists where the release's `test` command knows --test-list (1.56).
+// - "options" (1.60 and later; checked on 1.65.2): lib/common and lib/runner are bundles;
+//   runAllTestsWithConfig(config, options) takes the command line's run options as its second argument. Test
+//   lists. Kept workers.
+// - "config fields" (1.55 to 1.59; checked on 1.56.1): one module per part; runAllTestsWithConfig(config) reads
+//   the command line's options from config.cli* fields, which the `test` command sets before calling it. Greps,
+//   and test lists where the release's `test` command knows --test-list (1.56).
+// - "runner class" (1.42 to 1.54; checked on 1.42.1, 1.43.1, 1.44.1, 1.45.3, 1.46.1, 1.47.2, 1.48.2, 1.49.1,
+//   1.50.1, 1.51.1, 1.52.0, 1.53.2, 1.54.2): the config from loadConfig(location, overrides, ignoreDeps), the
+//   run from `new Runner(config).runAllTests()` with config.cli* fields. Greps. warm_api_runner.cjs.
+// - "loader class" (1.40 and 1.41; checked on 1.40.1, 1.41.2): the config from `new ConfigLoader(overrides)
+//   .loadConfigFile(file, ignoreDeps)`, the run as "runner class". Greps. warm_api_runner.cjs.
 //
-// Older releases have neither shape (1.51 and earlier have no runAllTestsWithConfig), and
-// a release newer than the newest checked (NEWEST_MINOR) is not trusted even when its shape looks the same:
-// loadPlaywright answers why, and the runner runs Playwright's command line for their units.
+// A release older than the oldest checked (OLDEST_MINOR) or newer than the newest (NEWEST_MINOR) is not trusted
+// even when its shape looks the same: loadPlaywright answers why, and the runner runs Playwright's command line
+// for their units.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
-const NEWEST_MINOR = 69;  // the newest 1.x whose internals the warm runner was checked against
+const { loaderClassShape, runnerClassShape } = require('./warm_api_runner.cjs');
+
+const OLDEST_MINOR = 40;  // the oldest 1.x whose internals the warm runner was checked against
+const NEWEST_MINOR = 69;  // the newest
 
 function version(packageDir) {
   return String(JSON.parse(fs.readFileSync(path.join(packageDir, 'package.json'), 'utf8')).version);
@@ -58,6 +68,7 @@ function optionsShape(packageDir) {
   return {
     shape: 'options',
     selections: ['test-list'],
+    declines: () => null,
     workerScript: path.join(packageDir, 'lib', 'worker', 'workerProcessEntry.js'),
     async loadConfig(unit) {
       return load(unit.config, { retries: retriesOf(unit), use: { trace: undefined }, argv: commandLine(unit) },
@@ -89,6 +100,7 @@ function configFieldsShape(packageDir) {
   return {
     shape: 'config fields',
     selections: command.includes('cliTestList') ? ['test-list', 'grep'] : ['grep'],
+    declines: () => null,  // 1.53 and later register the ESM loader once per process themselves
     workerScript: null,  // workers are started from a script of another shape: none is kept
     async loadConfig(unit) {
       // The overrides our flags make (the others are absent or change nothing: a `use` key set to undefined
@@ -112,14 +124,16 @@ function configFieldsShape(packageDir) {
 function loadPlaywright(packageDir) {
   const found = version(packageDir);
   const match = /^1\.(\d+)\./.exec(found);
-  if (!match || +match[1] > NEWEST_MINOR) {
-    return { reason: `Playwright ${found} is not a version the warm runner knows (newest: 1.${NEWEST_MINOR})`,
-      version: found };
+  if (!match || +match[1] > NEWEST_MINOR || +match[1] < OLDEST_MINOR) {
+    return { reason: `Playwright ${found} is not a version the warm runner knows ` +
+      `(oldest: 1.${OLDEST_MINOR}, newest: 1.${NEWEST_MINOR})`, version: found };
   }
-  const api = optionsShape(packageDir) || configFieldsShape(packageDir);
+  const api = optionsShape(packageDir) || configFieldsShape(packageDir) || runnerClassShape(packageDir) ||
+    loaderClassShape(packageDir);
   if (!api) {
-    return { reason: `Playwright ${found} has none of the internal shapes the warm runner drives ` +
-      '(options: 1.60 and later; config fields: 1.55 to 1.59)', version: found };
+    return { reason: `Playwright ${found} has none of the internal shapes the warm runner drives (options: 1.60 ` +
+      'and later; config fields: 1.55 to 1.59; runner class: 1.42 to 1.54; loader class: 1.40 and 1.41)',
+    version: found };
   }
   return { api, version: found };
 }

@@ -8,7 +8,8 @@
 // testRunner.runAllTestsWithConfig) through the project's own playwright package. Those are
 // Playwright's internals: warm_api.cjs holds one adapter per shape they have had, chosen by feature checks,
 // and the host answers {"ready": false, "reason": ...} when none fits; the runner then runs Playwright's
-// command line for every unit, as it does without a warm host.
+// command line for every unit, as it does without a warm host. An adapter may decline one unit (it answers
+// {"declined": reason}): the runner runs that unit's command line and keeps the host.
 'use strict';
 const fs = require('fs');
 const net = require('net');
@@ -48,10 +49,13 @@ function redirectOutput(fd) {
 }
 
 async function runUnit({ api, pool }, unit) {
-  const logFd = fs.openSync(unit.log, 'a');
-  const restoreOutput = redirectOutput(logFd);
   replaceEnvironment(unit.env);
   process.chdir(unit.cwd);
+  // A unit the adapter cannot run as its command line would (warm_api.cjs): the runner runs that command line.
+  const declined = api.declines(unit);
+  if (declined) return { declined, keptWorkers: pool ? pool.pids() : [] };
+  const logFd = fs.openSync(unit.log, 'a');
+  const restoreOutput = redirectOutput(logFd);
   try {
     // The config is read again for every unit (its settings file differs); the user's config and test
     // files stay loaded, as they do for every test of one `playwright test` run.

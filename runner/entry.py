@@ -20,6 +20,7 @@ from runner.payload import PayloadError
 from runner.resources import ResourceMeter
 
 _SUBREAPER = False
+WARM_UP_FAILED = "the warm-up failed: "
 
 
 def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = None,
@@ -64,7 +65,7 @@ def warm_up(event: Any, environ: Mapping[str, str] | None = None) -> str:
             return "nothing to warm up for this runner"
         return str(warm(event, os.environ if environ is None else environ))
     except Exception as exc:
-        return "the warm-up failed: " + "".join(traceback.format_exception_only(exc)).strip()
+        return WARM_UP_FAILED + "".join(traceback.format_exception_only(exc)).strip()
 
 
 def _runner_and_store(event: Any) -> tuple[UnitRun, ArtifactStore]:

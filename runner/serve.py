@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from runner.browser_server import hold_between_invocations, stop_held
-from runner.entry import deadline_from_timeout_ms, execute, warm_up
+from runner.entry import WARM_UP_FAILED, deadline_from_timeout_ms, execute, warm_up
 from runner.json_text import result_json
 from runner.process import stop_requested
 from runner.warm_host import stop_held as stop_warm_host
@@ -33,7 +33,9 @@ def serve(fd: int) -> int:
             request = json.loads(line)
             if "warmUp" in request:  # a run's first payload, before its units: start what they keep
                 event = json.loads(Path(request["warmUp"]).read_text(encoding="utf-8"))
-                print(f"hypertest runner: warmed up: {warm_up(event)}", file=sys.stderr, flush=True)
+                said = warm_up(event)
+                if said.startswith(WARM_UP_FAILED):  # else the first unit says what went wrong, if anything
+                    print(f"hypertest runner: {said}", file=sys.stderr, flush=True)
                 channel.sendall(b'{"done": true}\n')
                 continue
             event = json.loads(Path(request["payload"]).read_text(encoding="utf-8"))

@@ -7,6 +7,7 @@ with a stand-in "python" (a shell script written by the test) that records the r
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import time
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from hypertest.core.redaction import Redactor
+from hypertest.providers.local import LocalProvider, LocalProviderSettings, RunnerNotices
 from hypertest.providers.warm_runners import RunnerPool
 from runner import warm_host
 from runner.entry import warm_up
@@ -106,3 +109,32 @@ def test_a_runner_that_dies_warming_up_is_replaced_and_the_unit_still_runs(tmp_p
         runners.close()
     assert result["status"] == "ok"
     assert [next(iter(json.loads(line))) for line in requests.read_text().splitlines()] == ["warmUp", "payload"]
+
+
+@pytest.mark.integration
+def test_what_a_runner_says_of_its_choices_reaches_the_console_once_escaped_and_redacted(tmp_path: Path) -> None:
+    """A runner's notices ("hypertest runner: ..." on its stderr: a unit ran cold, and why) are said once per
+    run on the console, as one terminal-safe line with known secrets hidden; its other output is not."""
+    script = tmp_path / "fake-python"
+    script.write_text(r"""#!/bin/bash
+fd=$4
+while read -r line <&"$fd"; do
+  printf 'hypertest runner: no warm host, its units run cold: \033[31mred %s\n' "$SECRET_TOKEN" >&2
+  echo 'some other output' >&2
+  result=$(printf %s "$line" | sed 's/.*"result": "\([^"]*\)".*/\1/')
+  printf '{"runId": "r", "unitId": "u", "status": "ok", "tests": []}' > "$result"
+  echo '{"done": true}' >&"$fd"
+done
+""")
+    script.chmod(0o755)
+    out = io.StringIO()
+    secret = "s3cr3t-value-123456"
+    notices = RunnerNotices(out, Redactor.from_environ({"SECRET_TOKEN": secret}))
+    provider = LocalProvider(LocalProviderSettings(unit_timeout_s=30), {**os.environ, "SECRET_TOKEN": secret},
+                             python=str(script), notices=notices)
+    try:
+        for unit in ("u1", "u2"):
+            assert provider.execute({"runId": "r", "unitId": unit, "timeoutMs": 30_000})["status"] == "ok"
+    finally:
+        provider.close()
+    assert out.getvalue().splitlines() == ["note: no warm host, its units run cold: \\x1b[31mred ***"]

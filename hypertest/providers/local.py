@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,12 +13,15 @@ from typing import Any, TextIO
 
 from hypertest.core.config import ProviderSettings, Settings
 from hypertest.core.contracts import Check, Discovery, Provider, ProviderEntry
+from hypertest.core.redaction import Redactor
+from hypertest.core.safe_text import terminal_text
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.providers.run_folder import RunFolderStore
 from hypertest.providers.warm_runners import RunnerPool
 from runner.chromium import fallback_chromium, forced_chromium
 from runner.environment import child_environment
 
+NOTICE_CHARS = 500
 # Time the runner process gets beyond the unit timeout to stop Playwright and store what it has.
 EXIT_GRACE_S = 30.0
 
@@ -37,6 +41,26 @@ def local_settings(provider: ProviderSettings) -> LocalProviderSettings:
                                  environment=dict(options.get("environment", {})))
 
 
+class RunnerNotices:
+    """Says once, on the run's console, what a runner said about its own choices (a unit ran cold, and why),
+    escaped for the terminal and with known secrets hidden."""
+
+    def __init__(self, out: TextIO, redactor: Redactor) -> None:
+        self.out = out
+        self.redactor = redactor
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> None:
+        """Write text as a note, unless it was said already in this run."""
+        line = terminal_text(self.redactor.text(text), NOTICE_CHARS)
+        with self._lock:
+            if line in self._said:
+                return
+            self._said.add(line)
+            self.out.write(f"note: {line}\n")
+
+
 class LocalProvider(RunFolderStore):
     """Runs units as local processes that execute the same runner code as the cloud."""
 
@@ -44,14 +68,14 @@ class LocalProvider(RunFolderStore):
     shares_host = True  # units share this machine: one web server serves them all
 
     def __init__(self, settings: LocalProviderSettings, environ: Mapping[str, str] | None = None,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, notices: RunnerNotices | None = None) -> None:
         self.settings = settings
         self.environ = dict(os.environ if environ is None else environ)
         self.python = python
         repo_root = Path(__file__).resolve().parents[2]
         env = dict(self.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root), env.get("PYTHONPATH")]))
-        self._runners = RunnerPool(python, env)
+        self._runners = RunnerPool(python, env, notices)
 
     def preflight(self, discovery: Discovery) -> None:
         """Fail early when tests launch Chromium and there is none to launch."""
@@ -111,7 +135,8 @@ class _LocalEntry:
     def create(self, settings: Settings, environ: Mapping[str, str], out: TextIO) -> Provider:
         """Local processes, with the environment the tests may have."""
         own = local_settings(settings.provider)
-        return LocalProvider(own, child_environment(environ, own.environment))
+        return LocalProvider(own, child_environment(environ, own.environment),
+                             notices=RunnerNotices(out, Redactor.from_environ(environ)))
 
     def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
         """The units launch Chromium on this machine."""

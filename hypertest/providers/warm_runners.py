@@ -15,7 +15,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from runner.child_channel import LineChannel
 from runner.model import error_unit_result
 
 TAIL_BYTES = 8 * 1024
+NOTICE_PREFIX = "hypertest runner: "  # what the runner says about its own choices (a unit ran cold, and why)
+NOTICE_BYTES = 64 * 1024  # read of the log per unit, for its notices
 STOP_GRACE_S = 5.0
 # A warm-up starts a Playwright host (about a second): one that takes longer than this is given up.
 WARM_UP_TIMEOUT_S = 60.0
@@ -31,8 +33,10 @@ WARM_UP_TIMEOUT_S = 60.0
 class RunnerProcess:
     """One serving runner process and the channel to it."""
 
-    def __init__(self, python: str, env: Mapping[str, str], folder: Path) -> None:
+    def __init__(self, python: str, env: Mapping[str, str], folder: Path,
+                 on_notice: Callable[[str], None] | None = None) -> None:
         self.folder = folder
+        self._on_notice = on_notice
         self.log = folder / "runner.log"
         self._stopping = False
         self._log_offset = 0  # where the log's lines of the next unit begin
@@ -62,7 +66,7 @@ class RunnerProcess:
         answer = self._channel.receive(time.monotonic() + WARM_UP_TIMEOUT_S).kind
         shutil.rmtree(self._warming, ignore_errors=True)
         self._warming = None
-        self._log_offset = self._log_size()  # what the warm-up said is no unit's
+        self._pass_notices()  # what the warm-up said is no unit's
         if answer != "answered":
             self.stop()
 
@@ -71,7 +75,22 @@ class RunnerProcess:
         try:
             return self._run(payload, deadline)
         finally:
-            self._log_offset = self._log_size()
+            self._pass_notices()
+
+    def _pass_notices(self) -> None:
+        """Hand the notices the runner wrote since the last unit to on_notice; the next unit's log starts here."""
+        start, self._log_offset = self._log_offset, self._log_size()
+        if self._on_notice is None or self._log_offset <= start:
+            return
+        try:
+            with self.log.open("rb") as log:
+                log.seek(start)
+                text = log.read(min(self._log_offset - start, NOTICE_BYTES)).decode(errors="replace")
+        except OSError:
+            return
+        for line in text.splitlines():
+            if line.startswith(NOTICE_PREFIX):
+                self._on_notice(line.removeprefix(NOTICE_PREFIX).strip())
 
     def _run(self, payload: Mapping[str, Any], deadline: float) -> tuple[Mapping[str, Any], bool]:
         with tempfile.TemporaryDirectory(prefix="ht-local-", dir=self.folder) as scratch:
@@ -140,9 +159,10 @@ class RunnerProcess:
 class RunnerPool:
     """The slots' runner processes: taken for a unit, given back after it; at most one per busy slot."""
 
-    def __init__(self, python: str, env: Mapping[str, str]) -> None:
+    def __init__(self, python: str, env: Mapping[str, str], on_notice: Callable[[str], None] | None = None) -> None:
         self.python = python
         self.env = dict(env)
+        self.on_notice = on_notice
         self._folder: Path | None = None  # made for the first runner
         self._idle: list[RunnerProcess] = []
         self._busy: set[RunnerProcess] = set()
@@ -228,4 +248,4 @@ class RunnerPool:
                 self._folder = Path(tempfile.mkdtemp(prefix="ht-runners-"))
             folder = self._folder / f"slot-{self._count}"
         folder.mkdir()
-        return RunnerProcess(self.python, self.env, folder)
+        return RunnerProcess(self.python, self.env, folder, self.on_notice)

@@ -138,3 +138,35 @@ done
     finally:
         provider.close()
     assert out.getvalue().splitlines() == ["note: no warm host, its units run cold: \\x1b[31mred ***"]
+
+
+@pytest.mark.e2e
+def test_a_pytest_warm_up_starts_the_fork_server_the_first_unit_then_forks_from(tmp_path: Path) -> None:
+    """Before discovery the runner knows the suite's interpreter, args and paths but not the options its plugins
+    declare: it looks them up in that interpreter, so the server it starts has the first unit's key."""
+    from runner import browser_server
+    from runner.artifacts import LocalDirectoryStore
+    from runner.pytest import warm
+    from runner.pytest.unit import run_pytest_unit
+    from tests.test_pytest_plugin import copy_pytest_suite, plain_env, unit_payload
+    from tests.test_pytest_warm import PASSING, SUITE_OPTIONS
+
+    project = copy_pytest_suite(tmp_path / "suite")
+    env = plain_env(HT_FIXTURE_STATE_DIR=str(tmp_path / "state"))
+    placeholder = {"id": "warm-up", "nodeId": "hypertest-warm-up", "file": "", "line": 0, "titlePath": ["warm-up"]}
+    event = {"runner": "pytest", "runId": "run1", "unitId": "warm-up", "projectDir": str(project),
+             "timeoutMs": None, "artifacts": {},
+             "unit": {"configFile": "pytest.ini", "tests": [placeholder], "retries": None, "args": [],
+                      "options": None, "paths": ["tests"]}}
+    browser_server.hold_between_invocations()  # as a serving runner does
+    try:
+        assert warm_up(event, env) == "a warm pytest server"
+        [server] = warm.held_pids()
+        result = run_pytest_unit(unit_payload(project, [PASSING], configFile="pytest.ini", options=SUITE_OPTIONS,
+                                              paths=["tests"]),
+                                 "run1", "u1", LocalDirectoryStore(tmp_path / "store"), time.monotonic() + 120, env)
+        assert (result["runPath"], [t["status"] for t in result["tests"]]) == ("warm fork", ["passed"])
+        assert warm.held_pids() == {server}  # forked from the server the warm-up started, not a new one
+    finally:
+        warm.stop_held()
+        browser_server.stop_held()

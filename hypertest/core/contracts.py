@@ -150,7 +150,7 @@ class TestRunnerPlugin(Protocol):
     def unit_part(self, unit: Unit, discovery: Discovery, settings: Settings) -> dict[str, Any]:
         """The plugin-owned part of a unit's payload: how the runner selects and runs its tests."""
 
-    def warm_up_part(self, settings: Settings) -> WarmUpPart | None:
+    def warm_up_part(self, settings: Settings, environ: Mapping[str, str]) -> WarmUpPart | None:
         """The payload part that lets the slots start what units keep (a warm host) while the tests are
         discovered; None when this runner has nothing to start before its first unit."""
 

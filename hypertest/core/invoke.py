@@ -120,7 +120,7 @@ class _InvokeRun:
     def start_slots(self) -> None:
         """Have the provider start its slots, and what the units will keep, while the tests are discovered (as
         many as may run at once here)."""
-        part = self.plugin.warm_up_part(self.settings)
+        part = self.plugin.warm_up_part(self.settings, self.test_env)
         payload = None if part is None else {
             "runner": self.plugin.name, "runId": self.state.run_id, "unitId": "warm-up",
             "projectDir": str(part.project_dir), "timeoutMs": None, "artifacts": {}, "unit": dict(part.unit)}

@@ -29,3 +29,17 @@ def prepare(event: Any) -> tuple[UnitRun, ArtifactStore]:
                                store, deadline, os.environ if environ is None else environ)
 
     return run, store
+
+
+def warm_up(event: Any, environ: Mapping[str, str]) -> str:
+    """Start the fork server a unit of this event would use (runner/pytest/warm_up.py); PayloadError when bad."""
+    from runner.pytest.payload import UnitPayloadError
+    from runner.pytest.warm_up import warm_up as warm_up_server
+
+    if not isinstance(event, Mapping) or not isinstance(event.get("runId"), str) \
+            or not isinstance(event.get("unit"), Mapping):
+        raise PayloadError("runId and unit: expected a string and an object")
+    try:
+        return warm_up_server({**event["unit"], "projectDir": event.get("projectDir")}, event["runId"], environ)
+    except UnitPayloadError as exc:
+        raise PayloadError(f"unit: {exc}") from None

@@ -4,8 +4,9 @@
 to projectDir: pytest's -c), "tests": [{"id", "nodeId", "file", "line", "titlePath"}], "retries": int | null,
 "args": [str, ...], "python": "/abs/bin/python" (optional: the interpreter; default the runner's own),
 "options": [str, ...] (optional: the options discovery found declared, of `output`, `reruns`, `numprocesses`;
-default: looked up in the runner's own interpreter, without numprocesses)}`. Other keys (the runner's own:
-runId, unitId, artifacts...) are ignored.
+default: looked up in the runner's own interpreter, without numprocesses), "paths": [str, ...] (optional: the
+test paths discovery collected, relative to projectDir: what a warm server imports ahead)}`. Other keys (the
+runner's own: runId, unitId, artifacts...) are ignored.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class PytestUnit:
     args: tuple[str, ...]
     python: str | None = None
     options: tuple[str, ...] | None = None
+    paths: tuple[str, ...] = ()
 
 
 def parse_unit(unit: Mapping[str, Any]) -> PytestUnit:
@@ -75,8 +77,12 @@ def parse_unit(unit: Mapping[str, Any]) -> PytestUnit:
     options = unit.get("options")
     if options is not None and (not isinstance(options, list) or not all(isinstance(o, str) for o in options)):
         raise UnitPayloadError("options: expected null or a list of strings")
+    paths = unit.get("paths", [])
+    if not isinstance(paths, list) or not all(isinstance(path, str) and path and "\0" not in path for path in paths):
+        raise UnitPayloadError("paths: expected a list of paths")
     return PytestUnit(project_dir=project_dir, config_file=config_file, tests=parsed, retries=retries,
-                      args=tuple(args), python=python, options=None if options is None else tuple(options))
+                      args=tuple(args), python=python, options=None if options is None else tuple(options),
+                      paths=tuple(paths))
 
 
 def _test(entry: Any, index: int) -> RequestedTest:

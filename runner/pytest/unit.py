@@ -85,11 +85,12 @@ def pytest_argv(request: PytestUnit, project_dir: Path, output_dir: Path) -> lis
 
 def collect_args(request: PytestUnit, project_dir: Path) -> list[str]:
     """The pytest args of a warm server's import-only session: the unit's own options (not its tests, its
-    artifacts folder or its reruns) with --collect-only; the tests the suite's args and ini name."""
+    artifacts folder or its reruns) with --collect-only; the test paths discovery collected, else those the
+    suite's args and ini name."""
     args = [*_session_args(request, project_dir), "--collect-only", "-q"]
     if request.options is not None and "numprocesses" in request.options:
         args += ["-n", "0"]
-    return args
+    return [*args, "--", *request.paths] if request.paths else args
 
 
 def _session_args(request: PytestUnit, project_dir: Path) -> list[str]:
@@ -113,11 +114,13 @@ def _declares(request: PytestUnit, option: str, module: str) -> bool:
     return request.python is None and importlib.util.find_spec(module) is not None
 
 
-def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore, deadline: float,
-         env: dict[str, str], work: Path) -> dict[str, Any]:
+def unit_command(request: PytestUnit, run_id: str, unit_id: str, *, env: Mapping[str, str],
+                 work: Path) -> tuple[PytestCommand, bool] | str:
+    """The unit's pytest command, its files laid out in work, and whether it may fork from a warm server; a
+    message instead when it cannot run."""
     project_dir = project_folder(env, request.project_dir)
     if not project_dir.is_dir():
-        return failed_unit(run_id, unit_id, request.tests, f"the project folder does not exist: {project_dir}")
+        return f"the project folder does not exist: {project_dir}"
     # A per-unit copy (HT_COPY_PROJECT) is at another path in each unit: no module of it can be imported ahead.
     may_fork = env.get("HT_COPY_PROJECT") != "1"
     if env.get("HT_COPY_PROJECT") == "1" or not os.access(project_dir, os.W_OK):
@@ -126,14 +129,24 @@ def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore
                        else task_root_copy(project_dir))
     python = interpreter(request)
     if not os.access(python, os.X_OK) or not Path(python).is_file():
-        return failed_unit(run_id, unit_id, request.tests,
-                           f"the suite's Python interpreter {python} does not exist here (or cannot be run)")
+        return f"the suite's Python interpreter {python} does not exist here (or cannot be run)"
     paths = _layout(work)
-    grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
     command = PytestCommand(argv=tuple(pytest_argv(request, project_dir, paths["output"])),
                             collect_args=tuple(collect_args(request, project_dir)), cwd=project_dir,
                             env=activated(_child_env(env, run_id, unit_id, paths), Path(python)), unit_folder=work,
                             python_path=paths["pythonpath"])
+    return command, may_fork
+
+
+def _run(request: PytestUnit, run_id: str, unit_id: str, *, store: ArtifactStore, deadline: float,
+         env: dict[str, str], work: Path) -> dict[str, Any]:
+    staged = unit_command(request, run_id, unit_id, env=env, work=work)
+    if isinstance(staged, str):
+        return failed_unit(run_id, unit_id, request.tests, staged)
+    command, may_fork = staged
+    python = interpreter(request)
+    paths = _layout_paths(work)
+    grace = min(STOP_GRACE_S, max(1.0, (deadline - time.monotonic()) * 0.25))
     completed = run_pytest(command, deadline=deadline - grace, grace_s=grace / 2, log_path=paths["log"],
                            may_fork=may_fork)
     reports = parse_result_lines(paths["results"])
@@ -196,8 +209,9 @@ def failed_unit(run_id: str, unit_id: str, tests: tuple[RequestedTest, ...], mes
     return dict(error_unit_result(message, run_id=run_id, unit_id=unit_id, tests=records))
 
 
-def _layout(work: Path) -> dict[str, Path]:
-    paths = {
+def _layout_paths(work: Path) -> dict[str, Path]:
+    """Where a unit's files are in its folder."""
+    return {
         "results": work / "results.jsonl",
         "log": work / "pytest.log",
         "output": work / "test-results",
@@ -206,6 +220,11 @@ def _layout(work: Path) -> dict[str, Path]:
         "tmp": work / "tmp",
         "pythonpath": work / "pythonpath",
     }
+
+
+def _layout(work: Path) -> dict[str, Path]:
+    """The unit's folder laid out: its folders made, the runner package linked."""
+    paths = _layout_paths(work)
     for key in ("artifacts", "home", "tmp", "pythonpath"):
         paths[key].mkdir()
     # The plugin must be importable in the project folder, whatever the sandbox's sys.path: only the

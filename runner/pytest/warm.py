@@ -250,6 +250,14 @@ def _server_for(command: PytestCommand, deadline: float) -> PytestServer | None:
     return _held
 
 
+def warm_up(command: PytestCommand, deadline: float) -> str:
+    """Start (or check) the server a unit of command would fork from, before it arrives; what happened, in words."""
+    if not (holding() and enabled(command.env)):
+        return "no warm pytest server (HT_WARM_PYTEST=0, or a process that runs one unit)"
+    server = _server_for(command, deadline)
+    return "a warm pytest server" if server is not None else "no warm pytest server (its units run the command line)"
+
+
 def held_pids() -> frozenset[int]:
     """The server this process keeps between units, if any (it outlives a unit on purpose)."""
     return frozenset({_held.pid}) if _held is not None and _held.alive() else frozenset()

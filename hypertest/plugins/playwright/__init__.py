@@ -55,7 +55,7 @@ class PlaywrightPlugin:
             "webServer": web_server_override(settings.test_runner),
         }
 
-    def warm_up_part(self, settings: Settings) -> WarmUpPart | None:
+    def warm_up_part(self, settings: Settings, environ: Mapping[str, str]) -> WarmUpPart | None:
         """The config a unit's Playwright loads, with one placeholder test a warm-up never runs."""
         config = settings.test_runner.config
         place = {"project": "", "file": "hypertest-warm-up", "titlePath": ["warm-up"]}

@@ -58,15 +58,36 @@ class PytestPlugin:
             "retries": settings.test_runner.retries,
             "args": list(getattr(discovery, "args", ())),
             "options": list(getattr(discovery, "options", ())),
+            "paths": list(getattr(discovery, "paths", ())),
         }
         python = str(getattr(discovery, "python", ""))
         if settings.provider.type == "local" and python:
             part["python"] = python  # an image (aws, docker) runs its own Python
         return part
 
-    def warm_up_part(self, settings: Settings) -> WarmUpPart | None:
-        """Nothing yet: a unit's interpreter is chosen by discovery."""
-        return None
+    def warm_up_part(self, settings: Settings, environ: Mapping[str, str]) -> WarmUpPart | None:
+        """The units' part as far as the settings tell it (interpreter, args, paths; the options the runner
+        looks up), with one placeholder test a warm-up never runs; None when the settings are wrong (discovery
+        says how)."""
+        from hypertest.errors import HypertestError
+        from hypertest.plugins.pytest.discovery import test_paths
+        from hypertest.plugins.pytest.interpreter import choose_python
+        from hypertest.plugins.pytest.settings import pytest_settings
+
+        project_dir = settings.test_runner.config.parent
+        try:
+            own, chosen = pytest_settings(settings.test_runner), choose_python(settings.test_runner, environ)
+        except HypertestError:
+            return None
+        part: dict[str, Any] = {
+            "configFile": str(settings.test_runner.config.relative_to(project_dir)),
+            "tests": [{"id": "warm-up", "nodeId": "hypertest-warm-up", "file": "", "line": 0,
+                       "titlePath": ["warm-up"]}],
+            "retries": settings.test_runner.retries, "args": list(own.args), "options": None,
+            "paths": list(test_paths(own, project_dir))}
+        if settings.provider.type == "local":
+            part["python"] = str(chosen.path)
+        return WarmUpPart(project_dir=project_dir, unit=part)
 
     def run_hooks(self, discovery: Discovery, context: RunContext) -> RunHooks:
         """Nothing runs once per run (pytest's session fixtures run in each unit); the run says once that the

@@ -42,6 +42,7 @@ class PytestDiscovery(Discovery):
     options: tuple[str, ...] = ()  # the unit options the suite's plugins declare (output, reruns, numprocesses)
     parallel: tuple[str, ...] = ()  # what the suite asks of pytest-xdist for the whole run (`-n auto`)
     args: tuple[str, ...] = ()  # testRunner.args, which every unit's pytest gets too
+    paths: tuple[str, ...] = ()  # testRunner.paths as pytest was given them (what a warm server imports ahead)
 
     @property
     def runner_version(self) -> str:
@@ -77,7 +78,7 @@ def discover(settings: TestRunnerSettings, environ: Mapping[str, str]) -> Pytest
                 "-p", "runner.pytest.collect_plugin", "-p", "no:cacheprovider", "-c", str(settings.config),
                 "--rootdir", str(project_dir)]
         if own.paths:
-            argv += ["--", *(_relative(path, project_dir) for path in own.paths)]
+            argv += ["--", *test_paths(own, project_dir)]
         try:
             completed = subprocess.run(argv, cwd=project_dir, env=env, capture_output=True, text=True,
                                        timeout=COLLECT_TIMEOUT_S, check=False, stdin=subprocess.DEVNULL)
@@ -97,6 +98,11 @@ PYTHON_HINT = ("set testRunner.python in hypertest.yml to the interpreter of the
 def _importing(text: str) -> bool:
     """Whether pytest's words say something did not import (the suite's packages may be in another Python)."""
     return "ModuleNotFoundError" in text or "ImportError" in text
+
+
+def test_paths(own: PytestSettings, project_dir: Path) -> tuple[str, ...]:
+    """testRunner.paths as pytest is given them."""
+    return tuple(_relative(path, project_dir) for path in own.paths)
 
 
 def _relative(path: Path, project_dir: Path) -> str:
@@ -178,4 +184,5 @@ def _build(document: Mapping[str, Any], settings: TestRunnerSettings, own: Pytes
                            groups=tuple(groups), python=str(chosen.path),
                            python_version=str((document.get("python") or {}).get("version", "")),
                            python_why=chosen.why, python_source=chosen.source, options=options,
-                           parallel=tuple(str(asked) for asked in document.get("parallel") or ()), args=own.args)
+                           parallel=tuple(str(asked) for asked in document.get("parallel") or ()), args=own.args,
+                           paths=test_paths(own, project_dir))

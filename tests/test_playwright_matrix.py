@@ -1,6 +1,7 @@
 """The Playwright version matrix: the same small suite (tests/fixtures/matrix_suite) run on the oldest release
 hypertest supports, one of the 1.5x range and the newest, with plain `playwright test` and with `hypertest
-invoke`; test by test, both report the same. Each version also lists the tests each tricky unit's own selection
+invoke`, its units in the warm host and (HT_WARM_RUNNER=0) on Playwright's command line; test by test, all
+report the same. Each version also lists the tests each tricky unit's own selection
 names (its --test-list or its grep), which must be exactly the unit's tests.
 """
 
@@ -23,7 +24,7 @@ from runner.node import find_node
 from runner.playwright.selection import GREP, TEST_LIST, prefix_test_list, select
 from tests.conftest import ROOT, load_results, validate_run_result
 from tests.playwright_report import differences, playwright_outcomes
-from tests.playwright_versions import MATRIX, MIDDLE, OLDEST, suite_on_version
+from tests.playwright_versions import MATRIX, SHAPES, suite_on_version
 
 pytestmark = pytest.mark.e2e
 
@@ -46,14 +47,36 @@ def runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     subprocess.run([find_node(os.environ), str(direct_dir / CLI), "test", "--reporter=json", "--workers=2"],
                    cwd=direct_dir, env=env, check=False, capture_output=True, timeout=600)
     direct = json.loads((base / "direct.json").read_text(encoding="utf-8"))
-    hyper_dir = suite_on_version(MATRIX_SUITE, base / "hyper", version)
-    output = base / "results"
-    env = {k: v for k, v in os.environ.items() if k != "SUITE_CHROMIUM"}
+    return {"version": version, "direct": direct, **_invoke(base / "hyper", version, {})}
+
+
+# The cold run's settings: what it checks is each unit's outcome from Playwright's command line, so it runs one
+# unit per file (4, not 17: each costs a Node.js and Playwright start) and makes no HTML report (the warm run's
+# is checked).
+COLD_SETTINGS = "testRunner:\n  type: playwright\n  granularity: file\nreporters: [console]\n"
+
+
+@pytest.fixture(scope="module")
+def cold(runs: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The same suite through hypertest with the warm runner off (HT_WARM_RUNNER=0): Playwright's command line
+    for every unit."""
+    base = tmp_path_factory.mktemp(f"matrix-cold-{runs['version']}")
+    return {"version": runs["version"], "direct": runs["direct"],
+            **_invoke(base / "hyper", runs["version"], {"HT_WARM_RUNNER": "0"}, COLD_SETTINGS)}
+
+
+def _invoke(folder: Path, version: str, switches: dict[str, str], settings: str = "") -> dict[str, Any]:
+    """`hypertest invoke` on a copy of the matrix suite on `version` (with a hypertest.yml when settings are
+    given): its results, how it ended, its folder."""
+    hyper_dir = suite_on_version(MATRIX_SUITE, folder, version)
+    if settings:
+        (hyper_dir / "hypertest.yml").write_text(settings, encoding="utf-8")
+    output = folder.parent / f"results-{folder.name}"
+    env = {**{k: v for k, v in os.environ.items() if k != "SUITE_CHROMIUM"}, **switches}
     completed = subprocess.run(
         [sys.executable, str(ROOT / "entrypoint.py"), "invoke", "--output", str(output), "--concurrency", "2"],
         cwd=hyper_dir, env=env, check=False, capture_output=True, text=True, timeout=900)
-    return {"version": version, "direct": direct, "hyper": load_results(output), "completed": completed,
-            "dir": hyper_dir}
+    return {"hyper": load_results(output), "completed": completed, "dir": hyper_dir}
 
 
 def test_every_outcome_matches_plain_playwright(runs: dict[str, Any]) -> None:
@@ -65,11 +88,18 @@ def test_every_outcome_matches_plain_playwright(runs: dict[str, Any]) -> None:
     assert all(record["status"] != "error" for record in runs["hyper"]["tests"])
 
 
+def test_with_the_warm_runner_off_every_outcome_matches_plain_playwright_too(cold: dict[str, Any]) -> None:
+    assert differences(cold["hyper"]["tests"], playwright_outcomes(cold["direct"])) == [], \
+        cold["completed"].stdout[-3000:]
+    assert cold["completed"].returncode == 1
+    assert {unit["runPath"] for unit in cold["hyper"]["units"]} == {"command line"}
+
+
 def test_units_run_in_the_warm_host_their_playwright_allows(runs: dict[str, Any]) -> None:
-    """The oldest release runs every unit's command line; 1.56 runs them in a host of the "config fields" shape
-    (selected by grep: its test list does not match prefixes), the newest in one of the "options" shape."""
-    expected = {OLDEST: "command line", MIDDLE: "warm host (config fields)"}.get(runs["version"], "warm host (options)")
-    assert {unit["runPath"] for unit in runs["hyper"]["units"]} == {expected}
+    """Each release runs its units in a host of its shape (runner/playwright/warm_api.cjs): the oldest "loader
+    class", 1.56 "config fields" (selected by grep: its test list does not match prefixes), the newest "options"."""
+    [shape] = [name for name, version in SHAPES.items() if version == runs["version"]]
+    assert {unit["runPath"] for unit in runs["hyper"]["units"]} == {f"warm host ({shape})"}
 
 
 def test_records_attachments_and_report(runs: dict[str, Any]) -> None:

@@ -4,8 +4,8 @@
 test files are loaded again for every unit. A warm process (a Lambda sandbox between invocations, a
 local slot's `python -m runner --serve`) keeps one host (runner/playwright/warm_host.cjs) instead, and
 sends it each unit: the same wrapper config, test list and options the command line gets, with the
-unit's own environment and working folder. Each unit still gets a fresh Playwright worker and browser
-(contexts), as with the command line.
+unit's own environment and working folder. Each unit gets fresh browser contexts, as with the command line,
+and a fresh Playwright worker unless a kept one of the same identity is clean (worker_pool.cjs).
 
 The host calls Playwright's internals, so it checks the project's Playwright version first; when it
 refuses (or cannot start), units run Playwright's command line as before. HT_WARM_RUNNER=0 turns the

@@ -54,6 +54,9 @@ test('flaky', async ({ page }, testInfo) => {
   expect(testInfo.retry).toBe(1);
 });
 test('hangs', async () => { record('hangs'); await new Promise(() => {}); });
+// A context left open: a kept worker closes it when its unit ends, so the next unit's browser has none.
+test('leaves a context', async ({ browser }) => { record('leaves a context'); await browser.newContext(); });
+test('counts contexts', async ({ browser }) => { record('counts contexts'); expect(browser.contexts()).toEqual([]); });
 """
 
 
@@ -218,22 +221,27 @@ def test_warm_runner_off_runs_each_unit_through_the_command_line(project: Path, 
 def test_an_older_playwright_runs_in_the_host_its_shape_allows(tmp_path: Path, shape: str, version: str) -> None:
     """Older releases have the internals of other shapes (warm_api.cjs): 1.55 to 1.59 "config fields", 1.42 to 1.54
     "runner class", 1.40 and 1.41 "loader class". Units run unit after unit in one host, each with the outcome,
-    retries, error message, attachments, environment and deadline of its command line."""
+    retries, error message, attachments, environment and deadline of its command line; a worker whose tests
+    passed serves the next unit (after closing the contexts its tests left open), one whose test failed does not."""
     project = small_project(tmp_path / "project", CONFIG, {"tests/warm.spec.ts": SPEC})
     (project / "node_modules").unlink()
     (project / "node_modules").symlink_to(playwright_install(version) / "node_modules")
     store = tmp_path / "store"
+    titles = ["one", "fails", "flaky", "leaves a context", "counts contexts"]
     seen = [run(project, store, title, f"u{n}", retries=1 if title == "flaky" else None)
-            for n, title in enumerate(["one", "fails", "flaky"])]
-    assert [status(result) for result, _ in seen] == ["passed", "failed", "passed"]
+            for n, title in enumerate(titles)]
+    assert [status(result) for result, _ in seen] == ["passed", "failed", "passed", "passed", "passed"]
     assert seen[2][0]["tests"][0]["outcome"] == "flaky"
-    assert [who["test"] for _, who in seen] == ["one", "fails", "flaky"]  # each its own attachment
-    assert [who["unit"] for _, who in seen] == ["u0", "u1", "u2"] and {who["leaked"] for _, who in seen} == {None}
+    assert [who["test"] for _, who in seen] == titles  # each its own attachment
+    assert [who["unit"] for _, who in seen] == [f"u{n}" for n in range(5)]  # and environment
+    assert {who["leaked"] for _, who in seen} == {None}
     failure = re.sub(r"\x1b\[[0-9;]*m", "", seen[1][0]["tests"][0]["attempts"][0]["error"]["message"])
     assert "expect(received).toBe(expected)" in failure  # Playwright's own message, as on the command line
     [host] = warm_host.held_pids()
     assert {who["main"] for _, who in seen} == {host}  # every unit's workers were the one host's children
     assert {result["runPath"] for result, _ in seen} == {f"warm host ({shape})"}
+    one, fails, flaky, leaves, counts = (who["worker"] for _, who in seen)
+    assert one == fails and flaky != fails and leaves == counts  # kept after a pass, not after a failure
     hung, _ = run(project, store, "hangs", "u9", deadline_s=12)
     assert (hung["status"], status(hung)) == ("deadline", "interrupted")
     assert warm_host.held_pids() == frozenset()  # an interrupted host is not trusted again

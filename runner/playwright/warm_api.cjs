@@ -8,15 +8,22 @@
 //
 // - "options" (1.60 and later; checked on 1.65.2): lib/common and lib/runner are bundles;
 //   runAllTestsWithConfig(config, options) takes the command line's run options as its second argument. Test
-//   lists. Kept workers.
-// - "config fields" (1.55 to 1.59; checked on 1.56.1): one module per part; runAllTestsWithConfig(config) reads
-//   the command line's options from config.cli* fields, which the `test` command sets before calling it. Greps,
-//   and test lists where the release's `test` command knows --test-list (1.56).
+//   lists. Workers from lib/worker/workerProcessEntry.js.
+// - "config fields" (1.55 to 1.59; checked on 1.55.1, 1.56.1, 1.57.0, 1.58.2, 1.59.1): one module per part;
+//   runAllTestsWithConfig(config) reads the command line's options from config.cli* fields, which the `test`
+//   command sets before calling it. Greps, and test lists where the release's `test` command knows --test-list
+//   (1.56). Workers from lib/common/process.js.
 // - "runner class" (1.42 to 1.54; checked on 1.42.1, 1.43.1, 1.44.1, 1.45.3, 1.46.1, 1.47.2, 1.48.2, 1.49.1,
 //   1.50.1, 1.51.1, 1.52.0, 1.53.2, 1.54.2): the config from loadConfig(location, overrides, ignoreDeps), the
-//   run from `new Runner(config).runAllTests()` with config.cli* fields. Greps. warm_api_runner.cjs.
+//   run from `new Runner(config).runAllTests()` with config.cli* fields. Greps. Workers from
+//   lib/common/process.js. warm_api_runner.cjs.
 // - "loader class" (1.40 and 1.41; checked on 1.40.1, 1.41.2): the config from `new ConfigLoader(overrides)
-//   .loadConfigFile(file, ignoreDeps)`, the run as "runner class". Greps. warm_api_runner.cjs.
+//   .loadConfigFile(file, ignoreDeps)`, the run as "runner class". Greps. Workers from lib/common/process.js.
+//   warm_api_runner.cjs.
+//
+// `workerScript` is the script Playwright forks its workers from: the host keeps clean workers for the next
+// units (worker_pool.cjs). lib/common/process.js is also the script of the out-of-process test loader, which
+// only the UI and watch modes start, never the runs the host makes.
 //
 // A release older than the oldest checked (OLDEST_MINOR) or newer than the newest (NEWEST_MINOR) is not trusted
 // even when its shape looks the same: loadPlaywright answers why, and the runner runs Playwright's command line
@@ -101,7 +108,7 @@ function configFieldsShape(packageDir) {
     shape: 'config fields',
     selections: command.includes('cliTestList') ? ['test-list', 'grep'] : ['grep'],
     declines: () => null,  // 1.53 and later register the ESM loader once per process themselves
-    workerScript: null,  // workers are started from a script of another shape: none is kept
+    workerScript: path.join(lib, 'common', 'process.js'),
     async loadConfig(unit) {
       // The overrides our flags make (the others are absent or change nothing: a `use` key set to undefined
       // is not merged, pause and debug are off).

@@ -10,6 +10,9 @@
 //   (lib/program.js) loads it with loadConfigFromFileRestartIfNeeded (1.42 to 1.52) or loadConfigFromFile
 //   (1.53, 1.54), both loadConfig(location, overrides, ignoreDeps) after resolving the file.
 //
+// Both fork their workers from lib/common/process.js, which the host keeps between units (worker_pool.cjs; a
+// kept worker closes the contexts a unit left open from its browser types' lists, warm_worker.cjs).
+//
 // Which cli* fields the command sets, and whether it checks the project filter first (filterProjects, 1.51+),
 // is read from the release's own `test` command (the runTests function), so a release that sets a field this
 // file does not know gets no adapter.
@@ -151,7 +154,7 @@ function loaderClassShape(packageDir) {
   return {
     shape: 'loader class',
     selections: ['grep'],
-    workerScript: null,
+    workerScript: path.join(lib, 'common', 'process.js'),
     declines,
     async loadConfig(unit) {
       // What overridesFromOptions makes of our flags: --retries N (the other overrides are undefined).
@@ -184,7 +187,7 @@ function runnerClassShape(packageDir) {
   return {
     shape: 'runner class',
     selections: ['grep'],
-    workerScript: null,
+    workerScript: path.join(lib, 'common', 'process.js'),
     declines,
     async loadConfig(unit) {
       return load(locate(unit.config), { retries: retriesOf(unit) }, !!unit.noDeps);

@@ -11,8 +11,9 @@
 const path = require('path');
 const { replaceEnvironment } = require('./environment.cjs');
 
-// Playwright's worker keeps its index in these; they stay the worker's own from unit to unit.
-const OWN_VARIABLES = ['TEST_WORKER_INDEX', 'TEST_PARALLEL_INDEX'];
+// Playwright's worker keeps its index in these (and, in 1.40 and 1.41, its artifacts folder); they stay the
+// worker's own from unit to unit.
+const OWN_VARIABLES = ['TEST_WORKER_INDEX', 'TEST_PARALLEL_INDEX', 'TEST_ARTIFACTS_DIR'];
 let unitEnv = { ...process.env };
 
 function takeUnitEnvironment(env) {
@@ -53,14 +54,21 @@ function loadedLibrary() {
   }
 }
 
+// The browser contexts open in this worker: Playwright's own list (_allContexts, 1.51 and later), or what it
+// joins, its browser types' lists (checked on 1.40 to 1.50); null when neither is there.
+function openContexts(library) {
+  if (typeof library._allContexts === 'function') return library._allContexts();
+  const types = [library.chromium, library.firefox, library.webkit];
+  return types.every((type) => type && type._contexts instanceof Set) ? types.flatMap((type) => [...type._contexts])
+    : null;
+}
+
 // Close what the unit's tests left open; false when this Playwright does not say what is open.
 async function closeLeftovers() {
   const { library } = loadedLibrary();
   if (!library) return true;
-  if (typeof library._allContexts !== 'function' || !library.request || !(library.request._contexts instanceof Set)) {
-    return false;
-  }
-  const contexts = library._allContexts();
+  const contexts = openContexts(library);
+  if (!contexts || !library.request || !(library.request._contexts instanceof Set)) return false;
   const requests = [...library.request._contexts];
   await Promise.all([...contexts.map((context) => context.close().catch(() => {})),
     ...requests.map((request) => request.dispose().catch(() => {}))]);

@@ -3,7 +3,9 @@
 // for the next test group of a run. That saves what a new worker costs each unit: a Node process, loading
 // Playwright's modules, the config and the test file, and launching the browser (a worker-scoped fixture).
 //
-// Playwright starts its workers with child_process.fork. While a unit that may keep workers runs, the
+// Playwright starts its workers with child_process.fork, of lib/worker/workerProcessEntry.js from 1.60 and of
+// lib/common/process.js before (which loads the worker's runner script its __init__ message names): the
+// adapter in warm_api.cjs says which (workerScript). While a unit that may keep workers runs, the
 // pool answers that fork with a Lease: an object that speaks the ChildProcess part Playwright's process
 // host uses (send, the 'message' and 'exit' events, stdout, stderr, pid, kill). A lease attaches to a kept
 // worker whose identity (environment, init parameters, the unit's settings, and Playwright's worker hash

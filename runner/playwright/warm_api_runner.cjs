@@ -6,9 +6,10 @@
 //
 // - "loader class" (checked on 1.40.1, 1.41.2): the command (lib/cli.js) loads the config with
 //   `new ConfigLoader(overrides).loadConfigFile(file, ignoreDeps)` (lib/common/configLoader.js).
-// - "runner class" (checked on 1.42.1, 1.43.1, ... one release of every minor ..., 1.53.2, 1.54.2): the command
-//   (lib/program.js) loads it with loadConfigFromFileRestartIfNeeded (1.42 to 1.52) or loadConfigFromFile
-//   (1.53, 1.54), both loadConfig(location, overrides, ignoreDeps) after resolving the file.
+// - "runner class" (checked on 1.42.1, 1.43.1, 1.44.1, 1.45.3, 1.46.1, 1.47.2, 1.48.2, 1.49.1, 1.50.1, 1.51.1,
+//   1.52.0, 1.53.2, 1.54.2): the command (lib/program.js) loads it with loadConfigFromFileRestartIfNeeded (1.42
+//   to 1.52) or loadConfigFromFile (1.53, 1.54), both loadConfig(location, overrides, ignoreDeps) after
+//   resolving the file.
 //
 // Both fork their workers from lib/common/process.js, which the host keeps between units (worker_pool.cjs; a
 // kept worker closes the contexts a unit left open from its browser types' lists, warm_worker.cjs).

@@ -105,6 +105,18 @@ def test_units_in_one_process_share_one_host_and_keep_their_own_results(project:
     assert warm_host.kept_workers() == {three} and three in descendants(host)
 
 
+def test_what_the_config_sets_in_process_env_reaches_every_unit_in_a_kept_worker(tmp_path: Path) -> None:
+    """A config that sets process.env at its top level runs once per process (later loads find it cached): the
+    host sets it again for each unit, so a kept worker's tests see it as a fresh process's do."""
+    config = "process.env.FLAVOUR = 'from-config';\n" + CONFIG
+    project = small_project(tmp_path / "project", config, {"tests/warm.spec.ts": SPEC})
+    store = tmp_path / "store"
+    seen = [run(project, store, title, f"u{n}") for n, title in enumerate(["one", "two", "three"])]
+    assert [status(result) for result, _ in seen] == ["passed"] * 3
+    assert [who["flavour"] for _, who in seen] == ["from-config"] * 3
+    assert len({who["worker"] for _, who in seen}) == 1  # one kept worker served all three
+
+
 # Two projects over two files; one file sets a worker-scoped option (headless, to the value it has anyway):
 # Playwright gives its tests a worker hash, and so a worker, of their own.
 HASHES_CONFIG = """import { defineConfig } from '@playwright/test';

@@ -48,6 +48,26 @@ function redirectOutput(fd) {
   };
 }
 
+// What loading each config changed in process.env, by config: a user's config module runs once per process
+// (later loads find it cached), so what it sets at its top level (process.env.X = ...) is set again for each
+// later unit, after the unit's own environment replaced the host's, as a fresh `playwright test` process
+// would have it when it forks its workers (a kept worker gets that environment).
+const configEnvironment = new Map();
+
+function settleConfigEnvironment(key, before) {
+  const recorded = configEnvironment.get(key) || {};
+  const changed = {};
+  for (const name of new Set([...Object.keys(before), ...Object.keys(process.env)])) {
+    if (before[name] !== process.env[name]) changed[name] = process.env[name] === undefined ? null : process.env[name];
+  }
+  for (const [name, value] of Object.entries(recorded)) {
+    if (Object.prototype.hasOwnProperty.call(changed, name)) continue;
+    if (value === null) delete process.env[name];
+    else process.env[name] = value;
+  }
+  configEnvironment.set(key, { ...recorded, ...changed });
+}
+
 async function runUnit({ api, pool }, unit) {
   replaceEnvironment(unit.env);
   process.chdir(unit.cwd);
@@ -60,7 +80,9 @@ async function runUnit({ api, pool }, unit) {
     // The config is read again for every unit (its settings file differs); the user's config and test
     // files stay loaded, as they do for every test of one `playwright test` run.
     delete require.cache[unit.config];
+    const before = { ...process.env };
     const config = await api.loadConfig(unit);
+    settleConfigEnvironment(unit.config, before);
     if (pool) {
       pool.drop(unit.dropWorkers || []);
       pool.startUnit({ keep: unit.keepWorkers, env: unit.env, unitVariables: unit.workerUnitVariables });

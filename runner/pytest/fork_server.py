@@ -44,6 +44,10 @@ POLL_S = 0.05  # only where os.pidfd_open is missing
 # module -> classes whose thread (a bound method of an instance, listening on its `sock`) may be ended
 KNOWN_THREADS = {"pytest_rerunfailures": frozenset({"ServerStatusDB"})}
 THREAD_END_S = 2.0
+# How this process started with these signals (ignored under nohup, say), before anything it imports can
+# handle them: a unit's child gets them back, as a command line started by the runner would have them.
+INHERITED_SIGNALS = {number: signal.getsignal(number) or signal.SIG_DFL
+                     for number in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP)}
 
 
 def main(fd: int, options: dict[str, Any]) -> int:
@@ -197,8 +201,8 @@ def _fork(request: dict[str, Any], ends: tuple[Any, socket.socket], cwd_entry: s
 def _child(request: dict[str, Any], cwd_entry: str | None, server_path: str) -> int:
     """Become the unit's `python -m pytest ARGV` process and run it; pytest's exit code."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    for number in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP):
-        signal.signal(number, signal.SIG_DFL)
+    for number, disposition in INHERITED_SIGNALS.items():
+        signal.signal(number, disposition)  # what the runner gave the server, as it gives a command line
     clear = getattr(atexit, "_clear", None)
     if clear is not None:
         clear()  # the server's exit handlers are not the unit's

@@ -52,25 +52,32 @@ def run_with_deadline(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
     Output (stdout and stderr together) goes to log_path; the last few KiB are returned.
     Every process of the child's group is killed before this returns.
     """
-    stopped = killed = False
     with log_path.open("wb") as log:
         child = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            exit_code = _wait(child, deadline, stoppable=True)
-            if exit_code is None:
-                stopped = True
-                _signal_group(child.pid, signal.SIGINT)
-                exit_code = _wait(child, time.monotonic() + grace_s, stoppable=False)
-            if exit_code is None:
-                killed = True
-                _signal_group(child.pid, signal.SIGKILL)
-                exit_code = child.wait()
-        finally:
-            if child.poll() is None:
-                _signal_group(child.pid, signal.SIGKILL)
-                child.wait()
-            _signal_group(child.pid, signal.SIGKILL)  # orphans left in the group (browsers, servers)
+    return finish_with_deadline(child, deadline=deadline, log_path=log_path, grace_s=grace_s)
+
+
+def finish_with_deadline(child: subprocess.Popen[bytes], *, deadline: float, log_path: Path,
+                         grace_s: float = 10.0) -> Completed:
+    """Wait for a child started in its own session (output to log_path) as run_with_deadline does: until it exits,
+    the deadline or request_stop(), then SIGINT, SIGKILL after grace_s; no process of its group is left."""
+    stopped = killed = False
+    try:
+        exit_code = _wait(child, deadline, stoppable=True)
+        if exit_code is None:
+            stopped = True
+            _signal_group(child.pid, signal.SIGINT)
+            exit_code = _wait(child, time.monotonic() + grace_s, stoppable=False)
+        if exit_code is None:
+            killed = True
+            _signal_group(child.pid, signal.SIGKILL)
+            exit_code = child.wait()
+    finally:
+        if child.poll() is None:
+            _signal_group(child.pid, signal.SIGKILL)
+            child.wait()
+        _signal_group(child.pid, signal.SIGKILL)  # orphans left in the group (browsers, servers)
     return Completed(exit_code=exit_code, stopped_at_deadline=stopped, killed=killed,
                      output_tail=read_tail(log_path))
 

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import replace
@@ -23,6 +24,7 @@ from hypertest.core.aggregate import error_record
 from hypertest.core.suite import TestCase
 from hypertest.plugins.playwright import html_report
 from hypertest.plugins.playwright.html_report import merge_html_report
+from hypertest.plugins.playwright.prepared_merge import PreparedMerge
 from hypertest.plugins.playwright.run_blob import BlobFacts, read_blob_facts, write_run_blob
 from runner.node import find_node
 from tests.conftest import DEMO, SUITE, copy_suite, load_results, small_project
@@ -153,6 +155,72 @@ def test_error_and_never_run_records_are_in_the_report(runs: dict[str, Any], tmp
     assert skipped["outcome"] == "skipped" and skipped["tags"] == ["@late"]
     assert skipped["annotations"][0]["description"].startswith("did not run")
     assert tests[("alpha", "passes with a fixture")]["outcome"] == "expected"
+
+
+def wait_until_idle(prepared: PreparedMerge, timeout_s: float = 60.0) -> None:
+    """Until the prepared process has loaded Playwright and sleeps waiting for its go (bounded)."""
+    assert prepared.child is not None
+    stat = Path(f"/proc/{prepared.child.pid}/stat")
+    deadline = time.monotonic() + timeout_s
+    before = -1
+    while time.monotonic() < deadline:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        cpu = int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        if fields[0] == "S" and cpu == before:
+            return
+        before = cpu
+        time.sleep(0.2)
+    raise AssertionError("the prepared merge never settled")
+
+
+@pytest.mark.e2e
+def test_a_prepared_merge_makes_the_same_report(runs: dict[str, Any], tmp_path: Path) -> None:
+    """merge-reports started early, Playwright loaded while it waits, merges what is there when told to go."""
+    plain = report_data(merge_html_report(runs["blobs"], tmp_path / "plain", runs["suite"],
+                                          extra_records=[skipped_record(NEVER_RAN)],
+                                          started_at=runs["before"], ended_at=runs["after"]))
+    prepared = PreparedMerge(tmp_path / "report", runs["suite"], {**os.environ, "NODE_DEBUG": "module"})
+    wait_until_idle(prepared)
+    assert prepared.child is not None and prepared.child.poll() is None
+    assert not (tmp_path / "report").exists()  # it waits: nothing merged yet
+    # what it loaded so far (Node's module log): the Playwright command modules, before any blob is there
+    assert re.search(r"playwright/lib/program\.js", (tmp_path / "merge-reports.log").read_text(errors="replace"))
+    early = report_data(merge_html_report(runs["blobs"], tmp_path / "report", runs["suite"],
+                                          extra_records=[skipped_record(NEVER_RAN)],
+                                          started_at=runs["before"], ended_at=runs["after"], prepared=prepared))
+    assert early["report.json"]["stats"] == plain["report.json"]["stats"]
+    assert early["report.json"]["startTime"] == plain["report.json"]["startTime"]
+    assert early["report.json"]["duration"] == plain["report.json"]["duration"]
+    assert report_tests(early).keys() == report_tests(plain).keys() and len(report_tests(early)) == 3
+    assert prepared.child is None and not prepared.blob_dir.exists()
+    assert not (tmp_path / "merge-reports.log").exists()
+
+
+@pytest.mark.e2e
+def test_a_prepared_merge_closed_unused_merges_nothing(runs: dict[str, Any], tmp_path: Path) -> None:
+    prepared = PreparedMerge(tmp_path / "report", runs["suite"])
+    child = prepared.child
+    assert child is not None
+    prepared.close()
+    assert child.poll() == 0 and not prepared.blob_dir.exists()
+    assert not (tmp_path / "report").exists() and not (tmp_path / "merge-reports.log").exists()
+    prepared.close()  # again: nothing left to do
+
+
+@pytest.mark.e2e
+def test_a_prepared_merge_that_cannot_serve_gives_way_to_a_plain_one(runs: dict[str, Any], tmp_path: Path) -> None:
+    """Another report's merge is not used; one whose process died is replaced by a plain merge-reports."""
+    other = PreparedMerge(tmp_path / "elsewhere", runs["suite"])
+    index = merge_html_report(runs["blobs"], tmp_path / "report", runs["suite"], prepared=other)
+    assert other.child is None and not other.blob_dir.exists() and not (tmp_path / "elsewhere").exists()
+    assert report_data(index)["report.json"]["stats"]["total"] == 2
+    dead = PreparedMerge(tmp_path / "again", runs["suite"])
+    assert dead.child is not None
+    dead.child.kill()
+    dead.child.wait()
+    index = merge_html_report(runs["blobs"], tmp_path / "again", runs["suite"], prepared=dead)
+    assert index == tmp_path / "again" / "index.html"
+    assert report_data(index)["report.json"]["stats"]["total"] == 2
 
 
 def test_blobs_of_an_unknown_format_get_no_run_blob(tmp_path: Path) -> None:

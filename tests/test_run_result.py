@@ -19,8 +19,9 @@ class Plugin:
         self.made, self.error = made, error
         self.given: list[tuple[Any, ...]] = []
 
-    def merge_report(self, discovery: Any, context: Any, units: Any, records: Any, started_at: Any) -> Path | None:
-        self.given.append((units, records, started_at))
+    def merge_report(self, discovery: Any, context: Any, units: Any, records: Any, started_at: Any, *,
+                     prepared: Any = None) -> Path | None:
+        self.given.append((units, records, started_at, prepared))
         if self.error is not None:
             raise self.error
         return self.made
@@ -33,8 +34,10 @@ STARTED = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 
 def test_the_plugin_merges_from_the_units_and_records_of_results_json(tmp_path: Path) -> None:
     plugin = Plugin(made=tmp_path / "report" / "index.html")
-    assert merged_report(plugin, None, None, RESULT, STARTED) == {"html": str(tmp_path / "report" / "index.html")}  # type: ignore[arg-type]
-    assert plugin.given == [(RESULT["units"], RESULT["tests"], STARTED)]
+    prepared = object()
+    assert merged_report(plugin, None, None, RESULT, STARTED, prepared=prepared) == {  # type: ignore[arg-type]
+        "html": str(tmp_path / "report" / "index.html")}
+    assert plugin.given == [(RESULT["units"], RESULT["tests"], STARTED, prepared)]
 
 
 def test_no_report_when_the_plugin_makes_none_or_fails(capsys: pytest.CaptureFixture[str]) -> None:

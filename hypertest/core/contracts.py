@@ -125,6 +125,13 @@ class WarmUpPart:
     unit: Mapping[str, Any]
 
 
+class PreparedReport(Protocol):
+    """What a plugin started for its merged report while the run's last units ran (a merge tool, loaded)."""
+
+    def close(self) -> None:
+        """End it unused (the run makes no report after all); harmless once merge_report used it."""
+
+
 class TestRunnerPlugin(Protocol):
     """A test runner hypertest can split and run: Playwright Test, pytest-playwright, ..."""
 
@@ -157,10 +164,15 @@ class TestRunnerPlugin(Protocol):
     def run_hooks(self, discovery: Discovery, context: RunContext) -> RunHooks:
         """The run-level parts of this run."""
 
+    def prepare_report(self, discovery: Discovery, context: RunContext) -> PreparedReport | None:
+        """Start what merge_report will need while the run's last units run, so the report is ready sooner after
+        the last one (None: nothing to start); core calls it once every unit has started and a slot is free."""
+
     def merge_report(self, discovery: Discovery, context: RunContext, units: Sequence[UnitSummary],
-                     records: Sequence[TestRecord], started_at: dt.datetime) -> Path | None:
+                     records: Sequence[TestRecord], started_at: dt.datetime, *,
+                     prepared: PreparedReport | None = None) -> Path | None:
         """One HTML report of the run from its units (their blobs) and records (None: this plugin makes none);
-        core calls it at the end of a run whose `reporters` has `html`."""
+        core calls it at the end of a run whose `reporters` has `html`, with what prepare_report started."""
 
     def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
         """What `hypertest doctor` checks for this runner (tools, browsers)."""

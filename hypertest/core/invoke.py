@@ -25,14 +25,21 @@ from hypertest.core.contracts import Discovery, NoRunHooks, Provider, RunContext
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
 from hypertest.core.durations import load_durations, longest_first, save_durations
 from hypertest.core.events import ReporterMultiplexer
-from hypertest.core.limits import FailureBudget, settle_interrupted_unit, settle_stopped_unit, stopped_reason
+from hypertest.core.limits import (
+    FailureBudget,
+    settle_interrupted_unit,
+    settle_stopped_unit,
+    stopped_message,
+    stopped_reason,
+)
 from hypertest.core.packing import Packing, plan_run
 from hypertest.core.peaks import save_peaks
 from hypertest.core.pipeline import Pipeline, Task
 from hypertest.core.plan import Gate, RunPlan, group_of
 from hypertest.core.redaction import Redactor
 from hypertest.core.registry import provider_entry, reporters, runner_plugin
-from hypertest.core.run_id import new_run_id
+from hypertest.core.report_preparation import ReportPreparation
+from hypertest.core.run_id import make_run_folder, new_run_id
 from hypertest.core.run_result import in_reporters_order, link_artifacts, merged_report, run_result
 from hypertest.core.strings import well_formed
 from hypertest.core.suite import Unit
@@ -99,6 +106,7 @@ class _InvokeRun:
         self.hooks: RunHooks = NoRunHooks()
         self.exempt_batch = False  # the units dispatched now still run after maxFailures (teardown projects)
         self.said_stopped = False
+        self.preparation: ReportPreparation | None = None  # the merged report's tool, started as the last units run
         self.stopped_running = False  # maxFailures stopped the units running: their cut-short tests are interrupted
 
     def context(self) -> RunContext:
@@ -113,9 +121,13 @@ class _InvokeRun:
         Pipeline([Task("discover", self.discover_tests), Task("units", self.split_units),
                   Task("prepare", self.prepare)]).run()
         if self.state.units:
-            Pipeline([Task("session", self.start_session, teardown=self.stop_session),
-                      Task("dispatch", self.dispatch, teardown=self.stop_dispatch),
-                      Task("session end", self.stop_session), Task("report", self.report)]).run()
+            try:
+                Pipeline([Task("session", self.start_session, teardown=self.stop_session),
+                          Task("dispatch", self.dispatch, teardown=self.stop_dispatch),
+                          Task("session end", self.stop_session), Task("report", self.report)]).run()
+            finally:
+                if self.preparation is not None:
+                    self.preparation.close()
 
     def start_slots(self) -> None:
         """Have the provider start its slots, and what the units will keep, while the tests are discovered (as
@@ -161,16 +173,7 @@ class _InvokeRun:
         assert self.state.discovery is not None
         if self.state.units:
             self.provider.preflight(self.state.discovery)
-        run_dir = self.settings.output / self.state.run_id
-        if run_dir.exists():
-            raise UsageError(f"the run folder {run_dir} already exists; choose another --run-id")
-        try:
-            run_dir.mkdir(parents=True)
-        except OSError as exc:
-            where = f"output in {self.settings.source}" if self.settings.source else "output"
-            raise UsageError(f"the output folder {self.settings.output} cannot hold the run's folder: "
-                             f"{exc.strerror}", hint=f"--output or {where} must name a folder") from None
-        self.state.run_dir = run_dir
+        self.state.run_dir = make_run_folder(self.settings.output, self.state.run_id, self.settings.source)
 
     def start_session(self) -> None:
         """Start the plugin's run-level parts (web servers, global setup) once, before the first unit."""
@@ -197,6 +200,13 @@ class _InvokeRun:
 
         limits = discovery.limits()
         budget = FailureBudget(limits.max_failures)
+        preparation = self.preparation = ReportPreparation(
+            lambda: self.plugin.prepare_report(discovery, self.context()), len(self.state.units),
+            wanted="html" in self.settings.reporters)
+
+        def began(unit: Unit) -> None:
+            preparation.unit_began()
+            self.multiplexer.on_unit_begin(unit)
         unit_limit: dict[str, int] = {}  # unit -> the failures it was allowed when it started
 
         def execute(unit: Unit) -> object:
@@ -219,12 +229,13 @@ class _InvokeRun:
                 self.dispatcher.stop()
                 self.stopped_running = True
                 self._say_stopped(budget, stops_running=self.provider.stop_running())
+            preparation.unit_ended()
 
         def not_run(unit: Unit, records: list[TestRecord]) -> None:
-            self.multiplexer.on_unit_begin(unit)
+            began(unit)
             finished(UnitOutcome(unit, settled_unit_result(unit, records)))
 
-        self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=self.multiplexer.on_unit_begin,
+        self.dispatcher = Dispatcher(execute, self.settings.concurrency, on_begin=began,
                                      on_end=finished, ordering=longest_first(self.durations),
                                      limits=limits.group_workers, group=group_of)
         gate = Gate(plan.requires)
@@ -270,11 +281,7 @@ class _InvokeRun:
         """Say once that maxFailures stopped the run (as Playwright's "Testing stopped early")."""
         if not self.said_stopped:
             self.said_stopped = True
-            running = ("the running units were stopped, their unfinished tests reported interrupted"
-                       if stops_running else f"the running units finish ({self.provider.name} cannot stop them)")
-            self.out.write(f"testing stopped early after {budget.max_failures} maximum allowed failures "
-                           f"(maxFailures): no unit starts after that, {running}, "
-                           "the tests not started are reported skipped\n")
+            self.out.write(stopped_message(budget.max_failures, self.provider.name, stops_running=stops_running))
 
     def stop_dispatch(self) -> None:
         """Teardown of dispatch: after an interruption, start no more units and stop the running ones."""
@@ -301,7 +308,8 @@ class _InvokeRun:
                             exit_code=state.exit_code, counts=counts, outcomes=state.outcomes, records=records,
                             packing=state.packing)
         made = {**self.multiplexer.reports(result, state.run_dir),  # JUnit, ...
-                **(merged_report(self.plugin, state.discovery, self.context(), result, self.started_at)
+                **(merged_report(self.plugin, state.discovery, self.context(), result, self.started_at,
+                                 prepared=self.preparation.take() if self.preparation else None)
                    if "html" in self.settings.reporters else {})}
         written = in_reporters_order(made, self.settings.reporters)
         state.reports.update(written)

@@ -58,6 +58,14 @@ def stopped_reason(max_failures: int) -> str:
     return f"did not run: testing stopped early after {max_failures} maximum allowed failures (maxFailures)"
 
 
+def stopped_message(max_failures: int, provider: str, *, stops_running: bool) -> str:
+    """The console's line when maxFailures stops the run (as Playwright's "Testing stopped early")."""
+    running = ("the running units were stopped, their unfinished tests reported interrupted"
+               if stops_running else f"the running units finish ({provider} cannot stop them)")
+    return (f"testing stopped early after {max_failures} maximum allowed failures (maxFailures): no unit starts "
+            f"after that, {running}, the tests not started are reported skipped\n")
+
+
 class FailureBudget:
     """Counts failed tests across units (from any slot's thread); says when maxFailures is reached."""
 

@@ -1,10 +1,11 @@
-"""Run ids: sortable by time, unique, safe in paths and S3 keys."""
+"""Run ids: sortable by time, unique, safe in paths and S3 keys; the run's folder they name."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import secrets
+from pathlib import Path
 
 from hypertest.errors import UsageError
 
@@ -23,3 +24,18 @@ def check_run_id(value: str) -> str:
         raise UsageError(f"--run-id {value!r}: use 1-64 letters, digits, '.', '_' or '-', "
                          "starting with a letter or digit")
     return value
+
+
+def make_run_folder(output: Path, run_id: str, source: Path | None) -> Path:
+    """The new folder of run run_id in output; a UsageError when it exists or cannot be made (source: the config
+    file that set output, named in the hint)."""
+    run_dir = output / run_id
+    if run_dir.exists():
+        raise UsageError(f"the run folder {run_dir} already exists; choose another --run-id")
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as exc:
+        where = f"output in {source}" if source else "output"
+        raise UsageError(f"the output folder {output} cannot hold the run's folder: {exc.strerror}",
+                         hint=f"--output or {where} must name a folder") from None
+    return run_dir

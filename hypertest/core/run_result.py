@@ -10,7 +10,7 @@ from typing import TypedDict
 
 from hypertest import __version__
 from hypertest.core.aggregate import unit_summary
-from hypertest.core.contracts import Discovery, Provider, RunContext, TestRunnerPlugin
+from hypertest.core.contracts import Discovery, PreparedReport, Provider, RunContext, TestRunnerPlugin
 from hypertest.core.dispatcher import UnitOutcome
 from hypertest.core.packing import Packing
 from hypertest.errors import ExitCode
@@ -54,11 +54,13 @@ def link_artifacts(records: Sequence[TestRecord], provider: Provider) -> None:
 
 
 def merged_report(plugin: TestRunnerPlugin, discovery: Discovery, context: RunContext, result: RunResult,
-                  started_at: dt.datetime) -> dict[str, str]:
+                  started_at: dt.datetime, *, prepared: PreparedReport | None = None) -> dict[str, str]:
     """The test runner's one HTML report of the run (`html`), made by its plugin from the units' blobs and the
-    records; none when the plugin makes none or it failed (a warning: the run's results stand)."""
+    records (with what its prepare_report started); none when the plugin makes none or it failed (a warning: the
+    run's results stand)."""
     try:
-        index = plugin.merge_report(discovery, context, result["units"], result["tests"], started_at)
+        index = plugin.merge_report(discovery, context, result["units"], result["tests"], started_at,
+                                     prepared=prepared)
     except Exception as exc:
         print(f"warning: the merged HTML report failed: {exc}", file=sys.stderr)
         return {}

@@ -6,12 +6,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hypertest.core.config import Settings, TestRunnerSettings
-from hypertest.core.contracts import Check, ImageInputs, RunContext, RunHooks, TestRunnerPlugin, WarmUpPart
+from hypertest.core.contracts import (
+    Check,
+    ImageInputs,
+    PreparedReport,
+    RunContext,
+    RunHooks,
+    TestRunnerPlugin,
+    WarmUpPart,
+)
 from hypertest.core.contracts import Discovery as CoreDiscovery
 from hypertest.core.plan import RunPlan
 from hypertest.core.suite import Unit
@@ -70,11 +79,24 @@ class PlaywrightPlugin:
 
         return PlaywrightRunHooks(_own(discovery), context)
 
+    def prepare_report(self, discovery: CoreDiscovery, context: RunContext) -> PreparedReport | None:
+        """merge-reports started with the project's Playwright loaded, waiting for the blobs (None: it cannot
+        start; merge_report starts one then)."""
+        from hypertest.plugins.playwright.prepared_merge import PreparedMerge
+
+        try:
+            return PreparedMerge(context.run_dir / "report", discovery.project_dir)
+        except (OSError, RuntimeError, subprocess.SubprocessError):
+            return None
+
     def merge_report(self, discovery: CoreDiscovery, context: RunContext, units: Sequence[UnitSummary],
-                     records: Sequence[TestRecord], started_at: dt.datetime) -> Path | None:
+                     records: Sequence[TestRecord], started_at: dt.datetime, *,
+                     prepared: PreparedReport | None = None) -> Path | None:
         """The units' blobs merged into one HTML report spanning the run, with the tests no blob has."""
         from hypertest.plugins.playwright.html_report import MergeError, merge_html_report
+        from hypertest.plugins.playwright.prepared_merge import PreparedMerge
 
+        merge = prepared if isinstance(prepared, PreparedMerge) else None
         keys = [blob for unit in units if (blob := unit.get("blob"))]
         if not keys:
             context.out.write("warning: no unit produced a blob report, so there is no HTML report\n")
@@ -88,7 +110,7 @@ class PlaywrightPlugin:
         try:
             blob_dir = context.provider.collect_blobs(context.run_dir, keys)
             return merge_html_report(blob_dir, report_dir, discovery.project_dir, extra_records=extra,
-                                     started_at=started_at)
+                                     started_at=started_at, prepared=merge)
         except (MergeError, OSError, RuntimeError) as exc:
             context.out.write(f"warning: the merged HTML report could not be built: {exc}\n")
             shutil.rmtree(report_dir, ignore_errors=True)

@@ -15,6 +15,7 @@ from hypertest.core.contracts import (
     Discovery,
     ImageInputs,
     NoRunHooks,
+    PreparedReport,
     RunContext,
     RunHooks,
     TestRunnerPlugin,
@@ -95,8 +96,13 @@ class PytestPlugin:
         line = _parallel_line(discovery)
         return _SayOnce(context.out, line) if line else NoRunHooks()
 
+    def prepare_report(self, discovery: Discovery, context: RunContext) -> PreparedReport | None:
+        """Nothing: pytest has no merged report."""
+        return None
+
     def merge_report(self, discovery: Discovery, context: RunContext, units: Sequence[UnitSummary],
-                     records: Sequence[TestRecord], started_at: dt.datetime) -> Path | None:
+                     records: Sequence[TestRecord], started_at: dt.datetime, *,
+                     prepared: PreparedReport | None = None) -> Path | None:
         """No HTML report: the job summary's tables, JUnit and results.json show every test."""
         return None
 

@@ -36,6 +36,8 @@ class Attempt(TypedDict):
     retry: int
     status: str
     durationMs: int
+    setupMs: NotRequired[int]  # of durationMs, the test's setup (pytest: fixtures), when the runner says
+    teardownMs: NotRequired[int]  # of durationMs, the test's teardown, when the runner says
     startTime: NotRequired[str | None]
     error: ErrorInfo | None
     errors: NotRequired[list[ErrorInfo]]
@@ -237,11 +239,18 @@ def error_info(message: str, *, stack: str = "", location: ErrorLocation | None 
 
 
 def make_attempt(*, status: str, retry: int = 0, duration_ms: int = 0, start_time: str | None = None,
-                 errors: Sequence[ErrorInfo] = ()) -> Attempt:
-    """One run of a test; its `error` is the first of its errors (None without any)."""
+                 errors: Sequence[ErrorInfo] = (), setup_ms: int | None = None,
+                 teardown_ms: int | None = None) -> Attempt:
+    """One run of a test; its `error` is the first of its errors (None without any); setup and teardown times
+    when the runner knows them."""
     listed = list(errors)
-    return {"retry": retry, "status": status, "durationMs": duration_ms, "startTime": start_time,
-            "error": listed[0] if listed else None, "errors": listed}
+    attempt: Attempt = {"retry": retry, "status": status, "durationMs": duration_ms, "startTime": start_time,
+                        "error": listed[0] if listed else None, "errors": listed}
+    if setup_ms is not None:
+        attempt["setupMs"] = setup_ms
+    if teardown_ms is not None:
+        attempt["teardownMs"] = teardown_ms
+    return attempt
 
 
 def error_test_record(*, test_id: str, project: str, file: str, title_path: Sequence[str], message: str,

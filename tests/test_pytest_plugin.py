@@ -271,6 +271,10 @@ def test_records_carry_pytest_details(fidelity: dict[str, Any]) -> None:
     failed = record_of(fidelity, "tests/test_outcomes.py::test_fails")
     assert failed["attempts"][0]["error"]["location"]["line"] == 15
     assert (failed["project"], failed["column"], failed["file"]) == ("", 0, "tests/test_outcomes.py")
+    first = record_of(fidelity, PASSING_PAGE)["attempts"][0]
+    # of the attempt's time, its setup (the browser, context and page fixtures) and teardown phases
+    assert first["setupMs"] > 0 and first["teardownMs"] >= 0
+    assert first["setupMs"] + first["teardownMs"] <= first["durationMs"]
 
 
 def test_the_runner_makes_pytest_playwright_launch_its_chromium(tmp_path: Path, fidelity: dict[str, Any]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 import time
@@ -23,7 +22,7 @@ from hypertest.core.aggregate import (
 from hypertest.core.config import Settings
 from hypertest.core.contracts import Discovery, NoRunHooks, Provider, RunContext, RunHooks, RunInfo
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
-from hypertest.core.durations import load_durations, longest_first, save_durations
+from hypertest.core.durations import load_durations, longest_first
 from hypertest.core.events import ReporterMultiplexer
 from hypertest.core.limits import (
     FailureBudget,
@@ -33,17 +32,16 @@ from hypertest.core.limits import (
     stopped_reason,
 )
 from hypertest.core.packing import Packing, plan_run
-from hypertest.core.peaks import save_peaks
 from hypertest.core.pipeline import Pipeline, Task
 from hypertest.core.plan import Gate, RunPlan, group_of
 from hypertest.core.redaction import Redactor
 from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.core.report_preparation import ReportPreparation
 from hypertest.core.run_id import make_run_folder, new_run_id
-from hypertest.core.run_result import in_reporters_order, link_artifacts, merged_report, run_result
+from hypertest.core.run_memory import remember_run
+from hypertest.core.run_result import in_reporters_order, link_artifacts, merged_report, run_result, write_results
 from hypertest.core.strings import well_formed
 from hypertest.core.suite import Unit
-from hypertest.core.unit_overhead import save_measured_overhead
 from hypertest.errors import ExitCode, UsageError
 from runner.environment import child_environment
 from runner.model import RunResult, TestRecord
@@ -311,17 +309,10 @@ class _InvokeRun:
                 **(merged_report(self.plugin, state.discovery, self.context(), result, self.started_at,
                                  prepared=self.preparation.take() if self.preparation else None)
                    if "html" in self.settings.reporters else {})}
-        written = in_reporters_order(made, self.settings.reporters)
-        state.reports.update(written)
-        result["reports"].update(written)
-        result["reports"]["results"] = str(state.run_dir / "results.json")
-        result["reports"].update(self.provider.report_links(state.run_dir, dict(result["reports"])))
-        (state.run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False),
-                                                    encoding="utf-8")
+        state.reports.update(write_results(result, state.run_dir, in_reporters_order(made, self.settings.reporters),
+                                           self.provider))
         self.provider.publish(state.run_dir)
-        save_durations(self.settings.output, self.durations, records)
-        save_peaks(self.settings.output, self.provider.name, result["units"])
-        save_measured_overhead(self.settings.output, self.provider.name, self.plugin.name, result["units"], records)
+        remember_run(self.settings.output, result, self.durations, provider=self.provider.name, runner=self.plugin.name)
         state.result = result
         self.multiplexer.on_end(result)
 

@@ -4,11 +4,13 @@ Every unit pays a start-up (a runner, the test framework, a browser: about two s
 docs/benchmarks.md's unit phases; far less in a warm slot) before its first test. The start-up is the one
 past runs of this provider and test runner measured (core/unit_overhead.py), UNIT_OVERHEAD_MS until one
 has. A test that takes less than that start-up costs more in overhead than in testing, so under `auto`
-such tests of the same project and file share a unit: a
-pack grows until its tests take a few start-ups (PACK_FACTOR), never beyond the run's lower bound on
-the makespan, max(longest test, total / concurrency), so packing does not lengthen the run. Long
-tests, tests with no past duration, and units the test runner already groups (serial groups) are
-kept as they are; a short serial group may join a pack whole.
+such tests of the same project and file share a unit. Where the test runner reports fixture times (pytest,
+core/fixture_times.py), what a file's tests share in a unit (a module's app server, the session's browser)
+counts as start-up too, and a test whose own time is shorter than both may share a unit with tests of other
+files of its project (as in a plain pytest session). A pack grows until its tests take a few start-ups
+(PACK_FACTOR), never beyond the run's lower bound on the makespan, max(longest test, total / concurrency),
+so packing does not lengthen the run. Long tests, tests with no past duration, and units the test runner
+already groups (serial groups) are kept as they are; a short serial group may join a pack whole.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from hypertest.core.config import Settings
 from hypertest.core.contracts import Discovery, TestRunnerPlugin
 from hypertest.core.durations import load_durations
+from hypertest.core.fixture_times import FixtureTimes, load_fixture_times, place_key
 from hypertest.core.plan import Phase, RunPlan
 from hypertest.core.suite import Unit, make_unit_id
 from hypertest.core.unit_overhead import load_overhead
@@ -36,11 +39,14 @@ class Packing:
     packs: int  # units made of several units' tests
     packed_tests: int  # tests in those units
     measured_overhead_ms: int | None = None  # the unit overhead past runs measured (None: UNIT_OVERHEAD_MS)
+    with_fixtures: bool = False  # some tests were packed by the fixture times they share (core/fixture_times.py)
 
     def describe(self) -> str:
         """One line for the console and the summary."""
         against = ("" if self.measured_overhead_ms is None
                    else f"shorter than a unit's measured overhead ({self.measured_overhead_ms} ms) ")
+        if self.with_fixtures:
+            against += "or the fixtures they share in one unit "
         if not self.packs:
             return f"granularity auto: no short tests {against}with past durations to pack"
         return (f"granularity auto: {self.packed_tests} short tests {against}packed into {self.packs} units "
@@ -58,18 +64,20 @@ def plan_run(plugin: TestRunnerPlugin, discovery: Discovery, settings: Settings,
     history = load_durations(settings.output) if durations is None else durations
     measured = load_overhead(settings.output, settings.provider.type, settings.test_runner.type)
     packing = pack_plan(plugin.plan(discovery, "test"), history, settings.concurrency,
-                        UNIT_OVERHEAD_MS if measured is None else measured)
+                        UNIT_OVERHEAD_MS if measured is None else measured, load_fixture_times(settings.output))
     return packing.plan, dataclasses.replace(packing, measured_overhead_ms=measured)
 
 
 def pack_plan(plan: RunPlan, durations: Mapping[str, int], concurrency: int,
-              overhead_ms: int = UNIT_OVERHEAD_MS) -> Packing:
-    """plan with the short tests of each phase packed by (project, file); see the module's docstring."""
+              overhead_ms: int = UNIT_OVERHEAD_MS, fixtures: FixtureTimes | None = None) -> Packing:
+    """plan with the short tests of each phase packed; see the module's docstring."""
     phases: list[Phase] = []
     packs = packed_tests = 0
     number = 0
+    fixtures = fixtures or FixtureTimes()
+    with_fixtures = False
     for phase in plan.phases:
-        groups = _pack_phase(phase.units, durations, concurrency, overhead_ms)
+        groups = _pack_phase(phase.units, durations, concurrency, overhead_ms, fixtures)
         units = []
         for group in groups:
             tests = tuple(test for unit in group for test in unit.tests)
@@ -77,10 +85,21 @@ def pack_plan(plan: RunPlan, durations: Mapping[str, int], concurrency: int,
             if len(group) > 1:
                 packs += 1
                 packed_tests += len(tests)
+                with_fixtures = with_fixtures or any(test.id in fixtures.own for test in tests)
             number += 1
         phases.append(Phase(units=tuple(units)))
     return Packing(plan=RunPlan(phases=tuple(phases), requires=plan.requires), packs=packs,
-                   packed_tests=packed_tests)
+                   packed_tests=packed_tests, with_fixtures=with_fixtures)
+
+
+@dataclass(frozen=True)
+class _Cost:
+    """What a unit of these tests costs beyond the unit's own start-up: the tests' own time, and the fixture time
+    they share with other tests in one unit (0 when the runner does not say)."""
+
+    own_ms: int
+    shared_ms: int
+    pack_key: tuple[str, ...]  # units with the same key may share a pack
 
 
 def _expected_ms(unit: Unit, durations: Mapping[str, int]) -> int | None:
@@ -93,30 +112,45 @@ def _place(unit: Unit) -> tuple[str, str] | None:
     return next(iter(places)) if len(places) == 1 else None
 
 
+def _cost(unit: Unit, durations: Mapping[str, int], fixtures: FixtureTimes) -> _Cost | None:
+    """The unit's cost, from its fixture times when every test has them (the tests of one project may share a
+    pack: their session's fixtures, such as the browser, run once in it), else from its tests' durations (the tests
+    of one file may); None when unknown or spanning files."""
+    place = _place(unit)
+    if place is None:
+        return None
+    own = [fixtures.own.get(test.id) for test in unit.tests]
+    shared = fixtures.shared.get(place_key(*place))
+    if shared is not None and all(value is not None for value in own):
+        return _Cost(own_ms=sum(value or 0 for value in own), shared_ms=shared, pack_key=(place[0],))
+    expected = _expected_ms(unit, durations)
+    return None if expected is None else _Cost(own_ms=expected, shared_ms=0, pack_key=place)
+
+
 def _pack_phase(units: Sequence[Unit], durations: Mapping[str, int], concurrency: int,
-                overhead_ms: int) -> list[list[Unit]]:
+                overhead_ms: int, fixtures: FixtureTimes) -> list[list[Unit]]:
     expected = {unit.id: _expected_ms(unit, durations) for unit in units}
     known = [value for value in expected.values() if value is not None]
     if not known:
         return [[unit] for unit in units]
     bound = max(*known, sum(known) / max(1, concurrency))  # the makespan cannot be shorter
-    target = min(PACK_FACTOR * overhead_ms, bound)
     groups: list[list[Unit]] = []
-    open_packs: dict[tuple[str, str], int] = {}  # (project, file) -> index of its pack still filling
+    open_packs: dict[tuple[str, ...], int] = {}  # pack key -> index of its pack still filling
     filled: dict[int, int] = {}  # pack index -> expected ms of its tests
     for unit in units:
-        time_ms, place = expected[unit.id], _place(unit)
-        if time_ms is None or place is None or time_ms >= overhead_ms:
+        cost = _cost(unit, durations, fixtures)
+        fixed = overhead_ms + (cost.shared_ms if cost else 0)  # what one more unit of it costs
+        if cost is None or cost.own_ms >= fixed:
             groups.append([unit])  # long, unknown, or spanning files: alone
             continue
-        index = open_packs.get(place)
-        if index is not None and filled[index] + time_ms <= target:
+        # as if nothing were shared across files: a pack is never longer than this says
+        alone = cost.own_ms + cost.shared_ms
+        index = open_packs.get(cost.pack_key)
+        if index is not None and filled[index] + alone <= min(PACK_FACTOR * fixed, bound):
             groups[index].append(unit)
-            filled[index] += time_ms
+            filled[index] += alone
         else:
             groups.append([unit])
-            open_packs[place] = len(groups) - 1
-            filled[len(groups) - 1] = time_ms
+            open_packs[cost.pack_key] = len(groups) - 1
+            filled[len(groups) - 1] = alone
     return groups
-
-

@@ -4,8 +4,10 @@ it lists: the reporters' files and the test runner's merged HTML report, the plu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TypedDict
 
 from hypertest import __version__
@@ -65,6 +67,16 @@ def merged_report(plugin: TestRunnerPlugin, discovery: Discovery, context: RunCo
         print(f"warning: the merged HTML report failed: {exc}", file=sys.stderr)
         return {}
     return {"html": str(index)} if index is not None else {}
+
+
+def write_results(result: RunResult, run_dir: Path, reports: Mapping[str, str], provider: Provider) -> dict[str, str]:
+    """Write results.json into run_dir, listing reports (by name), itself and the provider's links to them;
+    returns reports."""
+    result["reports"].update(reports)
+    result["reports"]["results"] = str(run_dir / "results.json")
+    result["reports"].update(provider.report_links(run_dir, dict(result["reports"])))
+    (run_dir / "results.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    return dict(reports)
 
 
 def in_reporters_order(reports: Mapping[str, str], reporters: Sequence[str]) -> dict[str, str]:

@@ -140,6 +140,9 @@ def _attempt(raw: Mapping[str, object]) -> Attempt:
     attempt["retry"] = max(0, _int(raw.get("retry"), 0))
     attempt["status"] = status if isinstance(status, str) and status in STATUSES else "error"
     attempt["durationMs"] = max(0, _int(raw.get("durationMs"), 0))
+    for phase in ("setupMs", "teardownMs"):
+        if phase in raw:
+            attempt[phase] = max(0, _int(raw.get(phase), 0))
     if "startTime" in raw:
         attempt["startTime"] = _text(raw.get("startTime"))
     attempt["error"] = _error(raw.get("error"))

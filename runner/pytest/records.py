@@ -90,6 +90,8 @@ class AttemptResult:
     annotations: list[dict[str, Any]]
     duration_ms: int
     start_time: str | None
+    setup_ms: int | None = None  # the setup phase (fixtures), when pytest reported it
+    teardown_ms: int | None = None
 
 
 def attempt_result(phases: Sequence[dict[str, Any]], *, unfinished_status: str,
@@ -126,7 +128,13 @@ def attempt_result(phases: Sequence[dict[str, Any]], *, unfinished_status: str,
     return AttemptResult(
         status=status, expected_status=expected, errors=errors, annotations=annotations,
         duration_ms=max(0, int(sum(float(p.get("duration") or 0) for p in phases) * 1000)),
-        start_time=_iso(start))
+        start_time=_iso(start), setup_ms=_phase_ms(setup), teardown_ms=_phase_ms(by_phase.get("teardown")))
+
+
+def _phase_ms(phase: dict[str, Any] | None) -> int | None:
+    """A phase's duration in milliseconds (None: not reported, or not a number)."""
+    duration = None if phase is None else phase.get("duration")
+    return max(0, int(float(duration) * 1000)) if isinstance(duration, int | float) else None
 
 
 def build_records(tests: Sequence[RequestedTest], reports: Reports, *, unfinished_status: str,
@@ -168,7 +176,7 @@ def _reported(test: RequestedTest, attempts: list[list[dict[str, Any]]], unfinis
         outcome = "unexpected"
     return _record(test, last.status, last.expected_status, outcome, annotations=last.annotations, attempts=[
         dict(make_attempt(retry=retry, status=r.status, duration_ms=r.duration_ms, start_time=r.start_time,
-                          errors=r.errors))
+                          errors=r.errors, setup_ms=r.setup_ms, teardown_ms=r.teardown_ms))
         for retry, r in enumerate(results)])
 
 

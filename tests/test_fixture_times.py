@@ -1,0 +1,129 @@
+"""Fixture times (pytest's setup and teardown phases) measured per file and unit, kept across runs, and packing
+against them: tests whose fixtures cost more than the tests share units across the files of their project."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hypertest.core.fixture_times import (
+    FILE_NAME,
+    FixtureTimes,
+    load_fixture_times,
+    measure_fixture_times,
+    place_key,
+    save_fixture_times,
+)
+from hypertest.core.packing import pack_plan
+from hypertest.core.plan import Phase, RunPlan
+from hypertest.core.suite import TestCase, Unit, make_unit_id
+from runner import model
+
+
+def record(test_id: str, file: str, *, setup: int | None, teardown: int | None, total: int,
+           status: str = "passed") -> model.TestRecord:
+    attempt: dict[str, Any] = {"retry": 0, "status": status, "durationMs": total, "error": None}
+    if setup is not None:
+        attempt["setupMs"] = setup
+    if teardown is not None:
+        attempt["teardownMs"] = teardown
+    return {"id": test_id, "project": "", "file": file, "line": 1, "column": 1, "titlePath": [test_id],
+            "status": status, "expectedStatus": "passed", "outcome": "expected", "annotations": [],
+            "attempts": [attempt], "artifacts": []}  # type: ignore[typeddict-item]
+
+
+def summary(unit_id: str, *tests: str, status: str = "ok") -> model.UnitSummary:
+    return {"id": unit_id, "tests": list(tests), "status": status, "error": None, "durationMs": 1}  # type: ignore[typeddict-item]
+
+
+def test_a_files_shared_time_is_its_setup_and_teardown_in_one_unit() -> None:
+    records = [record("a1", "a.py", setup=3000, teardown=500, total=4500),
+               record("a2", "a.py", setup=2900, teardown=700, total=4000),
+               record("b1", "b.py", setup=100, teardown=20, total=5120),
+               record("b2", "b.py", setup=1500, teardown=400, total=2900),  # packed with b1 below
+               record("c1", "c.py", setup=None, teardown=None, total=900)]  # Playwright: no phases
+    units = [summary("u1", "a1"), summary("u2", "a2"), summary("u3", "b2", "b1"), summary("u4", "c1")]
+    measured = measure_fixture_times(units, records)
+    assert measured.own == {"a1": 1000, "a2": 400, "b1": 5000, "b2": 1000}
+    assert measured.shared == {place_key("", "a.py"): 3550,  # the median of 3500 and 3600
+                               place_key("", "b.py"): 2020}  # once for the unit: 1900 + 120
+
+
+def test_unfinished_tests_and_units_measure_nothing() -> None:
+    records = [record("a1", "a.py", setup=3000, teardown=500, total=4500, status="interrupted"),
+               record("b1", "b.py", setup=3000, teardown=500, total=4500)]
+    measured = measure_fixture_times([summary("u1", "a1"), summary("u2", "b1", status="error")], records)
+    assert measured == FixtureTimes()
+
+
+def test_measures_are_kept_and_merged_and_bad_history_is_ignored(tmp_path: Path) -> None:
+    save_fixture_times(tmp_path, [summary("u1", "a1")], [record("a1", "a.py", setup=10, teardown=5, total=20)])
+    save_fixture_times(tmp_path, [summary("u1", "b1")], [record("b1", "b.py", setup=30, teardown=5, total=40)])
+    kept = load_fixture_times(tmp_path)
+    assert kept.own == {"a1": 5, "b1": 5}
+    assert kept.shared == {place_key("", "a.py"): 15, place_key("", "b.py"): 35}
+    (tmp_path / FILE_NAME).write_text(json.dumps({"own": {"x": -1, "y": True, "z": "3", "w": 7}, "shared": []}))
+    assert load_fixture_times(tmp_path) == FixtureTimes(own={"w": 7}, shared={})
+    (tmp_path / FILE_NAME).write_bytes(b"\xff not json")
+    assert load_fixture_times(tmp_path) == FixtureTimes()
+
+
+def case(name: str, file: str, project: str = "") -> TestCase:
+    return TestCase(id=name, project=project, file=file, line=1, column=1, title_path=(name,), tags=(),
+                    expected_status="passed", serial_group=None)
+
+
+def plan_of(*tests: TestCase) -> RunPlan:
+    return RunPlan(phases=(Phase(units=tuple(Unit(id=make_unit_id(n, (t,)), tests=(t,))
+                                             for n, t in enumerate(tests))),))
+
+
+def test_fixture_heavy_tests_share_units_across_the_files_of_their_project() -> None:
+    """Each test alone: 0.4 s of unit overhead, 3 s of fixtures (an app, a browser), 1 s of its own."""
+    tests = [case(f"t{n}", f"test_{n}.py") for n in range(6)]
+    other = case("o", "test_o.py", project="other")
+    slow = case("slow", "test_slow.py")
+    durations = {t.id: 4000 for t in [*tests, other]} | {slow.id: 9000}
+    fixtures = FixtureTimes(own={t.id: 1000 for t in [*tests, other]} | {slow.id: 6000},
+                            shared={place_key(t.project, t.file): 3000 for t in [*tests, other, slow]})
+    packing = pack_plan(plan_of(*tests, other, slow), durations, concurrency=2, overhead_ms=400, fixtures=fixtures)
+    names = [[t.id for t in u.tests] for u in packing.plan.units]
+    # a pack holds at most PACK_FACTOR x (overhead + fixtures) = 10.2 s, counting each test's fixtures in full
+    assert names == [["t0", "t1"], ["t2", "t3"], ["t4", "t5"], ["o"], ["slow"]]
+    # without fixture times, the same 4 s tests are long against a 0.4 s overhead: one unit each
+    plain = pack_plan(plan_of(*tests, other, slow), durations, concurrency=2, overhead_ms=400)
+    assert plain.packs == 0
+
+
+@pytest.mark.integration
+def test_a_second_run_packs_tests_whose_module_fixture_costs_more_than_they_do(cli: Any, tmp_path: Path) -> None:
+    """Six files of one short test each, every module starting an 'app' (a module-scoped fixture, 0.8 s): the
+    first run, one unit per test, measures the fixture times; the second packs tests of several files into one
+    unit, with the same verdicts."""
+    project = tmp_path / "suite"
+    (project / "tests").mkdir(parents=True)
+    (project / "pytest.ini").write_text("[pytest]\ntestpaths = tests\n")
+    (project / "tests" / "conftest.py").write_text(
+        "import time\n\nimport pytest\n\n\n@pytest.fixture(scope='module')\ndef app():\n"
+        "    time.sleep(0.8)\n    yield 'ready'\n")
+    for n in range(6):
+        (project / "tests" / f"test_m{n}.py").write_text(f"def test_{n}(app):\n    assert app == 'ready'\n")
+    (project / "hypertest.yml").write_text("testRunner:\n  type: pytest\n  granularity: auto\nconcurrency: 2\n")
+    first = cli("invoke", cwd=project)
+    assert first.code == 0, first.out + first.err
+    assert "6 tests in 6 units" in first.out
+    kept = load_fixture_times(project / "hypertest-results")
+    assert all(kept.shared[place_key("", f"tests/test_m{n}.py")] >= 800 for n in range(6)), kept
+    second = cli("invoke", cwd=project)
+    assert second.code == 0, second.out + second.err
+    assert "PASSED: 6 passed" in second.out
+    found = re.search(r"6 tests in (\d+) units", second.out)
+    assert found and int(found.group(1)) < 6, second.out
+    assert "or the fixtures they share in one unit packed into" in second.out
+    latest = max((project / "hypertest-results").glob("2*"), key=lambda p: p.name)
+    units = json.loads((latest / "results.json").read_text())["units"]
+    assert any(len({test.split("::")[0] for test in unit["tests"]}) > 1 for unit in units), units

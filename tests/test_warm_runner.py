@@ -254,7 +254,7 @@ def test_an_older_playwright_runs_in_the_host_its_shape_allows(tmp_path: Path, s
     assert {result["runPath"] for result, _ in seen} == {f"warm host ({shape})"}
     one, fails, flaky, leaves, counts = (who["worker"] for _, who in seen)
     assert one == fails and flaky != fails and leaves == counts  # kept after a pass, not after a failure
-    hung, _ = run(project, store, "hangs", "u9", deadline_s=12)
+    hung, _ = run(project, store, "hangs", "u9", deadline_s=6)
     assert (hung["status"], status(hung)) == ("deadline", "interrupted")
     assert warm_host.held_pids() == frozenset()  # an interrupted host is not trusted again
 
@@ -319,7 +319,7 @@ def test_a_unit_stopped_at_its_deadline_leaves_the_next_unit_a_new_host(project:
     store = tmp_path / "store"
     first, _ = run(project, store, "one", "u0")
     [host] = warm_host.held_pids()
-    hung, _ = run(project, store, "hangs", "u1", deadline_s=12)
+    hung, _ = run(project, store, "hangs", "u1", deadline_s=6)
     assert (hung["status"], status(hung)) == ("deadline", "interrupted")
     assert warm_host.held_pids() == frozenset()  # an interrupted host is not trusted again
     with pytest.raises(ProcessLookupError):

@@ -45,12 +45,13 @@ def test_a_files_shared_time_is_its_setup_and_teardown_in_one_unit() -> None:
                record("a2", "a.py", setup=2900, teardown=700, total=4000),
                record("b1", "b.py", setup=100, teardown=20, total=5120),
                record("b2", "b.py", setup=1500, teardown=400, total=2900),  # packed with b1 below
-               record("c1", "c.py", setup=None, teardown=None, total=900)]  # Playwright: no phases
-    units = [summary("u1", "a1"), summary("u2", "a2"), summary("u3", "b2", "b1"), summary("u4", "c1")]
+               record("c1", "c.py", setup=None, teardown=None, total=900),  # Playwright: no phases
+               record("d1", "d.py", setup=700, teardown=50, total=1000)]  # second in u3: its module only
+    units = [summary("u1", "a1"), summary("u2", "a2"), summary("u3", "b2", "b1", "d1"), summary("u4", "c1")]
     measured = measure_fixture_times(units, records)
-    assert measured.own == {"a1": 1000, "a2": 400, "b1": 5000, "b2": 1000}
+    assert measured.own == {"a1": 1000, "a2": 400, "b1": 5000, "b2": 1000, "d1": 250}
     assert measured.shared == {place_key("", "a.py"): 3550,  # the median of 3500 and 3600
-                               place_key("", "b.py"): 2020}  # once for the unit: 1900 + 120
+                               place_key("", "b.py"): 2020}  # once for the unit: 1900 + 120; d.py came second
 
 
 def test_unfinished_tests_and_units_measure_nothing() -> None:

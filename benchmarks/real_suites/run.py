@@ -203,10 +203,13 @@ def run_plain(suite: Suite, folder: Path, work: Path, env: Mapping[str, str]) ->
     return measured, (pytest_outcomes(junit) if junit.is_file() else {})
 
 
-def hypertest_config(suite: Suite, folder: Path, output: Path) -> dict[str, Any]:
-    """The manifest's hypertest.yml, pointed at the checkout: its config, paths and python made absolute."""
+def hypertest_config(suite: Suite, folder: Path, output: Path, granularity: str | None = None) -> dict[str, Any]:
+    """The manifest's hypertest.yml, pointed at the checkout: its config, paths and python made absolute (and
+    testRunner.granularity when given)."""
     document: dict[str, Any] = json.loads(json.dumps(suite.hypertest))  # a deep copy
     runner = document.setdefault("testRunner", {})
+    if granularity:
+        runner["granularity"] = granularity
     if suite.runner == "playwright":
         configs = sorted(folder.glob("playwright.config.*"))
         if configs:
@@ -222,17 +225,26 @@ def hypertest_config(suite: Suite, folder: Path, output: Path) -> dict[str, Any]
     return document
 
 
-def run_hypertest(suite: Suite, folder: Path, work: Path, env: Mapping[str, str],
-                  python: str) -> tuple[Measured, dict[str, Any] | None]:
-    """The suite with hypertest (local provider): its measure and its results.json (None without one)."""
+def run_hypertest(suite: Suite, folder: Path, work: Path, env: Mapping[str, str], python: str, *,
+                  granularity: str | None = None) -> tuple[Measured, dict[str, Any] | None]:
+    """The suite with hypertest (local provider): its measure and its results.json (None without one). Under
+    `granularity: auto` with no history in the output folder yet, a first run (not measured) leaves the
+    history a CI cache would keep between runs."""
     config = work / "hypertest" / "hypertest.yml"
     config.parent.mkdir(parents=True, exist_ok=True)
     output = work / "hypertest-results"
     shutil.rmtree(output / "corpus", ignore_errors=True)  # a reused --work: never read an earlier run's results
-    config.write_text(yaml.safe_dump(hypertest_config(suite, folder, output), sort_keys=False), encoding="utf-8")
+    config.write_text(yaml.safe_dump(hypertest_config(suite, folder, output, granularity), sort_keys=False),
+                      encoding="utf-8")
     argv = [python, str(ROOT / "entrypoint.py"), "invoke", "--config", str(config), "--concurrency", str(WORKERS),
-            "--run-id", "corpus", *(f"--project={project}" for project in suite.projects)]
-    measured = run_logged(argv, folder, env, work / "hypertest.log", label="hypertest", timeout_s=suite.timeout_s)
+            *(f"--project={project}" for project in suite.projects)]
+    if granularity == "auto" and not (output / ".durations.json").is_file():
+        print(f"[{suite.name}] granularity auto: a first hypertest run to leave history ...", flush=True)
+        run_logged([*argv, "--run-id", "history"], folder, env, work / "hypertest-history.log", label="history",
+                   timeout_s=suite.timeout_s)
+        shutil.rmtree(output / "history", ignore_errors=True)
+    measured = run_logged([*argv, "--run-id", "corpus"], folder, env, work / "hypertest.log", label="hypertest",
+                          timeout_s=suite.timeout_s)
     results = output / "corpus" / "results.json"
     if not results.is_file():
         return measured, None
@@ -330,14 +342,14 @@ def environment(work: Path, suite: Suite, folder: Path, chromium: str) -> dict[s
 
 
 def run_suite(suite: Suite, folder: Path, work: Path, *, chromium: str, python: str, reruns: int,
-              max_rerun_tests: int) -> SuiteResult:
+              max_rerun_tests: int, granularity: str | None = None) -> SuiteResult:
     """Plain, then hypertest, then the comparison and the causes of each mismatch."""
     work.mkdir(parents=True, exist_ok=True)
     env = environment(work, suite, folder, chromium)
     print(f"[{suite.name}] plain run ...", flush=True)
     plain, plain_outcomes = run_plain(suite, folder, work, env)
     print(f"[{suite.name}] hypertest run ...", flush=True)
-    hyper, document = run_hypertest(suite, folder, work, env, python)
+    hyper, document = run_hypertest(suite, folder, work, env, python, granularity=granularity)
     hyper_outcomes = hypertest_outcomes(document) if document is not None else None
     comparison = compare(plain_outcomes, hyper_outcomes or {})
     result = SuiteResult(suite, plain, hyper, comparison, units=unit_figures(document) if document else None)
@@ -403,6 +415,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-rerun-tests", type=int, default=5, help="mismatching tests rerun per suite")
     parser.add_argument("--python", default=sys.executable, help="the Python that runs hypertest")
     parser.add_argument("--list-mismatches", type=int, default=25, help="mismatches printed per suite")
+    parser.add_argument("--granularity", choices=("test", "file", "auto"),
+                        help="hypertest's testRunner.granularity (auto: after a first run that leaves history)")
     options = parser.parse_args(argv)
     chromium = os.environ.get("HT_CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not chromium:
@@ -420,7 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"skipped: {problem}")
             continue
         result = run_suite(suite, folder, work / suite.name, chromium=chromium, python=options.python,
-                           reruns=options.reruns, max_rerun_tests=options.max_rerun_tests)
+                           reruns=options.reruns, max_rerun_tests=options.max_rerun_tests,
+                           granularity=options.granularity)
         print_suite(result, options.list_mismatches)
         results.append(result)
     print_table(results)

@@ -34,7 +34,9 @@ def place_key(project: str, file: str) -> str:
 
 def measure_fixture_times(units: Sequence[UnitSummary], records: Iterable[TestRecord]) -> FixtureTimes:
     """Each finished test's own time (its first attempt minus setup and teardown), and for each file the median,
-    over the units that ran its tests, of their setup and teardown times summed in that unit."""
+    over the units that ran its tests first, of their setup and teardown times summed in that unit. (In a unit
+    its first file's tests set up the session's fixtures too; a later file's only its own: measuring it there
+    would make it look cheaper than it is alone, and the next run's packing would swing back and forth.)"""
     by_id = {record["id"]: record for record in records}
     own: dict[str, int] = {}
     sums: dict[str, list[int]] = defaultdict(list)
@@ -43,20 +45,21 @@ def measure_fixture_times(units: Sequence[UnitSummary], records: Iterable[TestRe
             continue
         in_unit: dict[str, int] = defaultdict(int)
         complete: dict[str, bool] = defaultdict(lambda: True)
+        first: str | None = None
         for test_id in unit["tests"]:
             record = by_id.get(test_id)
             if record is None:
                 continue
             key, phases = place_key(record["project"], record["file"]), _phases(record)
+            first = key if first is None else first
             if phases is None:
                 complete[key] = False
                 continue
             setup_ms, teardown_ms, total_ms = phases
             own[test_id] = max(0, total_ms - setup_ms - teardown_ms)
             in_unit[key] += setup_ms + teardown_ms
-        for key, spent in in_unit.items():
-            if complete[key]:
-                sums[key].append(spent)
+        if first is not None and first in in_unit and complete[first]:
+            sums[first].append(in_unit[first])
     return FixtureTimes(own=own, shared={key: int(statistics.median(found)) for key, found in sums.items()})
 
 

@@ -61,6 +61,17 @@ def test_nothing_starts_without_a_report_and_what_is_left_is_closed() -> None:
     assert started[0].closed == 1 and prep.take() is None
 
 
+def test_a_preparation_that_fails_is_no_preparation() -> None:
+    """It runs on a dispatcher slot's thread: whatever it raises must not end the slot."""
+    def start() -> Prepared:
+        raise RuntimeError("no node here")
+
+    prep = ReportPreparation(start, 1, wanted=True)
+    prep.unit_began()
+    prep.unit_ended()
+    assert prep.take() is None
+
+
 def test_a_report_taken_early_stops_the_count() -> None:
     prep, started = preparation(2)
     prep.unit_began()

@@ -31,7 +31,10 @@ class ReportPreparation:
             if self._waiting != 0:
                 return
             self._waiting = -1
-            self._prepared = self._start()
+            try:
+                self._prepared = self._start()
+            except Exception:  # only a head start: the report step makes the report without it
+                self._prepared = None
 
     def take(self) -> PreparedReport | None:
         """What was started (None: nothing yet); the caller uses or closes it."""

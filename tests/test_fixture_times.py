@@ -51,7 +51,28 @@ def test_a_files_shared_time_is_its_setup_and_teardown_in_one_unit() -> None:
     measured = measure_fixture_times(units, records)
     assert measured.own == {"a1": 1000, "a2": 400, "b1": 5000, "b2": 1000, "d1": 250}
     assert measured.shared == {place_key("", "a.py"): 3550,  # the median of 3500 and 3600
-                               place_key("", "b.py"): 2020}  # once for the unit: 1900 + 120; d.py came second
+                               place_key("", "b.py"): 2020}  # once for the unit: 1900 + 120
+    assert measured.later == {place_key("", "d.py"): 750}  # d.py came second: its own fixtures only
+
+
+def test_a_files_part_after_another_file_gives_its_projects_session_part() -> None:
+    """Measured after another file: 1 s of its module's fixtures; first: 3 s (the session's 2 s too). Files
+    never measured after another one join a pack for their shared time less the project's session part."""
+    times = FixtureTimes(shared={place_key("", "a.py"): 3000, place_key("", "b.py"): 3200,
+                                 place_key("other", "c.py"): 3000},
+                         later={place_key("", "a.py"): 1000})
+    assert times.joining_ms("", "a.py") == 1000  # measured so
+    assert times.joining_ms("", "b.py") == 1200  # 3200 less the session's 2000
+    assert times.joining_ms("other", "c.py") is None  # its project has no such measure
+    assert times.joining_ms("", "unknown.py") is None
+    tests = [case(f"t{n}", f"test_{n}.py") for n in range(6)]
+    learnt = FixtureTimes(own={t.id: 1000 for t in tests},
+                          shared={place_key("", t.file): 3000 for t in tests},
+                          later={place_key("", tests[0].file): 1000})
+    packing = pack_plan(plan_of(*tests), {t.id: 4000 for t in tests}, concurrency=2, overhead_ms=400,
+                        fixtures=learnt)
+    # 4 s for the first, 2 s for each other file (1 s own, 1 s module): 4 + 2 + 2 + 2 = 10 <= 10.2 s
+    assert [len(u.tests) for u in packing.plan.units] == [4, 2]
 
 
 def test_unfinished_tests_and_units_measure_nothing() -> None:
@@ -63,12 +84,14 @@ def test_unfinished_tests_and_units_measure_nothing() -> None:
 
 def test_measures_are_kept_and_merged_and_bad_history_is_ignored(tmp_path: Path) -> None:
     save_fixture_times(tmp_path, [summary("u1", "a1")], [record("a1", "a.py", setup=10, teardown=5, total=20)])
-    save_fixture_times(tmp_path, [summary("u1", "b1")], [record("b1", "b.py", setup=30, teardown=5, total=40)])
+    save_fixture_times(tmp_path, [summary("u1", "b1", "c1")], [record("b1", "b.py", setup=30, teardown=5, total=40),
+                                                              record("c1", "c.py", setup=8, teardown=2, total=12)])
     kept = load_fixture_times(tmp_path)
-    assert kept.own == {"a1": 5, "b1": 5}
+    assert kept.own == {"a1": 5, "b1": 5, "c1": 2}
     assert kept.shared == {place_key("", "a.py"): 15, place_key("", "b.py"): 35}
+    assert kept.later == {place_key("", "c.py"): 10}
     (tmp_path / FILE_NAME).write_text(json.dumps({"own": {"x": -1, "y": True, "z": "3", "w": 7}, "shared": []}))
-    assert load_fixture_times(tmp_path) == FixtureTimes(own={"w": 7}, shared={})
+    assert load_fixture_times(tmp_path) == FixtureTimes(own={"w": 7})
     (tmp_path / FILE_NAME).write_bytes(b"\xff not json")
     assert load_fixture_times(tmp_path) == FixtureTimes()
 
@@ -95,6 +118,12 @@ def test_fixture_heavy_tests_share_units_across_the_files_of_their_project() -> 
     names = [[t.id for t in u.tests] for u in packing.plan.units]
     # a pack holds at most PACK_FACTOR x (overhead + fixtures) = 10.2 s, counting each test's fixtures in full
     assert names == [["t0", "t1"], ["t2", "t3"], ["t4", "t5"], ["o"], ["slow"]]
+    # tests of one file: their module's fixtures once in a pack
+    same_file = [case(f"s{n}", "test_same.py") for n in range(6)]
+    once = FixtureTimes(own={t.id: 1000 for t in same_file}, shared={place_key("", "test_same.py"): 3000})
+    packed = pack_plan(plan_of(*same_file), {t.id: 4000 for t in same_file}, concurrency=2, overhead_ms=400,
+                       fixtures=once)
+    assert [len(u.tests) for u in packed.plan.units] == [6]  # 3 s + 6 x 1 s <= 10.2 s
     # without fixture times, the same 4 s tests are long against a 0.4 s overhead: one unit each
     plain = pack_plan(plan_of(*tests, other, slow), durations, concurrency=2, overhead_ms=400)
     assert plain.packs == 0

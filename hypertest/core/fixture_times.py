@@ -1,8 +1,9 @@
 """What the tests of one file share in a unit, measured from past runs whose test runner reports setup and teardown
 times (pytest): the fixtures their setup and teardown run once per unit (a module-scoped app server, the
 session's browser) and each test's own time (its call). A unit of one test pays the shared part for that one
-test; tests of the same file in one unit pay it once, as in a plain pytest run. `granularity: auto` packs
-against it (core/packing.py)."""
+test; tests of the same file in one unit pay it once, as in a plain pytest run. A file whose tests come after
+another file's in a unit pays only its own part (its module's fixtures: the session's are up): measured there,
+the difference is the session's part. `granularity: auto` packs against these (core/packing.py)."""
 
 from __future__ import annotations
 
@@ -21,10 +22,26 @@ SEPARATOR = "\n"  # between project and file in a place's key (neither holds a n
 
 @dataclass(frozen=True)
 class FixtureTimes:
-    """Own times by test id, and shared times by place_key(project, file), in milliseconds."""
+    """Own times by test id, and by place_key(project, file) what its tests' fixtures cost in a unit where they
+    come first (shared) and where another file's come first (later), in milliseconds."""
 
     own: Mapping[str, int] = field(default_factory=dict)
     shared: Mapping[str, int] = field(default_factory=dict)
+    later: Mapping[str, int] = field(default_factory=dict)
+
+    def joining_ms(self, project: str, file: str) -> int | None:
+        """What the fixtures of a file's tests cost in a unit that another file of its project started: measured
+        so, else its shared time less its project's session part (the median, over the files measured both
+        ways, of the difference); None when unknown."""
+        key = place_key(project, file)
+        if key in self.later:
+            return self.later[key]
+        prefix = f"{project}{SEPARATOR}"
+        parts = [self.shared[name] - later for name, later in self.later.items()
+                 if name.startswith(prefix) and name in self.shared]
+        if key not in self.shared or not parts:
+            return None
+        return max(0, self.shared[key] - max(0, int(statistics.median(parts))))
 
 
 def place_key(project: str, file: str) -> str:
@@ -33,13 +50,13 @@ def place_key(project: str, file: str) -> str:
 
 
 def measure_fixture_times(units: Sequence[UnitSummary], records: Iterable[TestRecord]) -> FixtureTimes:
-    """Each finished test's own time (its first attempt minus setup and teardown), and for each file the median,
-    over the units that ran its tests first, of their setup and teardown times summed in that unit. (In a unit
-    its first file's tests set up the session's fixtures too; a later file's only its own: measuring it there
-    would make it look cheaper than it is alone, and the next run's packing would swing back and forth.)"""
+    """Each finished test's own time (its first attempt minus setup and teardown), and for each file the median of
+    its tests' setup and teardown times summed in one unit: over the units that ran its tests first (shared: the
+    session's fixtures too), and over those where another file's came first (later: its own fixtures only)."""
     by_id = {record["id"]: record for record in records}
     own: dict[str, int] = {}
     sums: dict[str, list[int]] = defaultdict(list)
+    later_sums: dict[str, list[int]] = defaultdict(list)
     for unit in units:
         if unit["status"] != "ok":
             continue
@@ -58,9 +75,14 @@ def measure_fixture_times(units: Sequence[UnitSummary], records: Iterable[TestRe
             setup_ms, teardown_ms, total_ms = phases
             own[test_id] = max(0, total_ms - setup_ms - teardown_ms)
             in_unit[key] += setup_ms + teardown_ms
-        if first is not None and first in in_unit and complete[first]:
-            sums[first].append(in_unit[first])
-    return FixtureTimes(own=own, shared={key: int(statistics.median(found)) for key, found in sums.items()})
+        for key, spent in in_unit.items():
+            if complete[key]:
+                (sums if key == first else later_sums)[key].append(spent)
+    return FixtureTimes(own=own, shared=_medians(sums), later=_medians(later_sums))
+
+
+def _medians(found: Mapping[str, list[int]]) -> dict[str, int]:
+    return {key: int(statistics.median(values)) for key, values in found.items()}
 
 
 def _phases(record: TestRecord | None) -> tuple[int, int, int] | None:
@@ -82,7 +104,8 @@ def load_fixture_times(output: Path) -> FixtureTimes:
         return FixtureTimes()
     if not isinstance(document, dict):
         return FixtureTimes()
-    return FixtureTimes(own=_times(document.get("own")), shared=_times(document.get("shared")))
+    return FixtureTimes(own=_times(document.get("own")), shared=_times(document.get("shared")),
+                        later=_times(document.get("later")))
 
 
 def _times(found: object) -> dict[str, int]:
@@ -95,9 +118,10 @@ def _times(found: object) -> dict[str, int]:
 def save_fixture_times(output: Path, units: Sequence[UnitSummary], records: Iterable[TestRecord]) -> None:
     """Keep this run's measures for the next runs; tests and files it did not measure keep their past ones."""
     measured = measure_fixture_times(units, records)
-    if not measured.own and not measured.shared:
+    if not measured.own and not measured.shared and not measured.later:
         return
     past = load_fixture_times(output)
-    document = {"version": 1, "own": {**past.own, **measured.own}, "shared": {**past.shared, **measured.shared}}
+    document = {"version": 1, "own": {**past.own, **measured.own}, "shared": {**past.shared, **measured.shared},
+                "later": {**past.later, **measured.later}}
     output.mkdir(parents=True, exist_ok=True)
     (output / FILE_NAME).write_text(json.dumps(document, sort_keys=True), encoding="utf-8")

@@ -100,6 +100,8 @@ class _Cost:
     own_ms: int
     shared_ms: int
     pack_key: tuple[str, ...]  # units with the same key may share a pack
+    place: tuple[str, str] = ("", "")  # (project, file) of its tests
+    joining_ms: int | None = None  # its fixtures in a pack another file started (None: as much as shared_ms)
 
 
 def _expected_ms(unit: Unit, durations: Mapping[str, int]) -> int | None:
@@ -122,9 +124,10 @@ def _cost(unit: Unit, durations: Mapping[str, int], fixtures: FixtureTimes) -> _
     own = [fixtures.own.get(test.id) for test in unit.tests]
     shared = fixtures.shared.get(place_key(*place))
     if shared is not None and all(value is not None for value in own):
-        return _Cost(own_ms=sum(value or 0 for value in own), shared_ms=shared, pack_key=(place[0],))
+        return _Cost(own_ms=sum(value or 0 for value in own), shared_ms=shared, pack_key=(place[0],), place=place,
+                     joining_ms=fixtures.joining_ms(*place))
     expected = _expected_ms(unit, durations)
-    return None if expected is None else _Cost(own_ms=expected, shared_ms=0, pack_key=place)
+    return None if expected is None else _Cost(own_ms=expected, shared_ms=0, pack_key=place, place=place)
 
 
 def _pack_phase(units: Sequence[Unit], durations: Mapping[str, int], concurrency: int,
@@ -137,20 +140,25 @@ def _pack_phase(units: Sequence[Unit], durations: Mapping[str, int], concurrency
     groups: list[list[Unit]] = []
     open_packs: dict[tuple[str, ...], int] = {}  # pack key -> index of its pack still filling
     filled: dict[int, int] = {}  # pack index -> expected ms of its tests
+    places: dict[int, set[tuple[str, str]]] = {}  # pack index -> the files whose fixtures it sets up
     for unit in units:
         cost = _cost(unit, durations, fixtures)
         fixed = overhead_ms + (cost.shared_ms if cost else 0)  # what one more unit of it costs
         if cost is None or cost.own_ms >= fixed:
             groups.append([unit])  # long, unknown, or spanning files: alone
             continue
-        # as if nothing were shared across files: a pack is never longer than this says
-        alone = cost.own_ms + cost.shared_ms
         index = open_packs.get(cost.pack_key)
-        if index is not None and filled[index] + alone <= min(PACK_FACTOR * fixed, bound):
-            groups[index].append(unit)
-            filled[index] += alone
-        else:
-            groups.append([unit])
-            open_packs[cost.pack_key] = len(groups) - 1
-            filled[len(groups) - 1] = alone
+        if index is not None:
+            # in a pack: a file's fixtures once; another file's as measured after others (else in full)
+            joining = 0 if cost.place in places[index] else (
+                cost.shared_ms if cost.joining_ms is None else cost.joining_ms)
+            if filled[index] + cost.own_ms + joining <= min(PACK_FACTOR * fixed, bound):
+                groups[index].append(unit)
+                filled[index] += cost.own_ms + joining
+                places[index].add(cost.place)
+                continue
+        groups.append([unit])
+        open_packs[cost.pack_key] = len(groups) - 1
+        filled[len(groups) - 1] = cost.own_ms + cost.shared_ms
+        places[len(groups) - 1] = {cost.place}
     return groups

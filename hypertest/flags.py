@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     selection.add_argument("--tag", action="append", dest="tags", metavar="@TAG",
                            help="only tests with this tag (repeatable)")
     selection.add_argument("--granularity", choices=("test", "file", "auto"),
-                           help="what one invocation runs (auto: short tests packed by past durations)")
+                           help="what one invocation runs "
+                                "(auto: short tests packed by past durations and fixture times)")
     commands.add_parser("list", parents=[common, selection], help="list the tests and how they are split")
     commands.add_parser("doctor", parents=[common], help="check credentials, function, bucket, quota, tools")
     report = commands.add_parser("report", help="render summary, comment, annotations and JUnit from results.json")

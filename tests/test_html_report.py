@@ -223,6 +223,31 @@ def test_a_prepared_merge_that_cannot_serve_gives_way_to_a_plain_one(runs: dict[
     assert report_data(index)["report.json"]["stats"]["total"] == 2
 
 
+@pytest.mark.e2e
+def test_the_prepared_merge_holds_no_secret_the_tests_could_read(runs: dict[str, Any], tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """It starts while the last units run: a test reading /proc/<pid>/environ must find the tests' environment
+    there, not hypertest's (the action's token, AWS credentials, the workflow command files)."""
+    from types import SimpleNamespace
+
+    from hypertest.plugins.playwright import PLUGIN
+    from runner.environment import child_environment
+
+    canaries = {"GITHUB_TOKEN": "canary-token-0001", "AWS_SECRET_ACCESS_KEY": "canary-aws-0002",
+                "GITHUB_OUTPUT": "/tmp/canary-output-0003"}
+    for name, value in canaries.items():
+        monkeypatch.setenv(name, value)
+    context: Any = SimpleNamespace(run_dir=tmp_path / "run", test_env=child_environment(dict(os.environ)))
+    discovery: Any = SimpleNamespace(project_dir=runs["suite"])
+    prepared = PLUGIN.prepare_report(discovery, context)
+    assert isinstance(prepared, PreparedMerge) and prepared.child is not None
+    try:
+        environ = Path(f"/proc/{prepared.child.pid}/environ").read_bytes().decode(errors="replace")
+        assert "PATH=" in environ and not [value for value in canaries.values() if value in environ]
+    finally:
+        prepared.close()
+
+
 def test_blobs_of_an_unknown_format_get_no_run_blob(tmp_path: Path) -> None:
     facts = BlobFacts(versions={3}, metadata={"version": 3}, config={"rootDir": "/x"}, start_ms=1.0, end_ms=2.0)
     assert write_run_blob(tmp_path / "run.zip", facts, []) is None

@@ -81,11 +81,12 @@ class PlaywrightPlugin:
 
     def prepare_report(self, discovery: CoreDiscovery, context: RunContext) -> PreparedReport | None:
         """merge-reports started with the project's Playwright loaded, waiting for the blobs (None: it cannot
-        start; merge_report starts one then)."""
+        start; merge_report starts one then). It starts while tests still run: with their environment, so a test
+        that reads other processes' environments finds no secret there."""
         from hypertest.plugins.playwright.prepared_merge import PreparedMerge
 
         try:
-            return PreparedMerge(context.run_dir / "report", discovery.project_dir)
+            return PreparedMerge(context.run_dir / "report", discovery.project_dir, context.test_env)
         except (OSError, RuntimeError, subprocess.SubprocessError):
             return None
 
@@ -109,7 +110,7 @@ class PlaywrightPlugin:
         extra = [r for r in records if r["status"] == "error" or not r["attempts"] or r.get("unitId") not in with_blob]
         try:
             blob_dir = context.provider.collect_blobs(context.run_dir, keys)
-            return merge_html_report(blob_dir, report_dir, discovery.project_dir, extra_records=extra,
+            return merge_html_report(blob_dir, report_dir, discovery.project_dir, context.test_env, extra_records=extra,
                                      started_at=started_at, prepared=merge)
         except (MergeError, OSError, RuntimeError) as exc:
             context.out.write(f"warning: the merged HTML report could not be built: {exc}\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 from runner.model import Attempt, TestRecord, UnitSummary
 
 FILE_NAME = ".fixtures.json"
-SEPARATOR = "\n"  # between project and file in a place's key (neither holds a newline)
+SEPARATOR = "\n"  # between project and file in a place's key (a name holding one muddles only packing estimates)
 
 
 @dataclass(frozen=True)

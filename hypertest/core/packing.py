@@ -114,7 +114,7 @@ def _place(unit: Unit) -> tuple[str, str] | None:
     return next(iter(places)) if len(places) == 1 else None
 
 
-def _cost(unit: Unit, durations: Mapping[str, int], fixtures: FixtureTimes) -> _Cost | None:
+def _cost(unit: Unit, expected: int | None, fixtures: FixtureTimes) -> _Cost | None:
     """The unit's cost, from its fixture times when every test has them (the tests of one project may share a
     pack: their session's fixtures, such as the browser, run once in it), else from its tests' durations (the tests
     of one file may); None when unknown or spanning files."""
@@ -126,7 +126,6 @@ def _cost(unit: Unit, durations: Mapping[str, int], fixtures: FixtureTimes) -> _
     if shared is not None and all(value is not None for value in own):
         return _Cost(own_ms=sum(value or 0 for value in own), shared_ms=shared, pack_key=(place[0],), place=place,
                      joining_ms=fixtures.joining_ms(*place))
-    expected = _expected_ms(unit, durations)
     return None if expected is None else _Cost(own_ms=expected, shared_ms=0, pack_key=place, place=place)
 
 
@@ -142,7 +141,7 @@ def _pack_phase(units: Sequence[Unit], durations: Mapping[str, int], concurrency
     filled: dict[int, int] = {}  # pack index -> expected ms of its tests
     places: dict[int, set[tuple[str, str]]] = {}  # pack index -> the files whose fixtures it sets up
     for unit in units:
-        cost = _cost(unit, durations, fixtures)
+        cost = _cost(unit, expected[unit.id], fixtures)
         fixed = overhead_ms + (cost.shared_ms if cost else 0)  # what one more unit of it costs
         if cost is None or cost.own_ms >= fixed:
             groups.append([unit])  # long, unknown, or spanning files: alone

@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", help="results folder (each run writes OUTPUT/RUN_ID/)")
     run.add_argument("--run-id", type=_run_id, help="use this run id instead of a new one")
     run.add_argument("--retries", type=_non_negative, help="retries of a failing test")
+    run.add_argument("--base", metavar="BRANCH",
+                     help="triage failures against this branch's runs in the history (default: GITHUB_BASE_REF, "
+                          "else baseBranch, else this run's own branch)")
     run.add_argument("--fail-on-flaky", action="store_true", default=None, help="flaky tests fail the run")
     run.add_argument("--pass-with-no-tests", action="store_true", default=None,
                      help="finding no test is a success")
@@ -168,6 +171,8 @@ def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Sett
         changes["fail_on_flaky"] = True
     if getattr(args, "pass_with_no_tests", None):
         changes["pass_with_no_tests"] = True
+    if getattr(args, "base", None):
+        changes["base_branch"] = check_branch("--base", args.base)
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 
@@ -178,6 +183,16 @@ def refuse_secret(flag: str, value: str | None) -> None:
         raise UsageError(f"{flag}: the value holds a secret (a value of the environment's token, key or password "
                          "variables), which would become part of paths, links and printed output",
                          hint="name the folder or run without the secret")
+
+
+def check_branch(flag: str, branch: str) -> str:
+    """branch, if it is a name git could give a branch (printable, no spaces, at most 255 bytes); a UsageError
+    naming the flag otherwise."""
+    size = len(branch.encode("utf-8", "surrogateescape"))
+    if not branch.isprintable() or any(char.isspace() for char in branch) or size > 255:
+        raise UsageError(f"{flag} {quoted(branch, ECHO_MAX)}: not a branch name (printable, no spaces, "
+                         "at most 255 bytes)")
+    return branch
 
 
 def check_tag(tag: str) -> str:

@@ -41,6 +41,7 @@ class Attempt(TypedDict):
     startTime: NotRequired[str | None]
     error: ErrorInfo | None
     errors: NotRequired[list[ErrorInfo]]
+    sandbox: NotRequired[str]  # where this attempt ran (a process, a container, a Lambda sandbox), when known
 
 
 class Artifact(TypedDict):
@@ -64,6 +65,11 @@ class TestPlace(TypedDict):
     titlePath: list[str]
 
 
+# A failing, flaky or fixed test's place in failure triage (core/triage.py): its class (new | pre-existing | flaky |
+# infra | fixed), the evidence in one sentence, the history runs it rests on, and the flaky rate when one was seen.
+Triage = TypedDict("Triage", {"class": str, "evidence": str, "runs": list[str], "rate": NotRequired[float]})
+
+
 class TestRecord(TestPlace):
     """A test's final record."""
 
@@ -76,6 +82,9 @@ class TestRecord(TestPlace):
     tags: NotRequired[list[str]]  # results.json: required
     unitId: NotRequired[str]  # results.json: required
     repeatEachIndex: NotRequired[int]
+    infra: NotRequired[str]  # status error: the infrastructure cause (OOM, timeout, crash, throttled, ...)
+    triage: NotRequired[Triage]
+    quarantined: NotRequired[bool]  # its failure is reported but does not fail the run
 
 
 class Resources(TypedDict):
@@ -103,6 +112,8 @@ class UnitResult(TypedDict):
     state: NotRequired[str]
     resources: NotRequired[Resources]
     runPath: NotRequired[str]  # how the test runner ran: "command line", "warm host (<shape>)"
+    sandbox: NotRequired[str]  # where the unit ran (runner/sandbox_id.py)
+    infra: NotRequired[str]  # status error or deadline: the infrastructure cause, when known
 
 
 class Stats(TypedDict):
@@ -119,6 +130,7 @@ class Stats(TypedDict):
     expectedFailures: int
     timedOut: int
     interrupted: int
+    quarantined: NotRequired[int]  # unexpected tests whose failure does not fail the run
 
 
 class UnitSummary(TypedDict):
@@ -133,6 +145,31 @@ class UnitSummary(TypedDict):
     blob: NotRequired[str | None]
     resources: NotRequired[Resources]
     runPath: NotRequired[str]
+    sandbox: NotRequired[str]
+    infra: NotRequired[str]
+    retryOf: NotRequired[str]  # a fresh retry: the unit whose failed tests it runs again
+
+
+class TriageCounts(TypedDict):
+    """How many tests triage put in each class."""
+
+    new: int
+    preExisting: int
+    flaky: int
+    infra: int
+    fixed: int
+    quarantined: int
+
+
+class TriageInfo(TypedDict):
+    """What triage compared this run with (results.json's `triage`)."""
+
+    branch: str
+    commit: str
+    base: str
+    baseRuns: list[str]  # the base branch's run ids read, newest first
+    history: str  # where the history lives
+    counts: TriageCounts
 
 
 class Packed(TypedDict):
@@ -208,6 +245,7 @@ class RunResult(TypedDict):
     tests: list[TestRecord]
     reports: dict[str, str]
     packing: NotRequired[Packed]
+    triage: NotRequired[TriageInfo]
 
 
 # What runner/<name>/entry.py's prepare() returns the run as: (monotonic deadline, environment) -> result.

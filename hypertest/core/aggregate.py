@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import cast
 
 from hypertest.core.suite import TestCase, Unit
 from hypertest.errors import ExitCode
@@ -62,7 +63,7 @@ def not_run_records(unit: Unit, blocking: Sequence[str]) -> list[TestRecord]:
 def skipped_records(unit: Unit, reason: str) -> list[TestRecord]:
     """Records of a unit that never started (for the reason given): skipped, as Playwright reports a test it
     did not run (no result; its list reporter says "did not run")."""
-    return [{
+    return [cast(TestRecord, {
         **record_identity(test, unit.id),
         "status": "skipped",
         "expectedStatus": test.expected_status,
@@ -70,7 +71,7 @@ def skipped_records(unit: Unit, reason: str) -> list[TestRecord]:
         "annotations": [{"type": "skip", "description": reason}],
         "attempts": [make_attempt(status="skipped")],
         "artifacts": [],
-    } for test in unit.tests]
+    }) for test in unit.tests]
 
 
 def record_identity(test: TestCase, unit_id: str) -> RecordIdentity:

@@ -18,6 +18,7 @@ from hypertest.core.yaml_where import dotted
 from hypertest.errors import ECHO_MAX, ConfigError, quoted
 
 DEFAULT_CONFIG_NAMES = ("hypertest.yml", "hypertest.yaml")
+DEFAULT_FRESH_RETRIES = 2  # retryStrategy fresh without retries
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,15 @@ class TestRunnerSettings:
     # args and paths), validated by the schema, read by the plugin
     options: Mapping[str, Any] = field(default_factory=dict)
     document: SourceDocument | None = field(default=None, compare=False, repr=False)
+    retry_strategy: str = "in-process"  # in-process | fresh (core/retries.py)
+    parallel_retries: int = 1  # fresh: attempts of a failed test started at once
+
+    @property
+    def fresh_retries(self) -> int:
+        """How many fresh attempts a failed test gets after its first (0: the test runner retries in-process)."""
+        if self.retry_strategy != "fresh":
+            return 0
+        return DEFAULT_FRESH_RETRIES if self.retries is None else self.retries
 
     def filters_text(self) -> str:
         """The filters that select tests, for a message (` (with projects a; grep 'x')`); empty when none."""
@@ -74,6 +84,26 @@ class ProviderSettings:
 
 
 @dataclass(frozen=True)
+class HistorySettings:
+    """What runs remember of each other (`history`): whether, where (the folder stores'), how many runs of a
+    branch are kept, and how many recent runs triage looks at."""
+
+    enabled: bool = True
+    path: Path | None = None  # None: <output>/.history
+    runs: int = 30
+    window: int = 10
+
+
+@dataclass(frozen=True)
+class QuarantineSettings:
+    """Tests whose failures do not fail the run (`quarantine`): by id or title, by tag, or by their flaky rate."""
+
+    tests: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    flaky_rate: float | None = None  # quarantine a test flaky in more than this share of the window's runs
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole validated configuration, with every default filled in and paths absolute."""
 
@@ -86,6 +116,15 @@ class Settings:
     reporters: tuple[str, ...]
     fail_on_flaky: bool
     pass_with_no_tests: bool
+    infra_retries: int = 1
+    history: HistorySettings = field(default_factory=HistorySettings)
+    base_branch: str | None = None
+    quarantine: QuarantineSettings = field(default_factory=QuarantineSettings)
+
+    @property
+    def history_folder(self) -> Path:
+        """The folder the local and docker providers keep the history in."""
+        return self.history.path or self.output / ".history"
 
 
 def load_schema() -> dict[str, Any]:
@@ -202,6 +241,8 @@ def build_settings(config: ConfigDocument, runner: RunnerConfigFiles, default_co
             base_dir=base_dir,
             options={key: runner_data[key] for key in own_keys},
             document=document,
+            retry_strategy=runner_data["retryStrategy"],
+            parallel_retries=int(runner_data["parallelRetries"]),
         ),
         provider=ProviderSettings(
             type=provider["type"],
@@ -213,7 +254,20 @@ def build_settings(config: ConfigDocument, runner: RunnerConfigFiles, default_co
         reporters=tuple(data["reporters"]),
         fail_on_flaky=bool(data["failOnFlaky"]),
         pass_with_no_tests=bool(data["passWithNoTests"]),
+        infra_retries=int(data["infraRetries"]),
+        history=_history(data["history"], base_dir, source),
+        base_branch=data.get("baseBranch"),
+        quarantine=QuarantineSettings(tests=tuple(data["quarantine"]["tests"]), tags=tuple(data["quarantine"]["tags"]),
+                                      flaky_rate=data["quarantine"].get("flakyRate")),
     )
+
+
+def _history(history: Mapping[str, Any], base_dir: Path, source: Path | None) -> HistorySettings:
+    path = history.get("path")
+    where = f"{source}: history.path" if source else "history.path"
+    return HistorySettings(enabled=bool(history["enabled"]),
+                           path=None if path is None else resolve_path(base_dir / path, where),
+                           runs=int(history["runs"]), window=int(history["window"]))
 
 
 def _own_keys(runner: Mapping[str, Any], origin: Callable[[str], str]) -> tuple[str, ...]:

@@ -187,14 +187,42 @@ class TestRunnerPlugin(Protocol):
         """How `hypertest list` names a group (a project) in a phase: its name and role."""
 
 
+class HistoryStore(Protocol):
+    """Where runs keep their history (core/history.py reads and writes it through this): named immutable run
+    entries in one folder per branch. Each run writes its own entry and never rewrites another's, so runs at
+    the same time never lose each other's records. A method may raise OSError (or a provider's own error):
+    core then warns and goes on without history."""
+
+    @property
+    def where(self) -> str:
+        """Where the history lives, for messages (a folder, s3://bucket/prefix/history)."""
+
+    def names(self, branch_key: str, limit: int) -> list[str]:
+        """Names of the entries in a branch's folder (any order; at most limit of them; none when it is empty)."""
+
+    def read(self, branch_key: str, name: str, max_bytes: int) -> bytes | None:
+        """An entry's bytes; None when it is gone, or larger than max_bytes (it is then not read)."""
+
+    def write(self, branch_key: str, name: str, data: bytes) -> None:
+        """Store a new entry (whole, or not at all)."""
+
+    def remove(self, branch_key: str, names: Sequence[str]) -> None:
+        """Delete entries (those already gone are no error)."""
+
+
 class Provider(Protocol):
     """Runs units somewhere and brings their results, blobs and reports back."""
 
     name: str
     shares_host: bool  # units run on this machine, beside the run session (one web server serves them)
 
-    def preflight(self, discovery: Discovery) -> None:
-        """Check, before anything runs, that the units can run; raise a HypertestError if not."""
+    def preflight(self, discovery: Discovery, peaks: Mapping[str, int]) -> None:
+        """Check, before anything runs, that the units can run; raise a HypertestError if not. peaks: the highest
+        peakMemoryMb and peakTmpMb the units of past runs on this provider used (from the history; may be empty),
+        for warnings about its limits."""
+
+    def history_store(self, settings: Settings) -> HistoryStore:
+        """Where this provider keeps the runs' history (a folder by default; the aws provider, its bucket)."""
 
     def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
         """The payload adapted to where the runner runs (project location, artifact store, timeout)."""

@@ -170,7 +170,7 @@ class _InvokeRun:
         """Check the provider can run the units; create the run folder."""
         assert self.state.discovery is not None
         if self.state.units:
-            self.provider.preflight(self.state.discovery)
+            self.provider.preflight(self.state.discovery, {})
         self.state.run_dir = make_run_folder(self.settings.output, self.state.run_id, self.settings.source)
 
     def start_session(self) -> None:

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TypedDict
+from typing import TypedDict, cast
 
 from hypertest import __version__
 from hypertest.core.aggregate import unit_summary
@@ -24,7 +24,7 @@ def run_result(*, run_id: str, plugin: TestRunnerPlugin, discovery: Discovery, p
                started_at: dt.datetime, duration_ms: int, verdict: str, exit_code: ExitCode, counts: Stats,
                outcomes: Sequence[UnitOutcome], records: list[TestRecord], packing: Packing | None) -> RunResult:
     """The run's results.json document, its `reports` still empty (the reporters write theirs from it)."""
-    return {
+    return cast(RunResult, {
         "schemaVersion": RESULT_SCHEMA_VERSION,
         "runId": run_id,
         "hypertestVersion": __version__,
@@ -43,7 +43,7 @@ def run_result(*, run_id: str, plugin: TestRunnerPlugin, discovery: Discovery, p
         "tests": records,
         "reports": {},
         **_packing_field(packing),
-    }
+    })
 
 
 def link_artifacts(records: Sequence[TestRecord], provider: Provider) -> None:

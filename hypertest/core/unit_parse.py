@@ -68,7 +68,7 @@ def _merge(test: TestCase, unit_id: str, raw: Mapping[str, object]) -> TestRecor
     """A valid record of the runner's (_invalid_record said so) with discovery's identity of its test."""
     status, expected = str(raw["status"]), raw.get("expectedStatus", test.expected_status)
     annotations, artifacts = raw.get("annotations") or [], raw.get("artifacts") or []
-    return {
+    return cast(TestRecord, {
         **record_identity(test, unit_id),
         "status": status,
         "expectedStatus": expected if isinstance(expected, str) else test.expected_status,
@@ -78,7 +78,7 @@ def _merge(test: TestCase, unit_id: str, raw: Mapping[str, object]) -> TestRecor
         "attempts": [_attempt(attempt) for attempt in cast(list[Mapping[str, object]], raw["attempts"])],
         "artifacts": [found for found in (_artifact(a) for a in artifacts if isinstance(a, Mapping))
                       if found is not None] if isinstance(artifacts, list) else [],
-    }
+    })
 
 
 def _unit_error(result: object) -> str | None:

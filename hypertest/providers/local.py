@@ -77,7 +77,7 @@ class LocalProvider(RunFolderStore):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root), env.get("PYTHONPATH")]))
         self._runners = RunnerPool(python, env, notices)
 
-    def preflight(self, discovery: Discovery) -> None:
+    def preflight(self, discovery: Discovery, peaks: Mapping[str, int]) -> None:
         """Fail early when tests launch Chromium and there is none to launch."""
         missing = discovery.projects_needing_chromium()
         if not missing or forced_chromium(self.environ) or fallback_chromium(self.environ):

@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from hypertest.core.config import Settings
+from hypertest.core.contracts import HistoryStore
 from hypertest.errors import InfrastructureError
+from hypertest.providers.history_folder import FolderHistory
 
 
 class RunFolderStore:
@@ -34,6 +37,10 @@ class RunFolderStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
         return key
+
+    def history_store(self, settings: Settings) -> HistoryStore:
+        """The history folder (history.path, default <output>/.history)."""
+        return FolderHistory(settings.history_folder)
 
     def publish(self, run_dir: Path) -> None:
         """Nothing to upload."""

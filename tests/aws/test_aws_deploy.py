@@ -83,7 +83,7 @@ def drift_warning(world: AwsWorld) -> str:
     settings = load_settings(world.project / "hypertest.yml", world.project)
     out = io.StringIO()
     provider = AwsProvider(run_aws_settings(settings), 2, out=out, output=settings.output)
-    provider.preflight(discover(settings.test_runner))
+    provider.preflight(discover(settings.test_runner), {})
     return out.getvalue()
 
 

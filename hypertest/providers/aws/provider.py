@@ -14,8 +14,8 @@ from typing import Any, TextIO
 
 import botocore.exceptions
 
-from hypertest.core.contracts import Discovery
-from hypertest.core.peaks import load_peaks
+from hypertest.core.config import Settings
+from hypertest.core.contracts import Discovery, HistoryStore
 from hypertest.core.sources import output_skip, sources_hash
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.providers.aws.clients import AwsClients
@@ -25,6 +25,7 @@ from hypertest.providers.aws.manifest import check_drift, read_manifest
 from hypertest.providers.aws.readiness import limit_warnings, wait_until_ready
 from hypertest.providers.aws.settings import AwsSettings
 from hypertest.providers.aws.timeouts import timeout_warnings
+from hypertest.providers.history_folder import FolderHistory
 
 # Where deploy puts the user's project inside the image, relative to the function's task root.
 IMAGE_PROJECT_DIR = "project"
@@ -49,14 +50,14 @@ class AwsProvider:
         self.meter = CostMeter()
 
     # --- before the run -------------------------------------------------------------------------
-    def preflight(self, discovery: Discovery) -> None:
+    def preflight(self, discovery: Discovery, peaks: Mapping[str, int]) -> None:
         """The function exists, the bucket answers, and the deployed sources match (per drift policy)."""
         with aws_errors(self.settings):
             function = wait_until_ready(self.clients.client("lambda"), self.settings.function_name, self._say)
             self._check_bucket()
             manifest = read_manifest(self.clients.client("s3"), self.settings)
         deployed = dataclasses.replace(self.settings, timeout_s=int(function.get("Timeout", self.settings.timeout_s)))
-        for warning in limit_warnings(function, load_peaks(self.output, self.name) if self.output else {}):
+        for warning in limit_warnings(function, peaks):
             self.out.write(f"warning: {warning}\n")
         for warning in timeout_warnings(discovery, deployed):
             self.out.write(f"warning: {warning}\n")
@@ -64,6 +65,10 @@ class AwsProvider:
         drift = check_drift(manifest, sources_hash(discovery.project_dir, skip), self.settings.drift)
         if drift:
             self.out.write(f"warning: {drift}\n")
+
+    def history_store(self, settings: Settings) -> HistoryStore:
+        """The history in the bucket: s3://<bucket>/<prefix>/history/."""
+        return FolderHistory(settings.history_folder)  # TODO(issue 22): S3
 
     def _say(self, line: str) -> None:
         self.out.write(f"{line}…\n")

@@ -63,7 +63,7 @@ class DockerProvider(RunFolderStore):
 
     # --- before the units ------------------------------------------------------------------------------
 
-    def preflight(self, discovery: Discovery) -> None:
+    def preflight(self, discovery: Discovery, peaks: Mapping[str, int]) -> None:
         """Connect to the daemon and build the test image (each layer reused when unchanged)."""
         self.client = docker_client(self.environ)
         self.image = self.build_image(discovery)

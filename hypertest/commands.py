@@ -21,6 +21,8 @@ from hypertest.core.contracts import Reporter
 from hypertest.core.load import load_settings
 from hypertest.core.packing import plan_run
 from hypertest.core.registry import provider_entry, runner_plugin
+from hypertest.core.run_identity import run_identity
+from hypertest.core.run_memory import PastRuns, past_runs, read_history
 from hypertest.errors import ExitCode, HypertestError
 from hypertest.flags import apply_flags, echoing_less
 from hypertest.reporters.console import printable
@@ -96,7 +98,18 @@ def list_units(settings: Settings, out: TextIO, environ: Mapping[str, str]) -> i
     say = functools.partial(_line, out)
     plugin = runner_plugin(settings.test_runner.type)
     discovery = plugin.discover(settings.test_runner, child_environment(environ))
-    plan, packing = plan_run(plugin, discovery, settings)
+    past = PastRuns()
+    if settings.test_runner.granularity == "auto":  # packing reads what past runs measured
+        identity = run_identity(discovery.project_dir, environ, base_flag=None, base_setting=None)
+        from hypertest.core.invoke import make_provider
+
+        provider = make_provider(settings, environ, out)
+        try:
+            history = read_history(settings, provider, identity, lambda text: say(f"warning: {text}"))
+        finally:
+            provider.close()
+        past = past_runs(history, settings.provider.type, settings.test_runner.type)
+    plan, packing = plan_run(plugin, discovery, settings, past)
     node = discovery.result_fields().get("node")
     if node:  # which Node.js runs the tests, and why that one (results.json records the same)
         say(f"node: {node['path']} {node['version']}: {node['reason']}")

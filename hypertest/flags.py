@@ -172,7 +172,7 @@ def apply_flags(settings: Settings, args: argparse.Namespace, cwd: Path) -> Sett
     if getattr(args, "pass_with_no_tests", None):
         changes["pass_with_no_tests"] = True
     if getattr(args, "base", None):
-        changes["base_branch"] = check_branch("--base", args.base)
+        changes["base_override"] = check_branch("--base", args.base)
     return dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
 
 

@@ -101,9 +101,9 @@ def test_demo_suite_runs_green_in_parallel(cli: Cli, demo: Path, tmp_path: Path)
     assert document["playwrightVersion"] == document["runner"]["version"]  # its older name, for its readers
     assert "PASSED:" in result.out
     assert Path(document["reports"]["html"]).is_file()
-    from hypertest.core.durations import load_durations
+    from tests.history_files import remembered
 
-    assert set(load_durations(output)) == {t["id"] for t in document["tests"]}  # the next run starts longest first
+    assert set(remembered(output).durations) == {t["id"] for t in document["tests"]}  # the next starts longest first
 
 
 def test_init_for_the_docker_provider(cli: Cli, tmp_path: Path) -> None:

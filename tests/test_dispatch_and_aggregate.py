@@ -208,19 +208,27 @@ def test_stop_hands_out_no_more_units() -> None:
     assert len(started) == 1 and len(outcomes) == 1
 
 
-def test_longest_units_start_first_from_past_durations(tmp_path) -> None:
-    from hypertest.core.durations import load_durations, longest_first, save_durations
+def test_longest_units_start_first_from_past_durations() -> None:
+    from hypertest.core.durations import longest_first
+    from hypertest.core.history import History, RunEntry
+    from hypertest.core.run_memory import outcome_of
 
     units = units_of(4)
     ids = [u.tests[0].id for u in units]
-    save_durations(tmp_path, {}, [{**passed(ids[0]), "attempts": [{"durationMs": 100}]},
-                                  {**passed(ids[1]), "attempts": [{"durationMs": 9000}]},
-                                  {**passed(ids[2]), "attempts": [{"durationMs": 500}, {"durationMs": 600}]},
-                                  {**passed(ids[3], status="error")}])
-    durations = load_durations(tmp_path)
-    assert durations == {ids[0]: 100, ids[1]: 9000, ids[2]: 1100}  # errors leave no (misleading) time
+    older = {ids[0]: 100, ids[1]: 100, ids[2]: 100, ids[3]: 700}
+    first = RunEntry(run_id="r1", started_at="2026-12-01T10:00:00Z", branch="main", commit="", provider="local",
+                     runner="playwright", tests={test_id: outcome_of({**passed(test_id), "attempts": [
+                         {"durationMs": ms}]}) for test_id, ms in older.items()})
+    newest = [{**passed(ids[1]), "attempts": [{"durationMs": 9000}]},
+              {**passed(ids[2]), "attempts": [{"durationMs": 500}, {"durationMs": 600}]},
+              {**passed(ids[3], status="error")}]
+    second = RunEntry(run_id="r2", started_at="2026-12-02T10:00:00Z", branch="main", commit="", provider="local",
+                      runner="playwright", tests={record["id"]: outcome_of(record) for record in newest})
+    durations = History(runs=(second, first)).durations()
+    # the newest run that gave a result; an error leaves no (misleading) time: the run before it has one
+    assert durations == {ids[0]: 100, ids[1]: 9000, ids[2]: 1100, ids[3]: 700}
     started: list[str] = []
     Dispatcher(lambda u: {"tests": []}, 1, ordering=longest_first(durations),
                on_begin=lambda u: started.append(u.tests[0].id)).run(units)
-    assert started == [ids[1], ids[2], ids[3], ids[0]]  # the unknown test counts as the median (1100)
-    assert load_durations(tmp_path / "missing") == {}
+    assert started == [ids[1], ids[2], ids[3], ids[0]]
+    assert History().durations() == {}

@@ -10,18 +10,13 @@ from typing import Any
 
 import pytest
 
-from hypertest.core.fixture_times import (
-    FILE_NAME,
-    FixtureTimes,
-    load_fixture_times,
-    measure_fixture_times,
-    place_key,
-    save_fixture_times,
-)
+from hypertest.core.fixture_times import FixtureTimes, measure_fixture_times, place_key
+from hypertest.core.history import History, RunEntry, decode_entry, encode_entry
 from hypertest.core.packing import pack_plan
 from hypertest.core.plan import Phase, RunPlan
 from hypertest.core.suite import TestCase, Unit, make_unit_id
 from runner import model
+from tests.history_files import remembered
 
 
 def record(test_id: str, file: str, *, setup: int | None, teardown: int | None, total: int,
@@ -82,18 +77,26 @@ def test_unfinished_tests_and_units_measure_nothing() -> None:
     assert measured == FixtureTimes()
 
 
-def test_measures_are_kept_and_merged_and_bad_history_is_ignored(tmp_path: Path) -> None:
-    save_fixture_times(tmp_path, [summary("u1", "a1")], [record("a1", "a.py", setup=10, teardown=5, total=20)])
-    save_fixture_times(tmp_path, [summary("u1", "b1", "c1")], [record("b1", "b.py", setup=30, teardown=5, total=40),
-                                                              record("c1", "c.py", setup=8, teardown=2, total=12)])
-    kept = load_fixture_times(tmp_path)
+def entry(run_id: str, started_at: str, fixtures: FixtureTimes) -> RunEntry:
+    return RunEntry(run_id=run_id, started_at=started_at, branch="main", commit="", provider="local",
+                    runner="pytest", fixtures=fixtures)
+
+
+def test_measures_are_kept_and_merged_newest_first_and_bad_ones_are_left_out() -> None:
+    first = entry("r1", "2026-12-01T10:00:00Z", measure_fixture_times(
+        [summary("u1", "a1")], [record("a1", "a.py", setup=10, teardown=5, total=20)]))
+    second = entry("r2", "2026-12-02T10:00:00Z", measure_fixture_times(
+        [summary("u1", "b1", "c1")], [record("b1", "b.py", setup=30, teardown=5, total=40),
+                                      record("c1", "c.py", setup=8, teardown=2, total=12)]))
+    kept = History(runs=(second, first)).fixtures()
     assert kept.own == {"a1": 5, "b1": 5, "c1": 2}
     assert kept.shared == {place_key("", "a.py"): 15, place_key("", "b.py"): 35}
     assert kept.later == {place_key("", "c.py"): 10}
-    (tmp_path / FILE_NAME).write_text(json.dumps({"own": {"x": -1, "y": True, "z": "3", "w": 7}, "shared": []}))
-    assert load_fixture_times(tmp_path) == FixtureTimes(own={"w": 7})
-    (tmp_path / FILE_NAME).write_bytes(b"\xff not json")
-    assert load_fixture_times(tmp_path) == FixtureTimes()
+    newer = entry("r3", "2026-12-03T10:00:00Z", FixtureTimes(own={"a1": 9}))
+    assert History(runs=(newer, second, first)).fixtures().own["a1"] == 9  # the newest measure wins
+    raw = json.loads(encode_entry(first))
+    raw["fixtures"] = {"own": {"x": -1, "y": True, "z": "3", "w": 7}, "shared": []}
+    assert decode_entry(json.dumps(raw).encode()).fixtures == FixtureTimes(own={"w": 7})
 
 
 def case(name: str, file: str, project: str = "") -> TestCase:
@@ -146,7 +149,7 @@ def test_a_second_run_packs_tests_whose_module_fixture_costs_more_than_they_do(c
     first = cli("invoke", cwd=project)
     assert first.code == 0, first.out + first.err
     assert "6 tests in 6 units" in first.out
-    kept = load_fixture_times(project / "hypertest-results")
+    kept = remembered(project / "hypertest-results", runner="pytest").fixtures
     assert all(kept.shared[place_key("", f"tests/test_m{n}.py")] >= 800 for n in range(6)), kept
     second = cli("invoke", cwd=project)
     assert second.code == 0, second.out + second.err

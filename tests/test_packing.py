@@ -5,6 +5,7 @@ suite keeps its makespan while paying far fewer start-ups (list scheduling as th
 from __future__ import annotations
 
 import heapq
+import json
 import random
 import re
 from pathlib import Path
@@ -12,12 +13,14 @@ from typing import Any
 
 import pytest
 
+from hypertest.core.history import History, RunEntry, decode_entry, encode_entry
 from hypertest.core.packing import PACK_FACTOR, UNIT_OVERHEAD_MS, pack_plan
 from hypertest.core.plan import Phase, RunPlan
 from hypertest.core.suite import TestCase, Unit, make_unit_id
-from hypertest.core.unit_overhead import load_overhead, measured_overhead_ms, save_overhead
+from hypertest.core.unit_overhead import measured_overhead_ms
 from hypertest.plugins.playwright.units import selectors_of
 from tests.conftest import DEMO, copy_suite
+from tests.history_files import remembered
 
 OVERHEAD = UNIT_OVERHEAD_MS
 
@@ -116,7 +119,7 @@ def test_auto_packs_the_demos_short_tests_against_the_overhead_its_first_run_mea
     assert first.code == 0, first.out + first.err
     assert "no short tests with past durations to pack" in first.out
     assert "8 tests in 8 units" in first.out
-    measured = load_overhead(project / "hypertest-results", "local", "playwright")
+    measured = remembered(project / "hypertest-results").overhead_ms
     assert measured is not None and 0 <= measured < UNIT_OVERHEAD_MS
     second = cli("invoke", cwd=project)
     assert second.code == 0, second.out + second.err
@@ -128,7 +131,7 @@ def test_auto_packs_the_demos_short_tests_against_the_overhead_its_first_run_mea
     assert "measured overhead" in listed.out and f"8 tests in {units} units" in listed.out, listed.out
 
 
-def test_the_unit_overhead_is_the_median_of_finished_units_and_kept_per_provider_and_runner(tmp_path: Path) -> None:
+def test_the_unit_overhead_is_the_median_of_finished_units_and_kept_per_provider_and_runner() -> None:
     def unit(tests: list[str], status: str, duration: int) -> Any:
         return {"id": "u", "tests": tests, "status": status, "error": None, "durationMs": duration}
 
@@ -139,10 +142,15 @@ def test_the_unit_overhead_is_the_median_of_finished_units_and_kept_per_provider
     units = [unit(["a"], "ok", 400), unit(["b"], "ok", 900), unit(["c", "d"], "ok", 160), unit(["a"], "error", 9000)]
     assert measured_overhead_ms(units, records) == 300  # 300, 400 and 100: the error unit measures nothing
     assert measured_overhead_ms(units[:2], records) is None  # too few to measure
-    save_overhead(tmp_path, "local", "playwright", 300)
-    save_overhead(tmp_path, "aws", "playwright", 900)
-    save_overhead(tmp_path, "local", "pytest", None)  # nothing measured: nothing kept
-    assert (load_overhead(tmp_path, "local", "playwright"), load_overhead(tmp_path, "aws", "playwright"),
-            load_overhead(tmp_path, "local", "pytest")) == (300, 900, None)
-    (tmp_path / ".overhead.json").write_text('{"local/playwright": "fast"}')
-    assert load_overhead(tmp_path, "local", "playwright") is None
+
+    def run(run_id: str, day: int, provider: str, runner: str, overhead: int | None) -> RunEntry:
+        return RunEntry(run_id=run_id, started_at=f"2026-12-0{day}T10:00:00Z", branch="main", commit="",
+                        provider=provider, runner=runner, overhead_ms=overhead)
+
+    history = History(runs=(run("r4", 4, "local", "pytest", None), run("r3", 3, "aws", "playwright", 900),
+                            run("r2", 2, "local", "playwright", 300), run("r1", 1, "local", "playwright", 700)))
+    assert (history.overhead_ms("local", "playwright"), history.overhead_ms("aws", "playwright"),
+            history.overhead_ms("local", "pytest")) == (300, 900, None)  # the newest measure; none: nothing
+    raw = json.loads(encode_entry(run("r5", 5, "local", "playwright", 1)))
+    raw["overheadMs"] = "fast"
+    assert decode_entry(json.dumps(raw).encode()).overhead_ms is None

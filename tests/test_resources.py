@@ -9,10 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from hypertest.core.peaks import load_peaks, save_peaks
+from hypertest.core.history import History, RunEntry, decode_entry, encode_entry
+from hypertest.core.peaks import unit_peaks
 from runner.resources import ResourceMeter
 
 SHM = Path("/dev/shm")
@@ -42,12 +44,18 @@ def test_tmp_of_its_own_is_measured_at_its_peak(tmp_path: Path) -> None:
     assert meter.peak_tmp - before >= 30 * 1024 * 1024
 
 
-def test_peaks_are_kept_per_provider_at_their_highest(tmp_path: Path) -> None:
-    save_peaks(tmp_path, "aws", [{"resources": {"peakMemoryMb": 900, "peakTmpMb": 300}},
-                                 {"resources": {"peakMemoryMb": 1200, "peakTmpMb": None}}, {"status": "error"}])
-    save_peaks(tmp_path, "aws", [{"resources": {"peakMemoryMb": 1000, "peakTmpMb": 250}}])
-    save_peaks(tmp_path, "local", [{"resources": {"peakMemoryMb": 5000, "peakTmpMb": None}}])
-    assert load_peaks(tmp_path, "aws") == {"peakMemoryMb": 1200, "peakTmpMb": 300}
-    assert load_peaks(tmp_path, "local") == {"peakMemoryMb": 5000}
-    (tmp_path / ".resources.json").write_text(json.dumps({"aws": {"peakMemoryMb": "lots"}}))
-    assert load_peaks(tmp_path, "aws") == {}
+def test_peaks_are_kept_per_provider_at_their_highest() -> None:
+    def run(run_id: str, day: int, provider: str, units: list[Any]) -> RunEntry:
+        return RunEntry(run_id=run_id, started_at=f"2026-12-0{day}T10:00:00Z", branch="main", commit="",
+                        provider=provider, runner="playwright", peaks=unit_peaks(units))
+
+    history = History(runs=(
+        run("r3", 3, "local", [{"resources": {"peakMemoryMb": 5000, "peakTmpMb": None}}]),
+        run("r2", 2, "aws", [{"resources": {"peakMemoryMb": 1000, "peakTmpMb": 250}}]),
+        run("r1", 1, "aws", [{"resources": {"peakMemoryMb": 900, "peakTmpMb": 300}},
+                             {"resources": {"peakMemoryMb": 1200, "peakTmpMb": None}}, {"status": "error"}])))
+    assert history.peaks("aws") == {"peakMemoryMb": 1200, "peakTmpMb": 300}
+    assert history.peaks("local") == {"peakMemoryMb": 5000}
+    raw = json.loads(encode_entry(run("r4", 4, "aws", [])))
+    raw["peaks"] = {"peakMemoryMb": "lots"}
+    assert decode_entry(json.dumps(raw).encode()).peaks == {}

@@ -118,7 +118,8 @@ class Settings:
     pass_with_no_tests: bool
     infra_retries: int = 1
     history: HistorySettings = field(default_factory=HistorySettings)
-    base_branch: str | None = None
+    base_branch: str | None = None  # baseBranch (GITHUB_BASE_REF comes first)
+    base_override: str | None = None  # --base (comes before everything)
     quarantine: QuarantineSettings = field(default_factory=QuarantineSettings)
 
     @property

@@ -201,7 +201,8 @@ class HistoryStore(Protocol):
         """Names of the entries in a branch's folder (any order; at most limit of them; none when it is empty)."""
 
     def read(self, branch_key: str, name: str, max_bytes: int) -> bytes | None:
-        """An entry's bytes; None when it is gone, or larger than max_bytes (it is then not read)."""
+        """An entry's bytes; None when it is gone; ValueError saying its size when it has more than max_bytes
+        (it is then not read)."""
 
     def write(self, branch_key: str, name: str, data: bytes) -> None:
         """Store a new entry (whole, or not at all)."""

@@ -7,16 +7,13 @@ the difference is the session's part. `granularity: auto` packs against these (c
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from runner.model import Attempt, TestRecord, UnitSummary
 
-FILE_NAME = ".fixtures.json"
 SEPARATOR = "\n"  # between project and file in a place's key (a name holding one muddles only packing estimates)
 
 
@@ -94,34 +91,3 @@ def _phases(record: TestRecord | None) -> tuple[int, int, int] | None:
     if setup_ms is None or teardown_ms is None:
         return None
     return setup_ms, teardown_ms, first["durationMs"]
-
-
-def load_fixture_times(output: Path) -> FixtureTimes:
-    """The times past runs measured (empty when there is no readable history)."""
-    try:
-        document = json.loads((output / FILE_NAME).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-        return FixtureTimes()
-    if not isinstance(document, dict):
-        return FixtureTimes()
-    return FixtureTimes(own=_times(document.get("own")), shared=_times(document.get("shared")),
-                        later=_times(document.get("later")))
-
-
-def _times(found: object) -> dict[str, int]:
-    if not isinstance(found, dict):
-        return {}
-    return {str(key): value for key, value in found.items()
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0}
-
-
-def save_fixture_times(output: Path, units: Sequence[UnitSummary], records: Iterable[TestRecord]) -> None:
-    """Keep this run's measures for the next runs; tests and files it did not measure keep their past ones."""
-    measured = measure_fixture_times(units, records)
-    if not measured.own and not measured.shared and not measured.later:
-        return
-    past = load_fixture_times(output)
-    document = {"version": 1, "own": {**past.own, **measured.own}, "shared": {**past.shared, **measured.shared},
-                "later": {**past.later, **measured.later}}
-    output.mkdir(parents=True, exist_ok=True)
-    (output / FILE_NAME).write_text(json.dumps(document, sort_keys=True), encoding="utf-8")

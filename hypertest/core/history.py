@@ -25,7 +25,7 @@ Warn = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class TestOutcome:
+class RecordedOutcome:
     """One test in one run: its final status and outcome, its time (all attempts), its attempts, and the
     infrastructure cause when no attempt gave a result (empty otherwise)."""
 
@@ -56,7 +56,7 @@ class RunEntry:
     commit: str
     provider: str
     runner: str
-    tests: Mapping[str, TestOutcome] = field(default_factory=dict)
+    tests: Mapping[str, RecordedOutcome] = field(default_factory=dict)
     peaks: Mapping[str, int] = field(default_factory=dict)  # peakMemoryMb, peakTmpMb its units reached
     overhead_ms: int | None = None  # the median unit overhead it measured
     fixtures: FixtureTimes = field(default_factory=FixtureTimes)  # the fixture times it measured
@@ -64,7 +64,7 @@ class RunEntry:
     @property
     def name(self) -> str:
         """The entry's name in its branch's folder: sorting names sorts runs by start."""
-        stamp = re.sub(r"[^0-9TZ]", "", self.started_at.replace("+00:00", "Z"))[:16]
+        stamp = re.sub(r"[^0-9T]", "", self.started_at)[:15]
         return f"{stamp}-{re.sub(r'[^A-Za-z0-9._-]', '_', self.run_id)[:80]}.json"
 
 
@@ -80,7 +80,7 @@ class History:
         found = [run for run in self.runs if run.branch == branch]
         return found if window is None else found[:window]
 
-    def outcomes(self, test_id: str, runs: Iterable[RunEntry]) -> list[tuple[RunEntry, TestOutcome]]:
+    def outcomes(self, test_id: str, runs: Iterable[RunEntry]) -> list[tuple[RunEntry, RecordedOutcome]]:
         """The test's outcome in each of runs that had it, in their order."""
         return [(run, run.tests[test_id]) for run in runs if test_id in run.tests]
 
@@ -143,7 +143,7 @@ def load_history(store: HistoryStore, branches: Sequence[str], keep: int, warn: 
         place = f"{store.where}/{key}/{name}"
         try:
             data = store.read(key, name, MAX_ENTRY_BYTES)
-        except Exception as exc:
+        except Exception as exc:  # ValueError: too large; a provider's error: unreadable
             warn(f"history: cannot read {place} ({_reason(exc)}); ignored")
             return None
         if data is None:
@@ -218,7 +218,7 @@ def decode_entry(data: bytes) -> RunEntry:
                               later=_counts(fixtures.get("later"))))
 
 
-def _outcome(raw: object) -> TestOutcome | None:
+def _outcome(raw: object) -> RecordedOutcome | None:
     """A test's outcome from its list; None when it is malformed (that test is left out)."""
     if not isinstance(raw, list) or len(raw) != 5:
         return None
@@ -226,7 +226,7 @@ def _outcome(raw: object) -> TestOutcome | None:
     if not (isinstance(status, str) and isinstance(outcome, str) and _is_count(duration) and _is_count(attempts)
             and isinstance(infra, str)):
         return None
-    return TestOutcome(status=status[:20], outcome=outcome[:20], duration_ms=duration, attempts=attempts,
+    return RecordedOutcome(status=status[:20], outcome=outcome[:20], duration_ms=duration, attempts=attempts,
                        infra=infra[:80])
 
 

@@ -21,11 +21,10 @@ from dataclasses import dataclass
 
 from hypertest.core.config import Settings
 from hypertest.core.contracts import Discovery, TestRunnerPlugin
-from hypertest.core.durations import load_durations
-from hypertest.core.fixture_times import FixtureTimes, load_fixture_times, place_key
+from hypertest.core.fixture_times import FixtureTimes, place_key
 from hypertest.core.plan import Phase, RunPlan
+from hypertest.core.run_memory import PastRuns
 from hypertest.core.suite import Unit, make_unit_id
-from hypertest.core.unit_overhead import load_overhead
 
 UNIT_OVERHEAD_MS = 2200  # a cold unit's start-up (docs/benchmarks.md, "One unit's phases"), until one is measured
 PACK_FACTOR = 3  # a pack's tests take about this many start-ups
@@ -54,17 +53,16 @@ class Packing:
 
 
 def plan_run(plugin: TestRunnerPlugin, discovery: Discovery, settings: Settings,
-             durations: Mapping[str, int] | None = None) -> tuple[RunPlan, Packing | None]:
-    """The run's units as the settings' granularity asks; under `auto`, one unit per test, then packed by
-    durations (default: the history in the output folder) against the unit overhead past runs of this provider
-    and test runner measured (UNIT_OVERHEAD_MS until one has)."""
+             past: PastRuns) -> tuple[RunPlan, Packing | None]:
+    """The run's units as the settings' granularity asks; under `auto`, one unit per test, then packed by the
+    durations, unit overhead (UNIT_OVERHEAD_MS until one was measured) and fixture times past runs of this
+    provider and test runner measured (from the history)."""
     granularity = settings.test_runner.granularity
     if granularity != "auto":
         return plugin.plan(discovery, granularity), None
-    history = load_durations(settings.output) if durations is None else durations
-    measured = load_overhead(settings.output, settings.provider.type, settings.test_runner.type)
-    packing = pack_plan(plugin.plan(discovery, "test"), history, settings.concurrency,
-                        UNIT_OVERHEAD_MS if measured is None else measured, load_fixture_times(settings.output))
+    measured = past.overhead_ms
+    packing = pack_plan(plugin.plan(discovery, "test"), past.durations, settings.concurrency,
+                        UNIT_OVERHEAD_MS if measured is None else measured, past.fixtures)
     return packing.plan, dataclasses.replace(packing, measured_overhead_ms=measured)
 
 

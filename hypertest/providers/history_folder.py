@@ -38,16 +38,19 @@ class FolderHistory:
         return found
 
     def read(self, branch_key: str, name: str, max_bytes: int) -> bytes | None:
-        """An entry's bytes (None when gone or larger than max_bytes); a link is not followed."""
+        """An entry's bytes (None when gone; ValueError when larger than max_bytes); a link is not followed."""
         try:
-            descriptor = os.open(self.folder / branch_key / name, os.O_RDONLY | os.O_NOFOLLOW)
+            descriptor = os.open(self.folder / branch_key / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
         with os.fdopen(descriptor, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size > max_bytes:
-                return None
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise ValueError(f"{size:,} bytes, more than the {max_bytes:,} an entry may have")
             data = handle.read(max_bytes + 1)
-        return None if len(data) > max_bytes else data
+        if len(data) > max_bytes:
+            raise ValueError(f"more than the {max_bytes:,} bytes an entry may have")
+        return data
 
     def write(self, branch_key: str, name: str, data: bytes) -> None:
         """Write an entry whole: into a temporary file of the same folder, then renamed into place."""

@@ -238,7 +238,7 @@ def run_hypertest(suite: Suite, folder: Path, work: Path, env: Mapping[str, str]
                       encoding="utf-8")
     argv = [python, str(ROOT / "entrypoint.py"), "invoke", "--config", str(config), "--concurrency", str(WORKERS),
             *(f"--project={project}" for project in suite.projects)]
-    if granularity == "auto" and not (output / ".durations.json").is_file():
+    if granularity == "auto" and not any((output / ".history").glob("*/*.json")):
         print(f"[{suite.name}] granularity auto: a first hypertest run to leave history ...", flush=True)
         run_logged([*argv, "--run-id", "history"], folder, env, work / "hypertest-history.log", label="history",
                    timeout_s=suite.timeout_s)

@@ -8,7 +8,8 @@ from hypertest.core.safe_text import plain_text
 from hypertest.github.context import GitHubContext
 from hypertest.github.escape import command_data, command_property
 from hypertest.github.markdown import error_text, unexpected
-from runner.model import RunResult
+from hypertest.github.triage_sections import attempts_story, evidence, label_of, quarantined_class, rate
+from runner.model import RunResult, TestRecord
 
 MAX_PER_LEVEL = 10  # GitHub shows at most 10 errors and 10 warnings of one step
 TITLE_LIMIT = 255  # a check run's annotation title may have 255 characters
@@ -32,20 +33,35 @@ def annotation_records(result: RunResult, context: GitHubContext) -> list[Annota
     plain text with invisible characters shown (`<U+202E>`), control characters out, within the check
     run's limits."""
     found: list[Annotation] = []
-    for record, level in [(r, "failure") for r in unexpected(result)] + \
+    for record, level in [(r, "warning" if r.get("quarantined") else "failure") for r in unexpected(result)] + \
             [(r, "warning") for r in result["tests"] if r["outcome"] == "flaky"]:
         path = context.repo_path(str(result.get("rootDir", "")), record["file"]) or record["file"]
         name = " › ".join(record["titlePath"])
         project = f"[{record['project']}] " if record["project"] else ""
         status = f" ({record['status']})"  # kept whole when a long title is cut
+        label = label_of(record)  # failure triage's class, when the record has one
+        prefix = f"{label}: " if label else ""
         message = error_text(record, 30, 4000) or record["status"]
-        if level == "warning":
+        if label:
+            message = _triaged_message(record, label, message)
+        elif level == "warning":
             message = f"flaky: passed on attempt {len(record['attempts'])}\n{message}"
         found.append({"path": plain_text(path, PATH_LIMIT), "line": max(1, int(record["line"])),
                       "column": int(record["column"]), "level": level,
-                      "title": plain_text(f"{project}{name}", TITLE_LIMIT - len(status)) + status,
-                      "message": plain_text(message, MESSAGE_LIMIT)})
+                      "title": prefix + plain_text(f"{project}{name}", TITLE_LIMIT - len(prefix) - len(status))
+                      + status, "message": plain_text(message, MESSAGE_LIMIT)})
     return found
+
+
+def _triaged_message(record: TestRecord, label: str, message: str) -> str:
+    """The message of a triaged test: its class and evidence, how its attempts went when it is flaky, then
+    its error (raw text)."""
+    said = evidence(record)
+    first = label + (f" ({quarantined_class(record)}), not failing the run" if record.get("quarantined") else "")
+    lines = [first + (f": {said}" if said else "")]
+    if record["outcome"] == "flaky" or label == "flaky":
+        lines.append(attempts_story(record) + (f"; {rate(record)}" if rate(record) else ""))
+    return "\n".join([*lines, message])
 
 
 def workflow_commands(result: RunResult, context: GitHubContext) -> list[str]:

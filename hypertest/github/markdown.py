@@ -121,8 +121,9 @@ def error_text(record: TestRecord, max_lines: int, max_chars: int) -> str:
 
 
 def failure_block(record: TestRecord, result: RunResult, context: GitHubContext, *,
-                  max_lines: int = 20, max_chars: int = 3000) -> str:
-    """One failing test: title, location, status, links, and its error in a code block."""
+                  max_lines: int = 20, max_chars: int = 3000, note: str = "") -> str:
+    """One failing test: title, location, status, links, a note in Markdown when given (failure triage's
+    evidence), and its error in a code block."""
     attempts = len(record["attempts"])
     meta = [location(record, result, context), inline(record["status"])]
     if attempts > 1:
@@ -130,7 +131,7 @@ def failure_block(record: TestRecord, result: RunResult, context: GitHubContext,
     links = artifact_links(record)
     if links:
         meta.append(links)
-    block = f"{verdict_icon(record)} **{title(record)}**  \n{' · '.join(meta)}"
+    block = f"{verdict_icon(record)} **{title(record)}**  \n{' · '.join(meta)}" + (f"  \n{note}" if note else "")
     text = error_text(record, max_lines, max_chars)
     return block + ("\n\n" + code_block(text) if text else "")
 

@@ -31,6 +31,7 @@ from hypertest.github.files import reason
 from hypertest.github.inputs import ActionInputs, read_inputs
 from hypertest.github.results_file import shown
 from hypertest.github.summary import render_summary
+from hypertest.github.triage_sections import grouped, new_failures
 from hypertest.github.workflow import append_summary, write_outputs
 from runner.model import RunResult
 
@@ -183,9 +184,15 @@ def _without_credentials(url: str) -> str:
 
 
 def outputs_of(result: RunResult) -> dict[str, str]:
-    """The step outputs of a run."""
+    """The step outputs of a run. Failure triage's counts: `new_failures` the failures of class new, not
+    quarantined (without history every failure but an error is new), `pre_existing` those failing on the
+    base branch too, `quarantined` the failures that do not fail the run, `fixed` the tests failing on the
+    base branch and passing here."""
     counts = result["stats"]
     reports = result.get("reports", {})
+    groups = grouped(result)
+    quarantined = counts.get("quarantined", sum(1 for r in result["tests"]
+                                                if r["outcome"] == "unexpected" and r.get("quarantined")))
     return {
         "run_id": str(result["runId"]),
         "total": str(counts["total"]),
@@ -195,6 +202,10 @@ def outputs_of(result: RunResult) -> dict[str, str]:
         "flaky": str(counts["flaky"]),
         "skipped": str(counts["skipped"]),
         "errors": str(counts["errors"]),
+        "new_failures": str(new_failures(result)),
+        "pre_existing": str(len(groups["pre-existing"])),
+        "quarantined": str(quarantined),
+        "fixed": str(len(groups["fixed"])),
         "duration_s": f"{result['durationMs'] / 1000:.1f}",
         "report_url": str(reports.get("htmlUrl") or reports.get("html") or ""),
         "results_path": str(reports.get("results", "")),

@@ -20,9 +20,23 @@ from hypertest.github.markdown import (
     unexpected,
     verdict_icon,
 )
+from hypertest.github.triage_sections import (
+    HEADINGS,
+    SECTIONS,
+    Room,
+    base_of,
+    compared_line,
+    fitted,
+    grouped,
+    history_note,
+    item_line,
+)
 from runner.model import RunResult, TestRecord, UnitSummary
 
 SUMMARY_BUDGET_BYTES = 1024 * 1024 - 16 * 1024  # GitHub drops a summary over 1 MiB whole
+TRIAGE_RESERVE_BYTES = 4096  # kept free for the later triage sections' headings and notes
+INTROS = {"quarantined": "Their failures are reported here and do not fail the run.",
+          "fixed": "Failing on {base}, passing here."}
 MAX_TIMELINE_UNITS = 150
 
 
@@ -47,15 +61,10 @@ def _compose(result: RunResult, context: GitHubContext, *, files: str, timeline:
     links = _report_links(result, context)
     if links:
         parts.append(links)
-    failures = unexpected(result)
-    if failures:
-        parts.append(f"### Failures ({len(failures)})")
-        parts.extend(_failures(failures, result, context, failure_budget, len("\n\n".join(parts).encode())))
-    flaky = [r for r in result["tests"] if r["outcome"] == "flaky"]
-    if flaky:
-        parts.append(f"### Flaky ({len(flaky)})")
-        parts.append("\n".join(f"- {title(r)} · {location(r, result, context)} · passed on attempt "
-                               f"{len(r['attempts'])}" for r in flaky))
+    if result.get("triage"):
+        parts.extend(_triaged(result, context, failure_budget, len("\n\n".join(parts).encode())))
+    else:
+        _untriaged(parts, result, context, failure_budget)
     if files == "dropped":
         parts.append("_Per-file tables are left out: with them the summary would exceed GitHub's size limit; "
                      "results.json and the HTML report have every test._")
@@ -70,6 +79,74 @@ def _compose(result: RunResult, context: GitHubContext, *, files: str, timeline:
         if chart:
             parts.extend(["### Timeline", chart])
     return "\n\n".join(parts) + "\n"
+
+
+def _untriaged(parts: list[str], result: RunResult, context: GitHubContext, failure_budget: int | None) -> None:
+    """The failures, then the flaky tests, of a run without failure triage (as before triage existed)."""
+    failures = unexpected(result)
+    if failures:
+        parts.append(f"### Failures ({len(failures)})")
+        parts.extend(_failures(failures, result, context, failure_budget, len("\n\n".join(parts).encode())))
+    flaky = [r for r in result["tests"] if r["outcome"] == "flaky"]
+    if flaky:
+        parts.append(f"### Flaky ({len(flaky)})")
+        parts.append("\n".join(f"- {title(r)} · {location(r, result, context)} · passed on attempt "
+                               f"{len(r['attempts'])}" for r in flaky))
+
+
+def _triaged(result: RunResult, context: GitHubContext, budget: int | None, used: int) -> list[str]:
+    """The sections of failure triage: the comparison, then new failures (their blocks), pre-existing ones
+    (collapsed blocks), infrastructure errors, flaky tests, quarantined and fixed ones; every piece within
+    the budget, each section's leftovers counted in a note."""
+    groups = grouped(result)
+    listed = 0  # the list sections' size: the failures' blocks leave room for them, up to a quarter of the budget
+    if budget is not None:
+        listed = sum(len(item_line(section, r, result, context).encode()) + 1
+                     for section in ("infra", "flaky", "quarantined", "fixed") for r in groups[section])
+    room = Room(budget, used, lambda text: len(text.encode()),
+                TRIAGE_RESERVE_BYTES + min(listed, (budget or 0) // 4))
+    note = "_… and {more} more: the summary is at GitHub's size limit; see results.json._"
+    parts = [room.take(compared_line(result, groups))]
+
+    def block(record: TestRecord) -> str:
+        return failure_block(record, result, context, note=history_note(record))
+
+    base = base_of(result)
+    for section in SECTIONS:
+        records = groups[section]
+        if not records:
+            continue
+        if section not in ("new", "pre-existing"):
+            room.reserve = TRIAGE_RESERVE_BYTES
+        parts.append(room.take(f"### {HEADINGS[section]} ({len(records)})"))
+        if section == "new":
+            parts.extend(fitted(records, block, room, note))
+        elif section == "pre-existing":
+            parts.append(room.take(f"<details>\n<summary>Failing on {html_text(base, 200)} too: their errors"
+                                   "</summary>"))
+            parts.extend(fitted(records, block, room, note))
+            parts.append(room.take("</details>"))
+        elif section == "flaky":
+            passed = [r for r in records if r["outcome"] == "flaky"]
+            failed = [r for r in records if r["outcome"] != "flaky"]
+            if passed:
+                parts.append(_listed(passed, section, result, context, room=room, note=note))
+            if failed:
+                parts.append(room.take("Failed on every attempt here, and flaky in the history:"))
+                parts.extend(fitted(failed, block, room, note))
+        else:
+            if section in INTROS:
+                parts.append(room.take(INTROS[section].format(base=inline(base, 200))))
+            parts.append(_listed(records, section, result, context, room=room, note=note))
+    return parts
+
+
+def _listed(records: Sequence[TestRecord], section: str, result: RunResult, context: GitHubContext, *,
+            room: Room, note: str) -> str:
+    """records as the list items of section, as many as fit (a note of the rest as a paragraph of its own)."""
+    lines = fitted(records, lambda r: item_line(section, r, result, context), room, note)
+    items = [line for line in lines if line.startswith("- ")]
+    return "\n\n".join(filter(None, ["\n".join(items), *lines[len(items):]]))
 
 
 def _failures(failures: Sequence[TestRecord], result: RunResult, context: GitHubContext,

@@ -10,11 +10,22 @@ from typing import TextIO
 from hypertest.core.contracts import Reporter, RunInfo
 from hypertest.core.safe_text import split_lines, strip_ansi, terminal_text
 from hypertest.core.suite import Unit
+from hypertest.github.triage_sections import (
+    SECTIONS,
+    attempts_story,
+    base_of,
+    evidence,
+    grouped,
+    quarantined_class,
+    rate,
+)
 from runner.model import RunResult, TestRecord
 
 PLAIN_INTERVAL_S = 10.0
 MAX_LISTED_FAILURES = 50
 ERROR_LINES = 6
+MAX_TRIAGE_LINES = 200
+TRIAGE_COLUMN = 14  # the classes' column: `pre-existing` and two spaces
 
 
 class ConsoleReporter(Reporter):
@@ -109,6 +120,8 @@ def render_summary(result: RunResult) -> str:
         lines.append("  flaky (passed on a retry):")
         lines.extend(f"    {_name(r)}  ({printable(r['file'])}:{r['line']})" for r in flaky[:MAX_LISTED_FAILURES])
         lines.append("")
+    if result.get("triage"):
+        lines.extend([*_triage_lines(result), ""])
     counts = result["stats"]
     parts = [f"{counts['passed']} passed", f"{counts['failed']} failed"]
     if counts.get("interrupted"):
@@ -119,11 +132,49 @@ def render_summary(result: RunResult) -> str:
             parts.append(f"{count} {label}")
     if counts["errors"]:
         parts.append(plural(counts["errors"], "error"))
+    quarantined = f" ({counts['quarantined']} quarantined: not failing the run)" if counts.get("quarantined") else ""
     lines.append(f"{result['conclusion'].upper()}: {', '.join(parts)} of {plural(counts['total'], 'test')} "
-                 f"in {_clock(result['durationMs'] / 1000)}")
+                 f"in {_clock(result['durationMs'] / 1000)}{quarantined}")
     for name, path in sorted(result.get("reports", {}).items()):
         lines.append(printable(f"  {name}: {path}"))
     return "\n".join(lines) + "\n"
+
+
+def _triage_lines(result: RunResult) -> list[str]:
+    """What failure triage compared the run with, then one line per triaged test, its class (or quarantined)
+    in an aligned column: `  new           chromium › a.spec.ts:12 › checkout › pays — passed in main's last 3
+    runs`."""
+    info = result.get("triage")
+    if not info:
+        return []
+    base, runs = printable(base_of(result)), len(info["baseRuns"])
+    lines = [f"  compared with {base} ({plural(runs, 'run')} of history from {printable(str(info['history']))}):"
+             if runs else f"  no history of {base} yet: every failure counts as new:"]
+    groups = grouped(result)
+    rows = [(section, record) for section in SECTIONS for record in groups[section]]
+    for section, record in rows[:MAX_TRIAGE_LINES]:
+        said = _triage_said(section, record)
+        lines.append(f"  {section:<{TRIAGE_COLUMN}}{_place(record)}" + (f" — {printable(said)}" if said else ""))
+    if len(rows) > MAX_TRIAGE_LINES:
+        lines.append(f"  … and {len(rows) - MAX_TRIAGE_LINES} more in results.json")
+    return lines
+
+
+def _triage_said(section: str, record: TestRecord) -> str:
+    """A triaged test's evidence (raw text), with what its section adds: a flaky test's rate and attempts, a
+    quarantined test's own class."""
+    said = evidence(record)
+    if section == "flaky":
+        return "; ".join(part for part in (said, rate(record), attempts_story(record)) if part)
+    if section == "quarantined":
+        return f"{quarantined_class(record)}: {said}" if said else quarantined_class(record)
+    return said
+
+
+def _place(record: TestRecord) -> str:
+    """`chromium › a.spec.ts:12 › describe › title`, terminal-escaped."""
+    project = f"{record['project']} › " if record["project"] else ""
+    return printable(f"{project}{record['file']}:{record['line']} › " + " › ".join(record["titlePath"]))
 
 
 def plural(count: int, noun: str) -> str:

@@ -1,4 +1,5 @@
-"""What `hypertest doctor` checks for the AWS provider: credentials, repository, function, bucket, quota, Docker."""
+"""What `hypertest doctor` checks for the AWS provider: credentials, repository, function, bucket, the runs'
+history in it, quota, Docker."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def aws_checks(settings: Settings, env: Mapping[str, str]) -> list[Check]:
         ("Lambda function", lambda: _function(clients, aws)),
         ("S3 bucket", lambda: _bucket(clients, aws)),
         ("bucket CORS", lambda: _cors(clients, aws)),
+        ("run history", lambda: _history(clients, aws, settings)),
         ("concurrency quota", lambda: _quota(clients, settings.concurrency)),
         ("Docker daemon", lambda: _docker(env)),
     ]
@@ -111,6 +113,29 @@ def _bucket(clients: Any, aws: Any) -> Check:
         return Check("S3 bucket", "error", f"{aws.bucket} is in {region}, the function in {clients.region}",
                      "use a bucket in the function's region")
     return Check("S3 bucket", "ok", aws.bucket)
+
+
+def _history(clients: Any, aws: Any, settings: Settings) -> Check:
+    """The runs' history (providers/aws/history.py) can be listed; invoke goes on without it if not, so a warning."""
+    from hypertest.providers.aws.history import S3History
+
+    store = S3History(clients.client("s3"), aws.bucket, aws.prefix)
+    if not settings.history.enabled:
+        return Check("run history", "ok", f"off (history.enabled: false); it would live in {store.where}")
+    try:
+        listing = clients.client("s3").list_objects_v2(Bucket=aws.bucket, Prefix=f"{store.folder}/",
+                                                       Delimiter="/", MaxKeys=1000)
+    except botocore.exceptions.ClientError as exc:
+        error = exc.response.get("Error", {})
+        return Check("run history", "warn", f"cannot list {store.where} ({error.get('Code')}: "
+                     f"{error.get('Message') or 'refused'}): runs will go without it",
+                     f"allow s3:ListBucket on {aws.bucket} (prefix {store.folder}/*), s3:GetObject and "
+                     f"s3:PutObject on {store.folder}/*, s3:DeleteObject on {store.folder}/* "
+                     "(iam/invoke-policy.json)")
+    branches = len(listing.get("CommonPrefixes", []))
+    more = "+" if listing.get("IsTruncated") else ""
+    return Check("run history", "ok", f"{store.where}: {branches}{more} branch folder{'s' * (branches != 1)}, "
+                 f"{settings.history.runs} runs kept per branch")
 
 
 def _cors(clients: Any, aws: Any) -> Check:

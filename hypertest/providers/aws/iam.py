@@ -1,5 +1,7 @@
 """The IAM documents `hypertest init --provider aws` writes into iam/: least-privilege policies for deploy,
-invoke and the function's role, the function's trust policy, and the bucket's CORS rules."""
+invoke and the function's role, the function's trust policy, and the bucket's CORS rules. Invoke also keeps
+the runs' history in the bucket (providers/aws/history.py): it lists, reads and writes below the prefix, and
+deletes below <prefix>/history/ only (pruning a branch's oldest entries)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ def _statement(actions: list[str], resources: list[str] | str, **extra: Any) -> 
 def policies(function: str, bucket: str, prefix: str, repository: str) -> dict[str, dict[str, Any]]:
     """The IAM documents, by file name: deploy, invoke, and the function's own role and trust."""
     function_arn = f"arn:aws:lambda:*:*:function:{function}"
-    objects = f"arn:aws:s3:::{bucket}/{prefix}/*"
+    below = f"{prefix.strip('/')}/" if prefix.strip("/") else ""  # keys below the prefix start with this
+    objects = f"arn:aws:s3:::{bucket}/{below}*"
+    history = f"arn:aws:s3:::{bucket}/{below}history/*"
     role_arn = f"arn:aws:iam::*:role/{function}-function"
 
     def document(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -35,13 +39,14 @@ def policies(function: str, bucket: str, prefix: str, repository: str) -> dict[s
                         "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"], function_arn),
             _statement(["iam:PassRole"], role_arn,
                        Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
-            _statement(["s3:PutObject"], f"arn:aws:s3:::{bucket}/{prefix}/manifests/*"),
+            _statement(["s3:PutObject"], f"arn:aws:s3:::{bucket}/{below}manifests/*"),
         ),
         "invoke-policy.json": document(
             _statement(["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"], function_arn),
             _statement(["s3:GetObject", "s3:PutObject"], objects),
+            _statement(["s3:DeleteObject"], history),
             _statement(["s3:ListBucket"], f"arn:aws:s3:::{bucket}",
-                       Condition={"StringLike": {"s3:prefix": [f"{prefix}/*"]}}),
+                       Condition={"StringLike": {"s3:prefix": [f"{below}*"]}}),
             _statement(["lambda:GetAccountSettings", "servicequotas:GetServiceQuota"], "*"),
         ),
         "function-role-policy.json": document(

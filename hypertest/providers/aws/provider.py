@@ -20,12 +20,12 @@ from hypertest.core.sources import output_skip, sources_hash
 from hypertest.errors import InfrastructureError, UsageError
 from hypertest.providers.aws.clients import AwsClients
 from hypertest.providers.aws.cost import CostMeter, estimated_cost, lambda_cost_usd
+from hypertest.providers.aws.history import S3History
 from hypertest.providers.aws.invoker import Invoker, error_result
 from hypertest.providers.aws.manifest import check_drift, read_manifest
 from hypertest.providers.aws.readiness import limit_warnings, wait_until_ready
 from hypertest.providers.aws.settings import AwsSettings
 from hypertest.providers.aws.timeouts import timeout_warnings
-from hypertest.providers.history_folder import FolderHistory
 
 # Where deploy puts the user's project inside the image, relative to the function's task root.
 IMAGE_PROJECT_DIR = "project"
@@ -67,8 +67,8 @@ class AwsProvider:
             self.out.write(f"warning: {drift}\n")
 
     def history_store(self, settings: Settings) -> HistoryStore:
-        """The history in the bucket: s3://<bucket>/<prefix>/history/."""
-        return FolderHistory(settings.history_folder)  # TODO(issue 22): S3
+        """The history in the bucket: s3://<bucket>/<prefix>/history/ (history.path is the folder stores')."""
+        return S3History(self.clients.client("s3"), self.settings.bucket, self.settings.prefix)
 
     def _say(self, line: str) -> None:
         self.out.write(f"{line}…\n")

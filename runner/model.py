@@ -161,6 +161,16 @@ class TriageCounts(TypedDict):
     quarantined: int
 
 
+class HistoryUse(TypedDict):
+    """What the run read of the history (results.json's `history`): where, how many past runs, and how the units
+    were ordered from them."""
+
+    where: str
+    runs: int  # past runs read (this branch's and its base's)
+    timedTests: int  # tests of this run with a past duration
+    order: str  # longest first | discovery order
+
+
 class TriageInfo(TypedDict):
     """What triage compared this run with (results.json's `triage`)."""
 
@@ -246,6 +256,7 @@ class RunResult(TypedDict):
     reports: dict[str, str]
     packing: NotRequired[Packed]
     triage: NotRequired[TriageInfo]
+    history: NotRequired[HistoryUse]
 
 
 # What runner/<name>/entry.py's prepare() returns the run as: (monotonic deadline, environment) -> result.

@@ -48,8 +48,12 @@ def keys_of_schema(schema: dict[str, Any], *extensions: dict[str, Any]) -> tuple
     (model.UnitSummary, RUN_SCHEMA["properties"]["units"]["items"], ()),
     (model.Packed, RUN_SCHEMA["properties"]["packing"], ()),
     (model.RunnerInfo, RUN_SCHEMA["properties"]["runner"], ()),
+    (model.TriageInfo, RUN_SCHEMA["properties"]["triage"], ()),
+    (model.TriageCounts, RUN_SCHEMA["properties"]["triage"]["properties"]["counts"], ()),
+    (model.HistoryUse, RUN_SCHEMA["properties"]["history"], ()),
+    (model.Triage, RUN_SCHEMA["properties"]["tests"]["items"]["allOf"][1]["properties"]["triage"], ()),
 ], ids=["unit result", "attempt", "artifact", "error", "test record", "run result", "stats", "unit summary",
-        "packing", "runner"])
+        "packing", "runner", "triage", "triage counts", "history", "test triage"])
 def test_the_model_and_the_schema_have_the_same_keys(typed: Any, schema: dict[str, Any],
                                                      extensions: tuple[dict[str, Any], ...]) -> None:
     assert keys_of(typed) == keys_of_schema(schema, *extensions)
@@ -128,7 +132,8 @@ def _registry() -> Registry:
 
 MODEL = {"record": model.TestRecord, "attempt": model.Attempt, "error": model.ErrorInfo,
          "location": model.ErrorLocation, "artifact": model.Artifact}
-ADDED_BY_HOST = {"record": {"tags", "unitId", "repeatEachIndex"},  # results.json's additions
+ADDED_BY_HOST = {"record": {"tags", "unitId", "repeatEachIndex", "infra", "triage", "quarantined"},  # results.json's
+                 "attempt": {"sandbox"},  # core copies the unit's sandbox into its attempts
                  "artifact": {"url"}}  # a link to the stored artifact, where the store has links
 PYTEST_ONLY = {"attempt": {"setupMs", "teardownMs"}}  # pytest reports its phases; Playwright's reporter API does not
 

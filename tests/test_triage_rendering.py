@@ -78,6 +78,8 @@ def triaged_result() -> dict[str, Any]:
         "triage": {"branch": f"feature/{HOSTILE_TEXT[:40]}", "commit": "0123abcd", "base": BASE,
                    "baseRuns": runs, "history": "folder .hypertest/history <script>",
                    "counts": {"new": 1, "preExisting": 1, "flaky": 2, "infra": 1, "fixed": 1, "quarantined": 1}},
+        "history": {"where": "folder .hypertest/history <script>", "runs": 3, "timedTests": 8,
+                    "order": "longest first"},
     }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from hypertest.github.markdown import facts_table
 from tests.conftest import ROOT, SUITE, CliResult, copy_suite, load_results
 
 TRIAGE = ROOT / "tests" / "fixtures" / "triage_suite"
@@ -118,6 +119,12 @@ def test_the_next_ci_run_orders_and_packs_from_the_history_in_a_fresh_output_fol
     found = re.search(r"granularity auto: (\d+) short tests .*packed into (\d+) units", second.out)
     assert found and int(found.group(2)) < int(found.group(1)), second.out  # packed from the first run's times
     document = load_results(tmp_path / "second")
+    assert document["history"] == {"where": str(tmp_path / "history"), "runs": 1, "timedTests": 6,
+                                   "order": "longest first"}
+    assert "history: 1 past run in" in second.out and "6 tests with a past duration, longest first" in second.out
+    table = facts_table(document)  # the job summary's and the PR comment's facts table says it
+    assert "| History |" in table.splitlines()[0]
+    assert "1 past run: longest first" in table and "packed:" in table, table
     starts = sorted(document["units"], key=lambda unit: unit["startedAt"])
     first_two = [test for unit in starts[:2] for test in unit["tests"]]  # two slots start at once
     assert by_title(document)["slow"]["id"] in first_two, starts  # the longest first

@@ -81,6 +81,10 @@ def facts_table(result: RunResult) -> str:
     if packing:
         cells.append(("Units", f"{len(result['units'])} ({packing['packs']} packed: {packing['packedTests']} short "
                                "tests)"))
+    history = result.get("history")
+    if history and history["runs"]:
+        cells.append(("History", f"{history['runs']} past run{'s' if history['runs'] != 1 else ''}: "
+                                 f"{inline(str(history['order']), 40)}"))
     cells.append(("Provider", inline(str(result["provider"]))))
     cost = estimated_cost(result)
     if cost:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws.conftest import AwsWorld
+from hypertest.core.history import RunEntry, load_history, record_run
+from hypertest.providers.aws.history import S3History
+from tests.aws.conftest import BUCKET, AwsWorld
 from tests.conftest import CliResult, load_results
 
 Cli = Callable[..., CliResult]
@@ -77,11 +79,15 @@ def test_doctor_checks_the_function_state_and_the_bucket_cors(aws: AwsWorld, cli
 
 
 @pytest.mark.e2e
-def test_invoke_warns_when_past_runs_used_more_than_the_function_has(aws: AwsWorld, cli: Cli, tmp_path: Path) -> None:
+def test_invoke_warns_when_past_runs_used_more_than_the_function_has(aws: AwsWorld, cli: Cli, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     aws.write_config()
     output = tmp_path / "out"
-    output.mkdir()
-    (output / ".resources.json").write_text(json.dumps({"aws": {"peakMemoryMb": 4000, "peakTmpMb": 600}}))
+    monkeypatch.setenv("GITHUB_REF_NAME", "main")
+    store = S3History(aws.client("s3"), BUCKET, "hypertest")  # the provider's history, in its bucket
+    past = RunEntry(run_id="past", started_at="2026-12-01T10:00:00Z", branch="main", commit="", provider="aws",
+                    runner="playwright", peaks={"peakMemoryMb": 4000, "peakTmpMb": 600})
+    record_run(store, past, keep=30, warn=pytest.fail)
     result = cli("invoke", *ONE_TEST, "--output", str(output), cwd=aws.project)
     assert result.code == 0, result.out + result.err
     said = result.out + result.err
@@ -90,5 +96,5 @@ def test_invoke_warns_when_past_runs_used_more_than_the_function_has(aws: AwsWor
     assert "600 MB of ephemeral storage, and the function has 512 MB: raise provider.aws.ephemeralStorage" in said
     units = load_results(output)["units"]
     assert units[0]["resources"]["peakMemoryMb"] > 50
-    kept = json.loads((output / ".resources.json").read_text())["aws"]
+    kept = load_history(store, ["main"], keep=30, warn=pytest.fail).peaks("aws")
     assert kept["peakMemoryMb"] == 4000 and kept["peakTmpMb"] >= 600  # the highest stays

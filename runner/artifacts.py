@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -51,8 +52,52 @@ class UnknownStoreError(ValueError):
     """The payload names an artifact store this runner does not know."""
 
 
+class AttemptStore:
+    """A fresh attempt's store: keys below a test's `attempt-<k>` folder move to `attempt-<k + first>`, and its
+    own other folders (`<testId>/custom/...`) below `<testId>/attempt-<first>/`, so that a retry's files sit
+    beside, never over, the earlier attempts' (a unit's own folders, `units/<unitId>/...`, differ already)."""
+
+    def __init__(self, inner: ArtifactStore, first: int) -> None:
+        self.inner = inner
+        self.first = first
+
+    def key(self, key: str) -> str:
+        """Where key goes for this attempt."""
+        head, _, rest = key.partition("/")
+        if not rest or head in UNIT_FOLDERS:
+            return key
+        match = re.fullmatch(r"attempt-(\d+)(/.*)", rest)
+        if match:
+            return f"{head}/attempt-{int(match.group(1)) + self.first}{match.group(2)}"
+        return f"{head}/attempt-{self.first}/{rest}"
+
+    def put(self, source: Path, key: str, content_type: str) -> str:
+        """Store source under this attempt's key."""
+        return self.inner.put(source, self.key(key), content_type)
+
+    def put_bytes(self, data: bytes, key: str, content_type: str) -> str:
+        """Store data under this attempt's key."""
+        return self.inner.put_bytes(data, self.key(key), content_type)
+
+    def get_bytes(self, key: str) -> bytes:
+        """Read key as stored (earlier phases' files are no attempt's)."""
+        return self.inner.get_bytes(key)
+
+
+UNIT_FOLDERS = frozenset({"units", "blobs", "state", "results"})  # a unit's own keys: its id tells them apart
+
+
 def store_from_payload(artifacts: Mapping[str, Any]) -> ArtifactStore:
-    """The store the payload's `artifacts` object describes."""
+    """The store the payload's `artifacts` object describes (an AttemptStore over it for a fresh attempt whose
+    `attempt` is past the first)."""
+    store = _store_of(artifacts)
+    first = artifacts.get("attempt")
+    if isinstance(first, int) and not isinstance(first, bool) and first > 0:
+        return AttemptStore(store, first)
+    return store
+
+
+def _store_of(artifacts: Mapping[str, Any]) -> ArtifactStore:
     kind = artifacts.get("kind", "local")
     if kind == "local":
         root = artifacts.get("root")

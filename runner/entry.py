@@ -18,9 +18,13 @@ from runner.json_text import utf8_json
 from runner.model import UnitRun, error_unit_result
 from runner.payload import PayloadError
 from runner.resources import ResourceMeter
+from runner.sandbox_id import sandbox_id
 
 _SUBREAPER = False
 WARM_UP_FAILED = "the warm-up failed: "
+# A fresh attempt (`"fresh": true` in the envelope: a retry core asked for) runs cold: nothing a warm sandbox keeps
+# (its Playwright host, its browser, its pytest fork server) is used.
+COLD_SWITCHES = {"HT_WARM_RUNNER": "0", "HT_WARM_BROWSER": "0", "HT_WARM_PYTEST": "0"}
 
 
 def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = None,
@@ -28,12 +32,17 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
     """Run the unit the event describes before the monotonic deadline; always returns a result.
 
     A result larger than max_response_bytes is stored as `results/<unitId>.json` and a small
-    reference (`resultRef`) is returned instead (Lambda's response limit is 6 MB).
+    reference (`resultRef`) is returned instead (Lambda's response limit is 6 MB). Every result says where it ran
+    (`sandbox`, runner/sandbox_id.py). A fresh attempt (the envelope's `"fresh": true`: a retry core asked for)
+    runs cold, and its files go below `attempt-<n>` folders from its `attempt` on (artifacts.store_from_payload).
     """
     global _SUBREAPER  # noqa: PLW0603 - set once per process
     if not _SUBREAPER:
         _SUBREAPER = become_subreaper()
         no_core_dumps()
+    if isinstance(event, Mapping) and event.get("fresh") is True:
+        environ = {**(os.environ if environ is None else environ), **COLD_SWITCHES}
+        event = attempt_event(event)
     try:
         runner, store = _runner_and_store(event)
     except (PayloadError, UnknownStoreError) as exc:
@@ -42,6 +51,7 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
         with ResourceMeter() as meter:
             result = runner(deadline, environ)
         result["resources"] = meter.peaks()
+        result["sandbox"] = sandbox_id()
     except Exception as exc:
         detail = "".join(traceback.format_exception_only(exc)).strip()
         return _invalid(event, f"the runner failed: {detail}")
@@ -50,8 +60,18 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
         if len(text) > max_response_bytes:
             key = store.put_bytes(text, f"results/{result['unitId']}.json", "application/json")
             return {"schemaVersion": RESULT_SCHEMA_VERSION, "runId": result["runId"], "unitId": result["unitId"],
-                    "status": result["status"], "resultRef": key, "resultBytes": len(text)}
+                    "status": result["status"], "resultRef": key, "resultBytes": len(text),
+                    "sandbox": result["sandbox"]}
     return result
+
+
+def attempt_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A fresh attempt's event: its `attempt` (the index of its first attempt in the test's record) handed to
+    its artifact store, which keeps its files apart from the earlier attempts' (artifacts.store_from_payload)."""
+    attempt, artifacts = event.get("attempt"), event.get("artifacts")
+    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt <= 0 or not isinstance(artifacts, Mapping):
+        return dict(event)
+    return {**event, "artifacts": {**artifacts, "attempt": attempt}}
 
 
 def warm_up(event: Any, environ: Mapping[str, str] | None = None) -> str:
@@ -91,8 +111,10 @@ def _runner_module(event: Any) -> ModuleType:
 def _invalid(event: Any, message: str) -> dict[str, Any]:
     run_id = event.get("runId") if isinstance(event, Mapping) else None
     unit_id = event.get("unitId") if isinstance(event, Mapping) else None
-    return dict(error_unit_result(message, run_id=run_id if isinstance(run_id, str) else "",
-                                  unit_id=unit_id if isinstance(unit_id, str) else ""))
+    result = dict(error_unit_result(message, run_id=run_id if isinstance(run_id, str) else "",
+                                    unit_id=unit_id if isinstance(unit_id, str) else ""))
+    result["sandbox"] = sandbox_id()
+    return result
 
 
 def deadline_from_timeout_ms(timeout_ms: int | None, default_s: float = 900.0) -> float:

@@ -43,6 +43,13 @@ def unit_summary(unit: Unit, result: UnitResult) -> UnitSummary:
         summary["resources"] = result["resources"]
     if "runPath" in result:
         summary["runPath"] = result["runPath"]
+    if "sandbox" in result:
+        summary["sandbox"] = result["sandbox"]
+    if "infra" in result:
+        summary["infra"] = result["infra"]
+    retry_of = getattr(unit, "retry_of", None)  # a RetryUnit's (core/retry_unit.py)
+    if isinstance(retry_of, str) and retry_of:
+        summary["retryOf"] = retry_of
     return summary
 
 

@@ -36,8 +36,9 @@ class Dispatcher:
     project `workers` does: a slot takes the first unit in order whose group is below its limit, so other
     groups keep the remaining slots busy. `stop()` (from `on_end`, say at maxFailures) hands out no more.
     `ordering` decides which units start first (for example longest first from past durations); a unit
-    runs once (tests retry inside it, as the test runner's config says); `on_begin` / `on_end` are called
-    from the worker threads as units start and finish.
+    runs once (tests retry inside it, as the test runner's config says, or in new units `submit` adds while
+    the run goes on: core/retries.py); `on_begin` / `on_end` are called from the worker threads as units start
+    and finish.
     """
 
     def __init__(self, execute: Execute, slots: int, *, ordering: Ordering = keep_order,
@@ -61,6 +62,8 @@ class Dispatcher:
         # Python 3.11 a join interrupted by Ctrl-C marks the thread stopped while it still runs.
         self._live_slots = 0
         self._slots_changed = threading.Condition()
+        self._submitted: list[Unit] = []  # added during the current run, in order
+        self._start_slot: Callable[[], None] | None = None  # starts one more slot of the current run
 
     def _limit_of(self, unit: Unit) -> tuple[str, int] | None:
         """The unit's group and how many of its units may run at once (None: only the slots bound it)."""
@@ -79,6 +82,32 @@ class Dispatcher:
         self._cancelled.set()
         if self._pending is not None:
             self._pending.wake()
+
+    def submit(self, units: Sequence[Unit]) -> bool:
+        """Add units to the current run, ahead of those waiting (group limits hold for them too), starting slots
+        for them while fewer than `slots` run; False (nothing added) when no run goes on or it was stopped.
+        The current run() returns their outcomes after its own units'."""
+        pending, start = self._pending, self._start_slot
+        if not units or pending is None or start is None or self._cancelled.is_set():
+            return False
+        with self._lock:
+            self._submitted.extend(units)
+        pending.put_first(units)
+        with self._slots_changed:
+            more = min(self._slots - self._live_slots, len(units))
+            self._live_slots += max(0, more)
+        for _ in range(max(0, more)):
+            start()
+        return True
+
+    def left_over(self) -> list[Unit]:
+        """The submitted units of the current (or last) run that never started (it was stopped)."""
+        pending = self._pending
+        with self._lock:
+            submitted = list(self._submitted)
+            started = set(self._outcomes)
+        waiting = pending.waiting() if pending is not None else set()
+        return [unit for unit in submitted if unit.id not in started and unit.id in waiting]
 
     def stopped(self) -> bool:
         """Whether stop() was called during the current (or last) run."""
@@ -101,6 +130,7 @@ class Dispatcher:
         pending = _Pending(self._ordering(units), self._limit_of, self._cancelled)
         self._pending = pending
         self._outcomes = {}
+        self._submitted = []
         outcomes, lock = self._outcomes, self._lock
 
         def slot() -> None:
@@ -126,14 +156,22 @@ class Dispatcher:
                 finally:
                     pending.done(unit)
 
-        workers = [threading.Thread(target=slot, name=f"hypertest-slot-{n}", daemon=True)
-                   for n in range(min(self._slots, len(units)))]
+        def start_slot() -> None:  # its place in _live_slots is taken by the caller
+            threading.Thread(target=slot, name="hypertest-slot", daemon=True).start()
+
+        count = min(self._slots, len(units))
         with self._slots_changed:
-            self._live_slots = len(workers)
-        for worker in workers:
-            worker.start()
-        self.wait()
-        return [outcomes[unit.id] for unit in units if unit.id in outcomes]  # all of them, unless stopped
+            self._live_slots = count
+        self._start_slot = start_slot
+        try:
+            for _ in range(count):
+                start_slot()
+            self.wait()
+        finally:
+            self._start_slot = None
+        with lock:
+            every = [*units, *self._submitted]
+        return [outcomes[unit.id] for unit in every if unit.id in outcomes]  # all of them, unless stopped
 
 
 class _Pending:
@@ -162,6 +200,17 @@ class _Pending:
                 # every unit left waits for its group: a running unit of that group ends and notifies
                 self._changed.wait(0.5)
             return None
+
+    def put_first(self, units: Sequence[Unit]) -> None:
+        """Put units ahead of the waiting ones, in their order, and wake the slots."""
+        with self._changed:
+            self._queue[:0] = list(units)
+            self._changed.notify_all()
+
+    def waiting(self) -> set[str]:
+        """The ids of the units not started."""
+        with self._changed:
+            return {unit.id for unit in self._queue}
 
     def done(self, unit: Unit) -> None:
         """A unit ended: its place in its group is free."""

@@ -43,9 +43,22 @@ def parse_unit_result(unit: Unit, raw: object) -> UnitResult:
         result["state"] = state
     if isinstance(path, str):
         result["runPath"] = path
+    sandbox, infra = _text(found.get("sandbox")), _text(found.get("infra"))
+    if sandbox:
+        result["sandbox"] = sandbox
+        result["tests"] = [_ran_in(record, sandbox) for record in result["tests"]]
+    if infra:
+        result["infra"] = infra
     if isinstance(resources, Mapping):
         result["resources"] = _resources(resources)
     return result
+
+
+def _ran_in(record: TestRecord, sandbox: str) -> TestRecord:
+    """The record with the unit's sandbox on each attempt that does not say where it ran."""
+    attempts: list[Attempt] = [attempt if attempt.get("sandbox") else {**attempt, "sandbox": sandbox}
+                               for attempt in record["attempts"]]
+    return {**record, "attempts": attempts}
 
 
 def _unit_records(unit: Unit, result: object) -> list[TestRecord]:

@@ -101,9 +101,11 @@ class LocalProvider(RunFolderStore):
             self._runners.warm_up(payload, slots)
 
     def execute(self, payload: Mapping[str, Any]) -> Mapping[str, object]:
-        """Run the unit in the slot's warm runner process, which writes its result."""
+        """Run the unit in the slot's warm runner process, which writes its result; a fresh unit (a retry:
+        `"fresh": true`) in a new runner process, which runs it cold."""
         timeout_s = (payload.get("timeoutMs") or self.settings.unit_timeout_s * 1000) / 1000
-        return self._runners.run(payload, time.monotonic() + timeout_s + EXIT_GRACE_S)
+        return self._runners.run(payload, time.monotonic() + timeout_s + EXIT_GRACE_S,
+                                 fresh=payload.get("fresh") is True)
 
     def cancel(self) -> None:
         """Ask every runner process to stop; each stops its unit as at a deadline and still reports it."""

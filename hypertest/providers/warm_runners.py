@@ -21,6 +21,7 @@ from typing import Any
 
 from runner.child_channel import LineChannel
 from runner.model import error_unit_result
+from runner.sandbox_id import sandbox_id
 
 TAIL_BYTES = 8 * 1024
 NOTICE_PREFIX = "hypertest runner: "  # what the runner says about its own choices (a unit ran cold, and why)
@@ -104,18 +105,23 @@ class RunnerProcess:
                 answer = self._channel.receive(time.monotonic() + STOP_GRACE_S).kind
                 if answer != "answered":
                     self.stop()
-                    return error_unit_result(f"the runner process did not finish in time: {self._tail(start)}"), False
+                    return self._lost(f"the runner process did not finish in time: {self._tail(start)}",
+                                      "timeout"), False
             if answer != "answered" or not result_path.is_file():
                 self.stop()
                 code = self._channel.returncode
-                return error_unit_result(
-                    f"the runner process exited with code {code} without a result: {self._tail(start)}"), False
+                return self._lost(f"the runner process exited with code {code} without a result: "
+                                  f"{self._tail(start)}", "crash"), False
             try:
                 result: Mapping[str, Any] = json.loads(result_path.read_text(encoding="utf-8"))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 self.stop()
-                return error_unit_result(f"the runner wrote malformed JSON: {exc}"), False
+                return self._lost(f"the runner wrote malformed JSON: {exc}", "malformed result"), False
             return result, self.alive() and not self._stopping
+
+    def _lost(self, message: str, cause: str) -> dict[str, Any]:
+        """The result of a unit this runner process lost: why, its infrastructure cause, and the process."""
+        return {**error_unit_result(message), "infra": cause, "sandbox": sandbox_id(pid=self._channel.pid)}
 
     def terminate(self) -> None:
         """Ask the runner to stop its unit as at a deadline (it writes the result, then ends)."""
@@ -187,16 +193,17 @@ class RunnerPool:
         for runner in idle:
             runner.warm_up(payload)
 
-    def run(self, payload: Mapping[str, Any], deadline: float) -> Mapping[str, Any]:
-        """Run the unit in an idle runner (or a new one) and give the runner back if it may serve again."""
-        runner = self._take()
+    def run(self, payload: Mapping[str, Any], deadline: float, *, fresh: bool = False) -> Mapping[str, Any]:
+        """Run the unit in an idle runner (or a new one) and give the runner back if it may serve again; a fresh
+        unit (a retry) runs in a new runner process of its own, ended after it."""
+        runner = self._take() if not fresh else self._new_busy()
         try:
             result, reusable = runner.run(payload, deadline)
         finally:
             with self._lock:
                 self._busy.discard(runner)
         with self._lock:
-            keep = reusable and not self._closed
+            keep = reusable and not self._closed and not fresh
             if keep:
                 self._idle.append(runner)
         if not keep:
@@ -235,6 +242,10 @@ class RunnerPool:
             with self._lock:
                 self._busy.discard(idle)
             idle.stop()
+        return self._new_busy()
+
+    def _new_busy(self) -> RunnerProcess:
+        """A new runner process, counted busy (cancel() reaches it)."""
         runner = self._new_runner()
         with self._lock:
             self._busy.add(runner)

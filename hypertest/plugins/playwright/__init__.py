@@ -23,6 +23,7 @@ from hypertest.core.contracts import (
 )
 from hypertest.core.contracts import Discovery as CoreDiscovery
 from hypertest.core.plan import RunPlan
+from hypertest.core.retry_unit import unit_retries
 from hypertest.core.suite import Unit
 from hypertest.errors import UsageError
 from hypertest.plugins.playwright.settings import use_override, web_server_override
@@ -59,7 +60,7 @@ class PlaywrightPlugin:
             "selectors": [{"project": s.project, "file": s.file, "titlePath": list(s.title_path)}
                           for s in selectors_of(unit.tests)],
             "configFile": os.path.relpath(discovery.config_file, discovery.project_dir),
-            "retries": settings.test_runner.retries,
+            "retries": unit_retries(settings.test_runner),
             "use": use_override(settings.test_runner),
             "webServer": web_server_override(settings.test_runner),
         }
@@ -70,7 +71,7 @@ class PlaywrightPlugin:
         place = {"project": "", "file": "hypertest-warm-up", "titlePath": ["warm-up"]}
         return WarmUpPart(project_dir=config.parent, unit={
             "tests": [{"id": "warm-up", **place, "repeatEachIndex": 0}], "selectors": [place],
-            "configFile": config.name, "retries": settings.test_runner.retries,
+            "configFile": config.name, "retries": unit_retries(settings.test_runner),
             "use": use_override(settings.test_runner), "webServer": web_server_override(settings.test_runner)})
 
     def run_hooks(self, discovery: CoreDiscovery, context: RunContext) -> RunHooks:

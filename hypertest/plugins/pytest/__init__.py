@@ -22,6 +22,7 @@ from hypertest.core.contracts import (
     WarmUpPart,
 )
 from hypertest.core.plan import RunPlan
+from hypertest.core.retry_unit import unit_retries
 from hypertest.core.suite import Unit
 from runner.model import TestRecord, UnitSummary
 
@@ -56,7 +57,7 @@ class PytestPlugin:
             "configFile": str(discovery.config_file.relative_to(discovery.project_dir)),
             "tests": [{"id": t.id, "nodeId": node_ids[t.id], "file": t.file, "line": t.line,
                        "titlePath": list(t.title_path)} for t in unit.tests],
-            "retries": settings.test_runner.retries,
+            "retries": unit_retries(settings.test_runner),
             "args": list(getattr(discovery, "args", ())),
             "options": list(getattr(discovery, "options", ())),
             "paths": list(getattr(discovery, "paths", ())),
@@ -84,7 +85,7 @@ class PytestPlugin:
             "configFile": str(settings.test_runner.config.relative_to(project_dir)),
             "tests": [{"id": "warm-up", "nodeId": "hypertest-warm-up", "file": "", "line": 0,
                        "titlePath": ["warm-up"]}],
-            "retries": settings.test_runner.retries, "args": list(own.args), "options": None,
+            "retries": unit_retries(settings.test_runner), "args": list(own.args), "options": None,
             "paths": list(test_paths(own, project_dir))}
         if settings.provider.type == "local":
             part["python"] = str(chosen.path)

@@ -33,7 +33,8 @@ def interpreter_checks(settings: Settings, environ: Mapping[str, str]) -> list[C
         found = answer.packages.get(package) or {}
         if "version" in found:
             checks.append(Check(package, "ok", f"{found['version']}, imports with {chosen.path}"))
-        elif package in NEEDED or (package == "pytest-rerunfailures" and runner.retries):
+        elif package in NEEDED or (package == "pytest-rerunfailures" and runner.retries
+                                   and runner.retry_strategy != "fresh"):
             why = "" if package in NEEDED else f" (testRunner.retries is {runner.retries})"
             checks.append(Check(package, "error", f"does not import with {chosen.path}{why}: "
                                 f"{found.get('error', 'not found')}", f"{install} {package}"))
@@ -46,6 +47,8 @@ def settings_lines(settings: Settings, environ: Mapping[str, str]) -> list[str]:
     runner = settings.test_runner
     retries = ("from the pytest config (pytest-rerunfailures' --reruns or flaky markers, if any)"
                if runner.retries is None else f"{runner.retries} (pytest-rerunfailures' --reruns)")
+    if runner.retry_strategy == "fresh":
+        retries = f"{runner.fresh_retries} fresh (each in a new sandbox; none in-process)"
     own = pytest_settings(runner)  # a missing interpreter or path is the config's error, not a line
     lines = [f"granularity: {runner.granularity}, retries: {retries}"]
     try:

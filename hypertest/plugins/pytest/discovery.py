@@ -152,7 +152,7 @@ def _pattern(text: str | None, origin: str) -> re.Pattern[str] | None:
 def _build(document: Mapping[str, Any], settings: TestRunnerSettings, own: PytestSettings, project_dir: Path,
            chosen: Interpreter) -> PytestDiscovery:
     options = tuple(str(option) for option in document.get("options") or ())
-    if settings.retries and "reruns" not in options:
+    if settings.retries and settings.retry_strategy != "fresh" and "reruns" not in options:
         raise UsageError(f"testRunner.retries is {settings.retries}, but pytest-rerunfailures (--reruns) is not "
                          f"installed for the suite's Python, {chosen.describe()}",
                          hint=f"{chosen.path} -m pip install pytest-rerunfailures, or remove testRunner.retries")

@@ -36,10 +36,20 @@ class InvokeResult:
     function_error: bool
 
 
-def error_result(message: str, log_tail: str = "") -> dict[str, Any]:
-    """A unit result that carries only an error (aggregation turns it into error records)."""
+# Lambda's function errors that are the sandbox's, and their infrastructure cause (other function errors: crash).
+FUNCTION_ERROR_CAUSES = {"Runtime.OutOfMemory": "OOM", "Sandbox.Timedout": "timeout"}
+THROTTLING_CODES = frozenset({"TooManyRequestsException", "EC2ThrottledException", "ThrottlingException", "Throttling",
+                              "RequestLimitExceeded", "429"})
+
+
+def error_result(message: str, log_tail: str = "", infra: str | None = None) -> dict[str, Any]:
+    """A unit result that carries only an error (aggregation turns it into error records), with the
+    infrastructure cause when it is known (core/infra_cause.py)."""
     text = message if not log_tail else f"{message}\n--- function log (tail) ---\n{log_tail[-LOG_TAIL_CHARS:]}"
-    return dict(error_unit_result(text))
+    result = dict(error_unit_result(text))
+    if infra:
+        result["infra"] = infra
+    return result
 
 
 class Invoker:
@@ -60,7 +70,7 @@ class Invoker:
             return InvokeResult(error_result(f"the unit's payload is {len(body)} bytes, over Lambda's 6 MB"),
                                 0, 0, False)
         refused = 0
-        last_refusal = ""
+        last_refusal, last_code = "", ""
         for attempt in range(1, self.retries + 2):
             try:
                 response = self.client.invoke(FunctionName=self.function_name, InvocationType="RequestResponse",
@@ -71,7 +81,7 @@ class Invoker:
                 message = exc.response.get("Error", {}).get("Message", str(exc))
                 if code in RETRYABLE_CODES or status in (429, 500, 502, 503, 504):
                     refused += 1
-                    last_refusal = f"{code or status}: {message}"
+                    last_refusal, last_code = f"{code or status}: {message}", code or str(status)
                     if attempt <= self.retries:
                         self.sleep(self._backoff(attempt))
                     continue
@@ -79,19 +89,21 @@ class Invoker:
                                     attempt, refused, False)
             except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError) as exc:
                 refused += 1  # the request never reached Lambda
-                last_refusal = str(exc)
+                last_refusal, last_code = str(exc), ""
                 if attempt <= self.retries:
                     self.sleep(self._backoff(attempt))
                 continue
             except botocore.exceptions.ReadTimeoutError:
                 return InvokeResult(error_result(
-                    "no response before the read timeout; not sent again, as the function may have run"),
-                    attempt, refused, False)
+                    "no response before the read timeout; not sent again, as the function may have run",
+                    infra="timeout"), attempt, refused, False)
             except botocore.exceptions.BotoCoreError as exc:
                 return InvokeResult(error_result(f"Invoke failed: {exc}"), attempt, refused, False)
             return self._read(response, attempt, refused)
         return InvokeResult(error_result(f"Invoke was still refused after {self.retries + 1} attempts: "
-                                         f"{last_refusal}"), self.retries + 1, refused, False)
+                                         f"{last_refusal}",
+                                         infra="throttled" if last_code in THROTTLING_CODES else "lost"),
+                            self.retries + 1, refused, False)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
@@ -102,17 +114,18 @@ class Invoker:
         log_tail = _decode_log(response.get("LogResult"))
         if response.get("FunctionError"):
             detail = _function_error(raw)
+            cause = next((cause for kind, cause in FUNCTION_ERROR_CAUSES.items() if detail.startswith(kind)), "crash")
             return InvokeResult(error_result(f"the function failed ({response['FunctionError']}): {detail}",
-                                             log_tail), attempt, refused, True)
+                                             log_tail, infra=cause), attempt, refused, True)
         try:
             result = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
             preview = raw[:200].decode("utf-8", errors="replace")
             return InvokeResult(error_result(f"the function returned malformed JSON ({len(raw)} bytes): {preview!r}",
-                                             log_tail), attempt, refused, False)
+                                             log_tail, infra="malformed result"), attempt, refused, False)
         if not isinstance(result, dict):
             return InvokeResult(error_result(f"the function returned {type(result).__name__}, not an object",
-                                             log_tail), attempt, refused, False)
+                                             log_tail, infra="malformed result"), attempt, refused, False)
         if log_tail and result.get("status") == "error":
             result = {**result, "error": f"{result.get('error')}\n--- function log (tail) ---\n{log_tail}"}
         return InvokeResult(result, attempt, refused, False)

@@ -42,10 +42,11 @@ class LambdaEmulator:
         self._watcher = threading.Thread(target=self._watch_oom, name="emulator-oom-events", daemon=True)
         self._watcher.start()
 
-    def invoke(self, event: bytes) -> SandboxResult:
-        """Run event in a sandbox; raises SandboxError only when no sandbox can be started at all."""
+    def invoke(self, event: bytes, *, fresh: bool = False) -> SandboxResult:
+        """Run event in a sandbox (fresh: a new one, removed after it: a retry must not share the sandbox of the
+        attempt before it); raises SandboxError only when no sandbox can be started at all."""
         with self._slots:
-            sandbox = self._take()
+            sandbox = self._take(fresh=fresh)
             try:
                 result = sandbox.invoke(event)
                 with self._lock:
@@ -56,7 +57,7 @@ class LambdaEmulator:
             except BaseException:
                 self._discard(sandbox)
                 raise
-            if sandbox.dead:
+            if sandbox.dead or fresh:
                 self._discard(sandbox)
             else:
                 sandbox.pause()
@@ -101,11 +102,11 @@ class LambdaEmulator:
                 self._events.close()
         self._watcher.join(timeout=5)
 
-    def _take(self) -> Sandbox:
+    def _take(self, *, fresh: bool = False) -> Sandbox:
         with self._lock:
             if self._closed:
                 raise SandboxError("the emulator was closed")
-            if self._idle:
+            if self._idle and not fresh:
                 return self._idle.pop()
             self._count += 1
             sandbox = Sandbox(self.client, self.spec, self.label, self._count)

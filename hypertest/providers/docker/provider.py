@@ -32,6 +32,9 @@ from hypertest.providers.test_image import PLATFORMS, TASK_ROOT, ImageBuilder, d
 from runner.environment import PASS_VARIABLE
 from runner.model import error_unit_result
 
+# The emulated sandbox's errors (as Lambda names them) and the infrastructure cause each is (else: crash).
+ERROR_CAUSES = {"Runtime.OutOfMemory": "OOM", "Sandbox.Timedout": "timeout"}
+
 RUN_FOLDER = "/opt/hypertest-run"  # where a sandbox sees the run folder
 FUNCTION_NAME = "hypertest-docker"
 PLATFORM = PLATFORMS["x86_64"]
@@ -109,22 +112,26 @@ class DockerProvider(RunFolderStore):
     # --- the units ---------------------------------------------------------------------------------------
 
     def execute(self, payload: Mapping[str, Any]) -> Mapping[str, object]:
-        """One invocation in a warm sandbox; what went wrong in the sandbox becomes an `error` result."""
+        """One invocation in a warm sandbox (a fresh unit, a retry: in a new one); what went wrong in the sandbox
+        becomes an `error` result that names its infrastructure cause (`infra`)."""
         try:
-            result = self._emulator().invoke(json.dumps(payload).encode())
+            result = self._emulator().invoke(json.dumps(payload).encode(), fresh=payload.get("fresh") is True)
         except SandboxError as exc:
-            return error_unit_result(str(exc))
+            return {**error_unit_result(str(exc)), "infra": "lost"}
         if result.error_type is not None:
-            return error_unit_result(self._explain(result.error_type, result.message, result.body, result.log_tail))
+            return {**error_unit_result(self._explain(result.error_type, result.message, result.body,
+                                                      result.log_tail)),
+                    "infra": ERROR_CAUSES.get(result.error_type, "crash")}
         try:
             answer: Mapping[str, Any] = json.loads(result.body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return error_unit_result(f"the function answered malformed JSON: {exc}")
+            return {**error_unit_result(f"the function answered malformed JSON: {exc}"), "infra": "malformed result"}
         if isinstance(answer, Mapping) and isinstance(answer.get("resultRef"), str) and self.run_dir is not None:
             try:
                 loaded: Mapping[str, Any] = json.loads((self.run_dir / str(answer["resultRef"])).read_bytes())
             except (OSError, ValueError) as exc:
-                return error_unit_result(f"the unit's stored result cannot be read: {exc}")
+                return {**error_unit_result(f"the unit's stored result cannot be read: {exc}"),
+                        "infra": "malformed result"}
             return loaded
         return answer
 

@@ -109,7 +109,8 @@ def stats(records: Iterable[TestRecord]) -> Stats:
     interrupted = count(status="interrupted", outcome="unexpected")
     expected = count(outcome="expected")
     passed = count(status="passed", outcome="expected")
-    return {
+    quarantined = sum(1 for r in records if r["outcome"] == "unexpected" and r.get("quarantined"))
+    counts: Stats = {
         "total": len(records),
         "passed": passed,
         "failed": unexpected - errors - interrupted,  # failed, timed out, or passed against test.fail()
@@ -122,6 +123,9 @@ def stats(records: Iterable[TestRecord]) -> Stats:
         "timedOut": count(status="timedOut"),
         "interrupted": interrupted,
     }
+    if quarantined:
+        counts["quarantined"] = quarantined
+    return counts
 
 
 def conclusion(counts: Stats, fail_on_flaky: bool, *, teardown_failed: bool = False,

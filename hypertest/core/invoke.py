@@ -22,7 +22,7 @@ from hypertest.core.aggregate import (
 from hypertest.core.config import Settings
 from hypertest.core.contracts import Discovery, NoRunHooks, Provider, RunContext, RunHooks, RunInfo
 from hypertest.core.dispatcher import Dispatcher, UnitOutcome
-from hypertest.core.durations import load_durations, longest_first
+from hypertest.core.durations import longest_first
 from hypertest.core.events import ReporterMultiplexer
 from hypertest.core.limits import (
     FailureBudget,
@@ -34,11 +34,15 @@ from hypertest.core.limits import (
 from hypertest.core.packing import Packing, plan_run
 from hypertest.core.pipeline import Pipeline, Task
 from hypertest.core.plan import Gate, RunPlan, group_of
+from hypertest.core.quarantine import counted
 from hypertest.core.redaction import Redactor
 from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.core.report_preparation import ReportPreparation
+from hypertest.core.retries import Retries
+from hypertest.core.retry_unit import retry_payload
+from hypertest.core.run_history import RunHistory
 from hypertest.core.run_id import make_run_folder, new_run_id
-from hypertest.core.run_memory import remember_run
+from hypertest.core.run_memory import PastRuns
 from hypertest.core.run_result import in_reporters_order, link_artifacts, merged_report, run_result, write_results
 from hypertest.core.strings import well_formed
 from hypertest.core.suite import Unit
@@ -100,7 +104,9 @@ class _InvokeRun:
         self.started_at = dt.datetime.now(dt.UTC)
         self.started = time.monotonic()
         self.dispatcher: Dispatcher | None = None
-        self.durations: dict[str, int] = {}
+        self.durations: Mapping[str, int] = {}
+        self.past = PastRuns()
+        self.history: RunHistory | None = None  # read while the tests are discovered
         self.hooks: RunHooks = NoRunHooks()
         self.exempt_batch = False  # the units dispatched now still run after maxFailures (teardown projects)
         self.said_stopped = False
@@ -135,6 +141,7 @@ class _InvokeRun:
             "runner": self.plugin.name, "runId": self.state.run_id, "unitId": "warm-up",
             "projectDir": str(part.project_dir), "timeoutMs": None, "artifacts": {}, "unit": dict(part.unit)}
         self.provider.warm_up(payload, min(self.settings.concurrency, os.cpu_count() or 1))
+        self.history = RunHistory(self.settings, self.provider, self.env, self._warn)
 
     def unit_payload(self, unit: Unit, allowed: int | None) -> dict[str, Any]:
         """The payload of one unit, as the provider sends it (allowed: the failures it may still count)."""
@@ -154,8 +161,10 @@ class _InvokeRun:
     def split_units(self) -> None:
         """Split the tests into units in phases; no tests at all is an error unless passWithNoTests."""
         assert self.state.discovery is not None
-        self.durations = load_durations(self.settings.output)  # read once: packing and the dispatch order
-        self.state.plan, packing = plan_run(self.plugin, self.state.discovery, self.settings, self.durations)
+        self.history = self.history or RunHistory(self.settings, self.provider, self.env, self._warn)
+        self.past = self.history.past(self.plugin.name, self.state.discovery.tests, self.out)
+        self.durations = self.past.durations  # read once: packing and the dispatch order
+        self.state.plan, packing = plan_run(self.plugin, self.state.discovery, self.settings, self.past)
         if packing is not None:
             self.state.packing = packing
             self.out.write(f"{packing.describe()}\n")
@@ -170,7 +179,7 @@ class _InvokeRun:
         """Check the provider can run the units; create the run folder."""
         assert self.state.discovery is not None
         if self.state.units:
-            self.provider.preflight(self.state.discovery, {})
+            self.provider.preflight(self.state.discovery, self.past.peaks)
         self.state.run_dir = make_run_folder(self.settings.output, self.state.run_id, self.settings.source)
 
     def start_session(self) -> None:
@@ -206,20 +215,24 @@ class _InvokeRun:
             preparation.unit_began()
             self.multiplexer.on_unit_begin(unit)
         unit_limit: dict[str, int] = {}  # unit -> the failures it was allowed when it started
+        retries = Retries.of(self.settings)  # fresh attempts, and the tests the infrastructure lost
 
         def execute(unit: Unit) -> object:
             allowed = None if self.exempt_batch else budget.remaining
             if allowed is not None:
                 unit_limit[unit.id] = allowed
-            answer = self.provider.execute(self.unit_payload(unit, allowed))
+            answer = self.provider.execute(retry_payload(unit, self.unit_payload(unit, allowed)))
             # whatever a test printed or asserted, a known secret goes no further (the dispatcher parses the rest)
             return self.redactor.value(well_formed(answer))
 
         def finished(outcome: UnitOutcome) -> None:
             records = settle_stopped_unit(outcome.result["tests"], unit_limit.get(outcome.unit.id, limits.max_failures))
-            if self.stopped_running and not self.exempt_batch:  # cut short by the stop below
+            cut = self.stopped_running and not self.exempt_batch
+            if cut:  # cut short by the stop below
                 records = settle_interrupted_unit(records, limits.max_failures)
-            self.state.records_by_unit[outcome.unit.id] = records
+            # each test reported once, after its last attempt (retries.py); its attempts merged under its unit
+            records = retries.finish(outcome, records, self.dispatcher, self.state.records_by_unit,
+                                     cut_short=cut or self.state.interrupted)
             self.multiplexer.on_unit_end(outcome.unit, records)
             if budget.add(records) and not self.exempt_batch and self.dispatcher is not None:
                 # As in Playwright: no test starts after maxFailures failed tests (teardown projects still run),
@@ -250,7 +263,7 @@ class _InvokeRun:
             exempt = [unit for unit in runnable if group_of(unit) in limits.exempt_groups]
             for batch in ([unit for unit in runnable if unit not in exempt], exempt):
                 try:
-                    self.state.outcomes.extend(self._run_batch(batch, budget, batch is exempt, not_run))
+                    self.state.outcomes.extend(self._run_batch(batch, budget, batch is exempt, not_run, retries))
                 except KeyboardInterrupt:
                     # Ctrl-C: stop every unit, then report what finished; the rest is `interrupted`.
                     self.state.interrupted = True
@@ -262,8 +275,10 @@ class _InvokeRun:
             self.hooks.phase_finished(phase.units, [o.result for o in self.state.outcomes if o.unit in phase.units])
 
     def _run_batch(self, units: list[Unit], budget: FailureBudget, exempt: bool,
-                   not_run: Callable[[Unit, list[TestRecord]], None]) -> list[UnitOutcome]:
-        """Dispatch units; after maxFailures, those it stops (all but exempt ones) are reported as not run."""
+                   not_run: Callable[[Unit, list[TestRecord]], None],
+                   retries: Retries) -> list[UnitOutcome]:
+        """Dispatch units; after maxFailures, those it stops (all but exempt ones) are reported as not run, and
+        the retries it left waiting end their tests as they are."""
         assert self.dispatcher is not None
         self.exempt_batch = exempt
         outcomes = self.dispatcher.run(units) if units and (exempt or not budget.reached) else []
@@ -273,7 +288,15 @@ class _InvokeRun:
             self._say_stopped(budget)
         for unit in stopped:
             not_run(unit, skipped_records(unit, stopped_reason(budget.max_failures)))
+        for unit in self.dispatcher.left_over():  # a retry the stop left waiting: its tests end as they are
+            self.multiplexer.on_unit_begin(unit)
+            self.multiplexer.on_unit_end(unit, final := retries.abandon(unit))
+            budget.add(final)
         return outcomes
+
+    def _warn(self, text: str) -> None:
+        """A warning on the console (history problems: the run goes on)."""
+        self.out.write(f"warning: {self.redactor.text(text)}\n")
 
     def _say_stopped(self, budget: FailureBudget, *, stops_running: bool = True) -> None:
         """Say once that maxFailures stopped the run (as Playwright's "Testing stopped early")."""
@@ -293,11 +316,12 @@ class _InvokeRun:
     def report(self) -> None:
         """Aggregate, write the reporters' files, the merged HTML report and results.json, then tell the reporters."""
         state = self.state
-        assert state.discovery is not None and state.run_dir is not None
+        assert state.discovery is not None and state.run_dir is not None and self.history is not None
         records = well_formed(ordered_records(state.units, state.records_by_unit, state.discovery.tests,
                                               interrupted=state.interrupted))  # titles from discovery too
+        triage = self.history.judge(records)  # quarantine and triage against the base branch
         counts = stats(records)
-        verdict, state.exit_code = conclusion(counts, self.settings.fail_on_flaky,
+        verdict, state.exit_code = conclusion(stats(counted(records)), self.settings.fail_on_flaky,
                                               teardown_failed=bool(state.teardown_error), interrupted=state.interrupted)
         link_artifacts(records, self.provider)
         result = run_result(run_id=state.run_id, plugin=self.plugin, discovery=state.discovery, provider=self.provider,
@@ -305,6 +329,7 @@ class _InvokeRun:
                             duration_ms=int((time.monotonic() - self.started) * 1000), verdict=verdict,
                             exit_code=state.exit_code, counts=counts, outcomes=state.outcomes, records=records,
                             packing=state.packing)
+        self.history.describe(result, triage)
         made = {**self.multiplexer.reports(result, state.run_dir),  # JUnit, ...
                 **(merged_report(self.plugin, state.discovery, self.context(), result, self.started_at,
                                  prepared=self.preparation.take() if self.preparation else None)
@@ -312,7 +337,7 @@ class _InvokeRun:
         state.reports.update(write_results(result, state.run_dir, in_reporters_order(made, self.settings.reporters),
                                            self.provider))
         self.provider.publish(state.run_dir)
-        remember_run(self.settings.output, result, self.durations, provider=self.provider.name, runner=self.plugin.name)
+        self.history.remember(result, self.plugin.name)
         state.result = result
         self.multiplexer.on_end(result)
 

@@ -4,8 +4,7 @@ history read at the start of a run gives the dispatch order, packing and memory 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from hypertest.core.config import Settings
@@ -13,9 +12,9 @@ from hypertest.core.contracts import Provider
 from hypertest.core.fixture_times import FixtureTimes, measure_fixture_times
 from hypertest.core.history import History, RecordedOutcome, RunEntry, Warn, load_history, record_run
 from hypertest.core.peaks import unit_peaks
-from hypertest.core.run_identity import RunIdentity, run_identity
+from hypertest.core.run_identity import RunIdentity
 from hypertest.core.unit_overhead import measured_overhead_ms
-from runner.model import HistoryUse, RunResult, TestRecord
+from runner.model import RunResult, TestRecord
 
 
 @dataclass(frozen=True)
@@ -27,26 +26,6 @@ class PastRuns:
     overhead_ms: int | None = None  # the newest measured unit overhead
     fixtures: FixtureTimes = field(default_factory=FixtureTimes)
     runs: int = 0  # how many runs the history had
-
-
-class HistoryReading:
-    """The run's identity and history, read in a thread of its own while the tests are discovered (a bucket's
-    history takes a moment)."""
-
-    def __init__(self, settings: Settings, provider: Provider, environ: Mapping[str, str], warn: Warn) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hypertest-history")
-
-        def read() -> tuple[RunIdentity, History]:
-            identity = run_identity(settings.base_dir, environ, base_flag=settings.base_override,
-                                    base_setting=settings.base_branch)
-            return identity, read_history(settings, provider, identity, warn)
-
-        self._future = self._pool.submit(read)
-        self._pool.shutdown(wait=False)
-
-    def result(self) -> tuple[RunIdentity, History]:
-        """The identity and the history (waits for the reading)."""
-        return self._future.result()
 
 
 def read_history(settings: Settings, provider: Provider, identity: RunIdentity, warn: Warn) -> History:
@@ -68,21 +47,6 @@ def past_runs(history: History, provider: str, runner: str) -> PastRuns:
     return PastRuns(durations=history.durations(), peaks=history.peaks(provider),
                     overhead_ms=history.overhead_ms(provider, runner), fixtures=history.fixtures(),
                     runs=len(history.runs))
-
-
-def history_use(history: History, durations: Mapping[str, int], test_ids: Sequence[str]) -> HistoryUse:
-    """What a run took from the history: past runs, its tests with a past duration, and the order that gave."""
-    timed = sum(1 for test_id in test_ids if test_id in durations)
-    return {"where": history.where, "runs": len(history.runs), "timedTests": timed,
-            "order": "longest first" if timed else "discovery order"}
-
-
-def describe_use(use: HistoryUse) -> str:
-    """One console line: what the run took from the history."""
-    if not use["runs"]:
-        return f"history: no past runs yet in {use['where']}: units start in discovery order"
-    return (f"history: {use['runs']} past run{'s' if use['runs'] != 1 else ''} in {use['where']}: "
-            f"{use['timedTests']} tests with a past duration, {use['order']}")
 
 
 def run_entry(result: RunResult, identity: RunIdentity, *, provider: str, runner: str) -> RunEntry:

@@ -348,7 +348,9 @@ def test_a_second_invoke_orders_its_units_from_the_first_runs_durations_in_s3(
 
     second = cli(*run, "--output", str(tmp_path / "second"), cwd=aws.project)  # a fresh output, as on CI
     assert second.code == 0, second.out + second.err
-    assert "history:" not in second.out + second.err  # no warning: the history was read and written
+    assert "warning: history" not in second.out + second.err  # the history was read and written
+    assert "history: 1 past run in s3://ht-artifacts/hypertest/history: 8 tests with a past duration, longest first" \
+        in second.out
     assert not (tmp_path / "second" / ".history").exists() and len(aws.keys(folder)) == 2
     units = sorted(load_results(tmp_path / "second")["units"], key=lambda unit: unit["startedAt"])
     expected = [sum(durations[test_id] for test_id in unit["tests"]) for unit in units]

@@ -193,3 +193,25 @@ def test_parallel_retries_start_two_at_once(tmp_path: Path) -> None:
     assert [a["retry"] for a in broken["attempts"]] == [0, 1, 2]
     retry_units = [u for u in run.results["units"] if "retryOf" in u]
     assert len(retry_units) == 2 and {u["retryOf"] for u in retry_units} == {broken["unitId"]}
+
+
+def test_the_console_counts_retry_units_among_the_units_to_run() -> None:
+    import io
+
+    from hypertest.core.contracts import RunInfo
+    from hypertest.reporters.console import ConsoleReporter
+
+    out = io.StringIO()
+    console = ConsoleReporter(out, interactive=False, interval_s=3600)
+    first, second = Unit(id="a", tests=(case("x"),)), Unit(id="b", tests=(case("y"),))
+    console.on_begin(RunInfo(run_id="r", total_tests=2, units=[first, second], concurrency=2, provider="local",
+                             output_dir="/tmp"))
+    console.on_unit_begin(first)
+    console.on_unit_begin(second)
+    console.on_unit_end(first, [])  # x failed: held back for its retry
+    retry = RetryUnit(id="a-fresh1", tests=(case("x"),), retry_of="a", attempt=1)
+    console.on_unit_begin(retry)
+    console.on_unit_end(second, [record(case("y"), "passed")])
+    assert "[1/2]" not in out.getvalue()  # the retry still runs: no final line yet
+    console.on_unit_end(retry, [record(case("x"), "passed")])
+    assert out.getvalue().splitlines()[-1].startswith("[2/2] 0 failed, 0 running")

@@ -88,7 +88,10 @@ def _failing(past: PastOutcomes, base: str) -> Triage:
 def _flaky(here: str, past: PastOutcomes) -> Triage:
     flaked = past.flaked
     evidence = here + (f"; flaked in {len(flaked)} of the last {_runs(len(past.recent))}" if flaked else "")
-    return {"class": "flaky", "evidence": evidence, "runs": [run.run_id for run in flaked], "rate": past.rate}
+    found: Triage = {"class": "flaky", "evidence": evidence, "runs": [run.run_id for run in flaked]}
+    if past.recent:
+        found["rate"] = past.rate
+    return found
 
 
 def _failing_streak(base: Sequence[tuple[RunEntry, RecordedOutcome]]) -> list[RunEntry]:

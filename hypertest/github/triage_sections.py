@@ -69,10 +69,10 @@ def evidence(record: TestRecord) -> str:
 
 
 def rate(record: TestRecord) -> str:
-    """`flaky in 20% of the recent runs`, or empty without a rate."""
+    """`flaky in 20% of the recent runs`, or empty without a rate (or a rate of 0: it never flaked before)."""
     triage = record.get("triage")
     value = triage.get("rate") if triage else None
-    return f"flaky in {value:.0%} of the recent runs" if isinstance(value, int | float) else ""
+    return f"flaky in {value:.0%} of the recent runs" if isinstance(value, int | float) and value > 0 else ""
 
 
 def attempts_story(record: TestRecord) -> str:

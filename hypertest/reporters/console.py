@@ -62,8 +62,10 @@ class ConsoleReporter(Reporter):
         self.stream.flush()
 
     def on_unit_begin(self, unit: Unit) -> None:
-        """Count a unit in flight and draw the progress line."""
+        """Count a unit in flight and draw the progress line (a retry unit adds to the units to run)."""
         with self._lock:
+            if getattr(unit, "retry_of", None):  # core/retry_unit.py: not in the plan the run began with
+                self.total_units += 1
             self.running += 1
             self._progress()
 

@@ -272,7 +272,10 @@ class _InvokeRun:
                     self.state.outcomes.extend(self.dispatcher.finished())
                     return
             gate.record(record for unit in phase.units for record in self.state.records_by_unit.get(unit.id, []))
-            self.hooks.phase_finished(phase.units, [o.result for o in self.state.outcomes if o.unit in phase.units])
+            # the phase's units and their retries, in the order they ran: a retry's state comes after its unit's
+            ids = {unit.id for unit in phase.units}
+            self.hooks.phase_finished(phase.units, [o.result for o in self.state.outcomes
+                                                    if o.unit.id in ids or getattr(o.unit, "retry_of", "") in ids])
 
     def _run_batch(self, units: list[Unit], budget: FailureBudget, exempt: bool,
                    not_run: Callable[[Unit, list[TestRecord]], None],

@@ -112,7 +112,7 @@ class PlaywrightPlugin:
         try:
             blob_dir = context.provider.collect_blobs(context.run_dir, keys)
             return merge_html_report(blob_dir, report_dir, discovery.project_dir, context.test_env, extra_records=extra,
-                                     started_at=started_at, prepared=merge)
+                                     started_at=started_at, prepared=merge, units=units)
         except (MergeError, OSError, RuntimeError) as exc:
             context.out.write(f"warning: the merged HTML report could not be built: {exc}\n")
             shutil.rmtree(report_dir, ignore_errors=True)

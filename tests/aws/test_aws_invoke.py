@@ -49,8 +49,15 @@ def test_invoke_runs_every_unit_in_lambda_with_artifacts_in_s3(aws: AwsWorld, cl
     assert "warning: no deploy manifest found" in result.out  # drift policy warn, nothing deployed
 
 
+def without_infra_retries(aws: AwsWorld) -> None:
+    """The config with core's retries of lost units off (infraRetries: 0): what the provider alone does."""
+    config = aws.project / "hypertest.yml"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "infraRetries": 0}))
+
+
 def test_faults_never_lose_or_duplicate_a_test(aws: AwsWorld, cli: Cli, tmp_path: Path) -> None:
     aws.write_config()
+    without_infra_retries(aws)
     # Throttling bursts and a service error are retried (the function never ran); a crash, a Lambda
     # timeout, a malformed and an oversized response become error records and are not re-sent.
     aws.standin.script("throttle", "throttle", "throttle", "ok", "service", "ok", "crash", "timeout",
@@ -71,6 +78,27 @@ def test_faults_never_lose_or_duplicate_a_test(aws: AwsWorld, cli: Cli, tmp_path
     assert any("ResponseSizeTooLarge" in m for m in errors)
 
 
+def test_units_the_infrastructure_lost_run_again_in_fresh_invocations(aws: AwsWorld, cli: Cli,
+                                                                      tmp_path: Path) -> None:
+    aws.write_config()  # infraRetries: 1 by default
+    aws.standin.script("crash", "timeout")  # the first two invocations (two slots); their retries come next
+    result = cli("invoke", "--output", str(tmp_path / "out"), cwd=aws.project)
+    assert result.code == 0, result.out + result.err
+    document = load_results(tmp_path / "out")
+    assert [t["status"] for t in document["tests"]] == ["passed"] * 8
+    lost = [t for t in document["tests"] if len(t["attempts"]) == 2]
+    assert len(lost) == 2
+    for record in lost:
+        first, second = record["attempts"]
+        assert first["status"] == "error" and first["error"]["message"].startswith("infra: ")
+        assert second["status"] == "passed" and record["outcome"] == "expected"  # a lost attempt is no failure
+    units = document["units"]
+    retried = {unit["id"]: unit["infra"] for unit in units if unit.get("infra")}
+    assert sorted(retried.values()) == ["crash", "timeout"]
+    assert sorted(unit["retryOf"] for unit in units if unit.get("retryOf")) == sorted(retried)
+    assert sum(aws.standin.executions.values()) == 10  # eight units and two fresh invocations
+
+
 def test_a_read_timeout_is_not_sent_again(aws: AwsWorld, cli: Cli, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     from hypertest.providers.aws import clients
@@ -78,6 +106,7 @@ def test_a_read_timeout_is_not_sent_again(aws: AwsWorld, cli: Cli, tmp_path: Pat
     monkeypatch.setattr(clients, "READ_TIMEOUT_MARGIN_S", -8)  # read timeout: 10 - 8 = 2 s
     aws.standin.env["STANDIN_HANG_S"] = "4"
     aws.write_config(timeout=10)
+    without_infra_retries(aws)  # core's retry would be a new invocation, on purpose; the SDK's never is
     aws.standin.script("hang")
     result = cli("invoke", "--output", str(tmp_path / "out"), "--grep", "has a title", cwd=aws.project)
     assert result.code == 3, result.out + result.err
@@ -96,6 +125,7 @@ def test_function_error_retries_are_opt_in(aws: AwsWorld, cli: Cli, tmp_path: Pa
 
 def test_persistent_throttling_gives_up_with_a_clear_error(aws: AwsWorld, cli: Cli, tmp_path: Path) -> None:
     aws.write_config(throttleRetries=2)
+    without_infra_retries(aws)
     aws.standin.script("throttle", "throttle", "throttle")
     result = cli("invoke", "--output", str(tmp_path / "out"), "--grep", "has a title", cwd=aws.project)
     assert result.code == 3

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -48,7 +48,7 @@ from hypertest.core.strings import well_formed
 from hypertest.core.suite import Unit
 from hypertest.errors import ExitCode, UsageError
 from runner.environment import child_environment
-from runner.model import RunResult, TestRecord
+from runner.model import RunResult, TestRecord, UnitResult
 
 
 @dataclass
@@ -272,10 +272,7 @@ class _InvokeRun:
                     self.state.outcomes.extend(self.dispatcher.finished())
                     return
             gate.record(record for unit in phase.units for record in self.state.records_by_unit.get(unit.id, []))
-            # the phase's units and their retries, in the order they ran: a retry's state comes after its unit's
-            ids = {unit.id for unit in phase.units}
-            self.hooks.phase_finished(phase.units, [o.result for o in self.state.outcomes
-                                                    if o.unit.id in ids or getattr(o.unit, "retry_of", "") in ids])
+            self.hooks.phase_finished(phase.units, self._results_of(phase.units))
 
     def _run_batch(self, units: list[Unit], budget: FailureBudget, exempt: bool,
                    not_run: Callable[[Unit, list[TestRecord]], None],
@@ -296,6 +293,11 @@ class _InvokeRun:
             self.multiplexer.on_unit_end(unit, final := retries.abandon(unit))
             budget.add(final)
         return outcomes
+
+    def _results_of(self, units: Sequence[Unit]) -> list[UnitResult]:
+        """The results of units and of their retries, in the order they ran (a retry's state after its unit's)."""
+        ids = {unit.id for unit in units}
+        return [o.result for o in self.state.outcomes if o.unit.id in ids or getattr(o.unit, "retry_of", "") in ids]
 
     def _warn(self, text: str) -> None:
         """A warning on the console (history problems: the run goes on)."""

@@ -86,6 +86,19 @@ def test_only_the_tests_a_lost_unit_did_not_finish_run_again_and_a_stopped_unit_
     assert stopped.retries == [] and "infra" not in stopped.final[1]
 
 
+def test_a_results_sandbox_and_cause_are_bounded_to_what_core_knows() -> None:
+    from hypertest.core.unit_parse import MAX_SANDBOX_CHARS, parse_unit_result
+
+    hostile = {"status": "error", "error": "the runner process was killed", "tests": [], "infra": "<script>pwned</script>",
+               "sandbox": "x" * 10_000}
+    parsed = parse_unit_result(UNIT, hostile)
+    assert "infra" not in parsed and parsed["sandbox"] == "x" * MAX_SANDBOX_CHARS
+    assert parsed["tests"][0]["attempts"][0]["sandbox"] == "x" * MAX_SANDBOX_CHARS
+    assert infra_cause(parsed) == "crash"  # read from the error instead
+    named = parse_unit_result(UNIT, {**hostile, "infra": "OOM"})
+    assert named["infra"] == "OOM" and infra_cause(named) == "OOM"
+
+
 @pytest.mark.e2e
 def test_a_unit_whose_sandbox_is_killed_runs_again_in_a_new_one(tmp_path: Path) -> None:
     run = invoke_retry_suite(tmp_path, "infraRetries: 1\n", "sandbox dies")

@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from typing import cast
 
 from hypertest.core.aggregate import error_record, record_identity
+from hypertest.core.infra_cause import CAUSES
 from hypertest.core.suite import OUTCOMES, STATUSES, TestCase, Unit
 from runner import RESULT_SCHEMA_VERSION
 from runner.model import Artifact, Attempt, ErrorInfo, Resources, TestRecord, UnitResult
 
 UNIT_STATUSES = ("ok", "error", "deadline")
+MAX_SANDBOX_CHARS = 200  # a sandbox id is a log stream and a host name
 
 
 def parse_unit_result(unit: Unit, raw: object) -> UnitResult:
@@ -45,9 +47,10 @@ def parse_unit_result(unit: Unit, raw: object) -> UnitResult:
         result["runPath"] = path
     sandbox, infra = _text(found.get("sandbox")), _text(found.get("infra"))
     if sandbox:
+        sandbox = sandbox[:MAX_SANDBOX_CHARS]
         result["sandbox"] = sandbox
         result["tests"] = [_ran_in(record, sandbox) for record in result["tests"]]
-    if infra:
+    if infra in CAUSES:  # another word is no cause core knows: it reads one from the error instead
         result["infra"] = infra
     if isinstance(resources, Mapping):
         result["resources"] = _resources(resources)

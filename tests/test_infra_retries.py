@@ -89,8 +89,8 @@ def test_only_the_tests_a_lost_unit_did_not_finish_run_again_and_a_stopped_unit_
 def test_a_results_sandbox_and_cause_are_bounded_to_what_core_knows() -> None:
     from hypertest.core.unit_parse import MAX_SANDBOX_CHARS, parse_unit_result
 
-    hostile = {"status": "error", "error": "the runner process was killed", "tests": [], "infra": "<script>pwned</script>",
-               "sandbox": "x" * 10_000}
+    hostile = {"status": "error", "error": "the runner process was killed", "tests": [],
+               "infra": "<script>pwned</script>", "sandbox": "x" * 10_000}
     parsed = parse_unit_result(UNIT, hostile)
     assert "infra" not in parsed and parsed["sandbox"] == "x" * MAX_SANDBOX_CHARS
     assert parsed["tests"][0]["attempts"][0]["sandbox"] == "x" * MAX_SANDBOX_CHARS

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from hypertest.github.comment import render_comment
 from hypertest.github.markdown import facts_table
 from tests.conftest import ROOT, SUITE, CliResult, copy_suite, load_results
+from tests.github.fixtures import CONTEXT
 
 TRIAGE = ROOT / "tests" / "fixtures" / "triage_suite"
 GITHUB_VARIABLES = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_BASE_REF", "GITHUB_SHA")
@@ -82,6 +84,13 @@ def test_a_pull_request_run_names_each_failure_against_the_base_branch(
     assert document["triage"]["baseRuns"] == ["base2", "base1"]
     assert document["triage"]["counts"] == {"new": 1, "preExisting": 1, "flaky": 1, "infra": 0, "fixed": 1,
                                             "quarantined": 0}
+    comment = render_comment(document, CONTEXT)  # the PR comment names each class, new failures first
+    sections = [line for line in comment.splitlines() if line.startswith(("#### ", "**"))]
+    assert sections[0] == "#### New failures (1)" and "breaks in the change" in comment.split("#### New")[1]
+    for heading, title in (("**Pre-existing failures (1)**", "broken before the change"), ("**Flaky (1)**", "flaky"),
+                           ("**Fixed (1)**", "fixed by the change")):
+        assert any(line.startswith(heading) and title in line for line in sections), (heading, sections)
+    assert "breaks in the change" not in "".join(sections[1:])  # a new failure is not listed again
 
     # quarantining the pre-existing failure leaves the new one failing the run; quarantining both passes it
     one = run_as(cli, monkeypatch, triage_suite, tmp_path / "pr2", run="pr2", phase="pr", branch="feature/x",

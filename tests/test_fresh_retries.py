@@ -20,6 +20,7 @@ from runner.artifacts import AttemptStore, LocalDirectoryStore
 from runner.model import make_attempt
 from runner.sandbox_id import sandbox_id
 from tests.retry_runs import case, invoke_retry_suite, ok_result, record
+from tests.test_html_report import report_data, report_tests
 
 
 def test_a_test_that_fails_then_passes_is_flaky_with_both_attempts_and_their_artifacts() -> None:
@@ -182,6 +183,18 @@ def test_fresh_retries_in_new_sandboxes(tmp_path: Path) -> None:
     retry_units = [u for u in run.results["units"] if "retryOf" in u]
     assert sorted(u["retryOf"] for u in retry_units) == sorted([flaky["unitId"], broken["unitId"], broken["unitId"]])
     assert run.results["stats"]["flaky"] == 1 and run.results["stats"]["failed"] == 1
+    # the merged HTML report agrees: each test once, a retried one with all its attempts (retry_blobs.py folds them)
+    data = report_data(run.run_dir / "report" / "index.html")
+    names = [(t["projectName"], t["title"]) for name, f in data.items() if name != "report.json" for t in f["tests"]]
+    assert len(names) == len(set(names)) == 3
+    tests = report_tests(data)
+    shown_broken = tests[("retry", "fails every time")]
+    shown_flaky = tests[("retry", "fails on its first attempt only")]
+    assert [(r["retry"], r["status"]) for r in shown_broken["results"]] == [(0, "failed"), (1, "failed"), (2, "failed")]
+    assert shown_flaky["outcome"] == "flaky" and [r["status"] for r in shown_flaky["results"]] == ["failed", "passed"]
+    stats = data["report.json"]["stats"]
+    assert (stats["expected"], stats["unexpected"], stats["flaky"]) == (1, 1, 1)
+    assert len(list((run.run_dir / "blobs").glob("*.zip"))) == len(run.results["units"])  # left as they were
 
 
 @pytest.mark.e2e

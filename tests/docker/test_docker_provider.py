@@ -1,6 +1,6 @@
 """`provider: docker` end to end: the README's demo suite through the image deploy builds, run by the
-image's own runtime client in emulated Lambda sandboxes on a real daemon; and a warm-reuse soak of one
-sandbox through fifty invocations that pass, fail, time out and crash."""
+image's own runtime client in emulated Lambda sandboxes on a real daemon; a fresh retry in a new sandbox; and a
+warm-reuse soak of one sandbox through fifty invocations that pass, fail, time out and crash."""
 
 from __future__ import annotations
 
@@ -57,6 +57,45 @@ def test_invoke_with_provider_docker_runs_the_demo_suite(cli: Any, docker_host: 
     assert not client.containers.list(all=True, filters={"label": "hypertest.emulator"})  # sandboxes removed
     again: CliResult = cli("invoke", cwd=project)
     assert again.code == 0 and "unchanged, reused" in again.out  # nothing rebuilt
+
+
+FRESH_SPEC = """import { test, expect } from '@playwright/test';
+import * as fs from 'fs';
+
+// RETRY_MARKER is a file in the run folder, which every sandbox of the run sees: made by the first attempt only.
+test('fails on its first attempt only', () => {
+  let first = true;
+  try {
+    fs.writeFileSync(process.env.RETRY_MARKER ?? '/nonexistent/marker', 'x', { flag: 'wx' });
+  } catch {
+    first = false;
+  }
+  expect(first, 'the first attempt fails').toBe(false);
+});
+"""
+
+
+def test_a_fresh_retry_runs_in_a_new_sandbox(cli: Any, docker_host: str, runner_base: RunnerBase, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    project = copy_suite(DEMO, tmp_path / "demo")
+    (project / "tests" / "fresh-retry.spec.ts").write_text(FRESH_SPEC)
+    config = docker_config(project, runner_base, 2, environment={"RETRY_MARKER": "/opt/hypertest-run/marker"})
+    config.write_text(json.dumps({**json.loads(config.read_text()),
+                                  "testRunner": {"retryStrategy": "fresh", "retries": 1}}))
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    result: CliResult = cli("invoke", "--grep", "first attempt only", cwd=project)
+    assert result.code == 0, result.out + result.err
+    document = load_results(project / "hypertest-results")
+    [record] = document["tests"]
+    assert (record["status"], record["outcome"]) == ("passed", "flaky")
+    first, second = record["attempts"]
+    assert (first["status"], second["status"]) == ("failed", "passed")
+    assert first["sandbox"].startswith("lambda ") and first["sandbox"] != second["sandbox"]  # another container
+    assert document["providerDetails"]["coldStarts"] == 2
+    retry = [unit for unit in document["units"] if unit.get("retryOf")]
+    assert len(retry) == 1 and retry[0]["sandbox"] == second["sandbox"]
+    client = docker.DockerClient(base_url=docker_host)
+    assert not client.containers.list(all=True, filters={"label": "hypertest.emulator"})  # both removed
 
 
 def test_no_docker_daemon_is_a_clear_error(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -125,7 +164,7 @@ def test_one_warm_sandbox_runs_fifty_invocations_and_stays_clean(docker_host: st
         assert workers <= 2 and (workers or not any("chrom" in line for line in kept)), processes
     assert any("warm_host.cjs" in line for line in seen[-1][2])  # kept between invocations
     assert any("warm_worker.cjs" in line for _, _, processes in seen for line in processes)  # after passed units
-    [run] = [path for path in (project / "hypertest-results").iterdir() if path.is_dir()]
+    [run] = [path for path in (project / "hypertest-results").iterdir() if (path / "results.json").is_file()]
     for test in state.result["tests"]:  # the fonts tests' screenshots came back from the sandbox
         if test["titlePath"][-1].startswith("renders"):
             script = test["titlePath"][-1].split()[1]

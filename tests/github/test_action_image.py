@@ -79,7 +79,7 @@ def test_the_action_image_runs_the_suite_like_github_does(action_image: str, doc
     assert "https://github.com/octo/shop/blob/abc/e2e/tests/todo.spec.ts#L" in summary
     outputs = (commands / "output").read_text()
     assert re.search(r"conclusion<<(\S+)\npassed\n\1\n", outputs)
-    [run] = [p for p in (workspace / "e2e" / "hypertest-results").iterdir() if p.is_dir()]
+    [run] = [p for p in (workspace / "e2e" / "hypertest-results").iterdir() if (p / "results.json").is_file()]
     assert (run / "report" / "index.html").is_file() and (run / "results.json").is_file()
 
 

@@ -26,16 +26,22 @@ install_debian_packages() {
 }
 
 install_python_packages() {
+  # The development tools come pinned, with their hashes, from requirements/dev.lock (scripts/lock.sh compiles it
+  # from pyproject.toml); hypertest itself is then installed editable without dependencies. The stamp holds both
+  # files' hashes, so a change to either installs again.
   local stamp="$VENV/.hypertest-stamp"
   local want
-  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1)"
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements/dev.lock" | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating the virtualenv $VENV"
     "$PYTHON" -m venv "$VENV"
   fi
-  say "installing hypertest and its development tools into $VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[dev]" \
+  say "installing hypertest and its development tools into $VENV (requirements/dev.lock)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes \
+    --requirement "$ROOT/requirements/dev.lock" \
+    2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT" \
     2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
   echo "$want" > "$stamp"
 }

@@ -175,6 +175,20 @@ def test_a_base_without_history_says_every_failure_is_new() -> None:
     assert "no history of main<U+202E>`**x**`<b>@octocat yet: every failure counts as new" in console_summary(result)
 
 
+def test_a_green_run_says_what_it_was_compared_with_and_lists_nothing() -> None:
+    result = copy.deepcopy(triaged_result())
+    result["tests"] = [test for test in result["tests"] if not test.get("triage") and not test.get("quarantined")]
+    summary, comment, console = render_summary(result, CONTEXT), render_comment(result, CONTEXT), \
+        console_summary(result)
+    assert "(3 runs of history from folder .hypertest/history &lt;script&gt;): nothing failed, flaked or was fixed." \
+        in summary and "nothing failed, flaked or was fixed" in comment
+    assert "compared with" not in console and "no history" not in console  # the console says only what it lists
+    result["triage"]["baseRuns"] = []
+    assert "yet (history from folder .hypertest/history &lt;script&gt;): this run starts it." in \
+        render_summary(result, CONTEXT)
+    assert "every failure counts as new" not in render_summary(result, CONTEXT)
+
+
 def test_without_triage_nothing_of_it_is_rendered() -> None:
     """A results.json without triage (an older file, or history off) renders as before: the goldens of
     tests/test_rendering.py and tests/github/test_rendering_github.py hold the exact text."""

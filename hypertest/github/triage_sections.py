@@ -116,12 +116,13 @@ def compared_line(result: RunResult, groups: dict[str, list[TestRecord]]) -> str
     base = f"**{inline(base_of(result), 200)}**"
     runs = len(info["baseRuns"])
     where = inline(str(info["history"]))
+    counts = [f"{len(groups[name])} {_counted(name, len(groups[name]))}" for name in SECTIONS if groups[name]]
     if runs:
         line = f"Compared with {base} ({runs} run{'s' if runs != 1 else ''} of history from {where})"
-    else:
-        line = f"No history of {base} yet (history from {where}): every failure counts as new"
-    counts = [f"{len(groups[name])} {_counted(name, len(groups[name]))}" for name in SECTIONS if groups[name]]
-    return line + (": " + ", ".join(counts) if counts else "") + "."
+        return line + (": " + ", ".join(counts) if counts else ": nothing failed, flaked or was fixed") + "."
+    if not counts:
+        return f"No history of {base} yet (history from {where}): this run starts it."
+    return f"No history of {base} yet (history from {where}): every failure counts as new: {', '.join(counts)}."
 
 
 def _counted(section: str, count: int) -> str:

@@ -122,8 +122,9 @@ def render_summary(result: RunResult) -> str:
         lines.append("  flaky (passed on a retry):")
         lines.extend(f"    {_name(r)}  ({printable(r['file'])}:{r['line']})" for r in flaky[:MAX_LISTED_FAILURES])
         lines.append("")
-    if result.get("triage"):
-        lines.extend([*_triage_lines(result), ""])
+    triaged = _triage_lines(result)
+    if triaged:
+        lines.extend([*triaged, ""])
     counts = result["stats"]
     parts = [f"{counts['passed']} passed", f"{counts['failed']} failed"]
     if counts.get("interrupted"):
@@ -145,15 +146,15 @@ def render_summary(result: RunResult) -> str:
 def _triage_lines(result: RunResult) -> list[str]:
     """What failure triage compared the run with, then one line per triaged test, its class (or quarantined)
     in an aligned column: `  new           chromium › a.spec.ts:12 › checkout › pays — passed in main's last 3
-    runs`."""
+    runs`; nothing when no test needs a class."""
     info = result.get("triage")
-    if not info:
-        return []
+    groups = grouped(result) if info else {}
+    rows = [(section, record) for section in SECTIONS for record in groups.get(section, [])]
+    if not info or not rows:
+        return []  # nothing failed, flaked or was fixed: nothing to compare
     base, runs = printable(base_of(result)), len(info["baseRuns"])
     lines = [f"  compared with {base} ({plural(runs, 'run')} of history from {printable(str(info['history']))}):"
              if runs else f"  no history of {base} yet: every failure counts as new:"]
-    groups = grouped(result)
-    rows = [(section, record) for section in SECTIONS for record in groups[section]]
     for section, record in rows[:MAX_TRIAGE_LINES]:
         said = _triage_said(section, record)
         lines.append(f"  {section:<{TRIAGE_COLUMN}}{_place(record)}" + (f" — {printable(said)}" if said else ""))

@@ -62,5 +62,5 @@ def run_entry(result: RunResult, identity: RunIdentity, *, provider: str, runner
 def outcome_of(record: TestRecord) -> RecordedOutcome:
     """A test's record as the history keeps it."""
     return RecordedOutcome(status=record["status"], outcome=record["outcome"],
-                       duration_ms=sum(attempt["durationMs"] for attempt in record["attempts"]),
-                       attempts=len(record["attempts"]), infra=record.get("infra", ""))
+                           duration_ms=sum(attempt["durationMs"] for attempt in record["attempts"]),
+                           attempts=len(record["attempts"]), infra=record.get("infra", ""))

@@ -227,7 +227,7 @@ def _outcome(raw: object) -> RecordedOutcome | None:
             and isinstance(infra, str)):
         return None
     return RecordedOutcome(status=status[:20], outcome=outcome[:20], duration_ms=duration, attempts=attempts,
-                       infra=infra[:80])
+                           infra=infra[:80])
 
 
 def _counts(found: object) -> dict[str, int]:

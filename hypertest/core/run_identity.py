@@ -21,11 +21,6 @@ class RunIdentity:
     commit: str
     base: str
 
-    @property
-    def against_itself(self) -> bool:
-        """Whether the base is the run's own branch (its previous runs)."""
-        return self.base == self.branch
-
 
 def run_identity(project_dir: Path, environ: Mapping[str, str], *, base_flag: str | None,
                  base_setting: str | None) -> RunIdentity:

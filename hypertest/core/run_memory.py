@@ -25,7 +25,6 @@ class PastRuns:
     peaks: Mapping[str, int] = field(default_factory=dict)  # peakMemoryMb, peakTmpMb: the highest seen
     overhead_ms: int | None = None  # the newest measured unit overhead
     fixtures: FixtureTimes = field(default_factory=FixtureTimes)
-    runs: int = 0  # how many runs the history had
 
 
 def read_history(settings: Settings, provider: Provider, identity: RunIdentity, warn: Warn) -> History:
@@ -45,8 +44,7 @@ def remember_run(settings: Settings, provider: Provider, entry: RunEntry, warn: 
 def past_runs(history: History, provider: str, runner: str) -> PastRuns:
     """What the history says of past runs, for a run of this provider and test runner."""
     return PastRuns(durations=history.durations(), peaks=history.peaks(provider),
-                    overhead_ms=history.overhead_ms(provider, runner), fixtures=history.fixtures(),
-                    runs=len(history.runs))
+                    overhead_ms=history.overhead_ms(provider, runner), fixtures=history.fixtures())
 
 
 def run_entry(result: RunResult, identity: RunIdentity, *, provider: str, runner: str) -> RunEntry:

@@ -24,11 +24,12 @@ def quarantine_records(records: Sequence[TestRecord], settings: QuarantineSettin
                        identity: RunIdentity, window: int) -> None:
     """Mark the quarantined records (`quarantined: true`); the others are left as they are."""
     named, tags = set(settings.tests), set(settings.tags)
+    base_runs = history.of_branch(identity.base)
     for record in records:
         if record["id"] in named or title_key(record) in named or tags.intersection(record.get("tags", ())):
             record["quarantined"] = True
         elif settings.flaky_rate is not None:
-            past = past_outcomes(history, record["id"], identity, window)
+            past = past_outcomes(history, record["id"], base_runs, window)
             if len(past.recent) >= MIN_RUNS_FOR_RATE and past.rate > settings.flaky_rate:
                 record["quarantined"] = True
 

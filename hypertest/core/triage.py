@@ -39,10 +39,9 @@ class PastOutcomes:
         return round(len(self.flaked) / len(self.recent), 3) if self.recent else 0.0
 
 
-def past_outcomes(history: History, test_id: str, identity: RunIdentity, window: int) -> PastOutcomes:
-    """The past of a test in the history."""
-    base = [(run, outcome) for run, outcome in history.outcomes(test_id, history.of_branch(identity.base))
-            if outcome.ran][:window]
+def past_outcomes(history: History, test_id: str, base_runs: Sequence[RunEntry], window: int) -> PastOutcomes:
+    """The past of a test in the history, base_runs being the base branch's (History.of_branch, newest first)."""
+    base = [(run, outcome) for run, outcome in history.outcomes(test_id, base_runs) if outcome.ran][:window]
     recent = history.outcomes(test_id, history.runs)[:window]
     return PastOutcomes(base=base, recent=recent)
 
@@ -112,8 +111,9 @@ def triage_records(records: Sequence[TestRecord], history: History, identity: Ru
                    window: int) -> TriageInfo:
     """Put each record's triage into it; what the run was compared with, and the counts by class."""
     classes: Counter[str] = Counter()
+    base_runs = history.of_branch(identity.base)  # once: every test's past reads them
     for record in records:
-        found = classify(record, past_outcomes(history, record["id"], identity, window), identity.base or "the base")
+        found = classify(record, past_outcomes(history, record["id"], base_runs, window), identity.base or "the base")
         if found is not None:
             record["triage"] = found
             classes[found["class"]] += 1
@@ -121,6 +121,5 @@ def triage_records(records: Sequence[TestRecord], history: History, identity: Ru
                             "infra": classes["infra"], "fixed": classes["fixed"],
                             "quarantined": sum(1 for r in records if r.get("quarantined")
                                                and r["outcome"] == "unexpected")}
-    base_runs = history.of_branch(identity.base, window)
     return {"branch": identity.branch, "commit": identity.commit, "base": identity.base,
-            "baseRuns": [run.run_id for run in base_runs], "history": history.where, "counts": counts}
+            "baseRuns": [run.run_id for run in base_runs[:window]], "history": history.where, "counts": counts}

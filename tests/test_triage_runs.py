@@ -16,6 +16,7 @@ from hypertest.github.comment import render_comment
 from hypertest.github.markdown import facts_table
 from tests.conftest import ROOT, SUITE, CliResult, copy_suite, load_results
 from tests.github.fixtures import CONTEXT
+from tests.history_files import TRIAGE_SUITE_CLASSES, as_ci_job
 
 TRIAGE = ROOT / "tests" / "fixtures" / "triage_suite"
 GITHUB_VARIABLES = ("GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_BASE_REF", "GITHUB_SHA")
@@ -40,13 +41,7 @@ def run_as(cli: Any, monkeypatch: pytest.MonkeyPatch, project: Path, output: Pat
     monkeypatch.setenv("TRIAGE_PHASE", phase)
     monkeypatch.setenv("TRIAGE_RUN", run)
     monkeypatch.setenv("GITHUB_SHA", f"{run:0<40}"[:40])
-    if base is None:
-        monkeypatch.setenv("GITHUB_REF_NAME", branch)
-        monkeypatch.delenv("GITHUB_HEAD_REF", raising=False)
-        monkeypatch.delenv("GITHUB_BASE_REF", raising=False)
-    else:
-        monkeypatch.setenv("GITHUB_HEAD_REF", branch)
-        monkeypatch.setenv("GITHUB_BASE_REF", base)
+    as_ci_job(monkeypatch, branch, base)
     history = project.parent / "history"
     (project / "hypertest.yml").write_text(
         "testRunner:\n  retries: 1\nconcurrency: 2\nreporters: [console, junit]\n"
@@ -71,8 +66,7 @@ def test_a_pull_request_run_names_each_failure_against_the_base_branch(
     document = load_results(tmp_path / "pr")
     records = by_title(document)
     classes = {title: record.get("triage", {}).get("class") for title, record in records.items()}
-    assert classes == {"stays green": None, "breaks in the change": "new", "broken before the change": "pre-existing",
-                       "fixed by the change": "fixed", "flaky": "flaky"}
+    assert classes == TRIAGE_SUITE_CLASSES
     assert records["breaks in the change"]["triage"]["runs"] == ["base2", "base1"]
     assert "passed in main's latest run (base2)" in records["breaks in the change"]["triage"]["evidence"]
     assert records["broken before the change"]["triage"]["runs"] == ["base2", "base1"]

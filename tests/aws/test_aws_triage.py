@@ -13,6 +13,7 @@ import pytest
 from hypertest.core.history import branch_key
 from tests.aws.conftest import BUCKET, FUNCTION, REGION, AwsWorld, aws_world
 from tests.conftest import ROOT, SUITE, CliResult, copy_suite, load_results
+from tests.history_files import TRIAGE_SUITE_CLASSES, as_ci_job
 
 TRIAGE = ROOT / "tests" / "fixtures" / "triage_suite"
 
@@ -35,11 +36,7 @@ def invoke_as(aws: AwsWorld, cli: Any, monkeypatch: pytest.MonkeyPatch, output: 
     """One CI job's invoke on the branch: the function's tests read the phase and run from the project's files."""
     (aws.project / "phase.txt").write_text(phase)
     (aws.project / "run.txt").write_text(run)
-    if base is None:
-        monkeypatch.setenv("GITHUB_REF_NAME", branch)
-    else:
-        monkeypatch.setenv("GITHUB_HEAD_REF", branch)
-        monkeypatch.setenv("GITHUB_BASE_REF", base)
+    as_ci_job(monkeypatch, branch, base)
     settings = {"region": REGION, "bucket": BUCKET, "functionName": FUNCTION, "timeout": 120,
                 "endpoints": {"lambda": aws.standin.url, "s3": aws.moto, "sts": aws.moto}, "drift": "ignore"}
     (aws.project / "hypertest.yml").write_text(json.dumps({
@@ -61,8 +58,7 @@ def test_a_pull_request_run_on_lambda_names_each_failure_from_the_history_in_s3(
     assert pr.code == 1, pr.out + pr.err
     document = load_results(tmp_path / "pr")
     classes = {record["titlePath"][-1]: record.get("triage", {}).get("class") for record in document["tests"]}
-    assert classes == {"stays green": None, "breaks in the change": "new", "broken before the change": "pre-existing",
-                       "fixed by the change": "fixed", "flaky": "flaky"}
+    assert classes == TRIAGE_SUITE_CLASSES
     assert document["triage"]["baseRuns"] == ["base2", "base1"]
     assert document["triage"]["history"] == "s3://ht-artifacts/hypertest/history"
     assert len(triage_aws.keys(f"hypertest/history/{branch_key('feature/x')}/")) == 1

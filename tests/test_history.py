@@ -127,3 +127,14 @@ def test_past_runs_give_durations_peaks_and_tests_outcomes(tmp_path: Path) -> No
     assert history.peaks("local") == {"peakMemoryMb": 700} and history.peaks("aws") == {}
     assert [run.run_id for run, _ in history.outcomes("t1", history.runs)] == ["r2", "r1"]
     assert os.sep not in newer.name
+
+
+def test_the_folder_store_reads_only_regular_files(tmp_path: Path) -> None:
+    from hypertest.core.regular_file import NotAFile
+
+    store = FolderHistory(tmp_path)
+    (tmp_path / "main").mkdir()
+    os.mkfifo(tmp_path / "main" / "pipe.json")  # read, it would block a reader that waits for a writer
+    with pytest.raises(NotAFile):
+        store.read("main", "pipe.json", 1024)
+    assert store.read("main", "gone.json", 1024) is None

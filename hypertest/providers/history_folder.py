@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from hypertest.core.regular_file import open_regular
+
 ENTRY_SUFFIX = ".json"
 
 
@@ -38,9 +40,10 @@ class FolderHistory:
         return found
 
     def read(self, branch_key: str, name: str, max_bytes: int) -> bytes | None:
-        """An entry's bytes (None when gone; ValueError when larger than max_bytes); a link is not followed."""
+        """An entry's bytes (None when gone; ValueError when larger than max_bytes); only a regular file is read,
+        and a link is not followed (NotAFile)."""
         try:
-            descriptor = os.open(self.folder / branch_key / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            descriptor = open_regular(self.folder / branch_key / name, os.O_RDONLY, follow=False)
         except FileNotFoundError:
             return None
         with os.fdopen(descriptor, "rb") as handle:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import cast
 
+from hypertest.core.retry_unit import retry_of
 from hypertest.core.suite import TestCase, Unit
 from hypertest.errors import ExitCode
 from runner import RESULT_SCHEMA_VERSION
@@ -47,9 +48,8 @@ def unit_summary(unit: Unit, result: UnitResult) -> UnitSummary:
         summary["sandbox"] = result["sandbox"]
     if "infra" in result:
         summary["infra"] = result["infra"]
-    retry_of = getattr(unit, "retry_of", None)  # a RetryUnit's (core/retry_unit.py)
-    if isinstance(retry_of, str) and retry_of:
-        summary["retryOf"] = retry_of
+    if retry_of(unit):
+        summary["retryOf"] = retry_of(unit)
     return summary
 
 

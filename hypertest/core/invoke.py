@@ -39,7 +39,7 @@ from hypertest.core.redaction import Redactor
 from hypertest.core.registry import provider_entry, reporters, runner_plugin
 from hypertest.core.report_preparation import ReportPreparation
 from hypertest.core.retries import Retries
-from hypertest.core.retry_unit import retry_payload
+from hypertest.core.retry_unit import retry_of, retry_payload
 from hypertest.core.run_history import RunHistory
 from hypertest.core.run_id import make_run_folder, new_run_id
 from hypertest.core.run_memory import PastRuns
@@ -297,7 +297,7 @@ class _InvokeRun:
     def _results_of(self, units: Sequence[Unit]) -> list[UnitResult]:
         """The results of units and of their retries, in the order they ran (a retry's state after its unit's)."""
         ids = {unit.id for unit in units}
-        return [o.result for o in self.state.outcomes if o.unit.id in ids or getattr(o.unit, "retry_of", "") in ids]
+        return [o.result for o in self.state.outcomes if o.unit.id in ids or retry_of(o.unit) in ids]
 
     def _warn(self, text: str) -> None:
         """A warning on the console (history problems: the run goes on)."""

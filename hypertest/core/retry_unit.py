@@ -20,6 +20,11 @@ class RetryUnit(Unit):
     cause: str = "fresh"  # fresh: a test failed (retryStrategy fresh); infra: the sandbox lost the unit
 
 
+def retry_of(unit: Unit) -> str:
+    """The run plan's unit a retry unit runs tests of again; empty for a unit of the plan."""
+    return unit.retry_of if isinstance(unit, RetryUnit) else ""
+
+
 def unit_retries(settings: TestRunnerSettings) -> int | None:
     """The retries a unit's test runner makes in-process: none under retryStrategy fresh (core retries the
     failed tests in new sandboxes), else testRunner.retries (None: the test runner's config decides)."""

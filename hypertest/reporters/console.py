@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from hypertest.core.contracts import Reporter, RunInfo
+from hypertest.core.retry_unit import retry_of
 from hypertest.core.safe_text import split_lines, strip_ansi, terminal_text
 from hypertest.core.suite import Unit
 from hypertest.github.triage_sections import (
@@ -64,7 +65,7 @@ class ConsoleReporter(Reporter):
     def on_unit_begin(self, unit: Unit) -> None:
         """Count a unit in flight and draw the progress line (a retry unit adds to the units to run)."""
         with self._lock:
-            if getattr(unit, "retry_of", None):  # core/retry_unit.py: not in the plan the run began with
+            if retry_of(unit):  # not in the plan the run began with
                 self.total_units += 1
             self.running += 1
             self._progress()

@@ -13,6 +13,8 @@ from typing import Any
 
 from runner import RESULT_SCHEMA_VERSION
 from runner.artifacts import ArtifactStore, UnknownStoreError
+from runner.bundle import BUNDLE_DIR_VARIABLE, bundle_request, prepare_bundle, with_bundle
+from runner.bundle_format import BundleError
 from runner.cleanup import become_subreaper, no_core_dumps
 from runner.json_text import utf8_json
 from runner.model import UnitRun, error_unit_result
@@ -35,6 +37,8 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
     reference (`resultRef`) is returned instead (Lambda's response limit is 6 MB). Every result says where it ran
     (`sandbox`, runner/sandbox_id.py). A fresh attempt (the envelope's `"fresh": true`: a retry core asked for)
     runs cold, and its files go below `attempt-<n>` folders from its `attempt` on (artifacts.store_from_payload).
+    An envelope's `bundle` (runner/bundle.py) is fetched (once per warm sandbox) and laid over the unit's copy
+    of the project; one that cannot be fetched, checked or unpacked gives an error result saying why.
     """
     global _SUBREAPER  # noqa: PLW0603 - set once per process
     if not _SUBREAPER:
@@ -45,8 +49,15 @@ def execute(event: Any, deadline: float, environ: Mapping[str, str] | None = Non
         event = attempt_event(event)
     try:
         runner, store = _runner_and_store(event)
+        bundle = bundle_request(event)
     except (PayloadError, UnknownStoreError) as exc:
         return _invalid(event, f"invalid payload: {exc}")
+    given = os.environ if environ is None else environ
+    if bundle is not None or BUNDLE_DIR_VARIABLE in given:  # only the envelope's bundle is laid over the project
+        try:
+            environ = with_bundle(given, prepare_bundle(bundle) if bundle is not None else None)
+        except BundleError as exc:
+            return _invalid(event, str(exc))
     try:
         with ResourceMeter() as meter:
             result = runner(deadline, environ)
@@ -77,13 +88,18 @@ def attempt_event(event: Mapping[str, Any]) -> dict[str, Any]:
 def warm_up(event: Any, environ: Mapping[str, str] | None = None) -> str:
     """Start what a unit of this event would keep between units, before it arrives; what happened, in words.
 
-    Never raises: a warm-up that fails only means the first unit starts it (and reports what goes wrong)."""
+    Never raises: a warm-up that fails only means the first unit starts it (and reports what goes wrong). An
+    event with a bundle has it fetched and unpacked now, and warms up what a unit with this bundle would use
+    (its project copy with the bundle laid over it, the warm host or fork server keyed by the bundle)."""
     try:
         module = _runner_module(event)
         warm = getattr(module, "warm_up", None)
         if warm is None:
             return "nothing to warm up for this runner"
-        return str(warm(event, os.environ if environ is None else environ))
+        bundle = bundle_request(event)
+        overlay = prepare_bundle(bundle) if bundle is not None else None
+        said = str(warm(event, with_bundle(os.environ if environ is None else environ, overlay)))
+        return f"{said} (with the bundle {bundle.sha256})" if bundle is not None else said
     except Exception as exc:
         return WARM_UP_FAILED + "".join(traceback.format_exception_only(exc)).strip()
 

@@ -10,8 +10,9 @@ and a fresh Playwright worker unless a kept one of the same identity is clean (w
 The host calls Playwright's internals, so it checks the project's Playwright version first; when it
 refuses (or cannot start), units run Playwright's command line as before. HT_WARM_RUNNER=0 turns the
 host off. A host is replaced when the environment its units need differs (another run's global-setup
-variables), after an interrupted or failed start of a run, past HT_WARM_RUNNER_MAX_RSS_MB of memory,
-and after MAX_UNITS units.
+variables), when the unit's project has another test bundle over it, or none (HT_BUNDLE_SHA, runner/bundle.py:
+the host's Node loaded the test files of its own), after an interrupted or failed start of a run, past
+HT_WARM_RUNNER_MAX_RSS_MB of memory, and after MAX_UNITS units.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from runner.bundle import BUNDLE_SHA_VARIABLE
 from runner.child_channel import LineChannel
 from runner.cleanup import reap_when_ended
 from runner.environment import bounded_int, switch_on
@@ -74,6 +76,7 @@ class HostKey:
     node: str
     package_dir: str
     environment: tuple[tuple[str, str], ...]
+    bundle: str = ""  # the sha256 of the bundle over the project (HT_BUNDLE_SHA): the host loaded its files
 
 
 class HostUnavailable(RuntimeError):
@@ -282,7 +285,8 @@ def _host_for(unit: PlaywrightRun, env: Mapping[str, str], cwd: Path) -> WarmHos
         return None
     key = HostKey(node=unit.node, package_dir=str(package),
                   environment=tuple(sorted((k, v) for k, v in env.items()
-                                           if k not in PER_UNIT_VARIABLES and not k.startswith(SWITCH_PREFIXES))))
+                                           if k not in PER_UNIT_VARIABLES and not k.startswith(SWITCH_PREFIXES))),
+                  bundle=env.get(BUNDLE_SHA_VARIABLE, ""))
     if key in _refused:
         return None
     if _held is not None and _held.fits(key, env):

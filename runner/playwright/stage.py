@@ -14,6 +14,7 @@ from pathlib import Path
 
 from runner import browser_server, warm_host
 from runner.artifacts import safe_segment
+from runner.bundle import bundle_overlay, lay_over, set_bundle_variables
 from runner.chromium import chromium_args, fallback_chromium, forced_chromium
 from runner.environment import child_environment, project_folder, with_writable_home
 from runner.node import ToolMissingError, find_node, find_playwright_cli
@@ -42,12 +43,18 @@ def set_stage(payload: Payload, work: Path, env: Mapping[str, str], *, warm: bro
     """Set up the unit's files in work and say how to run it; a message instead when it cannot run.
 
     copy_project=False keeps the project folder where it is even when HT_COPY_PROJECT asks for a copy (a
-    warm-up runs no test)."""
+    warm-up runs no test). With a bundle (HT_BUNDLE_DIR, runner/bundle.py) the project is always copied, the
+    copy every unit uses unless HT_COPY_PROJECT asks for the unit's own, and the bundle laid over the copy: the
+    deployed folder is never changed."""
     project_dir = project_folder(env, payload.project_dir)
     copy = copy_project and env.get("HT_COPY_PROJECT") == "1"
-    if project_dir.is_dir() and (copy or not _writable(project_dir)):
+    bundled = bundle_overlay(env) is not None
+    if project_dir.is_dir() and (copy or bundled or not _writable(project_dir)):
         # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
         project_dir = writable_copy(project_dir, work / "project") if copy else task_root_copy(project_dir)
+        problem = lay_over(env, project_dir)
+        if problem is not None:
+            return problem
     config = (project_dir / payload.config_file).resolve()
     try:
         node = find_node(env, project_folder(env, payload.project_dir))  # the deployed project's, not a copy's
@@ -164,6 +171,7 @@ def child_env(env: Mapping[str, str], payload: Payload, paths: Mapping[str, Path
     for name in browser_server.VARIABLES:  # the runner's, not the tests'
         child.pop(name, None)
     child.update(payload.env)  # what the run's globalSetup put into its environment
+    set_bundle_variables(child, env)  # HT_BUNDLE_SHA, which keys the warm host (warm_host.HostKey)
     child.update({
         "HT_RUN_ID": payload.run_id,
         "HT_UNIT_ID": payload.unit_id,

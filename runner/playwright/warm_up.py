@@ -17,7 +17,8 @@ def warm_up(payload: Payload, environ: Mapping[str, str]) -> str:
     """Start what a unit like payload keeps between units; what was started (or why nothing was), in words.
 
     Nothing runs a test: the unit's stage is set up in its folder and removed again, and what the warm-up
-    started but a unit would not keep is ended."""
+    started but a unit would not keep is ended. With a bundle (HT_BUNDLE_DIR) the stage is the units' own:
+    the project copy with the bundle laid over it, and the host keyed by the bundle, as the units' will be."""
     env = dict(environ)
     warm = warm_browser(payload, env)
     keep = frozenset(descendants())

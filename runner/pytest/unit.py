@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.artifacts import ArtifactStore, store_custom_artifacts
+from runner.bundle import bundle_overlay, lay_over, set_bundle_variables
 from runner.cleanup import kill_descendants
 from runner.environment import child_environment, project_folder, with_writable_home
 from runner.model import error_unit_result, ran_unit_result
@@ -117,16 +118,21 @@ def _declares(request: PytestUnit, option: str, module: str) -> bool:
 def unit_command(request: PytestUnit, run_id: str, unit_id: str, *, env: Mapping[str, str],
                  work: Path) -> tuple[PytestCommand, bool] | str:
     """The unit's pytest command, its files laid out in work, and whether it may fork from a warm server; a
-    message instead when it cannot run."""
+    message instead when it cannot run. With a bundle (HT_BUNDLE_DIR, runner/bundle.py) the project is always
+    copied and the bundle laid over the copy; the warm server is then keyed by the bundle."""
     project_dir = project_folder(env, request.project_dir)
     if not project_dir.is_dir():
         return f"the project folder does not exist: {project_dir}"
     # A per-unit copy (HT_COPY_PROJECT) is at another path in each unit: no module of it can be imported ahead.
     may_fork = env.get("HT_COPY_PROJECT") != "1"
-    if env.get("HT_COPY_PROJECT") == "1" or not os.access(project_dir, os.W_OK):
+    overlay = bundle_overlay(env)
+    if env.get("HT_COPY_PROJECT") == "1" or overlay is not None or not os.access(project_dir, os.W_OK):
         # Lambda's task root is read-only: tests get a writable copy, as they would get their own folder.
         project_dir = (writable_copy(project_dir, work / "project") if env.get("HT_COPY_PROJECT") == "1"
                        else task_root_copy(project_dir))
+        problem = lay_over(env, project_dir)
+        if problem is not None:
+            return problem
     python = interpreter(request)
     if not os.access(python, os.X_OK) or not Path(python).is_file():
         return f"the suite's Python interpreter {python} does not exist here (or cannot be run)"
@@ -134,7 +140,7 @@ def unit_command(request: PytestUnit, run_id: str, unit_id: str, *, env: Mapping
     command = PytestCommand(argv=tuple(pytest_argv(request, project_dir, paths["output"])),
                             collect_args=tuple(collect_args(request, project_dir)), cwd=project_dir,
                             env=activated(_child_env(env, run_id, unit_id, paths), Path(python)), unit_folder=work,
-                            python_path=paths["pythonpath"])
+                            python_path=paths["pythonpath"], bundle=overlay.name if overlay is not None else "")
     return command, may_fork
 
 
@@ -235,6 +241,7 @@ def _layout(work: Path) -> dict[str, Path]:
 
 def _child_env(env: Mapping[str, str], run_id: str, unit_id: str, paths: Mapping[str, Path]) -> dict[str, str]:
     child = child_environment(env)  # the function's credentials stay with the runner
+    set_bundle_variables(child, env)  # HT_BUNDLE_SHA for the tests, not the runner's HT_BUNDLE_DIR
     python_path = [str(paths["pythonpath"]), *filter(None, child.get("PYTHONPATH", "").split(os.pathsep))]
     child.update({
         "HT_RUN_ID": run_id,

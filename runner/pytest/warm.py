@@ -4,8 +4,9 @@ the suite's modules.
 
 Only a process that holds things between invocations uses it (`browser_server.hold_between_invocations()`:
 the serving runner of the local provider, the Lambda handler); a one-shot runner runs the command line.
-HT_WARM_PYTEST=0 turns it off. A server serves units of one key: the same interpreter, project folder,
-pytest options (args, config file, rootdir, xdist) and environment, but for what differs from unit to unit
+HT_WARM_PYTEST=0 turns it off. A server serves units of one key: the same interpreter, project folder, test
+bundle over it (runner/bundle.py: a unit of another bundle, or of none, never runs modules imported from
+another), pytest options (args, config file, rootdir, xdist) and environment, but for what differs from unit to unit
 (PER_UNIT_VARIABLES, hypertest's own switches); another key replaces it, and so do MAX_UNITS units, an RSS
 past HT_WARM_PYTEST_MAX_RSS_MB and its death. A server that does not start, or whose import-only session
 fails, is not tried again for its key: those units run their command line, which reports what went wrong.
@@ -66,6 +67,7 @@ class PytestCommand:
     env: Mapping[str, str]  # the unit's whole environment
     unit_folder: Path  # the unit's own files (its HOME may be there)
     python_path: Path  # the unit's folder that makes `runner` importable (first on PYTHONPATH)
+    bundle: str = ""  # the sha256 of the test bundle laid over the project copy (runner/bundle.py), if any
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class ServerKey:
     project_dir: str
     collect_args: tuple[str, ...]
     environment: tuple[tuple[str, str], ...]
+    bundle: str = ""  # the test bundle over the project: the server imported its modules ahead
 
 
 def server_key(command: PytestCommand) -> ServerKey:
@@ -88,7 +91,7 @@ def server_key(command: PytestCommand) -> ServerKey:
     if home is not None and not Path(home).is_relative_to(command.unit_folder):
         env["HOME"] = home
     return ServerKey(python=command.argv[0], project_dir=str(command.cwd), collect_args=command.collect_args,
-                     environment=tuple(sorted(env.items())))
+                     environment=tuple(sorted(env.items())), bundle=command.bundle)
 
 
 def _user_python_path(command: PytestCommand) -> list[str]:

@@ -27,7 +27,9 @@ PROBE = ("import importlib.util, sys\n"
 
 
 def warm_up(unit: Mapping[str, Any], run_id: str, environ: Mapping[str, str]) -> str:
-    """Start the fork server a unit like this one would use; what happened, in words."""
+    """Start the fork server a unit like this one would use; what happened, in words. With a bundle
+    (HT_BUNDLE_DIR) that is the units' server: it imports from the project copy with the bundle laid over it,
+    and is keyed by the bundle (unit_command does both, as for a unit)."""
     request = parse_unit(unit)
     if environ.get("HT_COPY_PROJECT") == "1":
         return "no warm pytest server (each unit has its own copy of the project)"

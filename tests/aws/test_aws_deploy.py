@@ -82,7 +82,8 @@ def drift_warning(world: AwsWorld) -> str:
 
     settings = load_settings(world.project / "hypertest.yml", world.project)
     out = io.StringIO()
-    provider = AwsProvider(run_aws_settings(settings), 2, out=out, output=settings.output)
+    provider = AwsProvider(run_aws_settings(settings), 2, out=out, output=settings.output,
+                           test_runner=settings.test_runner.type)
     provider.preflight(discover(settings.test_runner), {})
     return out.getvalue()
 
@@ -117,9 +118,22 @@ def test_deploy_then_redeploy_unchanged_then_a_test_change(deploy_world: AwsWorl
     assert deployed_tag(second.out) == tag
     assert blobs(storage) == before  # nothing pushed
 
+    assert "tests/page.spec.ts" in manifest["sources"]["files"] and len(manifest["sources"]["deployKey"]) == 64
+
     spec = deploy_world.project / "tests" / "page.spec.ts"
     spec.write_text(spec.read_text() + "\ntest('a new test', async () => {});\n")
-    assert "the local test sources differ from those deployed" in drift_warning(deploy_world)
+    said = drift_warning(deploy_world)  # a test change: shipped as a test bundle, no deploy asked for
+    assert "warning" not in said and "1 test file changed since the deploy: tests/page.spec.ts" in said
+    [bundle] = [item["Key"] for item in deploy_world.client("s3").list_objects_v2(
+        Bucket=BUCKET, Prefix="hypertest/bundles/")["Contents"]]
+    assert said.strip().endswith("instead of a deploy") and bundle.split("/")[-1][:12] in said
+    package = deploy_world.project / "package.json"
+    original = package.read_text()
+    package.write_text(original.replace('"private"', '"description": "changed", "private"', 1))
+    said = drift_warning(deploy_world)  # a dependency manifest changed: a bundle cannot install it
+    assert "warning: what the image is built from changed since the deploy (package.json): deploy first" in said
+    assert "test bundle" not in said
+    package.write_text(original)
     third = cli("deploy", cwd=deploy_world.project)
     assert third.code == 0, third.out + third.err
     new_tag = deployed_tag(third.out)

@@ -49,3 +49,39 @@ def test_validate_warns_about_test_timeouts_beyond_the_function(aws: AwsWorld, c
     result = cli("validate", cwd=aws.project)
     assert result.code == 0, result.err
     assert "warning: project 'chromium''s test timeout (200 s) is longer than the 110 s" in result.out
+
+
+def deployed_from_here(aws: AwsWorld) -> None:
+    """A deploy manifest in moto's bucket for the world's project as it is now (no image: doctor reads only this)."""
+    from hypertest.core.load import load_settings
+    from hypertest.core.sources import sources_hash
+    from hypertest.providers.aws.manifest import Manifest, aws_built_from, write_manifest
+    from hypertest.providers.aws.settings import run_aws_settings
+    from hypertest.providers.test_bundle import project_sources
+
+    settings = load_settings(aws.project / "hypertest.yml", aws.project)
+    configured = run_aws_settings(settings)
+    sources = project_sources("playwright", aws.project, settings.test_runner.config, aws_built_from(configured))
+    write_manifest(aws.client("s3"), configured, Manifest(
+        image_uri="registry.invalid/f@sha256:0", image_digest="sha256:0", sources_hash=sources_hash(aws.project),
+        hypertest_version="0", playwright_version="1", tests=(), deployed_at="2026-12-07T10:00:00Z",
+        sources=sources))
+
+
+def test_doctor_says_whether_the_deployed_tests_need_a_deploy(aws: AwsWorld, cli: Cli) -> None:
+    aws.write_config(endpoints={"lambda": aws.moto, "s3": aws.moto, "sts": aws.moto, "ecr": aws.moto})
+    assert lines_of(cli("doctor", cwd=aws.project).out, "deployed tests").startswith("warn")  # nothing deployed
+    deployed_from_here(aws)
+    said = lines_of(cli("doctor", cwd=aws.project).out, "deployed tests")
+    assert said.startswith("ok") and "the ones deployed at 2026-12-07T10:00:00Z" in said
+    spec = aws.project / "tests" / "page.spec.ts"
+    spec.write_text(spec.read_text().replace("has a title", "has a new title"))
+    said = lines_of(cli("doctor", cwd=aws.project).out, "deployed tests")
+    assert said.startswith("ok") and "1 test file changed since the deploy: tests/page.spec.ts: invoke ships " \
+                                     "them as a test bundle, no deploy needed" in said
+    package = aws.project / "package.json"
+    package.write_text(package.read_text().replace('"private"', '"description": "x", "private"', 1))
+    result = cli("doctor", cwd=aws.project)
+    said = lines_of(result.out, "deployed tests")
+    assert said.startswith("warn") and "changed since the deploy (package.json)" in said
+    assert "fix: `hypertest deploy` (the action: command deploy-and-invoke)" in result.out

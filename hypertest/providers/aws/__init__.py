@@ -25,8 +25,8 @@ class _AwsEntry:
         from hypertest.providers.aws.provider import AwsProvider
         from hypertest.providers.aws.settings import run_aws_settings
 
-        return AwsProvider(run_aws_settings(settings),
-                           settings.concurrency, out=out, output=settings.output)
+        return AwsProvider(run_aws_settings(settings), settings.concurrency, out=out, output=settings.output,
+                           test_runner=settings.test_runner.type)
 
     def doctor_checks(self, settings: Settings, environ: Mapping[str, str]) -> list[Check]:
         """Credentials, repository, function, bucket, quota and Docker."""

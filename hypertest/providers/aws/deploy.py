@@ -21,7 +21,7 @@ from hypertest.core.sources import output_skip
 from hypertest.errors import UsageError
 from hypertest.providers.aws.clients import AwsClients, auth_config
 from hypertest.providers.aws.function import deploy_function
-from hypertest.providers.aws.manifest import Manifest, write_manifest
+from hypertest.providers.aws.manifest import Manifest, aws_built_from, write_manifest
 from hypertest.providers.aws.provider import aws_errors
 from hypertest.providers.aws.settings import AwsSettings, run_aws_settings
 from hypertest.providers.runner_base import (
@@ -31,6 +31,7 @@ from hypertest.providers.runner_base import (
     runner_base_hash,
     source_root,
 )
+from hypertest.providers.test_bundle import local_sources
 from hypertest.providers.test_image import PLATFORMS, ImageBuilder, docker_client, prepare_context
 from runner.environment import child_environment
 
@@ -102,6 +103,8 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
             discovery.project_dir, Path(scratch), inputs, base_image=base_image, base_id=base_id,
             platform=platform, skip=output_skip(settings.output, discovery.project_dir)))
         steps.say(f"{context.files} files, tag {context.tag}")
+        sources = local_sources(discovery.project_dir, inputs, discovery.config_file, built_from=aws_built_from(aws),
+                                skip=output_skip(settings.output, discovery.project_dir))
         reference = f"{repository}:{context.tag}"
         digest = builder.remote_digest(reference, auth)
         pushed = digest is None
@@ -118,7 +121,8 @@ def deploy(settings: Settings, out: TextIO, environ: Mapping[str, str] | None = 
                             hypertest_version=__version__, playwright_version=discovery.runner_version,
                             tests=tuple({"id": t.id, "project": t.project, "file": t.file,
                                          "titlePath": list(t.title_path)} for t in discovery.tests),
-                            deployed_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"))
+                            deployed_at=dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
+                            sources=sources)
         key = steps.run("manifest", lambda: write_manifest(clients.client("s3"), aws, manifest))
     out.write(f"deployed {image_uri} to function {aws.function_name} ({what}); "
               f"manifest s3://{aws.bucket}/{key}\n")

@@ -34,6 +34,7 @@ def aws_checks(settings: Settings, env: Mapping[str, str]) -> list[Check]:
         ("S3 bucket", lambda: _bucket(clients, aws)),
         ("bucket CORS", lambda: _cors(clients, aws)),
         ("run history", lambda: _history(clients, aws, settings)),
+        ("deployed tests", lambda: _deployed_tests(clients, aws, settings)),
         ("concurrency quota", lambda: _quota(clients, settings.concurrency)),
         ("Docker daemon", lambda: _docker(env)),
     ]
@@ -136,6 +137,40 @@ def _history(clients: Any, aws: Any, settings: Settings) -> Check:
     more = "+" if listing.get("IsTruncated") else ""
     return Check("run history", "ok", f"{store.where}: {branches}{more} branch folder{'s' * (branches != 1)}, "
                  f"{settings.history.runs} runs kept per branch")
+
+
+def _deployed_tests(clients: Any, aws: Any, settings: Settings) -> Check:
+    """Whether invoke runs the local tests as deployed, ships them as a test bundle, or needs a deploy first."""
+    from hypertest.core.sources import output_skip, sources_hash
+    from hypertest.errors import UsageError
+    from hypertest.providers.aws.manifest import aws_built_from, read_manifest
+    from hypertest.providers.test_bundle import compare, deploy_input_names, project_sources
+
+    name = "deployed tests"
+    try:
+        manifest = read_manifest(clients.client("s3"), aws)
+    except UsageError as exc:
+        return Check(name, "error", exc.message, exc.hint)
+    if manifest is None:
+        return Check(name, "warn", "nothing deployed yet (no manifest)", "`hypertest deploy` builds and deploys them")
+    config = settings.test_runner.config
+    project, skip = config.parent, output_skip(settings.output, config.parent)
+    as_deployed = f"the local tests are the ones deployed at {manifest.deployed_at}"
+    local = project_sources(settings.test_runner.type, project, config, aws_built_from(aws), skip)
+    if local is None or manifest.sources is None:  # a deploy older than test bundles
+        same = manifest.sources_hash == sources_hash(project, skip)
+        return Check(name, "ok", as_deployed) if same else Check(
+            name, "warn", f"the local tests differ from those deployed at {manifest.deployed_at}",
+            "`hypertest deploy` again")
+    change = compare(manifest.sources, local,
+                     deploy_inputs=deploy_input_names(settings.test_runner.type, project, config))
+    if change.kind == "tests" and aws.test_bundles:
+        return Check(name, "ok", f"{change.describe()}: invoke ships them as a test bundle, no deploy needed")
+    if change.kind == "same":
+        return Check(name, "ok", as_deployed)
+    hint = "set provider.aws.testBundles: true, or `hypertest deploy`" if change.kind == "tests" else \
+        "`hypertest deploy` (the action: command deploy-and-invoke)"
+    return Check(name, "warn", change.describe(), hint)
 
 
 def _cors(clients: Any, aws: Any) -> Check:

@@ -52,7 +52,9 @@ def policies(function: str, bucket: str, prefix: str, repository: str) -> dict[s
         "function-role-policy.json": document(
             _statement(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                        f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}:*"),
-            _statement(["s3:PutObject"], objects),
+            # units write artifacts, blobs and large results; they read test bundles (tests changed since the
+            # deploy, <prefix>/bundles/) and the state earlier phases of their run saved (<prefix>/<run>/state/)
+            _statement(["s3:GetObject", "s3:PutObject"], objects),
         ),
         "function-trust-policy.json": document(
             {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"},

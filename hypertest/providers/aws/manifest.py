@@ -11,6 +11,7 @@ import botocore.exceptions
 
 from hypertest.errors import UsageError
 from hypertest.providers.aws.settings import AwsSettings
+from hypertest.providers.test_bundle import SourceChange, Sources, runner_hash, sources_from_json
 
 MANIFEST_VERSION = 1
 
@@ -26,13 +27,23 @@ class Manifest:
     playwright_version: str
     tests: tuple[Mapping[str, Any], ...]
     deployed_at: str
+    sources: Sources | None = None  # what the image is built from, file by file (None: an older deploy)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON document stored in S3."""
-        return {"manifestVersion": MANIFEST_VERSION, "imageUri": self.image_uri, "imageDigest": self.image_digest,
-                "sourcesHash": self.sources_hash, "hypertestVersion": self.hypertest_version,
-                "playwrightVersion": self.playwright_version, "tests": list(self.tests),
-                "deployedAt": self.deployed_at}
+        document = {"manifestVersion": MANIFEST_VERSION, "imageUri": self.image_uri,
+                    "imageDigest": self.image_digest, "sourcesHash": self.sources_hash,
+                    "hypertestVersion": self.hypertest_version, "playwrightVersion": self.playwright_version,
+                    "tests": list(self.tests), "deployedAt": self.deployed_at}
+        if self.sources is not None:
+            document["sources"] = self.sources.to_json()
+        return document
+
+
+def aws_built_from(settings: AwsSettings) -> tuple[str, ...]:
+    """What else the function's image is built from, beside the project: the runner and its base."""
+    return (f"runner:{runner_hash()}", f"base:{settings.base_image or settings.python_image}",
+            f"architecture:{settings.architecture}")
 
 
 def manifest_key(settings: AwsSettings) -> str:
@@ -53,8 +64,9 @@ def read_manifest(s3: Any, settings: AwsSettings) -> Manifest | None:
         return Manifest(image_uri=document["imageUri"], image_digest=document["imageDigest"],
                         sources_hash=document["sourcesHash"], hypertest_version=document["hypertestVersion"],
                         playwright_version=document.get("playwrightVersion", ""),
-                        tests=tuple(document.get("tests", [])), deployed_at=document.get("deployedAt", ""))
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                        tests=tuple(document.get("tests", [])), deployed_at=document.get("deployedAt", ""),
+                        sources=sources_from_json(document.get("sources")))
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise UsageError(f"s3://{settings.bucket}/{manifest_key(settings)} is not a hypertest manifest ({exc})",
                          hint="run `hypertest deploy` again") from None
 
@@ -67,17 +79,22 @@ def write_manifest(s3: Any, settings: AwsSettings, manifest: Manifest) -> str:
     return key
 
 
-def check_drift(manifest: Manifest | None, local_hash: str, policy: str) -> str | None:
-    """A warning when the local sources differ from the deployed ones; a UsageError if policy is error."""
+def check_drift(manifest: Manifest | None, local_hash: str, policy: str, change: SourceChange | None = None
+                ) -> str | None:
+    """A warning when the function cannot run the local sources; a UsageError if policy is error.
+
+    change: how the local sources differ from the manifest's, file by file (None: not known). A `tests`
+    change is no drift: invoke ships it as a test bundle."""
     if policy == "ignore":
         return None
     if manifest is None:
         problem = "no deploy manifest found: has `hypertest deploy` run for this function?"
-    elif manifest.sources_hash != local_hash:
-        problem = (f"the local test sources differ from those deployed at {manifest.deployed_at} "
-                   "(the function runs the deployed copy)")
-    else:
+    elif manifest.sources_hash == local_hash or (change is not None and change.kind != "deploy"):
         return None
+    else:
+        why = change.reason if change is not None else "the local test sources differ from the deployed ones"
+        problem = f"{why}: deploy first (the function runs the copy deployed at {manifest.deployed_at})"
     if policy == "error":
-        raise UsageError(problem, hint="run `hypertest deploy`, or set provider.aws.drift: warn")
+        raise UsageError(problem, hint="run `hypertest deploy` (the action: command deploy-and-invoke), "
+                                       "or set provider.aws.drift: warn")
     return problem

@@ -22,10 +22,20 @@ from hypertest.providers.aws.clients import AwsClients
 from hypertest.providers.aws.cost import CostMeter, estimated_cost, lambda_cost_usd
 from hypertest.providers.aws.history import S3History
 from hypertest.providers.aws.invoker import Invoker, error_result
-from hypertest.providers.aws.manifest import check_drift, read_manifest
+from hypertest.providers.aws.manifest import aws_built_from, check_drift, read_manifest
 from hypertest.providers.aws.readiness import limit_warnings, wait_until_ready
 from hypertest.providers.aws.settings import AwsSettings
 from hypertest.providers.aws.timeouts import timeout_warnings
+from hypertest.providers.test_bundle import (
+    SourceChange,
+    TestBundle,
+    bundle_line,
+    compare,
+    deploy_input_names,
+    make_bundle,
+    project_sources,
+)
+from runner.bundle_format import BundleError
 
 # Where deploy puts the user's project inside the image, relative to the function's task root.
 IMAGE_PROJECT_DIR = "project"
@@ -38,8 +48,10 @@ class AwsProvider:
     shares_host = False  # each invocation has its own network: web servers start inside it
 
     def __init__(self, settings: AwsSettings, concurrency: int, *, out: TextIO | None = None,
-                 clients: AwsClients | None = None, output: Path | None = None) -> None:
+                 clients: AwsClients | None = None, output: Path | None = None, test_runner: str = "playwright"
+                 ) -> None:
         self.settings = settings
+        self.test_runner = test_runner
         self.output = output
         self.out = out or sys.stderr
         self.clients = clients or AwsClients(settings, concurrency)
@@ -48,6 +60,7 @@ class AwsProvider:
         self._cancelled = threading.Event()
         self.run_prefix = ""
         self.meter = CostMeter()
+        self.bundle: TestBundle | None = None  # the changed test files every unit lays over the image's copy
 
     # --- before the run -------------------------------------------------------------------------
     def preflight(self, discovery: Discovery, peaks: Mapping[str, int]) -> None:
@@ -62,9 +75,37 @@ class AwsProvider:
         for warning in timeout_warnings(discovery, deployed):
             self.out.write(f"warning: {warning}\n")
         skip = output_skip(self.output, discovery.project_dir) if self.output else frozenset()
-        drift = check_drift(manifest, sources_hash(discovery.project_dir, skip), self.settings.drift)
+        project, config = discovery.project_dir, discovery.config_file
+        local = project_sources(self.test_runner, project, config, aws_built_from(self.settings), skip) \
+            if manifest is not None and self.settings.test_bundles else None
+        change = None if local is None or manifest is None else compare(
+            manifest.sources, local, deploy_inputs=deploy_input_names(self.test_runner, project, config))
+        drift = check_drift(manifest, sources_hash(discovery.project_dir, skip), self.settings.drift, change)
         if drift:
             self.out.write(f"warning: {drift}\n")
+        if change is not None and change.kind == "tests" and local is not None:
+            try:
+                bundle = make_bundle(discovery.project_dir, change, local)
+            except BundleError as exc:
+                problem = check_drift(manifest, "", self.settings.drift, SourceChange(
+                    "deploy", reason=f"the changed test files cannot be shipped as a test bundle ({exc})"))
+                self.out.write(f"warning: {problem}\n" if problem else "")
+                return
+            with aws_errors(self.settings):
+                self._upload_bundle(bundle)
+            self.bundle = bundle
+            self.out.write(f"{bundle_line(change, bundle)}\n")
+
+    def _upload_bundle(self, bundle: TestBundle) -> None:
+        """Put the bundle at <prefix>/bundles/<sha256>.tar.gz, unless an earlier run did."""
+        s3, key = self.clients.client("s3"), self.settings.key("bundles", bundle.name)
+        try:
+            s3.head_object(Bucket=self.settings.bucket, Key=key)
+            return
+        except botocore.exceptions.ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) not in ("404", "NoSuchKey", "NotFound"):
+                raise
+        s3.put_object(Bucket=self.settings.bucket, Key=key, Body=bundle.data, ContentType="application/gzip")
 
     def history_store(self, settings: Settings) -> HistoryStore:
         """The history in the bucket: s3://<bucket>/<prefix>/history/ (history.path is the folder stores')."""
@@ -104,8 +145,12 @@ class AwsProvider:
         artifacts: dict[str, Any] = {"kind": "s3", "bucket": self.settings.bucket, "prefix": self.run_prefix}
         if self.settings.endpoints.get("s3"):
             artifacts["endpointUrl"] = self.settings.endpoints["s3"]
-        return {**payload, "projectDir": IMAGE_PROJECT_DIR, "artifacts": artifacts,
-                "timeoutMs": self.settings.timeout_s * 1000}
+        envelope = {**payload, "projectDir": IMAGE_PROJECT_DIR, "artifacts": artifacts,
+                    "timeoutMs": self.settings.timeout_s * 1000}
+        if self.bundle is not None:
+            store = {**artifacts, "prefix": self.settings.key("bundles")}
+            envelope["bundle"] = self.bundle.reference(store)
+        return envelope
 
     def execute(self, payload: Mapping[str, Any]) -> Mapping[str, object]:
         """One synchronous Invoke (plus the configured retries of a crashed function)."""
@@ -173,7 +218,8 @@ class AwsProvider:
                               duration_ms=self.meter.duration_ms, invocations=self.meter.invocations)
         return {"functionName": self.settings.function_name, "memoryMb": self.settings.memory_mb,
                 "architecture": self.settings.architecture, "region": self.clients.region,
-                "estimatedCost": estimated_cost(usd)}
+                "estimatedCost": estimated_cost(usd),
+                **({"testBundle": self.bundle.details()} if self.bundle is not None else {})}
 
     def put_run_file(self, run_dir: Path, key: str, data: bytes) -> str:
         """Upload data below the run's prefix (units read it through their S3 store)."""

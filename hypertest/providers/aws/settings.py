@@ -31,6 +31,7 @@ class AwsSettings:
     environment: Mapping[str, str]
     presign_expiry_s: int
     drift: str
+    test_bundles: bool
     throttle_retries: int
     function_error_retries: int
     endpoints: Mapping[str, str]
@@ -75,6 +76,7 @@ def aws_settings(raw: Mapping[str, Any], source: str = "hypertest.yml") -> AwsSe
         environment=dict(raw["environment"]),
         presign_expiry_s=int(raw["presignExpiry"]),
         drift=raw["drift"],
+        test_bundles=bool(raw["testBundles"]),
         throttle_retries=int(raw["throttleRetries"]),
         function_error_retries=int(raw["functionErrorRetries"]),
         endpoints=dict(raw["endpoints"]),

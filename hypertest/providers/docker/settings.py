@@ -21,6 +21,7 @@ class DockerSettings:
     ephemeral_storage_mb: int
     environment: Mapping[str, str]
     build_network: str
+    test_bundles: bool = True
 
     @property
     def network(self) -> str | None:
@@ -34,4 +35,5 @@ def docker_settings(raw: Mapping[str, Any]) -> DockerSettings:
     return DockerSettings(base_image=data.get("baseImage"), python_image=str(data["pythonImage"]),
                           memory_mb=int(data["memory"]), timeout_s=int(data["timeout"]),
                           ephemeral_storage_mb=int(data["ephemeralStorage"]),
-                          environment=dict(data["environment"]), build_network=str(data["buildNetwork"]))
+                          environment=dict(data["environment"]), build_network=str(data["buildNetwork"]),
+                          test_bundles=bool(data["testBundles"]))

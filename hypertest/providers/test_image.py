@@ -105,13 +105,15 @@ class ImageBuilder:
         except (docker.errors.NotFound, docker.errors.APIError):
             return None
 
-    def build(self, context: BuildContext, reference: str, platform: str, network: str | None) -> None:
+    def build(self, context: BuildContext, reference: str, platform: str, network: str | None,
+              labels: Mapping[str, str] | None = None) -> None:
         """docker build the context as reference (the daemon's layer cache keeps unchanged layers)."""
         import docker.errors
 
         try:
             stream = self.docker.api.build(path=str(context.folder), tag=reference, rm=True, forcerm=True,
-                                           pull=False, platform=platform, network_mode=network, decode=True)
+                                           pull=False, platform=platform, network_mode=network, decode=True,
+                                           labels=dict(labels) if labels else None)
             follow(stream, "build", self.say)
         except docker.errors.APIError as exc:
             raise InfrastructureError(f"docker build failed: {explain(exc)}") from None

@@ -98,6 +98,48 @@ def test_a_fresh_retry_runs_in_a_new_sandbox(cli: Any, docker_host: str, runner_
     assert not client.containers.list(all=True, filters={"label": "hypertest.emulator"})  # both removed
 
 
+def test_a_changed_test_file_runs_from_a_test_bundle_without_a_rebuild(
+        cli: Any, docker_host: str, runner_base: RunnerBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 23: one test file changes, invoke lays a bundle of it over the built image's copy (no new image),
+    and the changed test runs; a changed Playwright config builds the image again instead."""
+    project = copy_suite(DEMO, tmp_path / "demo")
+    docker_config(project, runner_base, 2)
+    monkeypatch.setenv("DOCKER_HOST", docker_host)
+    first: CliResult = cli("invoke", "--grep", "has a title", "--output", str(tmp_path / "first"), cwd=project)
+    assert first.code == 0, first.out + first.err
+    image = load_results(tmp_path / "first")["providerDetails"]["image"]
+    client = docker.DockerClient(base_url=docker_host)
+    images_before = {found.id for found in client.images.list(name="hypertest-test")}
+
+    spec = project / "tests" / "page.spec.ts"
+    spec.write_text(spec.read_text().replace("test('has a title'", "test('has a title, from a bundle'"))
+    (project / "tests" / "todo.spec.ts").unlink()
+    second: CliResult = cli("invoke", "--grep", "from a bundle", "--output", str(tmp_path / "second"), cwd=project)
+    assert second.code == 0, second.out + second.err
+    assert "2 test files changed since the deploy: tests/page.spec.ts, tests/todo.spec.ts (deleted)" in second.out
+    assert "shipping them as test bundle" in second.out and "building the test image" not in second.out
+    document = load_results(tmp_path / "second")
+    [record] = document["tests"]
+    assert record["titlePath"][-1] == "has a title, from a bundle" and record["status"] == "passed"
+    details = document["providerDetails"]
+    assert details["image"] == image  # the image built before, not a new one
+    bundle = details["testBundle"]
+    assert (bundle["files"], bundle["deleted"]) == (1, 1) and len(bundle["sha256"]) == 64
+    assert [path.name for path in (tmp_path / "second").glob("*/bundles/*")] == [f"{bundle['sha256']}.tar.gz"]
+    assert {found.id for found in client.images.list(name="hypertest-test")} == images_before
+
+    config = project / "playwright.config.ts"
+    config.write_text(config.read_text() + "\n// a change to the config's code\n")
+    third: CliResult = cli("invoke", "--grep", "from a bundle", "--output", str(tmp_path / "third"), cwd=project)
+    assert third.code == 0, third.out + third.err
+    assert "the test image is built again: what the image is built from changed since the deploy " \
+           "(playwright.config.ts)" in third.out
+    assert "test bundle" not in third.out
+    rebuilt = load_results(tmp_path / "third")
+    assert rebuilt["providerDetails"]["image"] != image and "testBundle" not in rebuilt["providerDetails"]
+    assert rebuilt["tests"][0]["titlePath"][-1] == "has a title, from a bundle"
+
+
 def test_no_docker_daemon_is_a_clear_error(cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = copy_suite(DEMO, tmp_path / "demo")
     (project / "hypertest.yml").write_text("provider:\n  type: docker\n")

@@ -22,13 +22,24 @@ from hypertest.core.contracts import Discovery
 from hypertest.core.registry import runner_plugin
 from hypertest.core.sources import output_skip
 from hypertest.errors import InfrastructureError
+from hypertest.providers.docker.built_images import built_image, image_labels
 from hypertest.providers.docker.emulator import LambdaEmulator, Observer
 from hypertest.providers.docker.sandbox_spec import SandboxError, SandboxSpec, host_user
 from hypertest.providers.docker.settings import DockerSettings
 from hypertest.providers.image_stream import explain
 from hypertest.providers.run_folder import RunFolderStore
 from hypertest.providers.runner_base import ensure_runner_base
+from hypertest.providers.test_bundle import (
+    TestBundle,
+    bundle_line,
+    compare,
+    deploy_input_names,
+    local_sources,
+    make_bundle,
+    runner_hash,
+)
 from hypertest.providers.test_image import PLATFORMS, TASK_ROOT, ImageBuilder, docker_client, prepare_context
+from runner.bundle_format import BundleError
 from runner.environment import PASS_VARIABLE
 from runner.model import error_unit_result
 
@@ -39,6 +50,7 @@ RUN_FOLDER = "/opt/hypertest-run"  # where a sandbox sees the run folder
 FUNCTION_NAME = "hypertest-docker"
 PLATFORM = PLATFORMS["x86_64"]
 LOG_LINES = 12
+BUNDLES = "bundles"  # the run folder's folder of test bundles
 
 
 class DockerProvider(RunFolderStore):
@@ -63,6 +75,7 @@ class DockerProvider(RunFolderStore):
         self.cold_starts = 0
         self.invocations = 0
         self.billed_ms = 0
+        self.bundle: TestBundle | None = None  # the changed test files every unit lays over the image's copy
 
     # --- before the units ------------------------------------------------------------------------------
 
@@ -85,29 +98,63 @@ class DockerProvider(RunFolderStore):
                                        network=settings.network, setting="provider.docker.pythonImage")
             base, base_id = built.reference, built.image_id
         plugin = runner_plugin(self.run_settings.test_runner.type)
+        skip = output_skip(self.run_settings.output, discovery.project_dir)
         with tempfile.TemporaryDirectory(prefix="ht-build-") as scratch:
-            context = prepare_context(discovery.project_dir, Path(scratch), plugin.image_inputs(discovery.project_dir),
-                                      base_image=base, base_id=base_id, platform=PLATFORM,
-                                      skip=output_skip(self.run_settings.output, discovery.project_dir))
+            inputs = plugin.image_inputs(discovery.project_dir)
+            context = prepare_context(discovery.project_dir, Path(scratch), inputs, base_image=base, base_id=base_id,
+                                      platform=PLATFORM, skip=skip)
             reference = f"hypertest-test:{context.tag}"
-            import docker.errors
-
-            try:
-                self.client.images.get(reference)
+            if self._image_exists(reference):
                 say(f"test image {reference}: unchanged, reused")
-            except docker.errors.ImageNotFound:
-                say(f"building the test image {reference} ({context.files} files)")
-                ImageBuilder(self.client, say).build(context, reference, PLATFORM, settings.network)
-            except docker.errors.APIError as exc:
-                raise InfrastructureError(f"the Docker daemon cannot look up the test image {reference}: "
-                                          f"{explain(exc)}") from None
+                return reference
+            sources = local_sources(discovery.project_dir, inputs, discovery.config_file, skip=skip,
+                                    built_from=(f"base:{base}", f"base-id:{base_id}", f"platform:{PLATFORM}",
+                                                f"runner:{runner_hash()}"))
+            labels = image_labels(sources)
+            found = built_image(self.client, sources) if settings.test_bundles else None
+            change = compare(found.sources, sources, deploy_inputs=deploy_input_names(
+                self.run_settings.test_runner.type, discovery.project_dir, discovery.config_file)
+            ) if found is not None else None
+            if found is not None and change is not None and change.kind == "same":
+                say(f"test image {found.reference}: the same tests, reused")
+                return found.reference
+            if found is not None and change is not None and change.kind == "tests":
+                try:
+                    self.bundle = make_bundle(discovery.project_dir, change, sources)
+                except BundleError as exc:
+                    say(f"the changed test files cannot be shipped as a test bundle ({exc})")
+                else:
+                    say(f"test image {found.reference}: {bundle_line(change, self.bundle)}")
+                    return found.reference
+            if change is not None and change.kind == "deploy":
+                say(f"the test image is built again: {change.reason}")
+            say(f"building the test image {reference} ({context.files} files)")
+            ImageBuilder(self.client, say).build(context, reference, PLATFORM, settings.network, labels=labels)
         return reference
+
+    def _image_exists(self, reference: str) -> bool:
+        import docker.errors
+
+        try:
+            self.client.images.get(reference)
+            return True
+        except docker.errors.ImageNotFound:
+            return False
+        except docker.errors.APIError as exc:
+            raise InfrastructureError(f"the Docker daemon cannot look up the test image {reference}: "
+                                      f"{explain(exc)}") from None
 
     def unit_payload(self, payload: Mapping[str, Any], run_dir: Path, discovery: Discovery) -> dict[str, Any]:
         """The image's project folder, the run folder as the sandbox sees it, the function's timeout."""
         self.run_dir = run_dir
-        return {**payload, "projectDir": f"{TASK_ROOT}/project", "artifacts": {"kind": "local", "root": RUN_FOLDER},
-                "timeoutMs": self.settings.timeout_s * 1000}
+        envelope = {**payload, "projectDir": f"{TASK_ROOT}/project", "artifacts": {"kind": "local", "root": RUN_FOLDER},
+                    "timeoutMs": self.settings.timeout_s * 1000}
+        if self.bundle is not None:
+            with self._lock:
+                if not (run_dir / BUNDLES / self.bundle.name).is_file():
+                    self.put_run_file(run_dir, f"{BUNDLES}/{self.bundle.name}", self.bundle.data)
+            envelope["bundle"] = self.bundle.reference({"kind": "local", "root": f"{RUN_FOLDER}/{BUNDLES}"})
+        return envelope
 
     # --- the units ---------------------------------------------------------------------------------------
 
@@ -200,7 +247,8 @@ class DockerProvider(RunFolderStore):
             self._remember(emulator)
         return {"image": self.image, "memoryMb": self.settings.memory_mb,
                 "ephemeralStorageMb": self.settings.ephemeral_storage_mb, "timeoutS": self.settings.timeout_s,
-                "coldStarts": self.cold_starts, "invocations": self.invocations, "billedDurationMs": self.billed_ms}
+                "coldStarts": self.cold_starts, "invocations": self.invocations, "billedDurationMs": self.billed_ms,
+                **({"testBundle": self.bundle.details()} if self.bundle is not None else {})}
 
     def _remember(self, emulator: LambdaEmulator) -> None:
         """Keep the emulator's counts (they outlive it: details() is asked after close())."""

@@ -2,8 +2,10 @@
 
 Lambda freezes a sandbox between invocations and keeps its processes, so the app under test (the
 config's `webServer`) need not start again for every test. The server runs in a session of its own
-(runner/session.py) in a copy of the project that outlives the invocation; before each unit it must
-still run and answer where Playwright would look (its url, or its port), else it is started anew.
+(runner/session.py) in a copy of the project that outlives the invocation, with the unit's test bundle laid
+over it (runner/bundle.py: a pull request's change to the app is served too); before each unit it must
+still run and answer where Playwright would look (its url, or its port), and have been started for the same
+bundle, else it is started anew.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.bundle import bundle_overlay, lay_over, set_bundle_variables
 from runner.project_state import writable_copy
 from runner.session import PlaywrightSession, SessionError, SessionSpec
 
@@ -49,14 +52,20 @@ def ensure_server(project_dir: Path, config_file: Path, checks: Sequence[ServerC
                   environ: Mapping[str, str]) -> None:
     """Make this sandbox's web server run and answer; raise SessionError when it cannot start."""
     global _held, starts  # noqa: PLW0603 - one server per sandbox, kept between invocations
-    key = json.dumps([str(project_dir), str(config_file), spec.web_server_override, spec.use_override],
-                     sort_keys=True, default=str)
+    key = json.dumps([str(project_dir), str(config_file), spec.web_server_override, spec.use_override,
+                      str(bundle_overlay(environ) or "")], sort_keys=True, default=str)
     if _held is not None and _held.key == key and _held.session.alive() and all(map(_answers, checks)):
         return
     stop_server()
     folder = Path(tempfile.mkdtemp(prefix="ht-sandbox-server-"))
     copy = writable_copy(project_dir, folder / "project")
-    session = PlaywrightSession(copy, copy / config_file.relative_to(project_dir), spec, environ)
+    problem = lay_over(environ, copy)
+    if problem is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise SessionError(problem)
+    server_env = dict(environ)
+    set_bundle_variables(server_env, environ)  # the server's environment names the bundle, not its folder
+    session = PlaywrightSession(copy, copy / config_file.relative_to(project_dir), spec, server_env)
     try:
         session.start()
     except SessionError:

@@ -81,3 +81,46 @@ def test_a_warm_sandbox_reuses_its_web_server_and_restarts_a_dead_one(project: P
     assert sandbox_server.starts >= 2
     sandbox_server.stop_server()
     assert sandbox_server._held is None
+
+
+def test_a_test_bundle_changes_the_app_the_sandbox_serves_and_its_server_is_not_shared(
+        project: Path, tmp_path: Path) -> None:
+    """A pull request changes the app and its test: units with its bundle get a server started from the bundled
+    copy, and a unit without it (or with another) never reuses that server."""
+    import hashlib
+    import shutil
+
+    from runner.bundle_format import build_bundle
+
+    changed = tmp_path / "changed"
+    shutil.copytree(project, changed, ignore=shutil.ignore_patterns("node_modules"))
+    (changed / "server.cjs").write_text(SERVER.replace("<h1>hi</h1>", "<h1>bundled</h1>"))
+    spec = changed / "tests" / "visit.spec.ts"
+    spec.write_text(spec.read_text().replace("toHaveText('hi')", "toHaveText('bundled')"))
+    files = {name: hashlib.sha256((changed / name).read_bytes()).hexdigest()
+             for name in ("server.cjs", "tests/visit.spec.ts")}
+    data = build_bundle(changed, files, ())
+    sha = hashlib.sha256(data).hexdigest()
+    store = tmp_path / "store"
+    (store / "bundles").mkdir(parents=True)
+    (store / "bundles" / f"{sha}.tar.gz").write_bytes(data)
+
+    def with_bundle(unit: str) -> dict[str, Any]:
+        event = payload(project, store, [("visit.spec.ts", ("visits",))])
+        event["unitId"] = unit
+        event["unit"]["sandboxServer"] = {"checks": [{"url": None, "port": int((project / "port").read_text())}]}
+        event["bundle"] = {"sha256": sha, "key": f"bundles/{sha}.tar.gz", "bytes": len(data),
+                           "store": {"kind": "local", "root": str(store)}}
+        return execute(event, deadline=time.monotonic() + 120)
+
+    for unit in ("b1", "b2"):
+        result = with_bundle(unit)
+        assert [t["status"] for t in result["tests"]] == ["passed"], result  # the bundled app, the bundled test
+    held = sandbox_server._held
+    assert held is not None and "bundled" in (held.folder / "project" / "server.cjs").read_text()
+    assert server_starts(project) == 1  # reused by the second unit with the same bundle
+    result = invocation(project, store, "plain")
+    assert [t["status"] for t in result["tests"]] == ["passed"], result  # the image's app again, not the bundle's
+    held = sandbox_server._held
+    assert held is not None and "bundled" not in (held.folder / "project" / "server.cjs").read_text()
+    assert "bundled" not in (project / "server.cjs").read_text()  # the deployed project is never changed

@@ -24,6 +24,8 @@ from hypertest.providers.aws.history import S3History
 from hypertest.providers.aws.invoker import Invoker, error_result
 from hypertest.providers.aws.manifest import aws_built_from, check_drift, read_manifest
 from hypertest.providers.aws.readiness import limit_warnings, wait_until_ready
+from hypertest.providers.aws.report_presign import presign_report
+from hypertest.providers.aws.s3_presign import S3Signer
 from hypertest.providers.aws.settings import AwsSettings
 from hypertest.providers.aws.timeouts import timeout_warnings
 from hypertest.providers.test_bundle import (
@@ -232,13 +234,22 @@ class AwsProvider:
         """Upload results.json, junit.xml and the merged HTML report next to the artifacts."""
         s3 = self.clients.client("s3")
         with aws_errors(self.settings):
+            # The report's files rewritten to open from a private bucket through one link (report_presign).
+            report = presign_report(run_dir, S3Signer(s3, self.settings.bucket, self.run_prefix,
+                                                      self.settings.presign_expiry_s))
+            if report.warning:
+                self.out.write(f"warning: {report.warning}\n")
             for path in sorted(run_dir.rglob("*")):
                 relative = path.relative_to(run_dir).as_posix()
-                if not path.is_file() or relative.startswith("blobs/"):
+                if not path.is_file() or relative.startswith("blobs/") or relative in report.contents:
                     continue
                 content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
                 s3.upload_file(str(path), self.settings.bucket, f"{self.run_prefix}/{relative}",
                                ExtraArgs={"ContentType": content_type})
+            for relative, body in sorted(report.contents.items()):
+                content_type = mimetypes.guess_type(relative)[0] or "application/octet-stream"
+                s3.put_object(Bucket=self.settings.bucket, Key=f"{self.run_prefix}/{relative}", Body=body,
+                              ContentType=content_type)
 
     def close(self) -> None:
         """Nothing held between units: the clients close with the process."""

@@ -71,6 +71,7 @@ def make_report(run: Path, *, shape: str = "1.65", app: str = TRACE_LINK_APP + Q
     (report / "data" / "bb.png").write_bytes(b"png")
     (run / "secret.txt").write_text("outside the report")
     (report / "data" / "link.zip").symlink_to(run / "secret.txt")
+    (report / "data" / "folder").symlink_to(run, target_is_directory=True)
     if viewer:
         copy_viewer(DEMO / "node_modules" / "playwright-core", report / "trace")
     paths = paths if paths is not None else ["data/aa.zip", "data/bb.png"]
@@ -96,7 +97,8 @@ def read_data(html: bytes) -> dict[str, Any]:
 
 @pytest.mark.parametrize("shape", ["1.40", "1.56", "1.65"])
 def test_attachment_paths_of_report_files_become_presigned_links(tmp_path: Path, shape: str) -> None:
-    hostile = ["../secret.txt", "/etc/passwd", "data/missing.zip", "data/link.zip", "index.html", "trace/sw.bundle.js"]
+    hostile = ["../secret.txt", "/etc/passwd", "data/missing.zip", "data/link.zip", "data/folder/secret.txt",
+               "index.html", "trace/sw.bundle.js"]
     run = make_report(tmp_path, shape=shape, paths=["data/aa.zip", "data/bb.png", *hostile])
     before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
     result = presign_report(run, sign)

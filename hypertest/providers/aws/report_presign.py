@@ -101,9 +101,10 @@ def _rewrite(report: Path, sign: Signer) -> dict[str, bytes]:
 
 
 def _report_files(report: Path) -> Iterator[str]:
-    """The regular files of the report folder (links are not followed), as paths relative to it."""
+    """The regular files of the report folder (not through a link), as paths relative to it."""
+    root = report.resolve()
     for path in report.rglob("*"):
-        if _regular(path):
+        if _regular(path) and path.resolve().is_relative_to(root):
             yield path.relative_to(report).as_posix()
 
 

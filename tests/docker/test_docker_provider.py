@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,8 @@ def test_a_changed_test_file_runs_from_a_test_bundle_without_a_rebuild(
     images_before = {found.id for found in client.images.list(name="hypertest-test")}
 
     spec = project / "tests" / "page.spec.ts"
-    spec.write_text(spec.read_text().replace("test('has a title'", "test('has a title, from a bundle'"))
+    spec.write_text(spec.read_text().replace("test('has a title'", "test('has a title, from a bundle'")
+                    + f"// changed by {tmp_path.name} at {time.time_ns()}\n")  # no image on a kept daemon has it
     (project / "tests" / "todo.spec.ts").unlink()
     second: CliResult = cli("invoke", "--grep", "from a bundle", "--output", str(tmp_path / "second"), cwd=project)
     assert second.code == 0, second.out + second.err
@@ -129,7 +131,8 @@ def test_a_changed_test_file_runs_from_a_test_bundle_without_a_rebuild(
     assert {found.id for found in client.images.list(name="hypertest-test")} == images_before
 
     config = project / "playwright.config.ts"
-    config.write_text(config.read_text() + "\n// a change to the config's code\n")
+    # a change to the config's code (this test's own: a daemon kept between sessions has no image of it)
+    config.write_text(config.read_text() + f"\n// changed by {tmp_path.name} at {time.time_ns()}\n")
     third: CliResult = cli("invoke", "--grep", "from a bundle", "--output", str(tmp_path / "third"), cwd=project)
     assert third.code == 0, third.out + third.err
     assert "the test image is built again: what the image is built from changed since the deploy " \

@@ -114,12 +114,15 @@ def debian_mirror() -> str:
 
 @pytest.fixture(scope="session")
 def python_base(docker_host: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A Python image on the private daemon, made offline (no image registry is reachable here): Debian
-    bookworm with python3 and pip from debootstrap, imported as PYTHON_BASE. HT_TEST_PYTHON_BASE names one
-    the daemon of HT_TEST_DOCKER_HOST already has instead."""
+    """A Python image on the private daemon, made offline (no image registry is reachable here): see
+    import_python_base. HT_TEST_PYTHON_BASE names one the daemon of HT_TEST_DOCKER_HOST already has instead."""
     if os.environ.get("HT_TEST_PYTHON_BASE"):
         return os.environ["HT_TEST_PYTHON_BASE"]
-    folder = tmp_path_factory.mktemp("python-base")
+    return import_python_base(docker_host, tmp_path_factory.mktemp("python-base"))
+
+
+def import_python_base(docker_host: str, folder: Path) -> str:
+    """Debian bookworm with python3 and pip from debootstrap, imported into the daemon as PYTHON_BASE."""
     rootfs = folder / "rootfs"
     subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-pip,ca-certificates",
                     "bookworm", str(rootfs), debian_mirror()], check=True, capture_output=True, timeout=600)

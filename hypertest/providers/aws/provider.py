@@ -22,7 +22,7 @@ from hypertest.providers.aws.clients import AwsClients
 from hypertest.providers.aws.cost import CostMeter, estimated_cost, lambda_cost_usd
 from hypertest.providers.aws.history import S3History
 from hypertest.providers.aws.invoker import Invoker, error_result
-from hypertest.providers.aws.manifest import aws_built_from, check_drift, read_manifest
+from hypertest.providers.aws.manifest import Manifest, aws_built_from, check_drift, read_manifest
 from hypertest.providers.aws.readiness import limit_warnings, wait_until_ready
 from hypertest.providers.aws.report_presign import presign_report
 from hypertest.providers.aws.s3_presign import S3Signer
@@ -77,22 +77,27 @@ class AwsProvider:
         for warning in timeout_warnings(discovery, deployed):
             self.out.write(f"warning: {warning}\n")
         skip = output_skip(self.output, discovery.project_dir) if self.output else frozenset()
+        self._ship_changed_tests(manifest, discovery, skip)
+
+    def _ship_changed_tests(self, manifest: Manifest | None, discovery: Discovery, skip: frozenset[str]) -> None:
+        """Say what drifted from the deploy (per drift policy), or ship the changed test files as a test bundle
+        that every unit lays over the image's copy."""
         project, config = discovery.project_dir, discovery.config_file
         local = project_sources(self.test_runner, project, config, aws_built_from(self.settings), skip) \
             if manifest is not None and self.settings.test_bundles else None
         change = None if local is None or manifest is None else compare(
             manifest.sources, local, deploy_inputs=deploy_input_names(self.test_runner, project, config))
-        drift = check_drift(manifest, sources_hash(discovery.project_dir, skip), self.settings.drift, change)
+        bundle = None
+        if change is not None and local is not None and change.kind == "tests":
+            try:
+                bundle = make_bundle(project, change, local)
+            except BundleError as exc:
+                change = SourceChange("deploy", reason=f"the changed test files cannot be shipped as a test "
+                                                       f"bundle ({exc})")
+        drift = check_drift(manifest, sources_hash(project, skip), self.settings.drift, change)
         if drift:
             self.out.write(f"warning: {drift}\n")
-        if change is not None and change.kind == "tests" and local is not None:
-            try:
-                bundle = make_bundle(discovery.project_dir, change, local)
-            except BundleError as exc:
-                problem = check_drift(manifest, "", self.settings.drift, SourceChange(
-                    "deploy", reason=f"the changed test files cannot be shipped as a test bundle ({exc})"))
-                self.out.write(f"warning: {problem}\n" if problem else "")
-                return
+        if bundle is not None and change is not None:
             with aws_errors(self.settings):
                 self._upload_bundle(bundle)
             self.bundle = bundle

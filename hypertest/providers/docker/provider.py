@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,6 +30,7 @@ from hypertest.providers.image_stream import explain
 from hypertest.providers.run_folder import RunFolderStore
 from hypertest.providers.runner_base import ensure_runner_base
 from hypertest.providers.test_bundle import (
+    Sources,
     TestBundle,
     bundle_line,
     compare,
@@ -110,27 +111,35 @@ class DockerProvider(RunFolderStore):
             sources = local_sources(discovery.project_dir, inputs, discovery.config_file, skip=skip,
                                     built_from=(f"base:{base}", f"base-id:{base_id}", f"platform:{PLATFORM}",
                                                 f"runner:{runner_hash()}"))
-            labels = image_labels(sources)
-            found = built_image(self.client, sources) if settings.test_bundles else None
-            change = compare(found.sources, sources, deploy_inputs=deploy_input_names(
-                self.run_settings.test_runner.type, discovery.project_dir, discovery.config_file)
-            ) if found is not None else None
-            if found is not None and change is not None and change.kind == "same":
-                say(f"test image {found.reference}: the same tests, reused")
-                return found.reference
-            if found is not None and change is not None and change.kind == "tests":
-                try:
-                    self.bundle = make_bundle(discovery.project_dir, change, sources)
-                except BundleError as exc:
-                    say(f"the changed test files cannot be shipped as a test bundle ({exc})")
-                else:
-                    say(f"test image {found.reference}: {bundle_line(change, self.bundle)}")
-                    return found.reference
-            if change is not None and change.kind == "deploy":
-                say(f"the test image is built again: {change.reason}")
+            reused = self._image_for_a_bundle(discovery, sources, say) if settings.test_bundles else None
+            if reused is not None:
+                return reused
             say(f"building the test image {reference} ({context.files} files)")
-            ImageBuilder(self.client, say).build(context, reference, PLATFORM, settings.network, labels=labels)
+            ImageBuilder(self.client, say).build(context, reference, PLATFORM, settings.network,
+                                                 labels=image_labels(sources))
         return reference
+
+    def _image_for_a_bundle(self, discovery: Discovery, sources: Sources, say: Callable[[str], None]) -> str | None:
+        """A test image built before that runs these sources as they are or with a test bundle of the changed
+        files (self.bundle), or None when one must be built (and why, said when an earlier image shows it)."""
+        found = built_image(self.client, sources)
+        if found is None:
+            return None
+        change = compare(found.sources, sources, deploy_inputs=deploy_input_names(
+            self.run_settings.test_runner.type, discovery.project_dir, discovery.config_file))
+        if change.kind == "same":
+            say(f"test image {found.reference}: the same tests, reused")
+            return found.reference
+        if change.kind == "deploy":
+            say(f"the test image is built again: {change.reason}")
+            return None
+        try:
+            self.bundle = make_bundle(discovery.project_dir, change, sources)
+        except BundleError as exc:
+            say(f"the changed test files cannot be shipped as a test bundle ({exc})")
+            return None
+        say(f"test image {found.reference}: {bundle_line(change, self.bundle)}")
+        return found.reference
 
     def _image_exists(self, reference: str) -> bool:
         import docker.errors

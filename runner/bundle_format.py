@@ -69,6 +69,10 @@ def check_relative_path(path: object, where: str = "path") -> str:
         raise BundleError(f"{where}: expected a non-empty relative path")
     if "\0" in path or "\\" in path:
         raise BundleError(f"{where} {path!r}: a NUL or a backslash")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BundleError(f"{where} {path!r}: not a UTF-8 name") from None
     if path.startswith("/"):
         raise BundleError(f"{where} {path!r}: an absolute path")
     parts = path.split("/")
@@ -126,6 +130,8 @@ def build_bundle(project_dir: Path, files: Mapping[str, str], deleted: Sequence[
     project_dir and the deleted paths: the manifest first, then `files/<path>` in sorted order, mtime 0, owner 0,
     mode 0644, gzip mtime 0. BundleError when a path is unsafe, a file is not a regular file (a link is refused),
     its content does not have its sha256, or the bundle is past the runner's limits."""
+    for path in (*files, *deleted):
+        check_relative_path(path)  # before the manifest is written: a name that is not UTF-8 cannot be
     manifest = manifest_bytes(files, deleted)
     parse_manifest(manifest)  # the runner's own checks, before any file is read
     buffer = io.BytesIO()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,15 @@ def test_a_changed_file_that_is_a_link_is_not_bundled(tmp_path: Path) -> None:
     (root / "tests" / "link.spec.ts").symlink_to(tmp_path / "outside.ts")
     local = sources(root)
     with pytest.raises(BundleError, match="link"):
+        make_bundle(root, compare(deployed, local), local)
+
+
+def test_a_changed_file_whose_name_is_not_utf8_is_not_bundled(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    deployed = sources(root)
+    (root / "tests" / os.fsdecode(b"bad\xff.spec.ts")).write_text("test('x', () => {});\n")
+    local = sources(root)
+    with pytest.raises(BundleError, match="not a UTF-8 name"):
         make_bundle(root, compare(deployed, local), local)
 
 

@@ -34,6 +34,7 @@ from runner.bundle_format import (
     extract_bundle,
     is_sha256,
     parse_manifest,
+    read_regular,
     sha256_hex,
 )
 from runner.payload import PayloadError
@@ -228,11 +229,11 @@ def apply_bundle(overlay_dir: Path, project_copy: Path) -> None:
     is a link (node_modules is one) is refused; a file that is a link is replaced, not written through. Each
     file's content is checked against its sha256 again (the cache is in the shared temp folder). BundleError
     when something is refused."""
-    manifest = parse_manifest(_read_no_follow(overlay_dir / BUNDLE_MANIFEST))
+    manifest = parse_manifest(read_regular(overlay_dir / BUNDLE_MANIFEST, BUNDLE_MANIFEST))
     root = os.open(project_copy, _DIRECTORY_FLAGS)
     try:
         for path, digest in sorted(manifest.files.items()):
-            content = _read_no_follow(overlay_dir / FILES_FOLDER / path)
+            content = read_regular(overlay_dir / FILES_FOLDER / path, path)
             if sha256_hex(content) != digest:
                 raise BundleError(f"the cached file {path!r} no longer has its sha256")
             _write_file(root, path, content)
@@ -240,18 +241,6 @@ def apply_bundle(overlay_dir: Path, project_copy: Path) -> None:
             _delete_file(root, path)
     finally:
         os.close(root)
-
-
-def _read_no_follow(path: Path) -> bytes:
-    """The content of a regular file (opened without following a link)."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError as exc:
-        raise BundleError(f"{path} cannot be read: {exc.strerror}") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise BundleError(f"{path} is not a regular file")
-        return handle.read()
 
 
 def _open_parent(root: int, path: str, *, create: bool) -> int | None:

@@ -172,13 +172,19 @@ def _read_regular(project_dir: Path, path: str) -> bytes:
     target = project_dir / path
     if target.is_symlink():
         raise BundleError(f"{path}: a link (a bundle holds regular files only)")
+    return read_regular(target, path)
+
+
+def read_regular(target: Path, name: str) -> bytes:
+    """The content of target, which must be a regular file: opened without following a link and without
+    blocking (a FIFO put in its place is refused, not waited on); BundleError naming it otherwise."""
     try:
-        descriptor = os.open(target, os.O_RDONLY | os.O_NOFOLLOW)
+        descriptor = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
-        raise BundleError(f"{path}: cannot be read as a regular file: {exc.strerror}") from None
+        raise BundleError(f"{name}: cannot be read as a regular file: {exc.strerror}") from None
     with os.fdopen(descriptor, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise BundleError(f"{path}: not a regular file")
+            raise BundleError(f"{name}: not a regular file")
         return handle.read()
 
 

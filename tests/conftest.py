@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -21,7 +22,7 @@ import pytest
 from referencing import Registry, Resource
 
 from hypertest.cli import main
-from runner import warm_host
+from runner import browser_server, warm_host
 
 if TYPE_CHECKING:
     from hypertest.providers.runner_base import RunnerBase
@@ -158,6 +159,20 @@ def runner_base(docker_host: str, python_base: str) -> RunnerBase:
     base = ensure_runner_base(client, say, python_image=python_base, platform="linux/amd64", network="host")
     say(f"ready: {base.reference}")
     return base
+
+
+@pytest.fixture
+def private_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temp folder (TMPDIR) of this test's alone, so what is left in it is the runner's, whatever else runs on
+    the machine; the warm host and browser of earlier tests (in the shared one) are stopped first."""
+    warm_host.stop_held()
+    browser_server.stop_held()
+    folder = tmp_path_factory.mktemp("tmpdir")
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    warm_host.stop_held()
+    browser_server.stop_held()
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,13 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from runner import browser_server, warm_host
+from runner import warm_host
 from runner.entry import execute
 from runner.handler import handler
 from runner.private_cache import NODE_COMPILE_CACHE, PLAYWRIGHT_TRANSFORM_CACHE
@@ -52,20 +51,6 @@ CACHES = {f"{name}-{os.getuid()}" for name in (NODE_COMPILE_CACHE, PLAYWRIGHT_TR
 def unit_dirs() -> set[str]:
     """What is in the temp folder, but the caches the runner keeps on purpose."""
     return {p.name for p in Path(tempfile.gettempdir()).iterdir()} - CACHES
-
-
-@pytest.fixture
-def private_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A temp folder (TMPDIR) of this test's alone, so what is left in it is the runner's, whatever else runs on
-    the machine; the warm host and browser of earlier tests (in the shared one) are stopped first."""
-    warm_host.stop_held()
-    browser_server.stop_held()
-    folder = tmp_path_factory.mktemp("tmpdir")
-    monkeypatch.setenv("TMPDIR", str(folder))
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    yield folder
-    warm_host.stop_held()
-    browser_server.stop_held()
 
 
 def test_handler_runs_exactly_the_requested_test(tmp_path: Path, private_tmp: Path) -> None:

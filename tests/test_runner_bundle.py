@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from runner import browser_server, bundle_format, warm_host
+from runner import bundle_format, warm_host
 from runner.bundle import (
     BUNDLE_DIR_VARIABLE,
     BUNDLE_SHA_VARIABLE,
@@ -469,29 +469,21 @@ def bundle_in_store(project: Path, files: dict[str, str], store: Path, name: str
             "store": {"kind": "local", "root": str(store)}}, sha(data)
 
 
-@pytest.fixture
-def private_tmp(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A temp folder of this test's own; the warm host and browser of earlier tests are stopped first."""
-    warm_host.stop_held()
-    browser_server.stop_held()
-    folder = tmp_path_factory.mktemp("tmpdir")
-    monkeypatch.setenv("TMPDIR", str(folder))
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    yield folder
-    warm_host.stop_held()
-    browser_server.stop_held()
+def old_title_project(tmp_path: Path) -> tuple[Path, str]:
+    """A one-spec Playwright project whose test is "old title", and the spec a bundle changes it to ("new title",
+    which names its bundle's sha: that depends on the spec, so the bundle's test checks it is some sha)."""
+    project = small_project(tmp_path / "project", "import { defineConfig } from '@playwright/test';\n"
+                            "export default defineConfig({ testDir: './tests', projects: [{ name: 'chromium' }] });\n",
+                            {"tests/a.spec.ts": SPEC.format(title="old title", bundle="none")})
+    return project, SPEC.format(title="new title", bundle="SHA").replace("toBe('SHA')", "toMatch(/^[0-9a-f]{64}$/)")
 
 
 @pytest.mark.e2e
 def test_a_playwright_unit_runs_the_bundles_tests_on_a_copy_and_never_a_host_of_another_bundle(
         tmp_path: Path, private_tmp: Path) -> None:
-    project = small_project(tmp_path / "project", "import { defineConfig } from '@playwright/test';\n"
-                            "export default defineConfig({ testDir: './tests', projects: [{ name: 'chromium' }] });\n",
-                            {"tests/a.spec.ts": SPEC.format(title="old title", bundle="none")})
+    project, spec = old_title_project(tmp_path)
     image = tree(project)
     store = tmp_path / "store"
-    # The spec names its bundle's sha, which depends on the spec: the bundle's test checks it is some sha.
-    spec = SPEC.format(title="new title", bundle="SHA").replace("toBe('SHA')", "toMatch(/^[0-9a-f]{64}$/)")
     bundle, digest = bundle_in_store(project, {"tests/a.spec.ts": spec, "tests/helper/extra.ts": "export {};\n"},
                                      store, "b1.tar.gz")
 
@@ -522,12 +514,9 @@ def test_a_playwright_unit_runs_the_bundles_tests_on_a_copy_and_never_a_host_of_
 def test_a_playwright_warm_up_with_a_bundle_warms_the_host_its_units_use(tmp_path: Path, private_tmp: Path) -> None:
     from runner.entry import warm_up
 
-    project = small_project(tmp_path / "project", "import { defineConfig } from '@playwright/test';\n"
-                            "export default defineConfig({ testDir: './tests', projects: [{ name: 'chromium' }] });\n",
-                            {"tests/a.spec.ts": SPEC.format(title="old title", bundle="none")})
+    project, spec = old_title_project(tmp_path)
     image = tree(project)
     store = tmp_path / "store"
-    spec = SPEC.format(title="new title", bundle="SHA").replace("toBe('SHA')", "toMatch(/^[0-9a-f]{64}$/)")
     bundle, digest = bundle_in_store(project, {"tests/a.spec.ts": spec}, store, "b1.tar.gz")
     said = warm_up(playwright_event(project, store, "new title", bundle), dict(os.environ))
     assert said.endswith(f"(with the bundle {digest})") and "warm host" in said, said

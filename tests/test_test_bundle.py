@@ -3,6 +3,7 @@ need a deploy, the bundle itself (read back with the runner's own reader), and t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -134,12 +135,21 @@ def manifest(sources_hash: str) -> Manifest:
 def test_drift_is_a_deploy_change_only() -> None:
     tests = SourceChange("tests", changed=("tests/a.spec.ts",))
     deploy = SourceChange("deploy", reason="what the image is built from changed since the deploy (package.json)")
-    assert check_drift(manifest("old"), "new", "warn", tests) is None  # shipped as a bundle
-    assert check_drift(manifest("same"), "same", "error", deploy) is None
-    warning = check_drift(manifest("old"), "new", "warn", deploy)
+    recorded = dataclasses.replace(manifest("old"), sources=Sources(deploy_key="k", files={}))
+    assert check_drift(recorded, unhashed, "warn", tests) is None  # shipped as a bundle
+    # the manifest records its files: the change decides, with the same sources too (a new runner), unhashed
+    assert "deploy first" in str(check_drift(dataclasses.replace(recorded, sources_hash="same"), unhashed, "warn",
+                                             deploy))
+    assert check_drift(manifest("same"), lambda: "same", "error", deploy) is None  # an older manifest: the hash
+    warning = check_drift(manifest("old"), lambda: "new", "warn", deploy)
     assert warning == ("what the image is built from changed since the deploy (package.json): deploy first "
                        "(the function runs the copy deployed at 2026-12-07T00:00:00Z)")
     with pytest.raises(UsageError, match="deploy first"):
-        check_drift(manifest("old"), "new", "error", deploy)
-    assert "differ from the deployed ones: deploy first" in str(check_drift(manifest("old"), "new", "warn"))
-    assert check_drift(manifest("old"), "new", "ignore", deploy) is None
+        check_drift(manifest("old"), lambda: "new", "error", deploy)
+    assert "differ from the deployed ones: deploy first" in str(check_drift(manifest("old"), lambda: "new", "warn"))
+    assert check_drift(manifest("old"), unhashed, "ignore", deploy) is None
+
+
+def unhashed() -> str:
+    """The sources hash, which check_drift must not need when the manifest records the files."""
+    raise AssertionError("the sources were hashed")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,17 +79,20 @@ def write_manifest(s3: Any, settings: AwsSettings, manifest: Manifest) -> str:
     return key
 
 
-def check_drift(manifest: Manifest | None, local_hash: str, policy: str, change: SourceChange | None = None
-                ) -> str | None:
+def check_drift(manifest: Manifest | None, local_hash: Callable[[], str], policy: str,
+                change: SourceChange | None = None) -> str | None:
     """A warning when the function cannot run the local sources; a UsageError if policy is error.
 
-    change: how the local sources differ from the manifest's, file by file (None: not known). A `tests`
-    change is no drift: invoke ships it as a test bundle."""
+    change: how the local sources differ from the manifest's, file by file (None: not known). When the manifest
+    records its files, change alone decides: a `tests` change is no drift (invoke ships it as a test bundle), a
+    `deploy` change is, even with the same files (a new runner, say). Else local_hash (the sources hash, only
+    computed then) is compared with the manifest's."""
     if policy == "ignore":
         return None
     if manifest is None:
         problem = "no deploy manifest found: has `hypertest deploy` run for this function?"
-    elif manifest.sources_hash == local_hash or (change is not None and change.kind != "deploy"):
+    elif (change.kind != "deploy" if change is not None and manifest.sources is not None
+          else manifest.sources_hash == local_hash()):
         return None
     else:
         why = change.reason if change is not None else "the local test sources differ from the deployed ones"

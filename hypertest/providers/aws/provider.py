@@ -94,7 +94,7 @@ class AwsProvider:
             except BundleError as exc:
                 change = SourceChange("deploy", reason=f"the changed test files cannot be shipped as a test "
                                                        f"bundle ({exc})")
-        drift = check_drift(manifest, sources_hash(project, skip), self.settings.drift, change)
+        drift = check_drift(manifest, lambda: sources_hash(project, skip), self.settings.drift, change)
         if drift:
             self.out.write(f"warning: {drift}\n")
         if bundle is not None and change is not None:

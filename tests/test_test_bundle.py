@@ -7,6 +7,7 @@ import dataclasses
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,21 @@ def test_drift_is_a_deploy_change_only() -> None:
 def unhashed() -> str:
     """The sources hash, which check_drift must not need when the manifest records the files."""
     raise AssertionError("the sources were hashed")
+
+
+def test_a_fifo_put_in_place_of_a_changed_file_is_refused_not_waited_on(tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    deployed = sources(root)
+    (root / "tests" / "a.spec.ts").write_text("test('a, renamed', () => {});\n")
+    local = sources(root)
+    change = compare(deployed, local)
+    (root / "tests" / "a.spec.ts").unlink()
+    os.mkfifo(root / "tests" / "a.spec.ts")  # swapped in after the listing: opening it must not block
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(make_bundle, root, change, local)
+        try:
+            with pytest.raises(BundleError, match="not a regular file"):
+                future.result(timeout=10)
+        finally:
+            if not future.done():  # it blocked: a writer releases it, so that the test ends
+                os.close(os.open(root / "tests" / "a.spec.ts", os.O_WRONLY | os.O_NONBLOCK))
